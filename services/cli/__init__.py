@@ -1,0 +1,1 @@
+"""The ``mc2cm`` command line: run, migrate, seed, import, and issue development tokens."""

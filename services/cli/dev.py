@@ -1,0 +1,162 @@
+"""``mc2cm dev``: the whole platform on one machine, nothing to install beyond ``make dev``.
+
+Starts the embedded PostgreSQL and Redis (unless ``DATABASE_URL`` / ``REDIS_URL`` name
+servers), applies migrations, loads the demo data, prints an admin token and runs each
+service as its own process, exactly as the production image does. Ctrl-C stops it all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import time
+import warnings
+from pathlib import Path
+
+import asyncpg
+from rich.console import Console
+from sqlalchemy.engine import make_url
+
+from services.cli.runtime import migrate_all, unit_of_work
+from shared.auth import Role, issue_token
+from shared.embedded import EmbeddedStack, start_embedded_stack
+from shared.settings import DEV_ENV_FILE, Settings, load_settings, to_libpq_url
+
+console = Console(stderr=True)
+DEV_DATABASE = "mc2cm"
+SERVICES = (("profiles", 8001),)
+
+
+def _secret(data_dir: Path) -> str:
+    """The development signing secret, generated once per checkout and kept under .mc2cm/."""
+    path = data_dir / "jwt_secret"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+async def _ensure_database(server_url: str, name: str) -> str:
+    """The URL of database ``name`` on the server, created if missing."""
+    url = make_url(to_libpq_url(server_url))
+    connection = await asyncpg.connect(to_libpq_url(server_url))
+    try:
+        exists = await connection.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name)
+        if not exists:
+            await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def _write_dev_env(values: dict[str, str]) -> None:
+    DEV_ENV_FILE.parent.mkdir(parents=True, exist_ok=True)
+    DEV_ENV_FILE.write_text("".join(f"{key}={value}\n" for key, value in values.items()))
+    DEV_ENV_FILE.chmod(0o600)
+
+
+def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
+    import httpx
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2).status_code == 200:
+                return True
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.3)
+    return False
+
+
+def run_dev(data_dir: Path) -> int:
+    """Run until interrupted; the exit status of the platform."""
+    warnings.filterwarnings("ignore", module="platformdirs")
+    started = time.monotonic()
+    configured = load_settings()
+    stack: EmbeddedStack | None = None
+    processes: list[subprocess.Popen[bytes]] = []
+    secret = (
+        configured.jwt_secret.get_secret_value() if configured.jwt_secret else _secret(data_dir)
+    )
+    try:
+        stack = start_embedded_stack(
+            data_dir,
+            postgres=configured.database_url is None,
+            redis=configured.redis_url is None,
+        )
+        server_url = configured.database_url or stack.database_url
+        redis_url = configured.redis_url or stack.redis_url
+        assert server_url is not None and redis_url is not None
+        database_url = (
+            server_url
+            if configured.database_url
+            else asyncio.run(_ensure_database(server_url, DEV_DATABASE))
+        )
+        env = {
+            "MC2CM_ENVIRONMENT": "development",
+            "MC2CM_DATABASE_URL": database_url,
+            "MC2CM_REDIS_URL": redis_url,
+            "MC2CM_JWT_SECRET": secret,
+        }
+        _write_dev_env(env)
+        settings = load_settings()
+        console.print(f"PostgreSQL: {make_url(database_url).render_as_string()}")
+        console.print(f"Redis:      {redis_url}")
+        asyncio.run(migrate_all(database_url))
+        asyncio.run(_seed(settings))
+        child_env = os.environ | env
+        for service, port in SERVICES:
+            processes.append(
+                subprocess.Popen(
+                    [sys.executable, "-m", "services.cli", "serve", service, "--port", str(port)],
+                    env=child_env,
+                )
+            )
+        for (service, port), process in zip(SERVICES, processes, strict=True):
+            if not _wait_ready(port, process):
+                console.print(f"[red]{service} did not become ready on port {port}.[/]")
+                return 1
+        token = issue_token(settings, subject="admin@mc2cm.local", role=Role.admin)
+        console.rule(f"MC2CM platform ready in {time.monotonic() - started:.1f} s")
+        for service, port in SERVICES:
+            console.print(f"{service:>9}: http://127.0.0.1:{port}/v1  (docs: /docs)")
+        console.print("Admin token (12 h; `mc2cm token --role ...` makes others):")
+        print(token, flush=True)  # noqa: T201 - the token goes to stdout for scripts
+        console.print("Ctrl-C stops everything.")
+        while all(process.poll() is None for process in processes):
+            time.sleep(0.5)
+        return 1
+    except KeyboardInterrupt:
+        console.print("Stopping…")
+        return 0
+    finally:
+        for process in processes:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+        for process in processes:
+            try:
+                process.wait(timeout=25)
+            except subprocess.TimeoutExpired:
+                process.kill()
+        _write_dev_env({"MC2CM_JWT_SECRET": secret})
+        if stack is not None:
+            stack.close()
+
+
+async def _seed(settings: Settings) -> None:
+    from services.profiles_api.demo.seed import seed
+
+    async with unit_of_work(settings, name="seed") as session:
+        result = await seed(session)
+    console.print(
+        f"Demo data: {result.cities_created} cities and {result.indicators_created} indicators "
+        f"added; figures {result.figures.inserted} inserted, {result.figures.unchanged} unchanged."
+    )

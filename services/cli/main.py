@@ -1,0 +1,180 @@
+"""``mc2cm``: the one entry point of every role the platform's image runs."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from collections.abc import AsyncIterator
+from datetime import timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+import uvicorn
+from rich.console import Console
+from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
+
+from services.cli.runtime import migrate_all, unit_of_work
+from shared.auth import Role, issue_token
+from shared.settings import load_settings
+
+app = typer.Typer(help="MC2CM platform: city migration profiles and the cities' dialogue.")
+console = Console(stderr=True)
+
+
+class Service(enum.StrEnum):
+    profiles = "profiles"
+
+
+DEFAULT_PORTS = {Service.profiles: 8001}
+APP_FACTORIES = {Service.profiles: "services.cli.runtime:profiles_app"}
+
+
+def _require_database() -> str:
+    settings = load_settings()
+    if settings.database_url is None:
+        console.print(
+            "[red]No database configured:[/] set MC2CM_DATABASE_URL (or run `mc2cm dev`)."
+        )
+        raise typer.Exit(2)
+    return settings.database_url
+
+
+@app.command()
+def migrate() -> None:
+    """Apply every service's migrations to the configured database."""
+    asyncio.run(migrate_all(_require_database()))
+    console.print("[green]Migrations applied.[/]")
+
+
+@app.command()
+def serve(
+    service: Annotated[Service, typer.Argument(help="Which API to serve.")],
+    host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (profiles: 8001).")] = None,
+    workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
+) -> None:
+    """Serve one API with uvicorn (uvloop and httptools)."""
+    _require_database()
+    uvicorn.run(
+        APP_FACTORIES[service],
+        factory=True,
+        host=host,
+        port=port or DEFAULT_PORTS[service],
+        workers=workers,
+        loop="uvloop",
+        http="httptools",
+        proxy_headers=True,
+        forwarded_allow_ips="*",
+        access_log=False,
+        timeout_graceful_shutdown=20,
+    )
+
+
+@app.command()
+def seed() -> None:
+    """Load the demo data (cities, catalogue, published figures); idempotent."""
+    from services.profiles_api.demo.seed import seed as seed_demo
+
+    _require_database()
+
+    async def run() -> None:
+        async with unit_of_work(load_settings(), name="seed") as session:
+            result = await seed_demo(session)
+        console.print(
+            f"Seeded: {result.cities_created} new cities, {result.indicators_created} new "
+            f"indicators; figures: {result.figures.inserted} inserted, "
+            f"{result.figures.updated} updated, {result.figures.unchanged} unchanged."
+        )
+
+    asyncio.run(run())
+
+
+@app.command("import")
+def import_file(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, readable=True)],
+    dry_run: Annotated[bool, typer.Option(help="Validate only; write nothing.")] = False,
+    reason: Annotated[str | None, typer.Option(help="Why (kept in the history).")] = None,
+    actor: Annotated[str, typer.Option(help="Who to record as the author.")] = "mc2cm-cli",
+) -> None:
+    """Import a CSV file of figures in the tidy format, all or nothing."""
+    from services.profiles_api.imports.service import import_csv
+    from shared.auth import Principal
+    from shared.errors import ProblemError
+
+    _require_database()
+    settings = load_settings()
+
+    async def run() -> None:
+        with Progress(
+            "[progress.description]{task.description}",
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            console=console,
+        ) as progress:
+            task = progress.add_task(f"Importing {file.name}", total=file.stat().st_size)
+
+            async def chunks() -> AsyncIterator[bytes]:
+                with file.open("rb") as handle:
+                    while chunk := handle.read(256 * 1024):
+                        progress.advance(task, len(chunk))
+                        yield chunk
+
+            async with unit_of_work(settings, name="import") as session:
+                result = await import_csv(
+                    session,
+                    Principal(subject=actor, role=Role.admin),
+                    chunks(),
+                    dry_run=dry_run,
+                    reason=reason,
+                    max_reported_errors=settings.import_max_reported_errors,
+                )
+        console.print_json(result.model_dump_json())
+
+    try:
+        asyncio.run(run())
+    except ProblemError as problem:
+        console.print(f"[red]{problem.detail}[/]")
+        for error in (problem.errors or [])[:50]:
+            console.print(f"  row {error.get('row')}, {error.get('column')}: {error['detail']}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def token(
+    role: Annotated[Role, typer.Option(help="admin, editor or viewer.")],
+    city: Annotated[
+        list[str] | None, typer.Option(help="City an editor may change (repeatable).")
+    ] = None,
+    subject: Annotated[str, typer.Option(help="Who the token names.")] = "dev@mc2cm.local",
+    hours: Annotated[int, typer.Option(min=1, max=24 * 30, help="Validity.")] = 12,
+) -> None:
+    """Sign a token with the locally configured secret (development and tests)."""
+    settings = load_settings()
+    if settings.jwt_secret is None:
+        console.print(
+            "[red]No local secret configured:[/] set MC2CM_JWT_SECRET, or run `make dev` "
+            "once in this checkout."
+        )
+        raise typer.Exit(2)
+    if role is Role.editor and not city:
+        console.print("[red]An editor token needs at least one --city.[/]")
+        raise typer.Exit(2)
+    typer.echo(
+        issue_token(
+            settings, subject=subject, role=role, cities=city or (), ttl=timedelta(hours=hours)
+        )
+    )
+
+
+@app.command()
+def dev(
+    data_dir: Annotated[Path, typer.Option(help="Where embedded servers keep data.")] = Path(
+        ".mc2cm"
+    ),
+) -> None:
+    """Run the whole platform locally: embedded PostgreSQL and Redis unless URLs are set."""
+    from services.cli.dev import run_dev
+
+    raise typer.Exit(run_dev(data_dir))

@@ -1,0 +1,60 @@
+"""The profiles API: ``create_app(settings)`` builds it; nothing happens at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from services.profiles_api import SERVICE
+from services.profiles_api.challenges.router import router as challenges
+from services.profiles_api.cities.router import router as cities
+from services.profiles_api.compare.router import router as compare
+from services.profiles_api.imports.router import router as imports
+from services.profiles_api.indicators.router import router as indicators
+from services.profiles_api.observations.router import router as observations
+from services.profiles_api.profiles.router import router as profiles
+from services.profiles_api.sections.router import router as sections
+from services.profiles_api.sources.router import router as sources
+from services.profiles_api.themes.router import router as themes
+from shared.app import create_service_app
+from shared.settings import Settings
+
+VERSION = "1.0.0"
+
+TAGS = [
+    {"name": "cities", "description": "The network's cities, their membership and focal points."},
+    {"name": "themes", "description": "The theme taxonomy shared with the dialogue."},
+    {"name": "indicators", "description": "The indicator catalogue."},
+    {"name": "sources", "description": "Where figures come from and how reliable they are."},
+    {"name": "observations", "description": "Figures, their sources and their history."},
+    {"name": "imports", "description": "CSV imports in the tidy format."},
+    {"name": "sections", "description": "Narrative chapters of a profile and their workflow."},
+    {"name": "challenges", "description": "What each city says it needs."},
+    {"name": "profiles", "description": "A city's assembled migration profile."},
+    {"name": "compare", "description": "Cities side by side, with comparability warnings."},
+    {"name": "operations", "description": "Health, readiness and metrics."},
+]
+
+
+def create_app(settings: Settings) -> FastAPI:
+    """The profiles API for ``settings``."""
+    return create_service_app(
+        settings,
+        service=SERVICE,
+        title="MC2CM profiles API",
+        description="City migration profiles of the MC2CM network: figures with their sources, "
+        "narrative chapters, challenges, and comparisons between cities.",
+        version=VERSION,
+        openapi_tags=TAGS,
+        routers=[
+            cities,
+            themes,
+            indicators,
+            sources,
+            observations,
+            imports,
+            sections,
+            challenges,
+            profiles,
+            compare,
+        ],
+    )

@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.profiles_api.db import Base, Timestamped, Versioned
+
+
+class Challenge(Timestamped, Versioned, Base):
+    """A need a city names for a theme, from its stakeholders' priority work."""
+
+    __tablename__ = "challenge"
+    __table_args__ = (Index("ix_challenge_city", "city_code", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code", ondelete="RESTRICT"))
+    theme: Mapped[str] = mapped_column(String(32))
+    need_type: Mapped[str] = mapped_column(String(16))
+    description: Mapped[dict[str, str]] = mapped_column(JSONB)
+    priority: Mapped[str] = mapped_column(String(8))

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.themes import Theme
+from shared.i18n import LangMap, LangMapEn
+from shared.schemas import InputModel, PatchModel
+
+
+class NeedType(enum.StrEnum):
+    governance = "governance"
+    resources = "resources"
+    capabilities = "capabilities"
+
+
+class Priority(enum.StrEnum):
+    high = "high"
+    medium = "medium"
+    low = "low"
+
+
+Description = Field(
+    description="What the city needs, by language (English required).",
+    examples=[{"en": "No shared registry of newcomers between municipal services."}],
+)
+
+
+class ChallengeCreate(InputModel):
+    theme: Theme
+    need_type: NeedType
+    description: LangMapEn = Description
+    priority: Priority = Priority.medium
+
+
+class ChallengeUpdate(PatchModel):
+    theme: Theme | None = None
+    need_type: NeedType | None = None
+    description: LangMapEn | None = None
+    priority: Priority | None = None
+
+
+class ChallengeRead(BaseModel):
+    id: int
+    city: str
+    theme: Theme
+    need_type: NeedType
+    description: str
+    language: str
+    descriptions: LangMap
+    priority: Priority
+    version: int
+    updated_at: datetime

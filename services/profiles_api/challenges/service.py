@@ -1,0 +1,70 @@
+"""Challenges: what a city says it needs, by theme and kind of need, with a priority."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.challenges.models import Challenge
+from services.profiles_api.challenges.repository import ChallengeRepository
+from services.profiles_api.challenges.schemas import ChallengeCreate, ChallengeUpdate
+from services.profiles_api.cities.service import get_city
+from shared.auth import Principal, ensure_city_editor
+from shared.concurrency import check_if_match
+from shared.errors import NotFound
+
+
+async def get_challenge(session: AsyncSession, city_code: str, challenge_id: int) -> Challenge:
+    """The challenge ``challenge_id`` of a city; 404 if it belongs to another city."""
+    challenge = await ChallengeRepository.from_session(session).in_city(city_code, challenge_id)
+    if challenge is None:
+        raise NotFound(f"City {city_code} has no challenge {challenge_id}.", id=challenge_id)
+    return challenge
+
+
+async def create_challenge(
+    session: AsyncSession, principal: Principal, city_code: str, payload: ChallengeCreate
+) -> Challenge:
+    """Record a need of the city."""
+    await get_city(session, city_code)
+    ensure_city_editor(principal, city_code)
+    challenge = Challenge(city_code=city_code, **payload.model_dump(mode="json"))
+    await ChallengeRepository.from_session(session).add(challenge)
+    await session.refresh(challenge)
+    return challenge
+
+
+async def update_challenge(
+    session: AsyncSession,
+    principal: Principal,
+    city_code: str,
+    challenge_id: int,
+    payload: ChallengeUpdate,
+    *,
+    if_match: str | None,
+) -> Challenge:
+    """Change a challenge of the city."""
+    challenge = await get_challenge(session, city_code, challenge_id)
+    ensure_city_editor(principal, city_code)
+    check_if_match(if_match, challenge.version, resource="challenge")
+    for field, value in payload.model_dump(mode="json", include=payload.model_fields_set).items():
+        setattr(challenge, field, value)
+    challenge.version += 1
+    await session.flush()
+    await session.refresh(challenge)
+    return challenge
+
+
+async def delete_challenge(
+    session: AsyncSession,
+    principal: Principal,
+    city_code: str,
+    challenge_id: int,
+    *,
+    if_match: str | None,
+) -> None:
+    """Remove a challenge of the city."""
+    challenge = await get_challenge(session, city_code, challenge_id)
+    ensure_city_editor(principal, city_code)
+    if if_match is not None:
+        check_if_match(if_match, challenge.version, resource="challenge")
+    await ChallengeRepository.from_session(session).delete(challenge)

@@ -1,0 +1,80 @@
+from __future__ import annotations
+
+import enum
+from datetime import date, datetime
+from typing import Annotated
+
+from pydantic import BaseModel, EmailStr, Field
+
+from shared.contracts.cities import CityCode, MembershipStatus, Region
+from shared.i18n import LangMap, LangMapEn
+from shared.schemas import InputModel, PatchModel
+from shared.timezones import Timezone
+
+Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["PT"])]
+
+
+class FocalPointKind(enum.StrEnum):
+    political = "political"
+    technical = "technical"
+
+
+class FocalPoint(InputModel):
+    """A city's contact for the network: its political or technical focal point."""
+
+    kind: FocalPointKind
+    name: str = Field(min_length=1, max_length=200)
+    position: str | None = Field(default=None, max_length=200, examples=["Deputy Mayor"])
+    organisation: str | None = Field(default=None, max_length=200)
+    email: EmailStr | None = None
+    phone: str | None = Field(default=None, max_length=40)
+
+
+class Membership(InputModel):
+    status: MembershipStatus
+    since: date | None = Field(default=None, description="When the city joined the network.")
+
+
+class CityCreate(InputModel):
+    code: CityCode
+    names: LangMapEn = Field(examples=[{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}])
+    country: Country
+    region: Region
+    latitude: float | None = Field(default=None, ge=-90, le=90, examples=[38.72])
+    longitude: float | None = Field(default=None, ge=-180, le=180, examples=[-9.14])
+    timezone: Timezone
+    membership: Membership
+    focal_points: list[FocalPoint] = Field(default_factory=list, max_length=20)
+
+
+class CityUpdate(PatchModel):
+    """Fields to change; omitted fields stay as they are. `latitude`/`longitude` may be null."""
+
+    nullable = frozenset({"latitude", "longitude"})
+
+    names: LangMapEn | None = None
+    country: Country | None = None
+    region: Region | None = None
+    latitude: float | None = Field(default=None, ge=-90, le=90)
+    longitude: float | None = Field(default=None, ge=-180, le=180)
+    timezone: Timezone | None = None
+    membership: Membership | None = None
+    focal_points: list[FocalPoint] | None = Field(default=None, max_length=20)
+
+
+class CityRead(BaseModel):
+    code: CityCode
+    name: str = Field(description="The name in the negotiated language.")
+    language: str = Field(description="The language `name` is in.")
+    names: LangMap
+    country: Country
+    region: Region
+    latitude: float | None
+    longitude: float | None
+    timezone: str
+    membership: Membership
+    focal_points: list[FocalPoint] | None = Field(
+        description="Contacts; only shown to authenticated callers (null otherwise)."
+    )
+    version: int
+    updated_at: datetime

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+
+from services.profiles_api.compare import service
+from services.profiles_api.compare.schemas import ComparedValue, Comparison
+from services.profiles_api.indicators.schemas import Unit
+from services.profiles_api.observations.fields import PERIOD_PATTERN, ObsStatus
+from services.profiles_api.observations.router import (
+    parse_period_bound,
+    source_summary,
+    split_values,
+)
+from shared.db import SessionDep
+from shared.errors import invalid
+from shared.i18n import LanguagesDep
+from shared.openapi import problem_responses
+
+router = APIRouter(prefix="/v1/compare", tags=["compare"])
+MAX_COMPARED = 50
+
+
+@router.get(
+    "",
+    summary="Compare cities on one measure",
+    description="For each city, the latest preferred total of the indicator (or of the first "
+    "of several listed indicators the city has a value for, e.g. "
+    "`indicator=foreign_born,immigrants,foreign_nationals`), within `period` if given. "
+    "`warnings` says when the values differ in population concept, unit, scope or period, "
+    "when one is an estimate, and which cities have no value.",
+    response_model=Comparison,
+    responses=problem_responses(),
+)
+async def compare_cities(
+    session: SessionDep,
+    languages: LanguagesDep,
+    indicator: Annotated[
+        list[str], Query(description="Indicator code(s), in order of preference.")
+    ],
+    cities: Annotated[list[str], Query(description="City codes (comma-separated or repeated).")],
+    period: Annotated[
+        str | None, Query(pattern=PERIOD_PATTERN, description="Only values within this period.")
+    ] = None,
+) -> Comparison:
+    indicators = list(dict.fromkeys(split_values(indicator)))
+    city_codes = list(dict.fromkeys(split_values(cities)))
+    if not indicators:
+        raise invalid("indicator", "name at least one indicator", location="query")
+    if not city_codes or len(city_codes) > MAX_COMPARED:
+        raise invalid("cities", f"name 1 to {MAX_COMPARED} cities", location="query")
+    within = parse_period_bound("period", period)
+    matches = await service.compare(
+        session, indicators=indicators, cities=city_codes, period=within
+    )
+    values = []
+    for city, observation, source, definition in matches:
+        values.append(
+            ComparedValue(
+                city=city.code,
+                city_name=languages.text(city.names) or city.code,
+                indicator=definition.code if definition else None,
+                unit=Unit(definition.unit) if definition else None,
+                population_concept=definition.population_concept if definition else None,
+                period=observation.period if observation else None,
+                scope=observation.scope if observation else None,
+                value=observation.value if observation else None,
+                value_low=observation.value_low if observation else None,
+                value_high=observation.value_high if observation else None,
+                obs_status=ObsStatus(observation.obs_status) if observation else None,
+                estimate=service.is_estimate(observation) if observation else False,
+                source=source_summary(source) if source else None,
+                observation_id=observation.id if observation else None,
+            )
+        )
+    return Comparison(
+        indicators=indicators,
+        period=period,
+        values=values,
+        warnings=service.comparability_warnings(matches),
+    )

@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+from services.profiles_api.imports import service
+from services.profiles_api.imports.schemas import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    ImportResult,
+)
+from shared.auth import CurrentPrincipal
+from shared.db import SessionDep
+from shared.errors import UnsupportedMediaType
+from shared.openapi import problem_responses
+
+router = APIRouter(prefix="/v1/imports", tags=["imports"])
+
+_EXAMPLE = (
+    "city,indicator,period,scope,dimension,value,value_low,value_high,obs_status,"
+    "source_title,source_publisher,source_url,source_kind,note\n"
+    "ITTRN,foreign_nationals,2022,municipality,,135753,,,A,Osservatorio interistituzionale "
+    "sugli stranieri 2023,Comune di Torino,https://www.comune.torino.it/,administrative,\n"
+)
+
+
+@router.post(
+    "",
+    summary="Import figures from a CSV file",
+    description="The body is a `text/csv` file in the tidy format: one observation a row, "
+    f"columns {', '.join(REQUIRED_COLUMNS)} (required) and {', '.join(OPTIONAL_COLUMNS)}. "
+    "Sources named in a row are matched by title and URL, or created. The file is applied "
+    "all or nothing: a 422 lists every rejected row with its number (the header is row 1), "
+    "column and reason. `dry_run=true` validates and reports what would change, writing "
+    "nothing.",
+    response_model=ImportResult,
+    responses=problem_responses(401, 403, 415),
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"text/csv": {"schema": {"type": "string"}, "example": _EXAMPLE}},
+        }
+    },
+)
+async def import_figures(
+    request: Request,
+    session: SessionDep,
+    principal: CurrentPrincipal,
+    dry_run: Annotated[bool, Query(description="Validate only; write nothing.")] = False,
+    reason: Annotated[
+        str | None,
+        Query(min_length=1, max_length=500, description="Why (kept in each value's history)."),
+    ] = None,
+) -> ImportResult:
+    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
+    if media_type != "text/csv":
+        raise UnsupportedMediaType(
+            f"Send the file as text/csv (got {media_type or 'no content type'})."
+        )
+    return await service.import_csv(
+        session,
+        principal,
+        request.stream(),
+        dry_run=dry_run,
+        reason=reason,
+        max_reported_errors=request.app.state.settings.import_max_reported_errors,
+    )

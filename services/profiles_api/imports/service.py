@@ -1,0 +1,262 @@
+"""CSV imports in the tidy format: streamed, validated row by row, applied all or nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterable, AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.imports.csv_stream import CsvProblem, csv_records
+from services.profiles_api.imports.schemas import (
+    OPTIONAL_COLUMNS,
+    REQUIRED_COLUMNS,
+    ImportResult,
+)
+from services.profiles_api.observations.fields import (
+    FieldProblem,
+    ObsStatus,
+    parse_dimension_text,
+)
+from services.profiles_api.observations.service import forbidden_cities_problem
+from services.profiles_api.observations.validation import (
+    InlineSource,
+    ObservationValidator,
+    StagingRecord,
+)
+from services.profiles_api.observations.writer import ObservationBatch, WriteResult
+from services.profiles_api.sources.schemas import SourceKind
+from shared.auth import Principal
+from shared.errors import ValidationFailed
+
+_FIELD_TO_COLUMN = {"dimensions": "dimension", "source": "source_title"}
+_KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+MAX_TITLE_LENGTH = 500
+
+
+def _number(column: str, text: str) -> float | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        raise FieldProblem(
+            column, f"{text!r} is not a number (use a dot for decimals, no thousands separator)"
+        ) from None
+
+
+def _optional(text: str | None) -> str | None:
+    if text is None:
+        return None
+    text = text.strip()
+    return text or None
+
+
+@dataclass
+class _RowErrors:
+    """Rejected rows, the first ``limit`` of them kept for the report."""
+
+    limit: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
+
+    def add(self, row: int, column: str, detail: str) -> None:
+        self.count += 1
+        if len(self.items) < self.limit:
+            self.items.append(
+                {"row": row, "column": column, "field": column, "location": "row", "detail": detail}
+            )
+
+
+class _RowReader:
+    """Turns the cells of one row into a staging record through the validator."""
+
+    def __init__(self, header: list[str], validator: ObservationValidator) -> None:
+        self.index = {name: position for position, name in enumerate(header)}
+        self.width = len(header)
+        self.validator = validator
+
+    def cell(self, cells: list[str], column: str) -> str | None:
+        position = self.index.get(column)
+        return cells[position] if position is not None else None
+
+    def record(self, row_no: int, cells: list[str]) -> StagingRecord:
+        if len(cells) != self.width:
+            raise FieldProblem("row", f"has {len(cells)} cells where the header has {self.width}")
+
+        def required(column: str) -> str:
+            value = (self.cell(cells, column) or "").strip()
+            if not value:
+                raise FieldProblem(column, "is required")
+            return value
+
+        title = required("source_title")
+        if len(title) > MAX_TITLE_LENGTH:
+            raise FieldProblem("source_title", f"is longer than {MAX_TITLE_LENGTH} characters")
+        url = _optional(self.cell(cells, "source_url"))
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise FieldProblem("source_url", "must be an http(s) address")
+        kind_text = _optional(self.cell(cells, "source_kind")) or SourceKind.other.value
+        try:
+            kind = SourceKind(kind_text)
+        except ValueError:
+            raise FieldProblem(
+                "source_kind", f"{kind_text!r} is not one of {', '.join(SourceKind)}"
+            ) from None
+        status_text = _optional(self.cell(cells, "obs_status")) or ObsStatus.A.value
+        try:
+            status = ObsStatus(status_text)
+        except ValueError:
+            raise FieldProblem(
+                "obs_status", f"{status_text!r} is not an SDMX status ({', '.join(ObsStatus)})"
+            ) from None
+        return self.validator.record(
+            row_no,
+            city=required("city"),
+            indicator=required("indicator"),
+            period=required("period"),
+            scope=required("scope"),
+            dimensions=parse_dimension_text(self.cell(cells, "dimension") or ""),
+            value=_number("value", self.cell(cells, "value") or ""),
+            value_low=_number("value_low", self.cell(cells, "value_low") or ""),
+            value_high=_number("value_high", self.cell(cells, "value_high") or ""),
+            obs_status=status,
+            note=_optional(self.cell(cells, "note")),
+            source=InlineSource(
+                title=title,
+                publisher=_optional(self.cell(cells, "source_publisher")),
+                url=url,
+                kind=kind,
+            ),
+        )
+
+
+def _check_header(cells: list[str]) -> list[str]:
+    header = [cell.strip() for cell in cells]
+    errors = _RowErrors(limit=100)
+    for position, name in enumerate(header):
+        if name not in _KNOWN_COLUMNS:
+            errors.add(1, name or f"column {position + 1}", "is not a column of the format")
+        elif header.index(name) != position:
+            errors.add(1, name, "appears twice")
+    for name in REQUIRED_COLUMNS:
+        if name not in header:
+            errors.add(1, name, "required column is missing")
+    if errors.count:
+        raise ValidationFailed(
+            "The header row does not match the import format "
+            f"(required: {', '.join(REQUIRED_COLUMNS)}; optional: {', '.join(OPTIONAL_COLUMNS)}).",
+            errors=errors.items,
+        )
+    return header
+
+
+async def import_csv(
+    session: AsyncSession,
+    principal: Principal,
+    chunks: AsyncIterable[bytes],
+    *,
+    dry_run: bool,
+    reason: str | None,
+    max_reported_errors: int,
+) -> ImportResult:
+    """Import a CSV file of figures: every row valid and written, or nothing written.
+
+    Rows stream from ``chunks`` through validation into a staging table by COPY; the
+    file is never held whole. A dry run goes as far as applying the rows inside a
+    savepoint that is rolled back, so it reports exactly what a real run would do.
+    """
+    import_id = uuid.uuid4()
+    validator = await ObservationValidator.load(session, principal)
+    errors = _RowErrors(limit=max_reported_errors)
+    rows = csv_records(chunks)
+    state: dict[str, int] = {"rows": 0}
+
+    async def valid_records() -> AsyncIterator[StagingRecord]:
+        try:
+            first = await anext(rows)
+        except StopAsyncIteration:
+            raise ValidationFailed(
+                "The file is empty: it needs a header row and at least one data row.",
+                errors=[
+                    {
+                        "row": 1,
+                        "column": "file",
+                        "field": "file",
+                        "location": "row",
+                        "detail": "empty file",
+                    }
+                ],
+            ) from None
+        reader = _RowReader(_check_header(first[1]), validator)
+        async for row_no, cells in rows:
+            state["rows"] += 1
+            try:
+                record = reader.record(row_no, cells)
+            except FieldProblem as problem:
+                errors.add(
+                    row_no, _FIELD_TO_COLUMN.get(problem.field, problem.field), problem.message
+                )
+                continue
+            if not errors.count:  # once a row fails nothing will be written: stop copying
+                yield record
+
+    batch = ObservationBatch(session, validator.sources)
+    await batch.open()
+    try:
+        await batch.copy(valid_records())
+    except CsvProblem as problem:
+        errors.add(problem.row, "file", problem.message)
+    if validator.forbidden_cities:
+        raise forbidden_cities_problem(validator.forbidden_cities)
+    if not errors.count and state["rows"] == 0:
+        errors.add(2, "file", "the file has a header but no data rows")
+    if not errors.count:
+        for duplicate in await batch.duplicates(limit=max_reported_errors):
+            errors.add(
+                duplicate.row,
+                "row",
+                f"repeats row {duplicate.first_row} (same city, indicator, period, scope, "
+                "dimension and source)",
+            )
+    if errors.count:
+        shown = "" if errors.count <= len(errors.items) else f" (first {len(errors.items)} listed)"
+        raise ValidationFailed(
+            f"{errors.count} row(s) rejected{shown}; nothing was written.",
+            errors=errors.items,
+            error_count=errors.count,
+            rows=state["rows"],
+        )
+    result = await _apply(session, batch, principal, reason, import_id, dry_run=dry_run)
+    await batch.close()
+    return ImportResult(
+        import_id=import_id,
+        dry_run=dry_run,
+        status="validated" if dry_run else "applied",
+        rows=state["rows"],
+        inserted=result.inserted,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        sources_created=result.sources_created,
+    )
+
+
+async def _apply(
+    session: AsyncSession,
+    batch: ObservationBatch,
+    principal: Principal,
+    reason: str | None,
+    import_id: uuid.UUID,
+    *,
+    dry_run: bool,
+) -> WriteResult:
+    if not dry_run:
+        return await batch.apply(actor=principal.subject, reason=reason, import_id=import_id)
+    savepoint = await session.begin_nested()
+    try:
+        return await batch.apply(actor=principal.subject, reason=reason, import_id=import_id)
+    finally:
+        await savepoint.rollback()

@@ -1,0 +1,49 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import exists, select
+
+from services.profiles_api.indicators.formula import formula_inputs
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.observations.models import Observation
+from shared.pagination import PageParams, keyset
+from shared.repository import Repository
+
+
+class IndicatorRepository(Repository[Indicator]):
+    model = Indicator
+
+    async def search(
+        self, page: PageParams, *, theme: str | None = None, unit: str | None = None
+    ) -> Sequence[Indicator]:
+        statement = select(Indicator)
+        if theme is not None:
+            statement = statement.where(Indicator.theme == theme)
+        if unit is not None:
+            statement = statement.where(Indicator.unit == unit)
+        return (await self.session.scalars(keyset(statement, page, Indicator.code))).all()
+
+    async def by_codes(self, codes: Sequence[str]) -> dict[str, Indicator]:
+        if not codes:
+            return {}
+        rows = await self.session.scalars(select(Indicator).where(Indicator.code.in_(codes)))
+        return {indicator.code: indicator for indicator in rows}
+
+    async def all(self) -> dict[str, Indicator]:
+        rows = await self.session.scalars(select(Indicator))
+        return {indicator.code: indicator for indicator in rows}
+
+    async def has_observations(self, code: str) -> bool:
+        return bool(
+            await self.session.scalar(select(exists().where(Observation.indicator_code == code)))
+        )
+
+    async def used_in_formulas(self, code: str) -> list[str]:
+        """Derived indicators whose formula reads ``code``."""
+        rows = await self.session.scalars(select(Indicator).where(Indicator.formula.is_not(None)))
+        return [
+            indicator.code
+            for indicator in rows
+            if indicator.formula and code in formula_inputs(indicator.formula)
+        ]

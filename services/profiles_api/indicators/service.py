@@ -1,0 +1,85 @@
+"""The indicator catalogue: what can be measured, in which unit, broken down how."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.indicators.formula import formula_inputs
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.indicators.repository import IndicatorRepository
+from services.profiles_api.indicators.schemas import IndicatorCreate, IndicatorUpdate
+from shared.auth import Principal
+from shared.concurrency import check_if_match
+from shared.errors import Conflict, NotFound, invalid
+
+
+async def get_indicator(session: AsyncSession, code: str) -> Indicator:
+    """The indicator with ``code``, or 404."""
+    indicator = await IndicatorRepository.from_session(session).get(code)
+    if indicator is None:
+        raise NotFound(f"No indicator with code {code!r}.", code=code)
+    return indicator
+
+
+async def _check_formula(session: AsyncSession, code: str, formula: str | None) -> None:
+    if formula is None:
+        return
+    inputs = formula_inputs(formula)
+    if code in inputs:
+        raise invalid("formula", "a derived indicator cannot read itself")
+    known = await IndicatorRepository.from_session(session).by_codes(inputs)
+    if missing := [name for name in inputs if name not in known]:
+        raise invalid("formula", f"unknown indicator(s): {', '.join(missing)}")
+
+
+async def create_indicator(
+    session: AsyncSession, principal: Principal, payload: IndicatorCreate
+) -> Indicator:
+    """Add an indicator to the catalogue."""
+    repository = IndicatorRepository.from_session(session)
+    if await repository.get(payload.code) is not None:
+        raise Conflict(f"Indicator {payload.code!r} already exists.", code=payload.code)
+    await _check_formula(session, payload.code, payload.formula)
+    indicator = Indicator(**payload.model_dump(mode="json"))
+    await repository.add(indicator)
+    await session.refresh(indicator)
+    return indicator
+
+
+async def update_indicator(
+    session: AsyncSession,
+    principal: Principal,
+    code: str,
+    payload: IndicatorUpdate,
+    *,
+    if_match: str | None,
+) -> Indicator:
+    """Change an indicator's definition."""
+    indicator = await get_indicator(session, code)
+    check_if_match(if_match, indicator.version, resource="indicator")
+    changes = payload.model_dump(mode="json", include=payload.model_fields_set)
+    if "formula" in changes:
+        await _check_formula(session, code, changes["formula"])
+    for field, value in changes.items():
+        setattr(indicator, field, value)
+    indicator.version += 1
+    await session.flush()
+    await session.refresh(indicator)
+    return indicator
+
+
+async def delete_indicator(
+    session: AsyncSession, principal: Principal, code: str, *, if_match: str | None
+) -> None:
+    """Remove an indicator no observation and no formula uses."""
+    indicator = await get_indicator(session, code)
+    if if_match is not None:
+        check_if_match(if_match, indicator.version, resource="indicator")
+    repository = IndicatorRepository.from_session(session)
+    if await repository.has_observations(code):
+        raise Conflict(f"Indicator {code!r} has observations; it cannot be removed.", code=code)
+    if derived := await repository.used_in_formulas(code):
+        raise Conflict(
+            f"Indicator {code!r} is read by {', '.join(derived)}.", code=code, derived=derived
+        )
+    await repository.delete(indicator)

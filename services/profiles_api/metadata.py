@@ -1,0 +1,23 @@
+"""Every table of schema ``profiles``, for migrations and checks."""
+
+from services.profiles_api.challenges.models import Challenge
+from services.profiles_api.cities.models import City
+from services.profiles_api.db import Base, outbox
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.observations.models import Observation, ObservationChange
+from services.profiles_api.sections.models import Section
+from services.profiles_api.sources.models import Source
+
+metadata = Base.metadata
+
+__all__ = [
+    "Challenge",
+    "City",
+    "Indicator",
+    "Observation",
+    "ObservationChange",
+    "Section",
+    "Source",
+    "metadata",
+    "outbox",
+]

@@ -1,0 +1,76 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    BigInteger,
+    Date,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+    Uuid,
+    func,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.profiles_api.db import Base, Timestamped
+
+
+class Observation(Timestamped, Base):
+    """One published figure: a city's value of an indicator for a period, scope and breakdown."""
+
+    __tablename__ = "observation"
+    __table_args__ = (
+        UniqueConstraint(
+            "city_code",
+            "indicator_code",
+            "period",
+            "scope",
+            "disaggregation",
+            "source_id",
+            name="uq_observation_key",
+        ),
+        Index("ix_observation_series", "city_code", "indicator_code", "period_start", "id"),
+        Index("ix_observation_indicator_period", "indicator_code", "period_start"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    city_code: Mapped[str] = mapped_column(ForeignKey("city.code", ondelete="RESTRICT"))
+    indicator_code: Mapped[str] = mapped_column(ForeignKey("indicator.code", ondelete="RESTRICT"))
+    period: Mapped[str] = mapped_column(String(10))
+    period_start: Mapped[date] = mapped_column(Date)
+    period_end: Mapped[date] = mapped_column(Date)
+    scope: Mapped[str] = mapped_column(String(64))
+    # Normalised breakdown key, e.g. "citizenship=SY;sex=F" ("" for the total).
+    disaggregation: Mapped[str] = mapped_column(String(255), server_default="")
+    dimensions: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
+    value: Mapped[float | None]
+    value_low: Mapped[float | None]
+    value_high: Mapped[float | None]
+    obs_status: Mapped[str] = mapped_column(String(1), server_default="A")
+    source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="RESTRICT"), index=True)
+    note: Mapped[str | None] = mapped_column(Text)
+    updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ObservationChange(Base):
+    """One change of an observation's value: kept forever, even after the observation goes."""
+
+    __tablename__ = "observation_history"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    observation_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    change: Mapped[str] = mapped_column(String(8))
+    old: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    new: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
+    changed_by: Mapped[str] = mapped_column(String(200))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    reason: Mapped[str | None] = mapped_column(Text)
+    import_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)

@@ -1,0 +1,184 @@
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from typing import cast
+
+from sqlalchemy import Select, String, case, func, select
+from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.observations.models import Observation, ObservationChange
+from services.profiles_api.sources.models import Source
+from shared.pagination import PageParams, keyset
+from shared.repository import Repository
+
+#: The order lists and pages follow: a city's series of an indicator, oldest first.
+SORT_KEY = (
+    Observation.city_code,
+    Observation.indicator_code,
+    Observation.period_start,
+    Observation.id,
+)
+#: What identifies a figure regardless of its source: one preferred value per such key.
+FIGURE_KEY = (
+    Observation.city_code,
+    Observation.indicator_code,
+    Observation.period,
+    Observation.scope,
+    Observation.disaggregation,
+)
+
+
+@dataclass
+class ObservationFilter:
+    cities: Sequence[str] = ()
+    indicators: Sequence[str] = ()
+    theme: str | None = None
+    start: date | None = None
+    end: date | None = None
+    scope: str | None = None
+    dimensions: dict[str, str] = field(default_factory=dict)
+    total_only: bool = False
+    statuses: Sequence[str] = ()
+    source_id: int | None = None
+    preferred: bool = False
+
+    def apply(self, statement: Select[Observation, Source]) -> Select[Observation, Source]:
+        if self.cities:
+            statement = statement.where(Observation.city_code.in_(self.cities))
+        if self.indicators:
+            statement = statement.where(Observation.indicator_code.in_(self.indicators))
+        if self.theme is not None:
+            statement = statement.where(
+                Observation.indicator_code.in_(
+                    select(Indicator.code).where(Indicator.theme == self.theme)
+                )
+            )
+        if self.start is not None:
+            statement = statement.where(Observation.period_start >= self.start)
+        if self.end is not None:
+            statement = statement.where(Observation.period_end <= self.end)
+        if self.scope is not None:
+            statement = statement.where(Observation.scope == self.scope)
+        if self.total_only:
+            statement = statement.where(Observation.disaggregation == "")
+        elif self.dimensions:
+            statement = statement.where(Observation.dimensions.contains(self.dimensions))
+        if self.statuses:
+            statement = statement.where(Observation.obs_status.in_(self.statuses))
+        if self.source_id is not None:
+            statement = statement.where(Observation.source_id == self.source_id)
+        return statement
+
+
+def preferred_ids(criteria: ObservationFilter) -> Select[int]:
+    """Ids of the preferred observation of each figure: best reliability, then newest."""
+    statement = criteria.apply(
+        select(Observation, Source).join(Source, Source.id == Observation.source_id)
+    )
+    return (
+        statement.with_only_columns(Observation.id)
+        .distinct(*FIGURE_KEY)
+        .order_by(
+            *FIGURE_KEY,
+            Source.reliability_rank,
+            Observation.updated_at.desc(),
+            Observation.id.desc(),
+        )
+    )
+
+
+class ObservationRepository(Repository[Observation]):
+    model = Observation
+
+    async def query(
+        self, criteria: ObservationFilter, page: PageParams
+    ) -> Sequence[Row[Observation, Source]]:
+        statement = select(Observation, Source).join(Source, Source.id == Observation.source_id)
+        if criteria.preferred:
+            statement = statement.where(Observation.id.in_(preferred_ids(criteria)))
+        else:
+            statement = criteria.apply(statement)
+        rows = await self.session.execute(keyset(statement, page, *SORT_KEY))
+        return rows.all()
+
+    async def with_source(self, observation_id: int) -> Row[Observation, Source] | None:
+        rows = await self.session.execute(
+            select(Observation, Source)
+            .join(Source, Source.id == Observation.source_id)
+            .where(Observation.id == observation_id)
+        )
+        return rows.first()
+
+    async def history(self, observation_id: int, page: PageParams) -> Sequence[ObservationChange]:
+        statement = select(ObservationChange).where(
+            ObservationChange.observation_id == observation_id
+        )
+        rows = await self.session.scalars(keyset(statement, page, ObservationChange.id))
+        return rows.all()
+
+
+#: Which geography best represents the city when a figure exists for several.
+SCOPE_RANK = case(
+    (Observation.scope == "municipality", 0),
+    (Observation.scope == "metro", 1),
+    (Observation.scope.startswith("district:"), 2),
+    (Observation.scope == "governorate", 3),
+    (Observation.scope == "region", 4),
+    else_=5,
+)
+
+
+async def latest_totals(
+    session: AsyncSession,
+    *,
+    cities: Sequence[str],
+    indicators: Sequence[str] | None = None,
+    start: date | None = None,
+    end: date | None = None,
+    one_per_city: bool = False,
+) -> Sequence[Row[Observation, Source]]:
+    """The latest total value of each indicator for each city (or the first indicator with one).
+
+    Among figures of the latest period: the city's own scope first, then the most reliable
+    source, then the newest entry. With ``one_per_city``, ``indicators`` is an order of
+    preference and each city gets the first indicator it has a value for.
+    """
+    statement = (
+        select(Observation, Source)
+        .join(Source, Source.id == Observation.source_id)
+        .where(
+            Observation.city_code.in_(cities),
+            Observation.disaggregation == "",
+            Observation.value.is_not(None),
+        )
+    )
+    if indicators is not None:
+        statement = statement.where(Observation.indicator_code.in_(indicators))
+    if start is not None:
+        statement = statement.where(Observation.period_start >= start)
+    if end is not None:
+        statement = statement.where(Observation.period_end <= end)
+    preference = (
+        Observation.period_end.desc(),
+        SCOPE_RANK,
+        Source.reliability_rank,
+        Observation.updated_at.desc(),
+        Observation.id.desc(),
+    )
+    if one_per_city:
+        order = cast(Sequence[str], indicators or [])
+        statement = statement.distinct(Observation.city_code).order_by(
+            Observation.city_code,
+            func.array_position(array(order, type_=String), Observation.indicator_code),
+            *preference,
+        )
+    else:
+        statement = statement.distinct(Observation.city_code, Observation.indicator_code).order_by(
+            Observation.city_code, Observation.indicator_code, *preference
+        )
+    return (await session.execute(statement)).all()

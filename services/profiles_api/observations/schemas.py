@@ -1,0 +1,107 @@
+from __future__ import annotations
+
+import uuid
+from datetime import date, datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field, model_validator
+
+from services.profiles_api.indicators.schemas import IndicatorCode
+from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
+from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
+from shared.contracts.cities import CityCode
+from shared.schemas import InputModel
+
+Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2017", "2017-Q3", "2017-07-01"])]
+Scope = Annotated[str, Field(pattern=SCOPE_PATTERN, examples=["municipality", "district:01"])]
+Reason = Annotated[str, Field(min_length=1, max_length=500, examples=["2021 census release"])]
+
+
+class InlineSourceIn(InputModel):
+    """A source named inline: matched by title and URL, created if new."""
+
+    title: Title
+    publisher: Text | None = None
+    url: Url | None = None
+    kind: SourceKind = SourceKind.other
+
+
+class ObservationIn(InputModel):
+    """One figure; its key is (city, indicator, period, scope, dimensions, source)."""
+
+    city: CityCode
+    indicator: IndicatorCode
+    period: Period
+    scope: Scope = "municipality"
+    dimensions: dict[str, str] = Field(
+        default_factory=dict,
+        max_length=8,
+        description="Breakdown by the indicator's dimensions; empty for the total.",
+        examples=[{"sex": "F"}],
+    )
+    value: float | None = Field(description="Null only with obs_status M.", examples=[405233])
+    value_low: float | None = None
+    value_high: float | None = None
+    obs_status: ObsStatus = ObsStatus.A
+    source_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    source: InlineSourceIn | None = None
+    note: str | None = Field(default=None, max_length=2000)
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ObservationIn:
+        if (self.source_id is None) == (self.source is None):
+            raise ValueError("give either source_id or source")
+        return self
+
+
+class ObservationBatchIn(InputModel):
+    observations: list[ObservationIn] = Field(min_length=1, max_length=5000)
+    reason: Reason | None = Field(default=None, description="Why the values change (history).")
+
+
+class BatchResult(BaseModel):
+    received: int
+    inserted: int
+    updated: int
+    unchanged: int
+    sources_created: int
+
+
+class SourceSummary(BaseModel):
+    id: int
+    title: str
+    publisher: str | None
+    url: str | None
+    kind: SourceKind
+    reliability_rank: int
+
+
+class ObservationRead(BaseModel):
+    id: int
+    city: str
+    indicator: str
+    period: str
+    period_start: date
+    period_end: date
+    scope: str
+    dimensions: dict[str, str]
+    value: float | None
+    value_low: float | None
+    value_high: float | None
+    obs_status: ObsStatus
+    note: str | None
+    source: SourceSummary
+    updated_at: datetime
+
+
+class ObservationChangeRead(BaseModel):
+    id: int
+    change: str = Field(description="`created`, `updated` or `deleted`.")
+    changed_at: datetime
+    changed_by: str
+    reason: str | None
+    old_value: float | None
+    new_value: float | None
+    old: dict[str, Any] | None = Field(description="Value, range, status and note before.")
+    new: dict[str, Any] | None = Field(description="Value, range, status and note after.")
+    import_id: uuid.UUID | None

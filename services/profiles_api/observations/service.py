@@ -1,0 +1,160 @@
+"""Observations: figures with their sources, written in batches and never silently replaced."""
+
+from __future__ import annotations
+
+from sqlalchemy import delete
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.db import events
+from services.profiles_api.observations.fields import FieldProblem
+from services.profiles_api.observations.models import Observation, ObservationChange
+from services.profiles_api.observations.repository import ObservationRepository
+from services.profiles_api.observations.schemas import BatchResult, ObservationBatchIn
+from services.profiles_api.observations.validation import (
+    InlineSource,
+    ObservationValidator,
+    StagingRecord,
+)
+from services.profiles_api.observations.writer import ObservationBatch, WriteResult
+from services.profiles_api.sources.models import Source
+from services.profiles_api.sources.repository import SourceRepository
+from shared.auth import Principal
+from shared.contracts.events import ObservationKey, ObservationsChanged
+from shared.errors import Forbidden, NotFound, ValidationFailed, field_error
+
+
+def batch_result(result: WriteResult) -> BatchResult:
+    return BatchResult(
+        received=result.received,
+        inserted=result.inserted,
+        updated=result.updated,
+        unchanged=result.unchanged,
+        sources_created=result.sources_created,
+    )
+
+
+def forbidden_cities_problem(cities: set[str]) -> Forbidden:
+    listed = ", ".join(sorted(cities))
+    return Forbidden(
+        f"You may not change data of {listed}: nothing was written.", cities=sorted(cities)
+    )
+
+
+async def write_batch(
+    session: AsyncSession, principal: Principal, batch: ObservationBatchIn
+) -> BatchResult:
+    """Upsert up to 5,000 observations at once: all of them, or none if one is invalid."""
+    validator = await ObservationValidator.load(session, principal)
+    known_sources = await SourceRepository.from_session(session).existing_ids(
+        {o.source_id for o in batch.observations if o.source_id is not None}
+    )
+    records: list[StagingRecord] = []
+    errors: list[dict[str, object]] = []
+    for index, observation in enumerate(batch.observations):
+        try:
+            if observation.source_id is not None and observation.source_id not in known_sources:
+                raise FieldProblem("source_id", f"no source with id {observation.source_id}")
+            source: InlineSource | int = (
+                InlineSource(**observation.source.model_dump())
+                if observation.source is not None
+                else observation.source_id or 0
+            )
+            records.append(
+                validator.record(
+                    index,
+                    city=observation.city,
+                    indicator=observation.indicator,
+                    period=observation.period,
+                    scope=observation.scope,
+                    dimensions=observation.dimensions,
+                    value=observation.value,
+                    value_low=observation.value_low,
+                    value_high=observation.value_high,
+                    obs_status=observation.obs_status,
+                    note=observation.note,
+                    source=source,
+                )
+            )
+        except FieldProblem as problem:
+            errors.append(
+                field_error(f"observations.{index}.{problem.field}", problem.message, row=index)
+            )
+    if validator.forbidden_cities:
+        raise forbidden_cities_problem(validator.forbidden_cities)
+    if errors:
+        raise ValidationFailed(
+            f"{len(errors)} of {len(batch.observations)} observations are invalid; "
+            "nothing was written.",
+            errors=errors,
+        )
+    staged = ObservationBatch(session, validator.sources)
+    await staged.open()
+    await staged.copy(records)
+    if duplicates := await staged.duplicates(limit=len(records)):
+        raise ValidationFailed(
+            "Some observations repeat the key of another one in the batch; nothing was written.",
+            errors=[
+                field_error(
+                    f"observations.{d.row}",
+                    f"same city, indicator, period, scope, dimensions and source as "
+                    f"observations.{d.first_row}",
+                    row=d.row,
+                )
+                for d in duplicates
+            ],
+        )
+    result = await staged.apply(actor=principal.subject, reason=batch.reason, import_id=None)
+    await staged.close()
+    return batch_result(result)
+
+
+async def get_observation(session: AsyncSession, observation_id: int) -> tuple[Observation, Source]:
+    """The observation with ``observation_id`` and its source, or 404."""
+    row = await ObservationRepository.from_session(session).with_source(observation_id)
+    if row is None:
+        raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
+    observation, source = row
+    return observation, source
+
+
+async def delete_observation(
+    session: AsyncSession, principal: Principal, observation_id: int, *, reason: str
+) -> None:
+    """Withdraw a figure; its history keeps what it was, who withdrew it and why."""
+    observation, _ = await get_observation(session, observation_id)
+    if not principal.can_edit_city(observation.city_code):
+        raise Forbidden(
+            f"You may not change data of city {observation.city_code}.",
+            city=observation.city_code,
+        )
+    session.add(
+        ObservationChange(
+            observation_id=observation.id,
+            change="deleted",
+            old={
+                "value": observation.value,
+                "value_low": observation.value_low,
+                "value_high": observation.value_high,
+                "obs_status": observation.obs_status,
+                "note": observation.note,
+            },
+            new=None,
+            changed_by=principal.subject,
+            reason=reason,
+        )
+    )
+    await session.execute(delete(Observation).where(Observation.id == observation.id))
+    await events.add(
+        session,
+        ObservationsChanged(
+            keys=[
+                ObservationKey(
+                    indicator=observation.indicator_code,
+                    period=observation.period,
+                    cities=[observation.city_code],
+                )
+            ],
+            deleted=1,
+        ),
+        actor=principal.subject,
+    )

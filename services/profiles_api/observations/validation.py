@@ -1,0 +1,159 @@
+"""Checking incoming observations against the catalogue and the caller's rights.
+
+Every way figures arrive (JSON batch, CSV import, seed) runs each row through one
+``ObservationValidator``, which turns it into a staging record or a ``FieldProblem``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.cities.repository import CityRepository
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.indicators.repository import IndicatorRepository
+from services.profiles_api.observations.fields import (
+    MAX_NOTE_LENGTH,
+    FieldProblem,
+    ObsStatus,
+    Period,
+    check_scope,
+    check_values,
+    disaggregation_key,
+)
+from services.profiles_api.sources.schemas import DEFAULT_RELIABILITY, SourceKind
+from shared.auth import Principal
+
+#: Columns of the staging table, in the order ``StagingRecord`` fills them.
+STAGING_COLUMNS = (
+    "row_no",
+    "city_code",
+    "indicator_code",
+    "period",
+    "period_start",
+    "period_end",
+    "scope",
+    "disaggregation",
+    "dimensions",
+    "value",
+    "value_low",
+    "value_high",
+    "obs_status",
+    "source_key",
+    "note",
+)
+StagingRecord = tuple[Any, ...]
+
+
+@dataclass(frozen=True)
+class InlineSource:
+    """A source named by its title and address, matched or created when the batch applies."""
+
+    title: str
+    publisher: str | None
+    url: str | None
+    kind: SourceKind
+
+    @property
+    def identity(self) -> tuple[str, str]:
+        return self.title, self.url or ""
+
+
+@dataclass
+class SourceRegistry:
+    """Numbers each distinct source a batch names, so rows carry a small key into staging."""
+
+    inline: dict[tuple[str, str], tuple[int, InlineSource]] = field(default_factory=dict)
+    by_id: dict[int, int] = field(default_factory=dict)
+
+    def key_for(self, source: InlineSource | int) -> int:
+        if isinstance(source, int):
+            return self.by_id.setdefault(source, len(self.inline) + len(self.by_id) + 1)
+        found = self.inline.get(source.identity)
+        if found is None:
+            found = (len(self.inline) + len(self.by_id) + 1, source)
+            self.inline[source.identity] = found
+        return found[0]
+
+    @staticmethod
+    def default_rank(source: InlineSource) -> int:
+        return DEFAULT_RELIABILITY[source.kind]
+
+
+@dataclass
+class ObservationValidator:
+    """Validates rows for one caller against the cities and indicators that exist."""
+
+    principal: Principal
+    cities: set[str]
+    indicators: Mapping[str, Indicator]
+    sources: SourceRegistry = field(default_factory=SourceRegistry)
+    forbidden_cities: set[str] = field(default_factory=set)
+
+    @classmethod
+    async def load(cls, session: AsyncSession, principal: Principal) -> ObservationValidator:
+        return cls(
+            principal=principal,
+            cities=await CityRepository.from_session(session).codes(),
+            indicators=await IndicatorRepository.from_session(session).all(),
+        )
+
+    def record(
+        self,
+        row_no: int,
+        *,
+        city: str,
+        indicator: str,
+        period: str,
+        scope: str,
+        dimensions: dict[str, str],
+        value: float | None,
+        value_low: float | None,
+        value_high: float | None,
+        obs_status: ObsStatus,
+        note: str | None,
+        source: InlineSource | int,
+    ) -> StagingRecord:
+        """The staging record of a valid row; ``FieldProblem`` naming the first bad field."""
+        if city not in self.cities:
+            raise FieldProblem("city", f"unknown city {city!r}")
+        if not self.principal.can_edit_city(city):
+            self.forbidden_cities.add(city)
+            raise FieldProblem("city", f"you may not change data of city {city}")
+        definition = self.indicators.get(indicator)
+        if definition is None:
+            raise FieldProblem("indicator", f"unknown indicator {indicator!r}")
+        parsed = Period.parse(period)
+        check_scope(scope)
+        key = disaggregation_key(dimensions, list(definition.dimensions))
+        check_values(
+            value,
+            value_low,
+            value_high,
+            obs_status,
+            non_negative=definition.unit in {"persons", "count"},
+            integer=definition.value_type == "integer",
+        )
+        if note is not None and len(note) > MAX_NOTE_LENGTH:
+            raise FieldProblem("note", f"is longer than {MAX_NOTE_LENGTH} characters")
+        return (
+            row_no,
+            city,
+            indicator,
+            parsed.text,
+            parsed.start,
+            parsed.end,
+            scope,
+            key,
+            orjson.dumps(dimensions).decode(),
+            value,
+            value_low,
+            value_high,
+            obs_status.value,
+            self.sources.key_for(source),
+            note or None,
+        )

@@ -1,0 +1,285 @@
+"""Writing a batch of observations: COPY into staging, then one set-based upsert with history.
+
+The batch lives in temporary tables of the request's transaction. ``apply`` matches or
+creates the sources the batch names, upserts every row keyed by (city, indicator, period,
+scope, breakdown, source), records each created or changed value in the history, and
+announces the affected keys in the outbox, all in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterable, Iterable
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.db import events
+from services.profiles_api.observations.validation import (
+    STAGING_COLUMNS,
+    SourceRegistry,
+    StagingRecord,
+)
+from shared.contracts.events import ObservationKey, ObservationsChanged
+
+_STAGING_DDL = """
+CREATE TEMPORARY TABLE {name} (
+    row_no integer NOT NULL,
+    city_code varchar(5) NOT NULL,
+    indicator_code varchar(64) NOT NULL,
+    period varchar(10) NOT NULL,
+    period_start date NOT NULL,
+    period_end date NOT NULL,
+    scope varchar(64) NOT NULL,
+    disaggregation varchar(255) NOT NULL,
+    dimensions jsonb NOT NULL,
+    value double precision,
+    value_low double precision,
+    value_high double precision,
+    obs_status varchar(1) NOT NULL,
+    source_key integer NOT NULL,
+    note text
+) ON COMMIT DROP
+"""
+
+_SOURCE_MAP_DDL = """
+CREATE TEMPORARY TABLE {name} (source_key integer PRIMARY KEY, source_id bigint NOT NULL)
+ON COMMIT DROP
+"""
+
+_KEY = "city_code, indicator_code, period, scope, disaggregation"
+
+_UPSERT = """
+WITH incoming AS (
+    SELECT s.*, m.source_id FROM {staging} s JOIN {source_map} m USING (source_key)
+),
+previous AS (
+    SELECT o.id, o.value, o.value_low, o.value_high, o.obs_status, o.note
+    FROM profiles.observation o
+    JOIN incoming i USING (city_code, indicator_code, period, scope, disaggregation, source_id)
+),
+upserted AS (
+    INSERT INTO profiles.observation AS o (
+        city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
+        dimensions, value, value_low, value_high, obs_status, source_id, note, updated_by
+    )
+    SELECT city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
+           dimensions, value, value_low, value_high, obs_status, source_id, note, :actor
+    FROM incoming
+    ON CONFLICT ON CONSTRAINT uq_observation_key DO UPDATE SET
+        value = EXCLUDED.value,
+        value_low = EXCLUDED.value_low,
+        value_high = EXCLUDED.value_high,
+        obs_status = EXCLUDED.obs_status,
+        note = EXCLUDED.note,
+        updated_by = EXCLUDED.updated_by,
+        updated_at = now()
+    WHERE (o.value, o.value_low, o.value_high, o.obs_status, o.note)
+        IS DISTINCT FROM
+        (EXCLUDED.value, EXCLUDED.value_low, EXCLUDED.value_high, EXCLUDED.obs_status,
+         EXCLUDED.note)
+    RETURNING o.id, (o.xmax = 0) AS inserted, o.city_code, o.indicator_code, o.period,
+              o.value, o.value_low, o.value_high, o.obs_status, o.note
+),
+history AS (
+    INSERT INTO profiles.observation_history
+        (observation_id, change, old, new, changed_by, reason, import_id)
+    SELECT u.id,
+           CASE WHEN u.inserted THEN 'created' ELSE 'updated' END,
+           CASE WHEN u.inserted THEN NULL ELSE jsonb_build_object(
+               'value', p.value, 'value_low', p.value_low, 'value_high', p.value_high,
+               'obs_status', p.obs_status, 'note', p.note) END,
+           jsonb_build_object(
+               'value', u.value, 'value_low', u.value_low, 'value_high', u.value_high,
+               'obs_status', u.obs_status, 'note', u.note),
+           :actor, :reason, :import_id
+    FROM upserted u LEFT JOIN previous p ON p.id = u.id
+)
+SELECT indicator_code, period, array_agg(DISTINCT city_code ORDER BY city_code) AS cities,
+       count(*) FILTER (WHERE inserted) AS inserted,
+       count(*) FILTER (WHERE NOT inserted) AS updated
+FROM upserted
+GROUP BY indicator_code, period
+ORDER BY indicator_code, period
+"""
+
+
+@dataclass
+class WriteResult:
+    """What applying a batch did."""
+
+    received: int = 0
+    inserted: int = 0
+    updated: int = 0
+    sources_created: int = 0
+    keys: list[ObservationKey] = field(default_factory=list)
+
+    @property
+    def unchanged(self) -> int:
+        return self.received - self.inserted - self.updated
+
+
+@dataclass(frozen=True)
+class Duplicate:
+    row: int
+    first_row: int
+
+
+class ObservationBatch:
+    """A batch of observations staged in the session's transaction."""
+
+    def __init__(self, session: AsyncSession, sources: SourceRegistry) -> None:
+        suffix = uuid.uuid4().hex[:12]
+        self.session = session
+        self.sources = sources
+        self.staging = f"obs_staging_{suffix}"
+        self.source_map = f"obs_source_map_{suffix}"
+        self.received = 0
+
+    async def open(self) -> None:
+        await self.session.execute(text(_STAGING_DDL.format(name=self.staging)))
+        await self.session.execute(text(_SOURCE_MAP_DDL.format(name=self.source_map)))
+
+    async def close(self) -> None:
+        """Drop the staging tables now rather than at commit (a session may run several)."""
+        await self.session.execute(text(f"DROP TABLE IF EXISTS {self.staging}, {self.source_map}"))
+
+    async def _driver_connection(self) -> Any:
+        connection = await self.session.connection()
+        raw = await connection.get_raw_connection()
+        return raw.driver_connection
+
+    async def copy(self, records: AsyncIterable[StagingRecord] | Iterable[StagingRecord]) -> int:
+        """Stream records into staging with COPY; returns how many went in."""
+        counted = _Counted(records)
+        driver = await self._driver_connection()
+        await driver.copy_records_to_table(
+            self.staging, records=counted, columns=list(STAGING_COLUMNS)
+        )
+        self.received += counted.count
+        return counted.count
+
+    async def duplicates(self, limit: int) -> list[Duplicate]:
+        """Rows that repeat the key of an earlier row of the same batch."""
+        rows = await self.session.execute(
+            text(
+                f"""
+                SELECT row_no, first_row FROM (
+                    SELECT s.row_no,
+                           min(s.row_no) OVER (PARTITION BY {_KEY}, s.source_key) AS first_row
+                    FROM {self.staging} s
+                ) ranked
+                WHERE row_no <> first_row ORDER BY row_no LIMIT :limit
+                """
+            ),
+            {"limit": limit},
+        )
+        return [Duplicate(row=row.row_no, first_row=row.first_row) for row in rows]
+
+    async def resolve_sources(self) -> int:
+        """Match the batch's sources to existing ones or create them; returns how many were new."""
+        created = 0
+        mapping: list[dict[str, int]] = []
+        for key, source in self.sources.inline.values():
+            row = (
+                await self.session.execute(
+                    text(
+                        """
+                        INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank)
+                        VALUES (:title, :publisher, :url, :kind, :rank)
+                        ON CONFLICT (title, (coalesce(url, ''))) DO NOTHING
+                        RETURNING id
+                        """
+                    ),
+                    {
+                        "title": source.title,
+                        "publisher": source.publisher,
+                        "url": source.url,
+                        "kind": source.kind.value,
+                        "rank": SourceRegistry.default_rank(source),
+                    },
+                )
+            ).first()
+            if row is not None:
+                created += 1
+                source_id = row.id
+            else:
+                source_id = await self.session.scalar(
+                    text(
+                        "SELECT id FROM profiles.source "
+                        "WHERE title = :title AND coalesce(url, '') = :url"
+                    ),
+                    {"title": source.title, "url": source.url or ""},
+                )
+            mapping.append({"source_key": key, "source_id": cast(int, source_id)})
+        mapping.extend(
+            {"source_key": key, "source_id": source_id}
+            for source_id, key in self.sources.by_id.items()
+        )
+        if mapping:
+            await self.session.execute(
+                text(
+                    f"INSERT INTO {self.source_map} (source_key, source_id) "
+                    "VALUES (:source_key, :source_id)"
+                ),
+                mapping,
+            )
+        return created
+
+    async def lock_cities(self) -> None:
+        """Serialise writers of the same cities, so history records the value each replaced."""
+        await self.session.execute(
+            text(
+                f"""
+                SELECT pg_advisory_xact_lock(hashtext('profiles.observation:' || city_code))
+                FROM (SELECT DISTINCT city_code FROM {self.staging} ORDER BY city_code) cities
+                """
+            )
+        )
+
+    async def apply(
+        self, *, actor: str, reason: str | None, import_id: uuid.UUID | None
+    ) -> WriteResult:
+        """Upsert the staged rows, keep their history and announce what changed."""
+        result = WriteResult(received=self.received)
+        result.sources_created = await self.resolve_sources()
+        await self.lock_cities()
+        rows = await self.session.execute(
+            text(_UPSERT.format(staging=self.staging, source_map=self.source_map)),
+            {"actor": actor, "reason": reason, "import_id": import_id},
+        )
+        for row in rows:
+            result.inserted += row.inserted
+            result.updated += row.updated
+            result.keys.append(
+                ObservationKey(indicator=row.indicator_code, period=row.period, cities=row.cities)
+            )
+        if result.keys:
+            await events.add(
+                self.session,
+                ObservationsChanged(
+                    keys=result.keys, inserted=result.inserted, updated=result.updated
+                ),
+                actor=actor,
+            )
+        return result
+
+
+class _Counted:
+    """Passes records through to COPY, counting them."""
+
+    def __init__(self, records: AsyncIterable[StagingRecord] | Iterable[StagingRecord]) -> None:
+        self.records = records
+        self.count = 0
+
+    async def __aiter__(self) -> Any:
+        if isinstance(self.records, AsyncIterable):
+            async for record in self.records:
+                self.count += 1
+                yield record
+        else:
+            for record in self.records:
+                self.count += 1
+                yield record

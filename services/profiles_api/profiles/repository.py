@@ -1,0 +1,48 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.observations.models import Observation
+
+RECENT_YEARS = 5
+
+
+@dataclass(frozen=True)
+class CoverageRow:
+    theme: str
+    indicators: int
+    with_data: int
+    recent: int
+    latest_period_end: date | None
+
+
+async def theme_coverage(session: AsyncSession, city_code: str, today: date) -> list[CoverageRow]:
+    """Per theme: catalogue size, indicators with a value, and with a value in 5 years."""
+    since = today.replace(year=today.year - RECENT_YEARS)
+    latest = (
+        select(
+            Observation.indicator_code,
+            func.max(Observation.period_end).label("last_end"),
+        )
+        .where(Observation.city_code == city_code, Observation.value.is_not(None))
+        .group_by(Observation.indicator_code)
+        .subquery()
+    )
+    statement = (
+        select(
+            Indicator.theme,
+            func.count(Indicator.code),
+            func.count(latest.c.indicator_code),
+            func.count(latest.c.indicator_code).filter(latest.c.last_end >= since),
+            func.max(latest.c.last_end),
+        )
+        .outerjoin(latest, latest.c.indicator_code == Indicator.code)
+        .group_by(Indicator.theme)
+    )
+    rows = await session.execute(statement)
+    return [CoverageRow(*row) for row in rows]

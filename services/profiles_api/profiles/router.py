@@ -1,0 +1,75 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.profiles_api.challenges.router import challenge_read
+from services.profiles_api.cities.router import city_read
+from services.profiles_api.indicators.schemas import Unit
+from services.profiles_api.observations.fields import ObsStatus
+from services.profiles_api.observations.router import source_summary
+from services.profiles_api.profiles.schemas import CityProfile, LatestFigure, ThemeCoverage
+from services.profiles_api.profiles.service import assemble_profile
+from services.profiles_api.sections.router import section_read
+from services.profiles_api.sections.schemas import SectionView
+from shared.auth import MaybePrincipal
+from shared.contracts.cities import CityCodePath
+from shared.contracts.themes import THEMES, Theme
+from shared.db import SessionDep
+from shared.i18n import LanguagesDep
+from shared.openapi import problem_responses
+
+router = APIRouter(prefix="/v1/cities/{code}/profile", tags=["profiles"])
+
+
+@router.get(
+    "",
+    summary="A city's assembled migration profile",
+    description="The city; the latest preferred total of each indicator with its source and "
+    "status; published sections; challenges; and data coverage per theme (indicators with "
+    "a value, and with one in the last 5 years).",
+    response_model=CityProfile,
+    responses=problem_responses(404),
+)
+async def get_profile(
+    code: CityCodePath, session: SessionDep, principal: MaybePrincipal, languages: LanguagesDep
+) -> CityProfile:
+    profile = await assemble_profile(session, code)
+    covered = {row.theme: row for row in profile.coverage}
+    return CityProfile(
+        city=city_read(profile.city, languages, show_contacts=principal is not None),
+        figures=[
+            LatestFigure(
+                indicator=indicator.code,
+                name=languages.text(indicator.names) or indicator.code,
+                theme=Theme(indicator.theme),
+                unit=Unit(indicator.unit),
+                population_concept=indicator.population_concept,
+                observation_id=observation.id,
+                period=observation.period,
+                scope=observation.scope,
+                value=observation.value,
+                value_low=observation.value_low,
+                value_high=observation.value_high,
+                obs_status=ObsStatus(observation.obs_status),
+                note=observation.note,
+                source=source_summary(source),
+            )
+            for observation, source, indicator in profile.figures
+        ],
+        sections=[
+            section_read(section, SectionView.published, languages) for section in profile.sections
+        ],
+        challenges=[challenge_read(challenge, languages) for challenge in profile.challenges],
+        coverage=[
+            ThemeCoverage(
+                theme=theme,
+                name=languages.text(info.names) or theme.value,
+                indicators=covered[theme].indicators if theme in covered else 0,
+                with_data=covered[theme].with_data if theme in covered else 0,
+                recent=covered[theme].recent if theme in covered else 0,
+                latest_period_end=covered[theme].latest_period_end if theme in covered else None,
+            )
+            for theme, info in THEMES.items()
+        ],
+        generated_at=profile.generated_at,
+    )

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import date
+
+from sqlalchemy import BigInteger, Date, Identity, Index, SmallInteger, String, Text, func
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.profiles_api.db import Base, Timestamped, Versioned
+
+
+class Source(Timestamped, Versioned, Base):
+    __tablename__ = "source"
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    title: Mapped[str] = mapped_column(Text)
+    publisher: Mapped[str | None] = mapped_column(Text)
+    url: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(String(32))
+    reliability_rank: Mapped[int] = mapped_column(SmallInteger)
+    licence: Mapped[str | None] = mapped_column(Text)
+    accessed_on: Mapped[date | None] = mapped_column(Date)
+
+
+# A source is the same source when its title and address are: imports match sources on this.
+Index("uq_source_title_url", Source.title, func.coalesce(Source.url, ""), unique=True)

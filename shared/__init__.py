@@ -1,0 +1,1 @@
+"""The platform's shared kernel: contracts, settings, database, auth, errors, pagination."""

@@ -1,0 +1,157 @@
+"""The pieces every HTTP service of the platform shares: errors, health, metrics, OpenAPI."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable, Sequence
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from typing import Any
+
+import redis.asyncio as aioredis
+from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi.middleware.cors import CORSMiddleware
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from pydantic import BaseModel
+from sqlalchemy import text
+
+from shared.auth import TokenVerifier
+from shared.db import Database
+from shared.errors import ProblemResponse, install_problem_handlers
+from shared.observability import HttpMetrics, RequestContextMiddleware
+from shared.openapi import install_openapi, operation_id
+from shared.settings import Settings
+
+READY_TIMEOUT_SECONDS = 2.0
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    checks: dict[str, str]
+
+
+def _lifespan(
+    settings: Settings,
+    service: str,
+    extra: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None,
+) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.database = Database.from_settings(settings, application_name=service)
+        app.state.redis = (
+            aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
+        )
+        try:
+            if extra is None:
+                yield
+            else:
+                async with extra(app):
+                    yield
+        finally:
+            if app.state.redis is not None:
+                await app.state.redis.aclose()
+            await app.state.database.dispose()
+
+    return lifespan
+
+
+async def _check(name: str, probe: Callable[[], Any]) -> tuple[str, str]:
+    try:
+        await asyncio.wait_for(probe(), timeout=READY_TIMEOUT_SECONDS)
+    except Exception as exc:  # a readiness probe reports every failure, whatever it is
+        return name, f"down: {type(exc).__name__}"
+    return name, "ok"
+
+
+def _ops_router() -> APIRouter:
+    router = APIRouter(tags=["operations"])
+
+    @router.get("/healthz", summary="The process is up", response_model=Health)
+    async def healthz() -> Health:
+        return Health(status="ok")
+
+    @router.get(
+        "/readyz",
+        summary="PostgreSQL and Redis are reachable",
+        response_model=Readiness,
+        responses={503: {"description": "A dependency is down; `checks` says which"}},
+    )
+    async def readyz(request: Request) -> Response:
+        database: Database = request.app.state.database
+
+        async def ping_database() -> None:
+            async with database.engine.connect() as connection:
+                await connection.execute(text("SELECT 1"))
+
+        probes: list[tuple[str, Callable[[], Any]]] = [("postgresql", ping_database)]
+        redis_client = request.app.state.redis
+        if redis_client is not None:
+            probes.append(("redis", redis_client.ping))
+        checks = dict(await asyncio.gather(*(_check(name, probe) for name, probe in probes)))
+        if all(state == "ok" for state in checks.values()):
+            return Response(
+                Readiness(status="ok", checks=checks).model_dump_json(),
+                media_type="application/json",
+            )
+        return ProblemResponse(
+            {
+                "type": "urn:mc2cm:problem:service-unavailable",
+                "title": "Service unavailable",
+                "status": 503,
+                "detail": "Not ready: "
+                + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+                "checks": checks,
+            },
+            status_code=503,
+        )
+
+    @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
+    async def metrics(request: Request) -> Response:
+        registry = request.app.state.metrics.registry
+        return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
+
+    return router
+
+
+def create_service_app(
+    settings: Settings,
+    *,
+    service: str,
+    title: str,
+    description: str,
+    version: str,
+    routers: Sequence[APIRouter],
+    openapi_tags: list[dict[str, Any]],
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
+) -> FastAPI:
+    """A FastAPI app with the platform's conventions; the service adds its routers."""
+    app = FastAPI(
+        title=title,
+        description=description,
+        version=version,
+        openapi_tags=openapi_tags,
+        root_path=settings.root_path,
+        generate_unique_id_function=operation_id,
+        lifespan=_lifespan(settings, service, lifespan),
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier(settings)
+    app.state.metrics = HttpMetrics(service)
+    install_problem_handlers(app)
+    app.include_router(_ops_router())
+    for router in routers:
+        app.include_router(router)
+    install_openapi(app)
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=["ETag", "Content-Language", "X-Request-ID", "Location"],
+        )
+    app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    return app

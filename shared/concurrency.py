@@ -1,0 +1,48 @@
+"""Optimistic concurrency for editable resources: ``ETag`` on reads, ``If-Match`` on updates."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Header
+
+from shared.errors import PreconditionFailed, PreconditionRequired
+
+IfMatchHeader = Annotated[
+    str | None,
+    Header(
+        alias="If-Match",
+        description="The `ETag` of the version you read; required to change the resource.",
+    ),
+]
+
+
+def etag(version: int) -> str:
+    """The entity tag of a resource at ``version``."""
+    return f'"{version}"'
+
+
+def _entity_tags(header: str) -> set[str]:
+    tags = set()
+    for raw in header.split(","):
+        tag = raw.strip()
+        # Proxies that compress responses may weaken tags; the version is the same.
+        tags.add(tag.removeprefix("W/"))
+    return tags
+
+
+def check_if_match(if_match: str | None, version: int, *, resource: str) -> None:
+    """428 when ``If-Match`` is missing, 412 when it names another version than ``version``."""
+    if if_match is None or not if_match.strip():
+        raise PreconditionRequired(
+            f"Send If-Match with the ETag of the {resource} you read, to avoid overwriting "
+            "someone else's change.",
+            current_etag=etag(version),
+        )
+    tags = _entity_tags(if_match)
+    if "*" not in tags and etag(version) not in tags:
+        raise PreconditionFailed(
+            f"The {resource} changed since you read it (now {etag(version)}); read it again "
+            "and reapply your change.",
+            current_etag=etag(version),
+        )

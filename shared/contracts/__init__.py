@@ -1,0 +1,1 @@
+"""Pydantic models that cross service lines: themes, city references, outbox events."""

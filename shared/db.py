@@ -1,0 +1,90 @@
+"""The async engine, the per-request session and the declarative base of each schema.
+
+Only the request boundary commits: ``get_session`` opens a session, commits when the
+handler returns and rolls back when it raises. Services and repositories flush, never commit.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+import orjson
+from fastapi import Depends, Request
+from sqlalchemy import MetaData
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+from shared.settings import Settings
+
+NAMING_CONVENTION: dict[str, str] = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def schema_metadata(schema: str) -> MetaData:
+    """The metadata of one service's schema, with deterministic constraint names."""
+    return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+def _json_dumps(value: Any) -> str:
+    return orjson.dumps(value).decode()
+
+
+def create_engine(settings: Settings, *, application_name: str) -> AsyncEngine:
+    """An engine for the configured database, with orjson for JSONB and a statement timeout."""
+    return create_async_engine(
+        settings.async_database_url,
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_pre_ping=True,
+        json_serializer=_json_dumps,
+        json_deserializer=orjson.loads,
+        connect_args={
+            "server_settings": {
+                "application_name": application_name,
+                "statement_timeout": str(settings.db_statement_timeout_ms),
+            }
+        },
+    )
+
+
+class Database:
+    """An engine and its session factory, opened by an app's lifespan or a command."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, application_name: str) -> Database:
+        return cls(create_engine(settings, application_name=application_name))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: one session per request, committed when the handler returns."""
+    database: Database = request.app.state.database
+    async with database.sessionmaker() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        else:
+            await session.commit()
+
+
+#: The request's session. ``scope="function"`` commits before the response is sent, so a
+#: failed commit reaches the caller as an error rather than after a 2xx.
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]

@@ -1,0 +1,114 @@
+"""Multilingual text: language maps, ``Accept-Language`` negotiation, English fallback."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from typing import Annotated
+
+from fastapi import Depends, Header
+from pydantic import AfterValidator, Field
+
+DEFAULT_LANGUAGE = "en"
+_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+
+
+def _check_language_map(value: dict[str, str]) -> dict[str, str]:
+    for tag, text in value.items():
+        if not _LANGUAGE_TAG.match(tag):
+            raise ValueError(f"{tag!r} is not a language tag such as 'en', 'fr' or 'ar'")
+        if not text.strip():
+            raise ValueError(f"the {tag!r} text is empty")
+    return value
+
+
+def _require_english(value: dict[str, str]) -> dict[str, str]:
+    if DEFAULT_LANGUAGE not in value:
+        raise ValueError("an English ('en') text is required; it is the fallback for every reader")
+    return value
+
+
+#: Text by language tag, e.g. ``{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}``.
+LangMap = Annotated[
+    dict[str, str],
+    AfterValidator(_check_language_map),
+    Field(examples=[{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}]),
+]
+#: A language map that must hold English, the fallback every reader can get.
+LangMapEn = Annotated[LangMap, AfterValidator(_require_english)]
+
+
+def parse_accept_language(header: str | None) -> list[str]:
+    """Language tags from an ``Accept-Language`` header, best first (RFC 9110 §12.5.4)."""
+    if not header:
+        return []
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(header.split(",")):
+        tag, _, params = part.strip().partition(";")
+        tag = tag.strip().lower()
+        if not tag or tag == "*":
+            continue
+        quality = 1.0
+        for param in params.split(";"):
+            name, _, raw = param.strip().partition("=")
+            if name == "q":
+                try:
+                    quality = float(raw)
+                except ValueError:
+                    quality = 0.0
+        if quality > 0:
+            weighted.append((-quality, position, tag))
+    return [tag for _, _, tag in sorted(weighted)]
+
+
+class Languages(tuple[str, ...]):
+    """The caller's preferred languages, best first, always ending with English."""
+
+    __slots__ = ()
+
+    @classmethod
+    def from_header(cls, header: str | None) -> Languages:
+        tags: list[str] = []
+        for tag in parse_accept_language(header):
+            for candidate in (tag, tag.split("-")[0]):
+                if candidate not in tags:
+                    tags.append(candidate)
+        if DEFAULT_LANGUAGE not in tags:
+            tags.append(DEFAULT_LANGUAGE)
+        return cls(tags)
+
+    @property
+    def preferred(self) -> str:
+        return self[0]
+
+    def pick(self, texts: Mapping[str, str] | None) -> tuple[str | None, str | None]:
+        """The text in the best language available and that language; English as fallback."""
+        if not texts:
+            return None, None
+        for tag in self:
+            if tag in texts:
+                return texts[tag], tag
+        first = next(iter(sorted(texts)))
+        return texts[first], first
+
+    def text(self, texts: Mapping[str, str] | None) -> str | None:
+        return self.pick(texts)[0]
+
+
+def accept_languages(
+    accept_language: Annotated[
+        str | None,
+        Header(description="Languages for names and narrative, e.g. `fr, en;q=0.8`."),
+    ] = None,
+) -> Languages:
+    """FastAPI dependency: the caller's languages."""
+    return Languages.from_header(accept_language)
+
+
+def languages_used(values: Sequence[str | None]) -> str:
+    """The ``Content-Language`` value for a response whose texts came in these languages."""
+    used = sorted({v for v in values if v})
+    return ", ".join(used) if used else DEFAULT_LANGUAGE
+
+
+LanguagesDep = Annotated[Languages, Depends(accept_languages)]

@@ -1,0 +1,128 @@
+"""Keyset pagination with opaque cursors.
+
+A cursor is the sort key of the last row of a page, serialised and base64-encoded. Callers
+pass it back unchanged as ``?cursor=``; it is not meant to be read or built by hand. Lists
+never use ``OFFSET``: the next page is ``WHERE (sort key) > (cursor)`` over an index.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar, Unpack
+
+import orjson
+from fastapi import Depends, Query, Request
+from pydantic import BaseModel, Field
+from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy.orm import QueryableAttribute
+
+from shared.errors import invalid
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Page(BaseModel, Generic[T]):
+    """One page of a list; pass ``next_cursor`` back as ``?cursor=`` for the next one."""
+
+    items: list[T]
+    next_cursor: str | None = Field(
+        default=None, description="Opaque cursor of the next page; null on the last page."
+    )
+
+
+@dataclass(frozen=True)
+class PageParams:
+    limit: int
+    cursor: list[Any] | None
+
+
+def _encode_value(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return {"$d": value.isoformat(), "$t": "dt" if isinstance(value, datetime) else "d"}
+    return value
+
+
+def _decode_value(value: Any) -> Any:
+    if isinstance(value, dict) and "$d" in value:
+        raw = value["$d"]
+        return datetime.fromisoformat(raw) if value.get("$t") == "dt" else date.fromisoformat(raw)
+    return value
+
+
+def encode_cursor(key: Sequence[Any]) -> str:
+    payload = orjson.dumps([_encode_value(v) for v in key])
+    return base64.urlsafe_b64encode(payload).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> list[Any]:
+    """The sort key inside a cursor; a 422 naming ``cursor`` if it was not one of ours."""
+    try:
+        padded = cursor + "=" * (-len(cursor) % 4)
+        key = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(key, list) or not key:
+            raise ValueError("not a key")
+        return [_decode_value(v) for v in key]
+    except (ValueError, binascii.Error, orjson.JSONDecodeError) as exc:
+        raise invalid("cursor", "not a cursor returned by this list", location="query") from exc
+
+
+def page_params(
+    request: Request,
+    limit: Annotated[
+        int | None, Query(ge=1, description="Items per page (capped by the server).")
+    ] = None,
+    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+) -> PageParams:
+    """FastAPI dependency: the page size (default and cap from settings) and decoded cursor."""
+    settings = request.app.state.settings
+    size = limit if limit is not None else settings.pagination_default_limit
+    if size > settings.pagination_max_limit:
+        raise invalid("limit", f"must be at most {settings.pagination_max_limit}", location="query")
+    return PageParams(limit=size, cursor=decode_cursor(cursor) if cursor else None)
+
+
+PageDep = Annotated[PageParams, Depends(page_params)]
+
+
+SortColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
+S = TypeVar("S", bound=Select[Unpack[tuple[Any, ...]]])
+
+
+def keyset(statement: S, params: PageParams, *sort_key: SortColumn) -> S:
+    """Order by ``sort_key`` ascending, start after the cursor, fetch one row more than a page."""
+    if params.cursor is not None:
+        if len(params.cursor) != len(sort_key) or not all(
+            _fits(value, column) for value, column in zip(params.cursor, sort_key, strict=True)
+        ):
+            raise invalid("cursor", "not a cursor returned by this list", location="query")
+        statement = statement.where(tuple_(*sort_key) > tuple_(*params.cursor))
+    return statement.order_by(*sort_key).limit(params.limit + 1)
+
+
+def _fits(value: Any, column: SortColumn) -> bool:
+    try:
+        expected = column.type.python_type
+    except (AttributeError, NotImplementedError):
+        return True
+    if expected is float:
+        return isinstance(value, int | float) and not isinstance(value, bool)
+    return isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+
+
+def build_page(
+    rows: Sequence[R],
+    params: PageParams,
+    *,
+    key: Callable[[R], Sequence[Any]],
+    item: Callable[[R], T],
+) -> Page[T]:
+    """A page from rows fetched by ``keyset``: the extra row, if any, means there is a next page."""
+    has_more = len(rows) > params.limit
+    shown = rows[: params.limit]
+    next_cursor = encode_cursor(key(shown[-1])) if has_more and shown else None
+    return Page[T](items=[item(row) for row in shown], next_cursor=next_cursor)

@@ -1,0 +1,35 @@
+"""A repository bound to a session, typed by the model it stores."""
+
+from __future__ import annotations
+
+from typing import Any, Generic, Self, TypeVar
+
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import DeclarativeBase
+
+M = TypeVar("M", bound=DeclarativeBase)
+
+
+class Repository(Generic[M]):
+    """Queries of one model; subclasses set ``model`` and add their own queries."""
+
+    model: type[M]
+
+    def __init__(self, session: AsyncSession) -> None:
+        self.session = session
+
+    @classmethod
+    def from_session(cls, session: AsyncSession) -> Self:
+        return cls(session)
+
+    async def get(self, ident: Any) -> M | None:
+        return await self.session.get(self.model, ident)
+
+    async def add(self, instance: M) -> M:
+        self.session.add(instance)
+        await self.session.flush()
+        return instance
+
+    async def delete(self, instance: M) -> None:
+        await self.session.delete(instance)
+        await self.session.flush()

@@ -1,0 +1,113 @@
+"""Settings for every process of the platform, read from the environment (prefix ``MC2CM_``)."""
+
+from __future__ import annotations
+
+import enum
+import os
+from pathlib import Path
+from typing import Any
+
+from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+#: Where ``mc2cm dev`` keeps the embedded servers' data and its generated secret.
+DEV_DIR = Path(".mc2cm")
+#: The file ``mc2cm dev`` writes so other commands in the checkout (``mc2cm token``) find the stack.
+DEV_ENV_FILE = DEV_DIR / "dev.env"
+
+MIN_SECRET_LENGTH = 32
+
+
+class Environment(enum.StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Configuration of one process. Each field reads ``MC2CM_<NAME>``."""
+
+    model_config = SettingsConfigDict(env_prefix="MC2CM_", extra="ignore", frozen=True)
+
+    environment: Environment = Environment.development
+
+    database_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MC2CM_DATABASE_URL", "DATABASE_URL"),
+        description="PostgreSQL URL; when unset, `mc2cm dev` starts an embedded server.",
+    )
+    redis_url: str | None = Field(
+        default=None,
+        validation_alias=AliasChoices("MC2CM_REDIS_URL", "REDIS_URL"),
+        description="Redis URL (redis:// or unix://); when unset, `mc2cm dev` embeds one.",
+    )
+    data_dir: Path = DEV_DIR
+    db_pool_size: int = 10
+    db_max_overflow: int = 10
+    db_statement_timeout_ms: int = 30_000
+
+    # Authentication: HS256 tokens signed with `jwt_secret`, RS256 tokens verified by `jwks_url`.
+    jwt_secret: SecretStr | None = None
+    jwks_url: str | None = None
+    jwt_audience: str = "mc2cm"
+    jwt_issuer: str = "mc2cm"
+    jwt_leeway_seconds: int = 30
+
+    pagination_default_limit: int = 50
+    pagination_max_limit: int = 1000
+    observation_batch_max: int = 5000
+    import_max_reported_errors: int = 1000
+
+    root_path: str = ""
+    cors_origins: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _production_needs_real_secrets(self) -> Settings:
+        if self.environment is Environment.production:
+            if self.jwt_secret is None and self.jwks_url is None:
+                raise ValueError("production needs MC2CM_JWT_SECRET or MC2CM_JWKS_URL")
+            if self.jwt_secret is not None:
+                secret = self.jwt_secret.get_secret_value()
+                if len(secret) < MIN_SECRET_LENGTH or secret.startswith("dev-"):
+                    raise ValueError(
+                        "MC2CM_JWT_SECRET is a development secret; production needs a random "
+                        f"secret of at least {MIN_SECRET_LENGTH} characters"
+                    )
+            if self.database_url is None or self.redis_url is None:
+                raise ValueError("production needs MC2CM_DATABASE_URL and MC2CM_REDIS_URL")
+        return self
+
+    @property
+    def async_database_url(self) -> str:
+        """The database URL in the form SQLAlchemy's asyncpg dialect expects."""
+        if self.database_url is None:
+            raise RuntimeError("no database configured (set MC2CM_DATABASE_URL)")
+        return to_asyncpg_url(self.database_url)
+
+
+def to_asyncpg_url(url: str) -> str:
+    """Turn ``postgres://`` / ``postgresql://`` / ``postgresql+psycopg://`` into asyncpg form."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        raise ValueError(f"not a database URL: {url!r}")
+    if scheme in {"postgres", "postgresql"} or scheme.startswith("postgresql+"):
+        return f"postgresql+asyncpg://{rest}"
+    raise ValueError(f"unsupported database scheme {scheme!r}; PostgreSQL is required")
+
+
+def to_libpq_url(url: str) -> str:
+    """The same URL without a SQLAlchemy driver suffix, for asyncpg and psql."""
+    scheme, _, rest = url.partition("://")
+    return f"postgresql://{rest}" if scheme.startswith("postgres") else url
+
+
+def load_settings(**overrides: Any) -> Settings:
+    """Settings from the environment; outside production also from ``.mc2cm/dev.env``.
+
+    ``mc2cm dev`` writes that file so that other commands run in the same checkout
+    (``mc2cm token``, ``mc2cm import``) reach the embedded servers with the same secret.
+    Variables set in the environment always win over the file.
+    """
+    in_production = os.environ.get("MC2CM_ENVIRONMENT") == Environment.production
+    env_file = DEV_ENV_FILE if DEV_ENV_FILE.is_file() and not in_production else None
+    return Settings(_env_file=env_file, **overrides)

@@ -1,0 +1,155 @@
+"""Test fixtures: real PostgreSQL and Redis, a fresh database per run, one transaction per test.
+
+The servers are those of ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set, otherwise the
+embedded ones. Each run creates its own database by running the migrations, loads the demo
+data once, and drops the database at the end. Each test runs inside a transaction that is
+rolled back; the app's own session dependency commits to a savepoint inside it.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from contextlib import AsyncExitStack
+from pathlib import Path
+
+import asyncpg
+import httpx
+import pytest
+from fastapi import FastAPI
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+
+from services.cli.runtime import migrate_all, unit_of_work
+from services.profiles_api.app import create_app
+from services.profiles_api.demo.seed import seed
+from shared.auth import Role, issue_token
+from shared.db import Database
+from shared.embedded import start_embedded_stack
+from shared.settings import Environment, Settings, to_libpq_url
+from tests.factories import Api
+
+warnings.filterwarnings("ignore", module="platformdirs")
+TEST_SECRET = "test-secret-" + "x" * 40
+
+
+@pytest.fixture(scope="session")
+def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    """URLs of the PostgreSQL server and Redis the run uses."""
+    database = os.environ.get("TEST_DATABASE_URL")
+    redis = os.environ.get("TEST_REDIS_URL")
+    stack = None
+    if not database or not redis:
+        stack = start_embedded_stack(
+            Path(tmp_path_factory.mktemp("stack")), postgres=not database, redis=not redis
+        )
+    yield database or stack.database_url, redis or stack.redis_url  # type: ignore[union-attr,misc]
+    if stack is not None:
+        stack.close()
+
+
+async def create_database(server_url: str, prefix: str) -> str:
+    """A new empty database on the server; its URL."""
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    connection = await asyncpg.connect(to_libpq_url(server_url))
+    try:
+        await connection.execute(f'CREATE DATABASE "{name}"')
+    finally:
+        await connection.close()
+    return make_url(to_libpq_url(server_url)).set(database=name).render_as_string(False)
+
+
+async def drop_database(database_url: str) -> None:
+    url = make_url(database_url)
+    connection = await asyncpg.connect(
+        to_libpq_url(url.set(database="postgres").render_as_string(False))
+    )
+    try:
+        await connection.execute(f'DROP DATABASE IF EXISTS "{url.database}" WITH (FORCE)')
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="session")
+async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """This run's database: migrated, with the demo data loaded; dropped at the end."""
+    url = await create_database(server_urls[0], "mc2cm_test")
+    try:
+        await migrate_all(url)
+        async with unit_of_work(make_settings(url, server_urls[1]), name="test-seed") as session:
+            await seed(session)
+        yield url
+    finally:
+        await drop_database(url)
+
+
+def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "environment": Environment.test,
+        "database_url": database_url,
+        "redis_url": redis_url,
+        "jwt_secret": TEST_SECRET,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, server_urls: tuple[str, str]) -> Settings:
+    return make_settings(database_url, server_urls[1])
+
+
+@pytest.fixture(scope="session")
+async def profiles_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The profiles app with its lifespan running (engine and Redis open)."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.fixture
+async def connection(profiles_app: FastAPI) -> AsyncIterator[AsyncConnection]:
+    """A connection inside a transaction rolled back after the test."""
+    database: Database = profiles_app.state.database
+    async with database.engine.connect() as connection:
+        transaction = await connection.begin()
+        try:
+            yield connection
+        finally:
+            await transaction.rollback()
+
+
+@pytest.fixture
+async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
+    """A session for the test itself, inside the test's transaction."""
+    async with AsyncSession(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    ) as session:
+        yield session
+
+
+@pytest.fixture
+async def api(
+    profiles_app: FastAPI, connection: AsyncConnection, settings: Settings
+) -> AsyncIterator[Api]:
+    """An HTTP client of the profiles app whose requests run inside the test's transaction."""
+    database: Database = profiles_app.state.database
+    original = database.sessionmaker
+    database.sessionmaker = async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    transport = httpx.ASGITransport(app=profiles_app, raise_app_exceptions=False)
+    async with AsyncExitStack() as stack:
+        client = await stack.enter_async_context(
+            httpx.AsyncClient(transport=transport, base_url="http://profiles.test")
+        )
+        try:
+            yield Api(client, settings)
+        finally:
+            database.sessionmaker = original
+
+
+def token_for(settings: Settings, role: Role, cities: tuple[str, ...] = ()) -> str:
+    return issue_token(settings, subject=f"{role.value}@test", role=role, cities=cities)
