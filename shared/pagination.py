@@ -12,7 +12,7 @@ import binascii
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Annotated, Any, Generic, TypeAlias, TypeVar, Unpack
+from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 
 import orjson
 from fastapi import Depends, Query, Request
@@ -90,7 +90,7 @@ PageDep = Annotated[PageParams, Depends(page_params)]
 
 
 SortColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
-S = TypeVar("S", bound=Select[Unpack[tuple[Any, ...]]])
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
 def keyset(statement: S, params: PageParams, *sort_key: SortColumn) -> S:
