@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format bench clean
+.PHONY: dev test lint format bench clean openapi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -29,3 +29,7 @@ format: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .mc2cm .pytest_cache .mypy_cache .ruff_cache
+
+# Regenerate the committed OpenAPI documents after changing an API (a test checks for drift).
+openapi: $(STAMP)
+	$(BIN)/python -m shared.openapi services.profiles_api.app:create_app docs/openapi/profiles.json

@@ -16,7 +16,7 @@ from sqlalchemy import text
 
 from shared.auth import TokenVerifier
 from shared.db import Database
-from shared.errors import ProblemResponse, install_problem_handlers
+from shared.errors import ServiceUnavailable, install_problem_handlers, problem_response
 from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
 from shared.settings import Settings
@@ -96,16 +96,13 @@ def _ops_router() -> APIRouter:
                 Readiness(status="ok", checks=checks).model_dump_json(),
                 media_type="application/json",
             )
-        return ProblemResponse(
-            {
-                "type": "urn:mc2cm:problem:service-unavailable",
-                "title": "Service unavailable",
-                "status": 503,
-                "detail": "Not ready: "
-                + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
-                "checks": checks,
-            },
-            status_code=503,
+        return problem_response(
+            503,
+            slug=ServiceUnavailable.slug,
+            title=ServiceUnavailable.title,
+            detail="Not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
+            request=request,
+            checks=checks,
         )
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)

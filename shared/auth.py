@@ -19,9 +19,13 @@ from typing import Annotated, Any
 import jwt
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
-from shared.errors import Forbidden, Unauthorized
+from shared.errors import Forbidden, ServiceUnavailable, Unauthorized
 from shared.settings import Settings
+
+#: How long a request may wait for the identity provider's keys.
+JWKS_TIMEOUT_SECONDS = 5.0
 
 
 class Role(enum.StrEnum):
@@ -55,7 +59,11 @@ class TokenVerifier:
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._secret = settings.jwt_secret.get_secret_value() if settings.jwt_secret else None
-        self._jwks = jwt.PyJWKClient(settings.jwks_url) if settings.jwks_url else None
+        self._jwks = (
+            jwt.PyJWKClient(settings.jwks_url, timeout=JWKS_TIMEOUT_SECONDS)
+            if settings.jwks_url
+            else None
+        )
 
     def _key_for(self, token: str) -> tuple[Any, str]:
         try:
@@ -68,6 +76,12 @@ class TokenVerifier:
         if algorithm == "RS256" and self._jwks is not None:
             try:
                 return self._jwks.get_signing_key_from_jwt(token).key, "RS256"
+            except jwt.PyJWKClientConnectionError as exc:
+                # The token may well be valid: "invalid token" would make clients discard it.
+                raise ServiceUnavailable(
+                    "The identity provider's keys cannot be fetched; try again shortly.",
+                    headers={"Retry-After": "5"},
+                ) from exc
             except jwt.PyJWTError as exc:
                 raise Unauthorized(f"No key to verify the token: {exc}.") from exc
         raise Unauthorized(f"Tokens signed with {algorithm!r} are not accepted here.")
@@ -88,6 +102,13 @@ class TokenVerifier:
         except jwt.PyJWTError as exc:
             raise Unauthorized(f"Invalid token: {exc}.") from exc
         return principal_from_claims(claims)
+
+    async def verify_async(self, token: str) -> Principal:
+        """``verify`` without blocking the event loop while the JWKS is fetched."""
+        if self._jwks is None:
+            return self.verify(token)
+        # PyJWKClient fetches with blocking urllib (cached, but refreshed every few minutes).
+        return await run_in_threadpool(self.verify, token)
 
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
@@ -140,7 +161,7 @@ async def optional_principal(
             raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
         return None
     verifier: TokenVerifier = request.app.state.token_verifier
-    return verifier.verify(credentials.credentials)
+    return await verifier.verify_async(credentials.credentials)
 
 
 async def require_principal(

@@ -21,6 +21,8 @@ from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, Operation
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from shared.observability import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY
+
 log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
@@ -207,9 +209,15 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
         loc = [str(part) for part in error.get("loc", ())]
         location = loc[0] if loc else "body"
         path = loc[1:] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else loc
-        field = ".".join(path)
+        # A body that is not JSON has no field at fault: its loc holds the error's offset.
+        field = "" if error.get("type") == "json_invalid" else ".".join(path)
+        message = str(error.get("msg", "invalid"))
+        if error.get("type") == "json_invalid" and (
+            reason := (error.get("ctx") or {}).get("error")
+        ):
+            message = f"{message}: {reason} at offset {path[0] if path else 0}"
         errors.append(
-            field_error(field, str(error.get("msg", "invalid")), location=location)
+            field_error(field, message, location=location)
             | {"type": error.get("type", "value_error")}
         )
     return errors
@@ -236,14 +244,51 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
     )
 
 
+#: The platform's error of each status, so that the framework's own errors (unknown route,
+#: wrong method) carry the same problem type and title as the services' errors.
+_ERROR_OF_STATUS: dict[int, type[ProblemError]] = {
+    cls.status: cls
+    for cls in (
+        BadRequest,
+        Unauthorized,
+        Forbidden,
+        NotFound,
+        Conflict,
+        PreconditionFailed,
+        PayloadTooLarge,
+        UnsupportedMediaType,
+        ValidationFailed,
+        PreconditionRequired,
+        ServiceUnavailable,
+        ProblemError,
+    )
+}
+
+
+def _default_detail(request: Request, status: int, headers: Mapping[str, str] | None) -> str:
+    if status == 404:
+        return f"Nothing is served at {request.url.path}."
+    if status == 405:
+        allowed = (headers or {}).get("Allow") or (headers or {}).get("allow")
+        return f"{request.method} is not allowed on {request.url.path}" + (
+            f"; allowed: {allowed}." if allowed else "."
+        )
+    return HTTPStatus(status).description or HTTPStatus(status).phrase
+
+
 async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
-    phrase = HTTPStatus(status).phrase if status in HTTPStatus._value2member_map_ else "Error"
-    slug = phrase.lower().replace(" ", "-")
+    known = status in HTTPStatus._value2member_map_
+    phrase = HTTPStatus(status).phrase if known else "Error"
+    platform = _ERROR_OF_STATUS.get(status)
+    slug = platform.slug if platform else phrase.lower().replace(" ", "-")
+    title = platform.title if platform else phrase
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
+    if detail is None:
+        detail = _default_detail(request, status, exc.headers) if known else phrase
     return problem_response(
-        status, slug=slug, title=phrase, detail=detail, request=request, headers=exc.headers
+        status, slug=slug, title=title, detail=detail, request=request, headers=exc.headers
     )
 
 
@@ -277,12 +322,16 @@ async def _handle_unavailable(request: Request, exc: Exception) -> Response:
 
 async def _handle_unexpected(request: Request, exc: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+    request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
     return problem_response(
         500,
         slug=ProblemError.slug,
         title=ProblemError.title,
-        detail="An unexpected error occurred; it has been logged.",
+        detail="An unexpected error occurred; it has been logged"
+        + (f" with request id {request_id}." if request_id else "."),
         request=request,
+        # Starlette sends this response outside the middleware that adds the header.
+        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
     )
 
 

@@ -6,7 +6,7 @@ import re
 from collections.abc import Mapping, Sequence
 from typing import Annotated
 
-from fastapi import Depends, Header
+from fastapi import Depends, Header, Response
 from pydantic import AfterValidator, Field
 
 DEFAULT_LANGUAGE = "en"
@@ -85,9 +85,11 @@ class Languages(tuple[str, ...]):
         """The text in the best language available and that language; English as fallback."""
         if not texts:
             return None, None
+        # Language tags are case-insensitive (RFC 5646): a map's `pt-BR` answers `pt-br`.
+        by_tag = {tag.lower(): tag for tag in texts}
         for tag in self:
-            if tag in texts:
-                return texts[tag], tag
+            if (stored := by_tag.get(tag)) is not None:
+                return texts[stored], stored
         first = next(iter(sorted(texts)))
         return texts[first], first
 
@@ -96,12 +98,17 @@ class Languages(tuple[str, ...]):
 
 
 def accept_languages(
+    response: Response,
     accept_language: Annotated[
         str | None,
         Header(description="Languages for names and narrative, e.g. `fr, en;q=0.8`."),
     ] = None,
 ) -> Languages:
-    """FastAPI dependency: the caller's languages."""
+    """FastAPI dependency: the caller's languages. The response says it varies by them."""
+    # Without it a shared cache would serve one caller's French to the next caller.
+    varies = [v.strip() for v in response.headers.get("Vary", "").split(",") if v.strip()]
+    if "accept-language" not in {v.lower() for v in varies}:
+        response.headers["Vary"] = ", ".join([*varies, "Accept-Language"])
     return Languages.from_header(accept_language)
 
 

@@ -15,6 +15,9 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 )
 
 REQUEST_ID_HEADER = "x-request-id"
+#: Where the request id is kept in the ASGI scope, for the 500 handler: Starlette renders
+#: unhandled errors outside every middleware, after this one has finished.
+REQUEST_ID_SCOPE_KEY = "mc2cm.request_id"
 
 
 class HttpMetrics:
@@ -57,6 +60,7 @@ class RequestContextMiddleware:
             return
         incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode())
         request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
+        scope[REQUEST_ID_SCOPE_KEY] = request_id
         token = request_id_var.set(request_id)
         status = 500
         started = time.perf_counter()
@@ -66,7 +70,8 @@ class RequestContextMiddleware:
             if message["type"] == "http.response.start":
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((REQUEST_ID_HEADER.encode(), request_id.encode("latin-1")))
+                if not any(name.lower() == REQUEST_ID_HEADER.encode() for name, _ in headers):
+                    headers.append((REQUEST_ID_HEADER.encode(), request_id.encode("latin-1")))
                 message["headers"] = headers
             await send(message)
 

@@ -1,14 +1,29 @@
-"""OpenAPI conventions: stable operation ids and problem documents for every error response."""
+"""OpenAPI conventions: stable operation ids and problem documents for every error response.
+
+The documents partners generate clients from are committed under ``docs/openapi/``; write one
+with ``python -m shared.openapi services.profiles_api.app:create_app docs/openapi/profiles.json``
+(``--check`` compares instead of writing).
+"""
 
 from __future__ import annotations
 
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI
+from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from shared.auth import optional_principal, require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
+from shared.settings import Environment, Settings
 
 _ERROR_DESCRIPTIONS = {
     "400": "Bad request",
@@ -35,6 +50,40 @@ def _problem_content() -> dict[str, Any]:
     return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
+def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
+    """Every dependency callable a route resolves, however deep."""
+    found: set[Callable[..., Any]] = set()
+    for dependency in dependant.dependencies:
+        if dependency.call is not None:
+            found.add(dependency.call)
+        found |= _calls(dependency)
+    return found
+
+
+def _api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
+    """(path, methods, route) of every API route, including those of included routers."""
+    iter_route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iter_route_contexts is None:  # FastAPI that copies included routes into app.routes
+        for route in app.routes:
+            if isinstance(route, APIRoute):
+                yield route.path_format, set(route.methods or ()), route
+        return
+    for context in iter_route_contexts(app.routes):
+        route = context.original_route
+        if isinstance(route, APIRoute):
+            yield context.path_format or route.path_format, set(context.methods or ()), route
+
+
+def _anonymous_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of operations that read a bearer token but also serve anonymous callers."""
+    anonymous: set[tuple[str, str]] = set()
+    for path, methods, route in _api_routes(app):
+        calls = _calls(route.dependant)
+        if optional_principal in calls and require_principal not in calls:
+            anonymous |= {(path, method.lower()) for method in methods}
+    return anonymous
+
+
 def install_openapi(app: FastAPI) -> None:
     """Document every 4xx/5xx response of every operation as an RFC 9457 problem."""
 
@@ -55,11 +104,18 @@ def install_openapi(app: FastAPI) -> None:
         components["Problem"] = problem_schema
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
-        for path_item in schema.get("paths", {}).values():
-            for operation in path_item.values():
+        anonymous = _anonymous_operations(app)
+        for path, path_item in schema.get("paths", {}).items():
+            for method, operation in path_item.items():
                 responses: dict[str, Any] = operation.setdefault("responses", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
+                if operation.get("security"):
+                    # A token that is sent is checked, even where none is needed.
+                    responses.setdefault("401", {})
+                    if (path, method) in anonymous:
+                        # `{}` lets clients call without a token (OpenAPI 3.1 §4.8.10).
+                        operation["security"] = [{}, *operation["security"]]
                 for status, response in responses.items():
                     if status.startswith(("4", "5")):
                         response["description"] = response.get("description") or (
@@ -77,3 +133,44 @@ def install_openapi(app: FastAPI) -> None:
 def problem_responses(*statuses: int) -> dict[int | str, dict[str, Any]]:
     """``responses=`` for a route: the error statuses it can answer besides 422 and 503."""
     return {status: {"description": _ERROR_DESCRIPTIONS[str(status)]} for status in statuses}
+
+
+def openapi_json(app: FastAPI) -> str:
+    """The app's OpenAPI document as committed under ``docs/openapi/``."""
+    return json.dumps(app.openapi(), indent=2, ensure_ascii=False) + "\n"
+
+
+def render_openapi(factory: Callable[[Settings], FastAPI]) -> str:
+    """The OpenAPI document of the app ``factory`` builds; no server is contacted."""
+    return openapi_json(factory(Settings(environment=Environment.test)))
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """``python -m shared.openapi MODULE:FACTORY OUTPUT [--check]``."""
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.openapi", description="Write a service's OpenAPI document."
+    )
+    parser.add_argument(
+        "factory", help="the app factory, e.g. services.profiles_api.app:create_app"
+    )
+    parser.add_argument("output", type=Path, help="e.g. docs/openapi/profiles.json")
+    parser.add_argument(
+        "--check", action="store_true", help="exit 1 if the file is not up to date; write nothing"
+    )
+    args = parser.parse_args(argv)
+    module, _, name = args.factory.partition(":")
+    document = render_openapi(getattr(importlib.import_module(module), name or "create_app"))
+    output: Path = args.output
+    if args.check:
+        current = output.read_text(encoding="utf-8") if output.is_file() else None
+        if current != document:
+            sys.stderr.write(f"{output} is not the app's OpenAPI document; regenerate it.\n")
+            return 1
+        return 0
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(document, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

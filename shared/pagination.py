@@ -50,6 +50,8 @@ def _encode_value(value: Any) -> Any:
 def _decode_value(value: Any) -> Any:
     if isinstance(value, dict) and "$d" in value:
         raw = value["$d"]
+        if not isinstance(raw, str):
+            raise ValueError("not a date")
         return datetime.fromisoformat(raw) if value.get("$t") == "dt" else date.fromisoformat(raw)
     return value
 
@@ -104,14 +106,26 @@ def keyset(statement: S, params: PageParams, *sort_key: SortColumn) -> S:
     return statement.order_by(*sort_key).limit(params.limit + 1)
 
 
+#: PostgreSQL's bigint range: a cursor value outside it would fail in the database, not here.
+_BIGINT = range(-(2**63), 2**63)
+
+
 def _fits(value: Any, column: SortColumn) -> bool:
+    """Whether a decoded cursor value can be compared with ``column`` in PostgreSQL."""
     try:
         expected = column.type.python_type
     except (AttributeError, NotImplementedError):
         return True
     if expected is float:
         return isinstance(value, int | float) and not isinstance(value, bool)
-    return isinstance(value, expected) and not (expected is int and isinstance(value, bool))
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool) and value in _BIGINT
+    if expected is str:
+        return isinstance(value, str) and "\x00" not in value
+    if expected is date:
+        # A datetime is a date to Python, not to PostgreSQL.
+        return isinstance(value, date) and not isinstance(value, datetime)
+    return isinstance(value, expected)
 
 
 def build_page(

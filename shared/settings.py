@@ -86,12 +86,23 @@ class Settings(BaseSettings):
 
 
 def to_asyncpg_url(url: str) -> str:
-    """Turn ``postgres://`` / ``postgresql://`` / ``postgresql+psycopg://`` into asyncpg form."""
+    """Turn ``postgres://`` / ``postgresql://`` / ``postgresql+psycopg://`` into asyncpg form.
+
+    Managed databases hand out libpq URLs with ``?sslmode=require``; SQLAlchemy passes query
+    parameters to ``asyncpg.connect``, which calls that one ``ssl`` (same values).
+    """
     scheme, sep, rest = url.partition("://")
     if not sep:
         raise ValueError(f"not a database URL: {url!r}")
     if scheme in {"postgres", "postgresql"} or scheme.startswith("postgresql+"):
-        return f"postgresql+asyncpg://{rest}"
+        location, question, query = rest.partition("?")
+        if question:
+            parameters = [
+                "ssl" + part.removeprefix("sslmode") if part.split("=")[0] == "sslmode" else part
+                for part in query.split("&")
+            ]
+            location = f"{location}?{'&'.join(parameters)}"
+        return f"postgresql+asyncpg://{location}"
     raise ValueError(f"unsupported database scheme {scheme!r}; PostgreSQL is required")
 
 

@@ -28,7 +28,6 @@ from shared.settings import DEV_ENV_FILE, Settings, load_settings, to_libpq_url
 
 console = Console(stderr=True)
 DEV_DATABASE = "mc2cm"
-SERVICES = (("profiles", 8001),)
 
 
 def _secret(data_dir: Path) -> str:
@@ -76,9 +75,14 @@ def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60
     return False
 
 
-def run_dev(data_dir: Path) -> int:
+def _stop_on_sigterm(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def run_dev(data_dir: Path, *, ports: dict[str, int]) -> int:
     """Run until interrupted; the exit status of the platform."""
     warnings.filterwarnings("ignore", module="platformdirs")
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
     configured = load_settings()
     stack: EmbeddedStack | None = None
@@ -113,20 +117,20 @@ def run_dev(data_dir: Path) -> int:
         asyncio.run(migrate_all(database_url))
         asyncio.run(_seed(settings))
         child_env = os.environ | env
-        for service, port in SERVICES:
+        for service, port in ports.items():
             processes.append(
                 subprocess.Popen(
                     [sys.executable, "-m", "services.cli", "serve", service, "--port", str(port)],
                     env=child_env,
                 )
             )
-        for (service, port), process in zip(SERVICES, processes, strict=True):
+        for (service, port), process in zip(ports.items(), processes, strict=True):
             if not _wait_ready(port, process):
                 console.print(f"[red]{service} did not become ready on port {port}.[/]")
                 return 1
         token = issue_token(settings, subject="admin@mc2cm.local", role=Role.admin)
         console.rule(f"MC2CM platform ready in {time.monotonic() - started:.1f} s")
-        for service, port in SERVICES:
+        for service, port in ports.items():
             console.print(f"{service:>9}: http://127.0.0.1:{port}/v1  (docs: /docs)")
         console.print("Admin token (12 h; `mc2cm token --role ...` makes others):")
         print(token, flush=True)  # noqa: T201 - the token goes to stdout for scripts

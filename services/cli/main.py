@@ -170,11 +170,12 @@ def token(
 
 @app.command()
 def dev(
-    data_dir: Annotated[Path, typer.Option(help="Where embedded servers keep data.")] = Path(
-        ".mc2cm"
-    ),
+    data_dir: Annotated[
+        Path, typer.Option(help="Where the embedded servers keep their data.")
+    ] = Path(".mc2cm"),
+    profiles_port: Annotated[int, typer.Option(help="Port of the profiles API.")] = 8001,
 ) -> None:
     """Run the whole platform locally: embedded PostgreSQL and Redis unless URLs are set."""
     from services.cli.dev import run_dev
 
-    raise typer.Exit(run_dev(data_dir))
+    raise typer.Exit(run_dev(data_dir, ports={"profiles": profiles_port}))

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.imports.csv_stream import CsvProblem, csv_records
@@ -27,13 +28,21 @@ from services.profiles_api.observations.validation import (
     StagingRecord,
 )
 from services.profiles_api.observations.writer import ObservationBatch, WriteResult
-from services.profiles_api.sources.schemas import SourceKind
+from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.auth import Principal
 from shared.errors import ValidationFailed
 
 _FIELD_TO_COLUMN = {"dimensions": "dimension", "source": "source_title"}
 _KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-MAX_TITLE_LENGTH = 500
+#: A source named in a row obeys the rules of the sources API (``SourceCreate``).
+_SOURCE_FIELDS: dict[str, tuple[TypeAdapter[str], str]] = {
+    "source_title": (TypeAdapter(Title), "must be at most 500 characters"),
+    "source_publisher": (TypeAdapter(Text), "must be at most 500 characters"),
+    "source_url": (
+        TypeAdapter(Url),
+        "must be an http(s) address without spaces, at most 2000 characters",
+    ),
+}
 
 
 def _number(column: str, text: str) -> float | None:
@@ -46,6 +55,19 @@ def _number(column: str, text: str) -> float | None:
         raise FieldProblem(
             column, f"{text!r} is not a number (use a dot for decimals, no thousands separator)"
         ) from None
+
+
+def _source_field(column: str, text: str) -> str:
+    adapter, rule = _SOURCE_FIELDS[column]
+    try:
+        return adapter.validate_python(text)
+    except ValidationError:
+        raise FieldProblem(column, rule) from None
+
+
+def _optional_source_field(column: str, text: str | None) -> str | None:
+    text = _optional(text)
+    return None if text is None else _source_field(column, text)
 
 
 def _optional(text: str | None) -> str | None:
@@ -93,12 +115,9 @@ class _RowReader:
                 raise FieldProblem(column, "is required")
             return value
 
-        title = required("source_title")
-        if len(title) > MAX_TITLE_LENGTH:
-            raise FieldProblem("source_title", f"is longer than {MAX_TITLE_LENGTH} characters")
-        url = _optional(self.cell(cells, "source_url"))
-        if url is not None and not url.startswith(("http://", "https://")):
-            raise FieldProblem("source_url", "must be an http(s) address")
+        title = _source_field("source_title", required("source_title"))
+        publisher = _optional_source_field("source_publisher", self.cell(cells, "source_publisher"))
+        url = _optional_source_field("source_url", self.cell(cells, "source_url"))
         kind_text = _optional(self.cell(cells, "source_kind")) or SourceKind.other.value
         try:
             kind = SourceKind(kind_text)
@@ -127,7 +146,7 @@ class _RowReader:
             note=_optional(self.cell(cells, "note")),
             source=InlineSource(
                 title=title,
-                publisher=_optional(self.cell(cells, "source_publisher")),
+                publisher=publisher,
                 url=url,
                 kind=kind,
             ),

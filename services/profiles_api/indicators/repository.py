@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 
 from sqlalchemy import exists, select
 
@@ -13,6 +13,12 @@ from shared.repository import Repository
 
 class IndicatorRepository(Repository[Indicator]):
     model = Indicator
+
+    async def get_for_write(self, code: str) -> Indicator | None:
+        """The indicator, locked until the transaction ends (``CityRepository.get_for_write``)."""
+        return await self.session.get(
+            Indicator, code, with_for_update={"key_share": True}, populate_existing=True
+        )
 
     async def search(
         self, page: PageParams, *, theme: str | None = None, unit: str | None = None
@@ -38,6 +44,21 @@ class IndicatorRepository(Repository[Indicator]):
         return bool(
             await self.session.scalar(select(exists().where(Observation.indicator_code == code)))
         )
+
+    async def dimensions_in_use(self, code: str, names: Collection[str]) -> list[str]:
+        """Which of ``names`` the indicator's observations are broken down by."""
+        in_use = []
+        for name in sorted(names):
+            used = await self.session.scalar(
+                select(
+                    exists().where(
+                        Observation.indicator_code == code, Observation.dimensions.has_key(name)
+                    )
+                )
+            )
+            if used:
+                in_use.append(name)
+        return in_use
 
     async def used_in_formulas(self, code: str) -> list[str]:
         """Derived indicators whose formula reads ``code``."""

@@ -13,12 +13,35 @@ from shared.concurrency import check_if_match
 from shared.errors import Conflict, NotFound, invalid
 
 
-async def get_indicator(session: AsyncSession, code: str) -> Indicator:
-    """The indicator with ``code``, or 404."""
-    indicator = await IndicatorRepository.from_session(session).get(code)
+async def get_indicator(session: AsyncSession, code: str, *, for_write: bool = False) -> Indicator:
+    """The indicator with ``code``, or 404; locked until the transaction ends ``for_write``."""
+    repository = IndicatorRepository.from_session(session)
+    indicator = await (repository.get_for_write(code) if for_write else repository.get(code))
     if indicator is None:
         raise NotFound(f"No indicator with code {code!r}.", code=code)
     return indicator
+
+
+def _path_back_to(code: str, inputs: list[str], catalogue: dict[str, Indicator]) -> list[str]:
+    """A chain of formulas from ``inputs`` that reads ``code`` again; empty if there is none."""
+    seen: set[str] = set()
+
+    def walk(name: str) -> list[str]:
+        if name == code:
+            return [name]
+        if name in seen:
+            return []
+        seen.add(name)
+        indicator = catalogue.get(name)
+        for read in formula_inputs(indicator.formula) if indicator and indicator.formula else []:
+            if path := walk(read):
+                return [name, *path]
+        return []
+
+    for name in inputs:
+        if path := walk(name):
+            return path
+    return []
 
 
 async def _check_formula(session: AsyncSession, code: str, formula: str | None) -> None:
@@ -27,9 +50,12 @@ async def _check_formula(session: AsyncSession, code: str, formula: str | None) 
     inputs = formula_inputs(formula)
     if code in inputs:
         raise invalid("formula", "a derived indicator cannot read itself")
-    known = await IndicatorRepository.from_session(session).by_codes(inputs)
-    if missing := [name for name in inputs if name not in known]:
+    catalogue = await IndicatorRepository.from_session(session).all()
+    if missing := [name for name in inputs if name not in catalogue]:
         raise invalid("formula", f"unknown indicator(s): {', '.join(missing)}")
+    # Derived values are computed from their inputs: a loop through other formulas never ends.
+    if cycle := _path_back_to(code, inputs, catalogue):
+        raise invalid("formula", f"it would read itself through {' -> '.join([code, *cycle])}")
 
 
 async def create_indicator(
@@ -55,11 +81,23 @@ async def update_indicator(
     if_match: str | None,
 ) -> Indicator:
     """Change an indicator's definition."""
-    indicator = await get_indicator(session, code)
+    indicator = await get_indicator(session, code, for_write=True)
     check_if_match(if_match, indicator.version, resource="indicator")
     changes = payload.model_dump(mode="json", include=payload.model_fields_set)
     if "formula" in changes:
         await _check_formula(session, code, changes["formula"])
+    if "dimensions" in changes:
+        # Breakdowns already recorded must stay allowed, or their figures could not be
+        # read back, re-imported or corrected.
+        dropped = set(indicator.dimensions) - set(changes["dimensions"])
+        repository = IndicatorRepository.from_session(session)
+        if in_use := await repository.dimensions_in_use(code, dropped):
+            raise Conflict(
+                f"Observations of {code!r} are broken down by {', '.join(in_use)}; "
+                "keep these dimensions.",
+                code=code,
+                dimensions=in_use,
+            )
     for field, value in changes.items():
         setattr(indicator, field, value)
     indicator.version += 1
@@ -72,7 +110,7 @@ async def delete_indicator(
     session: AsyncSession, principal: Principal, code: str, *, if_match: str | None
 ) -> None:
     """Remove an indicator no observation and no formula uses."""
-    indicator = await get_indicator(session, code)
+    indicator = await get_indicator(session, code, for_write=True)
     if if_match is not None:
         check_if_match(if_match, indicator.version, resource="indicator")
     repository = IndicatorRepository.from_session(session)

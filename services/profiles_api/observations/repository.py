@@ -6,7 +6,7 @@ from datetime import date
 from typing import cast
 
 from sqlalchemy import Select, String, case, func, select
-from sqlalchemy.dialects.postgresql import array
+from sqlalchemy.dialects.postgresql import array, distinct_on
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -82,7 +82,7 @@ def preferred_ids(criteria: ObservationFilter) -> Select[int]:
     )
     return (
         statement.with_only_columns(Observation.id)
-        .distinct(*FIGURE_KEY)
+        .ext(distinct_on(*FIGURE_KEY))
         .order_by(
             *FIGURE_KEY,
             Source.reliability_rank,
@@ -172,13 +172,13 @@ async def latest_totals(
     )
     if one_per_city:
         order = cast(Sequence[str], indicators or [])
-        statement = statement.distinct(Observation.city_code).order_by(
+        statement = statement.ext(distinct_on(Observation.city_code)).order_by(
             Observation.city_code,
             func.array_position(array(order, type_=String), Observation.indicator_code),
             *preference,
         )
     else:
-        statement = statement.distinct(Observation.city_code, Observation.indicator_code).order_by(
-            Observation.city_code, Observation.indicator_code, *preference
-        )
+        statement = statement.ext(
+            distinct_on(Observation.city_code, Observation.indicator_code)
+        ).order_by(Observation.city_code, Observation.indicator_code, *preference)
     return (await session.execute(statement)).all()

@@ -162,21 +162,63 @@ class ObservationBatch:
         return counted.count
 
     async def duplicates(self, limit: int) -> list[Duplicate]:
-        """Rows that repeat the key of an earlier row of the same batch."""
+        """Rows that repeat the key of an earlier row of the same batch.
+
+        Two rows with the same source are duplicates however they name it: by id, or inline
+        by the title and address of that source.
+        """
+        keys, sources = await self._source_identities()
         rows = await self.session.execute(
             text(
                 f"""
                 SELECT row_no, first_row FROM (
                     SELECT s.row_no,
-                           min(s.row_no) OVER (PARTITION BY {_KEY}, s.source_key) AS first_row
+                           min(s.row_no) OVER (PARTITION BY {_KEY}, i.source) AS first_row
                     FROM {self.staging} s
+                    JOIN unnest(CAST(:keys AS integer[]), CAST(:sources AS bigint[]))
+                        AS i(source_key, source) USING (source_key)
                 ) ranked
                 WHERE row_no <> first_row ORDER BY row_no LIMIT :limit
                 """
             ),
-            {"limit": limit},
+            {"keys": keys, "sources": sources, "limit": limit},
         )
         return [Duplicate(row=row.row_no, first_row=row.first_row) for row in rows]
+
+    async def _source_identities(self) -> tuple[list[int], list[int]]:
+        """Each source key of the batch with the source it stands for, without writing.
+
+        An inline source that exists already stands for its id; a new one for its own
+        (negative) key.
+        """
+        existing: dict[int, int] = {}
+        if self.sources.inline:
+            inline = list(self.sources.inline.values())
+            rows = await self.session.execute(
+                text(
+                    """
+                    SELECT i.source_key, s.id
+                    FROM unnest(CAST(:keys AS integer[]), CAST(:titles AS text[]),
+                                CAST(:urls AS text[])) AS i(source_key, title, url)
+                    JOIN profiles.source s ON s.title = i.title AND coalesce(s.url, '') = i.url
+                    """
+                ),
+                {
+                    "keys": [key for key, _ in inline],
+                    "titles": [source.title for _, source in inline],
+                    "urls": [source.url or "" for _, source in inline],
+                },
+            )
+            existing = {row.source_key: row.id for row in rows}
+        keys: list[int] = []
+        identities: list[int] = []
+        for key, _ in self.sources.inline.values():
+            keys.append(key)
+            identities.append(existing.get(key, -key))
+        for source_id, key in self.sources.by_id.items():
+            keys.append(key)
+            identities.append(source_id)
+        return keys, identities
 
     async def resolve_sources(self) -> int:
         """Match the batch's sources to existing ones or create them; returns how many were new."""

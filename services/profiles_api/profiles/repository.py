@@ -21,9 +21,17 @@ class CoverageRow:
     latest_period_end: date | None
 
 
+def years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier; 28 February for a 29th without its leap year."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
 async def theme_coverage(session: AsyncSession, city_code: str, today: date) -> list[CoverageRow]:
     """Per theme: catalogue size, indicators with a value, and with a value in 5 years."""
-    since = today.replace(year=today.year - RECENT_YEARS)
+    since = years_before(today, RECENT_YEARS)
     latest = (
         select(
             Observation.indicator_code,

@@ -1,0 +1,99 @@
+"""`mc2cm dev` as a new user runs it: embedded servers, demo data, a token, Ctrl-C stops all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+STARTUP_TIMEOUT = 120
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
+    deadline = time.monotonic() + STARTUP_TIMEOUT
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"mc2cm dev exited with {process.returncode}"
+        try:
+            response = httpx.get(url, timeout=2)
+            if response.status_code == 200:
+                return response
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    raise AssertionError(f"{url} did not answer within {STARTUP_TIMEOUT} s")
+
+
+@pytest.mark.embedded
+def test_dev_serves_demo_cities_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port = _free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("MC2CM_") and key not in {"DATABASE_URL", "REDIS_URL"}
+    }
+    started = time.monotonic()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "services.cli", "dev", "--profiles-port", str(port)],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        cities = _wait_for(f"http://127.0.0.1:{port}/v1/cities", process).json()
+        elapsed = time.monotonic() - started
+        codes = {city["code"] for city in cities["items"]}
+        assert {
+            "PTLIS",
+            "ESMAD",
+            "FRLYS",
+            "ITTRN",
+            "MATNG",
+            "TNTUN",
+            "LBBEY",
+            "JOAMM",
+            "ATVIE",
+        } <= (codes), codes
+        assert elapsed < STARTUP_TIMEOUT
+
+        compare = httpx.get(
+            f"http://127.0.0.1:{port}/v1/compare",
+            params={"indicator": "foreign_nationals", "cities": "ESMAD,ITTRN"},
+        ).json()
+        assert [value["value"] for value in compare["values"]] == [405233, 135753], compare
+
+        # The admin token printed for the user is the first line on stdout and works.
+        assert process.stdout is not None
+        token = process.stdout.readline().strip()
+        created = httpx.post(
+            f"http://127.0.0.1:{port}/v1/sources",
+            json={"title": "Tried by a new user", "kind": "other"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert created.status_code == 201, created.text
+        assert (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists()
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    assert not (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists(), "PostgreSQL still runs"
+    with pytest.raises(httpx.ConnectError):
+        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)

@@ -1,0 +1,144 @@
+"""Operations endpoints of the profiles app: health, readiness, metrics and request ids."""
+
+from __future__ import annotations
+
+import re
+import socket
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import httpx
+from sqlalchemy.engine import make_url
+
+from services.profiles_api.app import create_app
+from shared.settings import Settings
+from tests.conftest import make_settings
+from tests.factories import Api
+from tests.shared.test_problems import assert_problem
+
+
+def _closed_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+@asynccontextmanager
+async def running_app(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    """A client of a profiles app built for ``settings``, its lifespan running."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+        async with httpx.AsyncClient(transport=transport, base_url="http://ops.test") as client:
+            yield client
+
+
+async def test_healthz_answers_while_the_process_is_up(api: Api) -> None:
+    response = await api.get("/healthz")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok"}
+
+
+async def test_readyz_reports_postgresql_and_redis_ok(api: Api) -> None:
+    response = await api.get("/readyz")
+
+    assert response.status_code == 200, response.text
+    assert response.json() == {"status": "ok", "checks": {"postgresql": "ok", "redis": "ok"}}
+
+
+async def test_readyz_is_a_503_problem_naming_redis_when_redis_is_down(
+    database_url: str,
+) -> None:
+    settings = make_settings(database_url, f"redis://127.0.0.1:{_closed_port()}/0")
+
+    async with running_app(settings) as client:
+        response = await client.get("/readyz")
+
+    body = assert_problem(response, 503, instance="/readyz")
+    assert body["checks"]["postgresql"] == "ok", body
+    assert body["checks"]["redis"].startswith("down"), body
+    assert "redis" in body["detail"] and "postgresql" not in body["detail"], body
+
+
+async def test_readyz_is_a_503_problem_naming_postgresql_when_the_database_is_down(
+    database_url: str, server_urls: tuple[str, str]
+) -> None:
+    unreachable = make_url(database_url).set(host="127.0.0.1", port=_closed_port(), query={})
+    settings = make_settings(unreachable.render_as_string(False), server_urls[1])
+
+    async with running_app(settings) as client:
+        response = await client.get("/readyz")
+        health = await client.get("/healthz")
+
+    body = assert_problem(response, 503, instance="/readyz")
+    assert body["checks"] == {"postgresql": body["checks"]["postgresql"], "redis": "ok"}, body
+    assert body["checks"]["postgresql"].startswith("down"), body
+    assert "postgresql" in body["detail"], body
+    # Liveness does not depend on the database: the process should not be restarted for it.
+    assert health.status_code == 200, health.text
+
+
+def _requests_total(metrics: str) -> dict[tuple[str, str, str], float]:
+    """``http_requests_total`` samples by (method, route, status)."""
+    samples: dict[tuple[str, str, str], float] = {}
+    for line in metrics.splitlines():
+        if not line.startswith("http_requests_total{"):
+            continue
+        labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
+        samples[labels["method"], labels["route"], labels["status"]] = float(line.split()[-1])
+    return samples
+
+
+async def test_metrics_count_requests_by_route_template_not_by_path(api: Api) -> None:
+    before = _requests_total((await api.get("/metrics")).text)
+
+    await api.get("/v1/cities/PTLIS")
+    await api.get("/v1/cities/ITTRN")
+    await api.get("/v1/cities/XXABC")
+    await api.get("/v1/scanner/probe/1")
+    response = await api.get("/metrics")
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/plain"), response.headers
+    after = _requests_total(response.text)
+
+    def grew(key: tuple[str, str, str]) -> float:
+        return after.get(key, 0.0) - before.get(key, 0.0)
+
+    assert grew(("GET", "/v1/cities/{code}", "200")) == 2, after
+    assert grew(("GET", "/v1/cities/{code}", "404")) == 1, after
+    assert grew(("GET", "unmatched", "404")) == 1, after
+    assert not [route for (_, route, _) in after if "PTLIS" in route or "probe" in route], after
+    assert 'service="profiles"' in response.text
+
+
+async def test_metrics_expose_request_latency(api: Api) -> None:
+    await api.get("/healthz")
+
+    response = await api.get("/metrics")
+
+    assert 'http_request_duration_seconds_count{method="GET",route="/healthz"' in response.text
+
+
+async def test_request_id_sent_by_the_caller_is_echoed(api: Api) -> None:
+    response = await api.get("/v1/themes", headers={"X-Request-ID": "trace-4f2a"})
+
+    assert response.headers.get("x-request-id") == "trace-4f2a", response.headers
+
+
+async def test_request_id_is_generated_when_the_caller_sends_none(api: Api) -> None:
+    first = await api.get("/healthz")
+    second = await api.get("/healthz")
+
+    ids = [first.headers.get("x-request-id"), second.headers.get("x-request-id")]
+    assert all(i and re.fullmatch(r"[0-9a-f]{32}", i) for i in ids), ids
+    assert ids[0] != ids[1], ids
+
+
+async def test_request_id_is_on_error_responses_too(api: Api) -> None:
+    response = await api.get("/v1/cities/XXABC", headers={"X-Request-ID": "trace-404"})
+
+    assert response.status_code == 404
+    assert response.headers.get("x-request-id") == "trace-404", response.headers
