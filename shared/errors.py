@@ -18,6 +18,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
@@ -346,11 +347,23 @@ async def _handle_dbapi(request: Request, exc: Exception) -> Response:
     return await _handle_unexpected(request, exc)
 
 
+async def _handle_stale(request: Request, exc: Exception) -> Response:
+    # A versioned row changed between the caller's read and this write (see Versioned).
+    return problem_response(
+        412,
+        slug=PreconditionFailed.slug,
+        title=PreconditionFailed.title,
+        detail="The resource was changed by someone else meanwhile; read it again.",
+        request=request,
+    )
+
+
 def install_problem_handlers(app: FastAPI) -> None:
     """Render every error the app can raise as ``application/problem+json``."""
     app.add_exception_handler(ProblemError, _handle_problem)
     app.add_exception_handler(RequestValidationError, _handle_validation)
     app.add_exception_handler(StarletteHTTPException, _handle_http)
+    app.add_exception_handler(StaleDataError, _handle_stale)
     app.add_exception_handler(IntegrityError, _handle_integrity)
     app.add_exception_handler(DBAPIError, _handle_dbapi)
     app.add_exception_handler(OSError, _handle_unavailable)

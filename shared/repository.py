@@ -6,6 +6,9 @@ from typing import Any, Generic, Self, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm.exc import StaleDataError
+
+from shared.errors import PreconditionFailed
 
 M = TypeVar("M", bound=DeclarativeBase)
 
@@ -30,6 +33,17 @@ class Repository(Generic[M]):
         await self.session.flush()
         return instance
 
+    async def flush(self, *, resource: str | None = None) -> None:
+        """Write pending changes; 412 if a versioned row changed since it was read."""
+        try:
+            await self.session.flush()
+        except StaleDataError as exc:
+            name = resource or self.model.__tablename__
+            raise PreconditionFailed(
+                f"The {name} was changed by someone else meanwhile; read it again and reapply "
+                "your change."
+            ) from exc
+
     async def delete(self, instance: M) -> None:
         await self.session.delete(instance)
-        await self.session.flush()
+        await self.flush()

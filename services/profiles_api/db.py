@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import DateTime, func
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.orm import DeclarativeBase, Mapped, declared_attr, mapped_column
 
 from services.profiles_api import SCHEMA, SERVICE
 from shared.db import schema_metadata
@@ -26,9 +27,19 @@ class Timestamped:
 
 
 class Versioned:
-    """A version counter for optimistic concurrency (``ETag`` / ``If-Match``)."""
+    """A version counter for optimistic concurrency (``ETag`` / ``If-Match``).
 
-    version: Mapped[int] = mapped_column(server_default="1")
+    Services raise ``version`` by one with each change; the ORM adds ``WHERE version = <the
+    version read>`` to every UPDATE and DELETE, so of two writers holding the same ETag the
+    second waits for the first's commit and then fails (``Repository.flush`` turns that into
+    a 412) instead of overwriting its change.
+    """
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version, "version_id_generator": False}
 
 
 outbox = outbox_table(Base.metadata)

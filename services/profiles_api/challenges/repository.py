@@ -32,16 +32,8 @@ class ChallengeRepository(Repository[Challenge]):
             return (await self.session.scalars(statement.order_by(Challenge.id))).all()
         return (await self.session.scalars(keyset(statement, page, Challenge.id))).all()
 
-    async def in_city(
-        self, city_code: str, challenge_id: int, *, for_write: bool = False
-    ) -> Challenge | None:
-        """The challenge if it is the city's; ``for_write`` locks it until the transaction ends
-        (FOR NO KEY UPDATE), so a second writer with the same ETag waits, then gets a 412."""
-        statement = select(Challenge).where(
-            Challenge.id == challenge_id, Challenge.city_code == city_code
-        )
-        if for_write:
-            statement = statement.with_for_update(key_share=True)
+    async def in_city(self, city_code: str, challenge_id: int) -> Challenge | None:
+        """The challenge if it is the city's."""
         return await self.session.scalar(
-            statement, execution_options={"populate_existing": for_write}
+            select(Challenge).where(Challenge.id == challenge_id, Challenge.city_code == city_code)
         )

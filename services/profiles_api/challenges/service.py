@@ -13,13 +13,9 @@ from shared.concurrency import check_if_match
 from shared.errors import NotFound
 
 
-async def get_challenge(
-    session: AsyncSession, city_code: str, challenge_id: int, *, for_write: bool = False
-) -> Challenge:
+async def get_challenge(session: AsyncSession, city_code: str, challenge_id: int) -> Challenge:
     """The challenge ``challenge_id`` of a city; 404 if it belongs to another city."""
-    challenge = await ChallengeRepository.from_session(session).in_city(
-        city_code, challenge_id, for_write=for_write
-    )
+    challenge = await ChallengeRepository.from_session(session).in_city(city_code, challenge_id)
     if challenge is None:
         raise NotFound(f"City {city_code} has no challenge {challenge_id}.", id=challenge_id)
     return challenge
@@ -47,13 +43,13 @@ async def update_challenge(
     if_match: str | None,
 ) -> Challenge:
     """Change a challenge of the city."""
-    challenge = await get_challenge(session, city_code, challenge_id, for_write=True)
+    challenge = await get_challenge(session, city_code, challenge_id)
     ensure_city_editor(principal, city_code)
     check_if_match(if_match, challenge.version, resource="challenge")
     for field, value in payload.model_dump(mode="json", include=payload.model_fields_set).items():
         setattr(challenge, field, value)
     challenge.version += 1
-    await session.flush()
+    await ChallengeRepository.from_session(session).flush(resource="challenge")
     await session.refresh(challenge)
     return challenge
 
@@ -67,7 +63,7 @@ async def delete_challenge(
     if_match: str | None,
 ) -> None:
     """Remove a challenge of the city."""
-    challenge = await get_challenge(session, city_code, challenge_id, for_write=True)
+    challenge = await get_challenge(session, city_code, challenge_id)
     ensure_city_editor(principal, city_code)
     if if_match is not None:
         check_if_match(if_match, challenge.version, resource="challenge")

@@ -15,17 +15,6 @@ from shared.repository import Repository
 class CityRepository(Repository[City]):
     model = City
 
-    async def get_for_write(self, code: str) -> City | None:
-        """The city, locked until the transaction ends.
-
-        ``FOR NO KEY UPDATE``: a writer holds the row from its If-Match check to its commit, so
-        a second writer with the same ETag waits, then sees the new version (412) instead of
-        overwriting the first change. Rows that merely reference the city are not blocked.
-        """
-        return await self.session.get(
-            City, code, with_for_update={"key_share": True}, populate_existing=True
-        )
-
     async def search(
         self,
         page: PageParams,

@@ -30,10 +30,9 @@ def city_ref(city: City) -> CityRef:
     )
 
 
-async def get_city(session: AsyncSession, code: str, *, for_write: bool = False) -> City:
-    """The city with ``code``, or 404; locked until the transaction ends ``for_write``."""
-    repository = CityRepository.from_session(session)
-    city = await (repository.get_for_write(code) if for_write else repository.get(code))
+async def get_city(session: AsyncSession, code: str) -> City:
+    """The city with ``code``, or 404."""
+    city = await CityRepository.from_session(session).get(code)
     if city is None:
         raise NotFound(f"No city with code {code}.", code=code)
     return city
@@ -71,7 +70,7 @@ async def update_city(
     if_match: str | None,
 ) -> City:
     """Change a city's fields; editors of the city may change its names, place and contacts."""
-    city = await get_city(session, code, for_write=True)
+    city = await get_city(session, code)
     ensure_city_editor(principal, code)
     changes = payload.changes()
     if not principal.is_admin and (restricted := sorted(_ADMIN_FIELDS & changes.keys())):
@@ -87,7 +86,7 @@ async def update_city(
         else:
             setattr(city, field, value)
     city.version += 1
-    await session.flush()
+    await CityRepository.from_session(session).flush(resource="city")
     await session.refresh(city)
     await events.add(session, CityUpserted(city=city_ref(city)), actor=principal.subject)
     return city
@@ -97,7 +96,7 @@ async def delete_city(
     session: AsyncSession, principal: Principal, code: str, *, if_match: str | None
 ) -> None:
     """Remove a city that holds no data (admins only) and announce it."""
-    city = await get_city(session, code, for_write=True)
+    city = await get_city(session, code)
     if if_match is not None:
         check_if_match(if_match, city.version, resource="city")
     repository = CityRepository.from_session(session)

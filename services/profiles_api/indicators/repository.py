@@ -14,12 +14,6 @@ from shared.repository import Repository
 class IndicatorRepository(Repository[Indicator]):
     model = Indicator
 
-    async def get_for_write(self, code: str) -> Indicator | None:
-        """The indicator, locked until the transaction ends (``CityRepository.get_for_write``)."""
-        return await self.session.get(
-            Indicator, code, with_for_update={"key_share": True}, populate_existing=True
-        )
-
     async def search(
         self, page: PageParams, *, theme: str | None = None, unit: str | None = None
     ) -> Sequence[Indicator]:

@@ -13,10 +13,9 @@ from shared.concurrency import check_if_match
 from shared.errors import Conflict, NotFound, invalid
 
 
-async def get_indicator(session: AsyncSession, code: str, *, for_write: bool = False) -> Indicator:
-    """The indicator with ``code``, or 404; locked until the transaction ends ``for_write``."""
-    repository = IndicatorRepository.from_session(session)
-    indicator = await (repository.get_for_write(code) if for_write else repository.get(code))
+async def get_indicator(session: AsyncSession, code: str) -> Indicator:
+    """The indicator with ``code``, or 404."""
+    indicator = await IndicatorRepository.from_session(session).get(code)
     if indicator is None:
         raise NotFound(f"No indicator with code {code!r}.", code=code)
     return indicator
@@ -81,7 +80,7 @@ async def update_indicator(
     if_match: str | None,
 ) -> Indicator:
     """Change an indicator's definition."""
-    indicator = await get_indicator(session, code, for_write=True)
+    indicator = await get_indicator(session, code)
     check_if_match(if_match, indicator.version, resource="indicator")
     changes = payload.model_dump(mode="json", include=payload.model_fields_set)
     if "formula" in changes:
@@ -101,7 +100,7 @@ async def update_indicator(
     for field, value in changes.items():
         setattr(indicator, field, value)
     indicator.version += 1
-    await session.flush()
+    await IndicatorRepository.from_session(session).flush(resource="indicator")
     await session.refresh(indicator)
     return indicator
 
@@ -110,7 +109,7 @@ async def delete_indicator(
     session: AsyncSession, principal: Principal, code: str, *, if_match: str | None
 ) -> None:
     """Remove an indicator no observation and no formula uses."""
-    indicator = await get_indicator(session, code, for_write=True)
+    indicator = await get_indicator(session, code)
     if if_match is not None:
         check_if_match(if_match, indicator.version, resource="indicator")
     repository = IndicatorRepository.from_session(session)

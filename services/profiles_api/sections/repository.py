@@ -17,12 +17,7 @@ class SectionRepository(Repository[Section]):
             statement = statement.where(Section.published_version.is_not(None))
         return (await self.session.scalars(statement)).all()
 
-    async def find(self, city_code: str, code: str, *, for_write: bool = False) -> Section | None:
-        """The section; ``for_write`` locks it until the transaction ends (FOR NO KEY UPDATE),
-        so a second writer with the same ETag waits and then sees the new version."""
-        statement = select(Section).where(Section.city_code == city_code, Section.code == code)
-        if for_write:
-            statement = statement.with_for_update(key_share=True)
+    async def find(self, city_code: str, code: str) -> Section | None:
         return await self.session.scalar(
-            statement, execution_options={"populate_existing": for_write}
+            select(Section).where(Section.city_code == city_code, Section.code == code)
         )

@@ -25,13 +25,9 @@ from shared.concurrency import check_if_match
 from shared.errors import Conflict, NotFound, PreconditionFailed
 
 
-async def get_section(
-    session: AsyncSession, city_code: str, code: str, *, for_write: bool = False
-) -> Section:
-    """The section ``code`` of a city, or 404; locked until the transaction ends ``for_write``."""
-    section = await SectionRepository.from_session(session).find(
-        city_code, code, for_write=for_write
-    )
+async def get_section(session: AsyncSession, city_code: str, code: str) -> Section:
+    """The section ``code`` of a city, or 404."""
+    section = await SectionRepository.from_session(session).find(city_code, code)
     if section is None:
         raise NotFound(f"City {city_code} has no section {code!r}.", city=city_code, code=code)
     return section
@@ -50,7 +46,7 @@ async def write_section(
     await get_city(session, city_code)
     ensure_city_editor(principal, city_code)
     repository = SectionRepository.from_session(session)
-    section = await repository.find(city_code, code, for_write=True)
+    section = await repository.find(city_code, code)
     if section is None:
         if if_match is not None and if_match.strip() != "":
             raise PreconditionFailed(
@@ -73,7 +69,7 @@ async def write_section(
     section.status = SectionStatus.draft.value
     section.updated_by = principal.subject
     section.version += 1
-    await session.flush()
+    await SectionRepository.from_session(session).flush(resource="section")
     await session.refresh(section)
     return section, False
 
@@ -88,7 +84,7 @@ async def transition_section(
     if_match: str | None,
 ) -> Section:
     """Move a section along draft → in_review → published (or back to draft)."""
-    section = await get_section(session, city_code, code, for_write=True)
+    section = await get_section(session, city_code, code)
     ensure_city_editor(principal, city_code)
     check_if_match(if_match, section.version, resource="section")
     current = SectionStatus(section.status)
@@ -107,7 +103,7 @@ async def transition_section(
         section.published_version = section.version
         section.published_at = datetime.now(UTC)
     section.updated_by = principal.subject
-    await session.flush()
+    await SectionRepository.from_session(session).flush(resource="section")
     await session.refresh(section)
     return section
 
@@ -121,7 +117,7 @@ async def delete_section(
     if_match: str | None,
 ) -> None:
     """Remove a section, published copy included."""
-    section = await get_section(session, city_code, code, for_write=True)
+    section = await get_section(session, city_code, code)
     ensure_city_editor(principal, city_code)
     if if_match is not None:
         check_if_match(if_match, section.version, resource="section")

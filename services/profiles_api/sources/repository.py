@@ -13,12 +13,6 @@ from shared.repository import Repository
 class SourceRepository(Repository[Source]):
     model = Source
 
-    async def get_for_write(self, source_id: int) -> Source | None:
-        """The source, locked until the transaction ends (``CityRepository.get_for_write``)."""
-        return await self.session.get(
-            Source, source_id, with_for_update={"key_share": True}, populate_existing=True
-        )
-
     async def search(
         self, page: PageParams, *, kind: str | None = None, q: str | None = None
     ) -> Sequence[Source]:

@@ -17,10 +17,9 @@ from shared.concurrency import check_if_match
 from shared.errors import Conflict, Forbidden, NotFound
 
 
-async def get_source(session: AsyncSession, source_id: int, *, for_write: bool = False) -> Source:
-    """The source with ``source_id``, or 404; locked until the transaction ends ``for_write``."""
-    repository = SourceRepository.from_session(session)
-    source = await (repository.get_for_write(source_id) if for_write else repository.get(source_id))
+async def get_source(session: AsyncSession, source_id: int) -> Source:
+    """The source with ``source_id``, or 404."""
+    source = await SourceRepository.from_session(session).get(source_id)
     if source is None:
         raise NotFound(f"No source with id {source_id}.", id=source_id)
     return source
@@ -54,7 +53,7 @@ async def update_source(
     if_match: str | None,
 ) -> Source:
     """Change a source (network administrators: a source serves every city's figures)."""
-    source = await get_source(session, source_id, for_write=True)
+    source = await get_source(session, source_id)
     check_if_match(if_match, source.version, resource="source")
     changes = payload.changes()
     title = changes.get("title", source.title)
@@ -65,7 +64,7 @@ async def update_source(
     for field, value in changes.items():
         setattr(source, field, value.value if isinstance(value, SourceKind) else value)
     source.version += 1
-    await session.flush()
+    await SourceRepository.from_session(session).flush(resource="source")
     await session.refresh(source)
     return source
 
@@ -74,7 +73,7 @@ async def delete_source(
     session: AsyncSession, principal: Principal, source_id: int, *, if_match: str | None
 ) -> None:
     """Remove a source that no observation cites."""
-    source = await get_source(session, source_id, for_write=True)
+    source = await get_source(session, source_id)
     if if_match is not None:
         check_if_match(if_match, source.version, resource="source")
     repository = SourceRepository.from_session(session)
