@@ -8,13 +8,13 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
-from fastapi import APIRouter, FastAPI, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
 
-from shared.auth import TokenVerifier
+from shared.auth import TokenVerifier, optional_principal
 from shared.db import Database
 from shared.errors import ServiceUnavailable, install_problem_handlers, problem_response
 from shared.observability import HttpMetrics, RequestContextMiddleware
@@ -140,7 +140,9 @@ def create_service_app(
     install_problem_handlers(app)
     app.include_router(_ops_router())
     for router in routers:
-        app.include_router(router)
+        # A token that is sent is checked on every operation, even one anonymous callers may
+        # use: an expired or forged token is a 401, never silently "anonymous".
+        app.include_router(router, dependencies=[Depends(optional_principal)])
     install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(

@@ -55,7 +55,6 @@ class Settings(BaseSettings):
 
     pagination_default_limit: int = 50
     pagination_max_limit: int = 1000
-    observation_batch_max: int = 5000
     import_max_reported_errors: int = 1000
 
     root_path: str = ""

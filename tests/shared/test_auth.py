@@ -133,10 +133,24 @@ async def test_basic_authorization_is_a_401_not_an_anonymous_call(api: Api) -> N
     assert "Bearer" in body["detail"], body
 
 
-async def test_bad_token_on_a_public_read_is_a_401_not_an_anonymous_read(api: Api) -> None:
-    response = await api.get("/v1/cities", headers=bearer(REJECTED["expired_an_hour_ago"]()))
+@pytest.mark.parametrize(
+    "path",
+    [
+        "/v1/cities",
+        "/v1/themes",
+        "/v1/indicators",
+        "/v1/sources",
+        "/v1/observations",
+        "/v1/cities/PTLIS/challenges",
+        "/v1/compare",
+    ],
+)
+async def test_bad_token_on_a_public_read_is_a_401_not_an_anonymous_read(
+    api: Api, path: str
+) -> None:
+    response = await api.get(path, headers=bearer(REJECTED["expired_an_hour_ago"]()))
 
-    assert_problem(response, 401, instance="/v1/cities")
+    assert_problem(response, 401, instance=path)
 
 
 async def test_token_within_the_clock_leeway_is_accepted(api: Api) -> None:
