@@ -746,3 +746,37 @@ async def test_import_adds_one_observations_changed_event(api: Api, session: Asy
         ("foreign_nationals", "2019", ["ATVIE"]),
         ("foreign_nationals", "2020", ["ATVIE", "ITTRN"]),
     ], keys
+
+
+async def test_row_describing_an_existing_source_otherwise_keeps_it_and_says_so(
+    api: Api,
+) -> None:
+    data = csv_file(
+        "ATVIE,foreign_nationals,2024,municipality,,600000,,,E,MC2CM City Migration Profile "
+        "Tangier,Somebody else,https://www.imap-migration.org/urban/city-migration-dashboards/"
+        "tangier,ngo_estimate,",
+    )
+
+    report = await imported(api, data)
+
+    assert report["sources_created"] == 0, report
+    assert len(report["notes"]) == 1, report["notes"]
+    assert "mc2cm_profile" in report["notes"][0] and "ngo_estimate" in report["notes"][0]
+
+
+async def test_rows_describing_a_new_source_two_ways_use_the_first_and_say_so(api: Api) -> None:
+    data = csv_file(
+        "ATVIE,foreign_nationals,2024,municipality,,600000,,,A,"
+        "Wien in Zahlen,Stadt Wien,,register,",
+        "ATVIE,foreign_born,2024,municipality,,700000,,,A,Wien in Zahlen,Stadt Wien,,census,",
+    )
+
+    report = await imported(api, data)
+
+    assert report["sources_created"] == 1, report
+    assert report["notes"] == [
+        "row 3: source 'Wien in Zahlen' is described as census by Stadt Wien; "
+        "register by Stadt Wien is used, as first given"
+    ], report["notes"]
+    sources = (await api.get("/v1/sources", params={"q": "Wien in Zahlen"})).json()["items"]
+    assert [source["kind"] for source in sources] == ["register"], sources

@@ -476,3 +476,34 @@ async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(
     async with own_database.sessionmaker() as check:
         indicator = await service.get_indicator(check, code)
         assert (indicator.aggregation, indicator.version) == ("none", 2), indicator.aggregation
+
+
+@pytest.mark.parametrize(("field", "value"), [("unit", "percent"), ("value_type", "decimal")])
+async def test_unit_of_an_indicator_with_observations_cannot_change(
+    api: Api, field: str, value: str
+) -> None:
+    current = await api.get("/v1/indicators/foreign_nationals")
+
+    response = await api.patch(
+        "/v1/indicators/foreign_nationals",
+        role=Api.ADMIN,
+        headers={"If-Match": current.headers["etag"]},
+        json={field: value},
+    )
+
+    assert response.status_code == 409, response.text
+    assert response.json()["fields"] == [field], response.json()
+
+
+async def test_unit_of_an_unused_indicator_can_change(api: Api) -> None:
+    current = await api.get("/v1/indicators/reception_places")
+
+    response = await api.patch(
+        "/v1/indicators/reception_places",
+        role=Api.ADMIN,
+        headers={"If-Match": current.headers["etag"]},
+        json={"unit": "persons"},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["unit"] == "persons"

@@ -147,6 +147,7 @@ async def test_batch_reports_inserted_updated_and_unchanged_counts(api: Api) -> 
         "updated": 0,
         "unchanged": 0,
         "sources_created": 1,
+        "notes": [],
     }, first
 
     second = await posted(
@@ -161,6 +162,7 @@ async def test_batch_reports_inserted_updated_and_unchanged_counts(api: Api) -> 
         "updated": 1,
         "unchanged": 1,
         "sources_created": 0,
+        "notes": [],
     }, second
 
 
@@ -912,3 +914,24 @@ async def test_withdrawing_an_unknown_observation_is_404(api: Api) -> None:
         "/v1/observations/987654321", params={"reason": "gone"}, role=Role.admin
     )
     assert_problem(response, 404)
+
+
+async def test_totals_and_a_breakdown_filter_together_are_refused(api: Api) -> None:
+    response = await api.get("/v1/observations", params={"total": "true", "dimension": "sex=F"})
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "dimension", response.json()
+
+
+async def test_imported_rows_get_ids_in_file_order(api: Api) -> None:
+    batch = {
+        "observations": [
+            observation(city="ATVIE", period=str(year), value=1000 + year)
+            for year in (2015, 2011, 2019, 2013)
+        ]
+    }
+    assert (await api.post("/v1/observations", role=Api.ADMIN, json=batch)).status_code == 200
+
+    rows = (await api.get("/v1/observations", params={"city": "ATVIE", "limit": 10})).json()
+    by_id = sorted(rows["items"], key=lambda item: item["id"])
+    assert [item["period"] for item in by_id] == ["2015", "2011", "2019", "2013"], by_id

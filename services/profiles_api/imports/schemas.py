@@ -27,3 +27,8 @@ class ImportResult(BaseModel):
     updated: int
     unchanged: int
     sources_created: int
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Things worth knowing that did not stop the import, e.g. a row describing "
+        "an existing source differently (the existing description is kept).",
+    )

@@ -233,23 +233,26 @@ async def import_csv(
         raise forbidden_cities_problem(validator.forbidden_cities)
     if not errors.count and state["rows"] == 0:
         errors.add(2, "file", "the file has a header but no data rows")
-    if not errors.count:
-        for duplicate in await batch.duplicates(limit=max_reported_errors):
+    if errors.count:
+        raise _rejected(errors, state["rows"])
+    result = await _write(
+        session,
+        batch,
+        principal,
+        reason,
+        import_id,
+        dry_run=dry_run,
+        duplicate_limit=max_reported_errors,
+    )
+    if result.duplicates:
+        for duplicate in result.duplicates:
             errors.add(
                 duplicate.row,
                 "row",
                 f"repeats row {duplicate.first_row} (same city, indicator, period, scope, "
                 "dimension and source)",
             )
-    if errors.count:
-        shown = "" if errors.count <= len(errors.items) else f" (first {len(errors.items)} listed)"
-        raise ValidationFailed(
-            f"{errors.count} row(s) rejected{shown}; nothing was written.",
-            errors=errors.items,
-            error_count=errors.count,
-            rows=state["rows"],
-        )
-    result = await _apply(session, batch, principal, reason, import_id, dry_run=dry_run)
+        raise _rejected(errors, state["rows"])
     await batch.close()
     return ImportResult(
         import_id=import_id,
@@ -260,10 +263,21 @@ async def import_csv(
         updated=result.updated,
         unchanged=result.unchanged,
         sources_created=result.sources_created,
+        notes=result.notes,
     )
 
 
-async def _apply(
+def _rejected(errors: _RowErrors, rows: int) -> ValidationFailed:
+    shown = "" if errors.count <= len(errors.items) else f" (first {len(errors.items)} listed)"
+    return ValidationFailed(
+        f"{errors.count} row(s) rejected{shown}; nothing was written.",
+        errors=errors.items,
+        error_count=errors.count,
+        rows=rows,
+    )
+
+
+async def _write(
     session: AsyncSession,
     batch: ObservationBatch,
     principal: Principal,
@@ -271,11 +285,17 @@ async def _apply(
     import_id: uuid.UUID,
     *,
     dry_run: bool,
+    duplicate_limit: int,
 ) -> WriteResult:
-    if not dry_run:
-        return await batch.apply(actor=principal.subject, reason=reason, import_id=import_id)
-    savepoint = await session.begin_nested()
+    """Write the batch; a dry run writes inside a savepoint it then rolls back."""
+    savepoint = await session.begin_nested() if dry_run else None
     try:
-        return await batch.apply(actor=principal.subject, reason=reason, import_id=import_id)
+        return await batch.write(
+            actor=principal.subject,
+            reason=reason,
+            import_id=import_id,
+            duplicate_limit=duplicate_limit,
+        )
     finally:
-        await savepoint.rollback()
+        if savepoint is not None:
+            await savepoint.rollback()

@@ -12,6 +12,9 @@ from shared.auth import Principal
 from shared.concurrency import check_if_match
 from shared.errors import Conflict, NotFound, invalid
 
+#: What a stored value means; fixed once observations exist.
+_MEANING_FIELDS = ("unit", "value_type")
+
 
 async def get_indicator(session: AsyncSession, code: str) -> Indicator:
     """The indicator with ``code``, or 404."""
@@ -83,13 +86,27 @@ async def update_indicator(
     indicator = await get_indicator(session, code)
     check_if_match(if_match, indicator.version, resource="indicator")
     changes = payload.model_dump(mode="json", include=payload.model_fields_set)
+    repository = IndicatorRepository.from_session(session)
     if "formula" in changes:
         await _check_formula(session, code, changes["formula"])
+    redefined = sorted(
+        field
+        for field in _MEANING_FIELDS
+        if field in changes and changes[field] != getattr(indicator, field)
+    )
+    if redefined and await repository.has_observations(code):
+        # Stored values were recorded in the old unit: relabelling them would change their
+        # meaning silently. A new indicator code is the honest way to change a definition.
+        raise Conflict(
+            f"Indicator {code!r} has observations; its {', '.join(redefined)} cannot change. "
+            "Create a new indicator instead.",
+            code=code,
+            fields=redefined,
+        )
     if "dimensions" in changes:
         # Breakdowns already recorded must stay allowed, or their figures could not be
         # read back, re-imported or corrected.
         dropped = set(indicator.dimensions) - set(changes["dimensions"])
-        repository = IndicatorRepository.from_session(session)
         if in_use := await repository.dimensions_in_use(code, dropped):
             raise Conflict(
                 f"Observations of {code!r} are broken down by {', '.join(in_use)}; "
@@ -100,7 +117,7 @@ async def update_indicator(
     for field, value in changes.items():
         setattr(indicator, field, value)
     indicator.version += 1
-    await IndicatorRepository.from_session(session).flush(resource="indicator")
+    await repository.flush(resource="indicator")
     await session.refresh(indicator)
     return indicator
 

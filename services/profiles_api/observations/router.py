@@ -120,6 +120,12 @@ async def list_observations(
     source_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     preferred: Annotated[bool, Query()] = False,
 ) -> Page[ObservationRead]:
+    if total and dimension:
+        raise invalid(
+            "dimension",
+            "totals have no breakdown: use either total=true or dimension",
+            location="query",
+        )
     start = parse_period_bound("period_from", period_from)
     end = parse_period_bound("period_to", period_to)
     criteria = ObservationFilter(

@@ -65,6 +65,11 @@ class BatchResult(BaseModel):
     updated: int
     unchanged: int
     sources_created: int
+    notes: list[str] = Field(
+        default_factory=list,
+        description="Things worth knowing that did not stop the write, e.g. an observation "
+        "describing an existing source differently (the existing description is kept).",
+    )
 
 
 class SourceSummary(BaseModel):

@@ -30,6 +30,7 @@ def batch_result(result: WriteResult) -> BatchResult:
         updated=result.updated,
         unchanged=result.unchanged,
         sources_created=result.sources_created,
+        notes=result.notes,
     )
 
 
@@ -90,7 +91,10 @@ async def write_batch(
     staged = ObservationBatch(session, validator.sources)
     await staged.open()
     await staged.copy(records)
-    if duplicates := await staged.duplicates(limit=len(records)):
+    result = await staged.write(
+        actor=principal.subject, reason=batch.reason, import_id=None, duplicate_limit=len(records)
+    )
+    if result.duplicates:
         raise ValidationFailed(
             "Some observations repeat the key of another one in the batch; nothing was written.",
             errors=[
@@ -100,10 +104,9 @@ async def write_batch(
                     f"observations.{d.first_row}",
                     row=d.row,
                 )
-                for d in duplicates
+                for d in result.duplicates
             ],
         )
-    result = await staged.apply(actor=principal.subject, reason=batch.reason, import_id=None)
     await staged.close()
     return batch_result(result)
 

@@ -65,23 +65,52 @@ class InlineSource:
 
 @dataclass
 class SourceRegistry:
-    """Numbers each distinct source a batch names, so rows carry a small key into staging."""
+    """Numbers each distinct source a batch names, so rows carry a small key into staging.
+
+    A source is identified by its title and address; the first description of it (kind,
+    publisher) is the one used, and each row describing it otherwise earns a note.
+    """
 
     inline: dict[tuple[str, str], tuple[int, InlineSource]] = field(default_factory=dict)
     by_id: dict[int, int] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    max_notes: int = 100
 
-    def key_for(self, source: InlineSource | int) -> int:
+    def key_for(self, source: InlineSource | int, row_no: int) -> int:
         if isinstance(source, int):
             return self.by_id.setdefault(source, len(self.inline) + len(self.by_id) + 1)
         found = self.inline.get(source.identity)
         if found is None:
             found = (len(self.inline) + len(self.by_id) + 1, source)
             self.inline[source.identity] = found
+        elif found[1] != source:
+            self.note(
+                f"row {row_no}: source {source.title!r} is described as "
+                f"{_description(source.kind, source.publisher)}; "
+                f"{_description(found[1].kind, found[1].publisher)} is used, as first given"
+            )
         return found[0]
+
+    def differences(self, source: InlineSource, kind: str, publisher: str | None) -> list[str]:
+        """A note if an existing source matched by title and address is described otherwise."""
+        if (source.kind.value, source.publisher) in {(kind, publisher), (kind, None)}:
+            return []
+        return [
+            f"source {source.title!r} exists as {_description(kind, publisher)}; it is kept "
+            f"(the batch describes it as {_description(source.kind, source.publisher)})"
+        ]
+
+    def note(self, text: str) -> None:
+        if len(self.notes) < self.max_notes:
+            self.notes.append(text)
 
     @staticmethod
     def default_rank(source: InlineSource) -> int:
         return DEFAULT_RELIABILITY[source.kind]
+
+
+def _description(kind: str, publisher: str | None) -> str:
+    return f"{kind}" + (f" by {publisher}" if publisher else "")
 
 
 @dataclass
@@ -154,6 +183,6 @@ class ObservationValidator:
             value_low,
             value_high,
             obs_status.value,
-            self.sources.key_for(source),
+            self.sources.key_for(source, row_no),
             note or None,
         )

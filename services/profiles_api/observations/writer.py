@@ -68,6 +68,7 @@ upserted AS (
     SELECT city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
            dimensions, value, value_low, value_high, obs_status, source_id, note, :actor
     FROM incoming
+    ORDER BY row_no
     ON CONFLICT ON CONSTRAINT uq_observation_key DO UPDATE SET
         value = EXCLUDED.value,
         value_low = EXCLUDED.value_low,
@@ -115,6 +116,8 @@ class WriteResult:
     updated: int = 0
     sources_created: int = 0
     keys: list[ObservationKey] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    duplicates: list[Duplicate] = field(default_factory=list)
 
     @property
     def unchanged(self) -> int:
@@ -161,100 +164,47 @@ class ObservationBatch:
         self.received += counted.count
         return counted.count
 
-    async def duplicates(self, limit: int) -> list[Duplicate]:
-        """Rows that repeat the key of an earlier row of the same batch.
+    async def resolve_sources(self) -> tuple[int, list[str]]:
+        """Match the batch's sources to existing ones or create them.
 
-        Two rows with the same source are duplicates however they name it: by id, or inline
-        by the title and address of that source.
+        Returns how many were created, and a note for each source the batch describes
+        differently from the existing one it matched (the existing description is kept).
         """
-        keys, sources = await self._source_identities()
-        rows = await self.session.execute(
-            text(
-                f"""
-                SELECT row_no, first_row FROM (
-                    SELECT s.row_no,
-                           min(s.row_no) OVER (PARTITION BY {_KEY}, i.source) AS first_row
-                    FROM {self.staging} s
-                    JOIN unnest(CAST(:keys AS integer[]), CAST(:sources AS bigint[]))
-                        AS i(source_key, source) USING (source_key)
-                ) ranked
-                WHERE row_no <> first_row ORDER BY row_no LIMIT :limit
-                """
-            ),
-            {"keys": keys, "sources": sources, "limit": limit},
-        )
-        return [Duplicate(row=row.row_no, first_row=row.first_row) for row in rows]
-
-    async def _source_identities(self) -> tuple[list[int], list[int]]:
-        """Each source key of the batch with the source it stands for, without writing.
-
-        An inline source that exists already stands for its id; a new one for its own
-        (negative) key.
-        """
-        existing: dict[int, int] = {}
-        if self.sources.inline:
-            inline = list(self.sources.inline.values())
-            rows = await self.session.execute(
+        created, notes = 0, []
+        mapping: list[dict[str, int]] = []
+        for key, source in self.sources.inline.values():
+            inserted = await self.session.scalar(
                 text(
                     """
-                    SELECT i.source_key, s.id
-                    FROM unnest(CAST(:keys AS integer[]), CAST(:titles AS text[]),
-                                CAST(:urls AS text[])) AS i(source_key, title, url)
-                    JOIN profiles.source s ON s.title = i.title AND coalesce(s.url, '') = i.url
+                    INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank)
+                    VALUES (:title, :publisher, :url, :kind, :rank)
+                    ON CONFLICT (title, (coalesce(url, ''))) DO NOTHING
+                    RETURNING id
                     """
                 ),
                 {
-                    "keys": [key for key, _ in inline],
-                    "titles": [source.title for _, source in inline],
-                    "urls": [source.url or "" for _, source in inline],
+                    "title": source.title,
+                    "publisher": source.publisher,
+                    "url": source.url,
+                    "kind": source.kind.value,
+                    "rank": SourceRegistry.default_rank(source),
                 },
             )
-            existing = {row.source_key: row.id for row in rows}
-        keys: list[int] = []
-        identities: list[int] = []
-        for key, _ in self.sources.inline.values():
-            keys.append(key)
-            identities.append(existing.get(key, -key))
-        for source_id, key in self.sources.by_id.items():
-            keys.append(key)
-            identities.append(source_id)
-        return keys, identities
-
-    async def resolve_sources(self) -> int:
-        """Match the batch's sources to existing ones or create them; returns how many were new."""
-        created = 0
-        mapping: list[dict[str, int]] = []
-        for key, source in self.sources.inline.values():
-            row = (
-                await self.session.execute(
-                    text(
-                        """
-                        INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank)
-                        VALUES (:title, :publisher, :url, :kind, :rank)
-                        ON CONFLICT (title, (coalesce(url, ''))) DO NOTHING
-                        RETURNING id
-                        """
-                    ),
-                    {
-                        "title": source.title,
-                        "publisher": source.publisher,
-                        "url": source.url,
-                        "kind": source.kind.value,
-                        "rank": SourceRegistry.default_rank(source),
-                    },
-                )
-            ).first()
-            if row is not None:
+            if inserted is not None:
                 created += 1
-                source_id = row.id
+                source_id = inserted
             else:
-                source_id = await self.session.scalar(
-                    text(
-                        "SELECT id FROM profiles.source "
-                        "WHERE title = :title AND coalesce(url, '') = :url"
-                    ),
-                    {"title": source.title, "url": source.url or ""},
-                )
+                existing = (
+                    await self.session.execute(
+                        text(
+                            "SELECT id, kind, publisher FROM profiles.source "
+                            "WHERE title = :title AND coalesce(url, '') = :url"
+                        ),
+                        {"title": source.title, "url": source.url or ""},
+                    )
+                ).one()
+                source_id = existing.id
+                notes.extend(self.sources.differences(source, existing.kind, existing.publisher))
             mapping.append({"source_key": key, "source_id": cast(int, source_id)})
         mapping.extend(
             {"source_key": key, "source_id": source_id}
@@ -268,7 +218,28 @@ class ObservationBatch:
                 ),
                 mapping,
             )
-        return created
+        return created, [*self.sources.notes, *notes]
+
+    async def duplicates(self, limit: int) -> list[Duplicate]:
+        """Rows that repeat the key of an earlier row of the same batch.
+
+        Two rows with the same source are duplicates however they name it: by id, or inline
+        by the title and address of that source.
+        """
+        rows = await self.session.execute(
+            text(
+                f"""
+                SELECT row_no, first_row FROM (
+                    SELECT s.row_no,
+                           min(s.row_no) OVER (PARTITION BY {_KEY}, m.source_id) AS first_row
+                    FROM {self.staging} s JOIN {self.source_map} m USING (source_key)
+                ) ranked
+                WHERE row_no <> first_row ORDER BY row_no LIMIT :limit
+                """
+            ),
+            {"limit": limit},
+        )
+        return [Duplicate(row=row.row_no, first_row=row.first_row) for row in rows]
 
     async def lock_cities(self) -> None:
         """Serialise writers of the same cities, so history records the value each replaced."""
@@ -281,12 +252,36 @@ class ObservationBatch:
             )
         )
 
-    async def apply(
-        self, *, actor: str, reason: str | None, import_id: uuid.UUID | None
+    async def write(
+        self,
+        *,
+        actor: str,
+        reason: str | None,
+        import_id: uuid.UUID | None,
+        duplicate_limit: int,
     ) -> WriteResult:
-        """Upsert the staged rows, keep their history and announce what changed."""
+        """Resolve sources, then upsert the staged rows unless some repeat another's key.
+
+        With duplicates the result lists them and nothing is upserted; the caller rejects
+        the batch (and its transaction rolls the new sources back).
+        """
         result = WriteResult(received=self.received)
-        result.sources_created = await self.resolve_sources()
+        result.sources_created, result.notes = await self.resolve_sources()
+        result.duplicates = await self.duplicates(duplicate_limit)
+        if result.duplicates:
+            return result
+        await self._apply(result, actor=actor, reason=reason, import_id=import_id)
+        return result
+
+    async def _apply(
+        self,
+        result: WriteResult,
+        *,
+        actor: str,
+        reason: str | None,
+        import_id: uuid.UUID | None,
+    ) -> None:
+        """Upsert the staged rows, keep their history and announce what changed."""
         await self.lock_cities()
         rows = await self.session.execute(
             text(_UPSERT.format(staging=self.staging, source_map=self.source_map)),
@@ -306,7 +301,6 @@ class ObservationBatch:
                 ),
                 actor=actor,
             )
-        return result
 
 
 class _Counted:
