@@ -283,6 +283,8 @@ class ObservationBatch:
     ) -> None:
         """Upsert the staged rows, keep their history and announce what changed."""
         await self.lock_cities()
+        # Sorting and hashing a large batch in memory rather than in temporary files.
+        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
         rows = await self.session.execute(
             text(_UPSERT.format(staging=self.staging, source_map=self.source_map)),
             {"actor": actor, "reason": reason, "import_id": import_id},
