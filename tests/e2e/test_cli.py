@@ -1,0 +1,113 @@
+"""The ``mc2cm`` commands an operator or a developer types."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from services.cli.main import app
+from shared.auth import Role, TokenVerifier
+from shared.settings import Settings
+from tests.conftest import TEST_SECRET, create_database, drop_database
+from tests.factories import csv_file
+
+runner = CliRunner()
+
+
+@pytest.fixture
+async def empty_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    url = await create_database(server_urls[0], "mc2cm_cli")
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
+def test_token_is_refused_without_a_local_secret(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)  # no .mc2cm/dev.env here
+    monkeypatch.delenv("MC2CM_JWT_SECRET", raising=False)
+
+    result = runner.invoke(app, ["token", "--role", "admin"])
+
+    assert result.exit_code == 2, result.output
+    assert "No local secret" in result.output
+
+
+def test_editor_token_names_its_cities_and_verifies(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MC2CM_JWT_SECRET", TEST_SECRET)
+
+    result = runner.invoke(app, ["token", "--role", "editor", "--city", "PTLIS", "--city", "ESMAD"])
+
+    assert result.exit_code == 0, result.output
+    principal = TokenVerifier(Settings(jwt_secret=TEST_SECRET)).verify(result.output.strip())
+    assert principal.role is Role.editor
+    assert principal.cities == {"PTLIS", "ESMAD"}, principal
+
+
+def test_editor_token_without_a_city_is_refused(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MC2CM_JWT_SECRET", TEST_SECRET)
+
+    result = runner.invoke(app, ["token", "--role", "editor"])
+
+    assert result.exit_code == 2, result.output
+
+
+def test_migrate_seed_and_import_on_a_new_database(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MC2CM_DATABASE_URL", empty_database)
+
+    migrated = runner.invoke(app, ["migrate"])
+    assert migrated.exit_code == 0, migrated.output
+    seeded = runner.invoke(app, ["seed"])
+    assert seeded.exit_code == 0, seeded.output
+    assert "9 new cities" in seeded.output, seeded.output
+    again = runner.invoke(app, ["seed"])
+    assert "0 new cities" in again.output and "0 inserted" in again.output, again.output
+
+    good = tmp_path / "good.csv"
+    good.write_bytes(
+        csv_file(
+            "ATVIE,foreign_nationals,2024,municipality,,600000,,,A,Wien in Zahlen,Stadt Wien,,"
+            "register,"
+        )
+    )
+    imported = runner.invoke(app, ["import", str(good), "--reason", "first figures"])
+    assert imported.exit_code == 0, imported.output
+    assert '"inserted": 1' in imported.output, imported.output
+
+    bad = tmp_path / "bad.csv"
+    bad.write_bytes(
+        csv_file(
+            "ATVIE,foreign_born,2024,municipality,,700000,,,A,Wien in Zahlen,Stadt Wien,,register,",
+            "ATVIE,foreign_born,2024,municipality,,many,,,A,Wien in Zahlen,Stadt Wien,,register,",
+        )
+    )
+    rejected = runner.invoke(app, ["import", str(bad)])
+    assert rejected.exit_code == 1, rejected.output
+    assert "row 3, value" in rejected.output, rejected.output
+
+
+def test_commands_that_need_a_database_say_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("MC2CM_DATABASE_URL", raising=False)
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+
+    result = runner.invoke(app, ["migrate"])
+
+    assert result.exit_code == 2, result.output
+    assert "No database configured" in result.output
