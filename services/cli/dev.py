@@ -137,7 +137,10 @@ def run_dev(data_dir: Path, *, ports: dict[str, int]) -> int:
         console.print("Ctrl-C stops everything.")
         while all(process.poll() is None for process in processes):
             time.sleep(0.5)
-        return 1
+        # A service that stopped on Ctrl-C (sent to the whole terminal's process group, so it
+        # may see it first) stopped cleanly; any other exit is a failure to report.
+        stopped_cleanly = {0, -signal.SIGINT, -signal.SIGTERM}
+        return 0 if all(process.returncode in stopped_cleanly for process in processes) else 1
     except KeyboardInterrupt:
         console.print("Stopping…")
         return 0
