@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.observations.models import Observation
+from shared.contracts.themes import Theme
 
 RECENT_YEARS = 5
 
@@ -30,7 +31,7 @@ def years_before(day: date, years: int) -> date:
 
 
 async def theme_coverage(session: AsyncSession, city_code: str, today: date) -> list[CoverageRow]:
-    """Per theme: catalogue size, indicators with a value, and with a value in 5 years."""
+    """For every theme: catalogue size, indicators with a value, and with one in 5 years."""
     since = years_before(today, RECENT_YEARS)
     latest = (
         select(
@@ -52,5 +53,5 @@ async def theme_coverage(session: AsyncSession, city_code: str, today: date) -> 
         .outerjoin(latest, latest.c.indicator_code == Indicator.code)
         .group_by(Indicator.theme)
     )
-    rows = await session.execute(statement)
-    return [CoverageRow(*row) for row in rows]
+    covered = {row[0]: CoverageRow(*row) for row in await session.execute(statement)}
+    return [covered.get(theme, CoverageRow(theme, 0, 0, 0, None)) for theme in Theme]

@@ -34,7 +34,6 @@ async def get_profile(
     code: CityCodePath, session: SessionDep, principal: MaybePrincipal, languages: LanguagesDep
 ) -> CityProfile:
     profile = await assemble_profile(session, code)
-    covered = {row.theme: row for row in profile.coverage}
     return CityProfile(
         city=city_read(profile.city, languages, show_contacts=principal is not None),
         figures=[
@@ -62,14 +61,14 @@ async def get_profile(
         challenges=[challenge_read(challenge, languages) for challenge in profile.challenges],
         coverage=[
             ThemeCoverage(
-                theme=theme,
-                name=languages.text(info.names) or theme.value,
-                indicators=covered[theme].indicators if theme in covered else 0,
-                with_data=covered[theme].with_data if theme in covered else 0,
-                recent=covered[theme].recent if theme in covered else 0,
-                latest_period_end=covered[theme].latest_period_end if theme in covered else None,
+                theme=Theme(row.theme),
+                name=languages.text(THEMES[Theme(row.theme)].names) or row.theme,
+                indicators=row.indicators,
+                with_data=row.with_data,
+                recent=row.recent,
+                latest_period_end=row.latest_period_end,
             )
-            for theme, info in THEMES.items()
+            for row in profile.coverage
         ],
         generated_at=profile.generated_at,
     )
