@@ -16,9 +16,11 @@ from sqlalchemy import text
 
 from shared.auth import TokenVerifier, optional_principal
 from shared.db import Database
-from shared.errors import ServiceUnavailable, install_problem_handlers, problem_response
+from shared.errors import ServiceUnavailable, invalid, render_problem
 from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
+from shared.problem_handlers import install_problem_handlers
+from shared.schemas import contains_nul
 from shared.settings import Settings
 
 READY_TIMEOUT_SECONDS = 2.0
@@ -96,13 +98,9 @@ def _ops_router() -> APIRouter:
                 Readiness(status="ok", checks=checks).model_dump_json(),
                 media_type="application/json",
             )
-        return problem_response(
-            503,
-            slug=ServiceUnavailable.slug,
-            title=ServiceUnavailable.title,
-            detail="Not ready: " + ", ".join(f"{k} {v}" for k, v in checks.items() if v != "ok"),
-            request=request,
-            checks=checks,
+        down = ", ".join(f"{name} {state}" for name, state in checks.items() if state != "ok")
+        return render_problem(
+            ServiceUnavailable(f"Not ready: {down}.", checks=checks), instance=request.url.path
         )
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
@@ -111,6 +109,17 @@ def _ops_router() -> APIRouter:
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
     return router
+
+
+async def _no_nul_in_url(request: Request) -> None:
+    """A NUL character in a query or path parameter is refused, naming the parameter."""
+    for location, items in (
+        ("query", request.query_params.multi_items()),
+        ("path", request.path_params.items()),
+    ):
+        for name, value in items:
+            if contains_nul(name) or contains_nul(value):
+                raise invalid(name, "must not contain the NUL character", location=location)
 
 
 def create_service_app(
@@ -142,7 +151,9 @@ def create_service_app(
     for router in routers:
         # A token that is sent is checked on every operation, even one anonymous callers may
         # use: an expired or forged token is a 401, never silently "anonymous".
-        app.include_router(router, dependencies=[Depends(optional_principal)])
+        app.include_router(
+            router, dependencies=[Depends(_no_nul_in_url), Depends(optional_principal)]
+        )
     install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(

@@ -28,6 +28,10 @@ from shared.settings import Settings
 JWKS_TIMEOUT_SECONDS = 5.0
 
 
+#: Subjects are recorded with every change (history, outbox); longer ones are refused.
+MAX_SUBJECT_LENGTH = 200
+
+
 class Role(enum.StrEnum):
     admin = "admin"
     editor = "editor"
@@ -113,8 +117,10 @@ class TokenVerifier:
 
 def principal_from_claims(claims: dict[str, Any]) -> Principal:
     subject, role, cities = claims.get("sub"), claims.get("role"), claims.get("cities", [])
-    if not isinstance(subject, str) or not subject:
-        raise Unauthorized("The token's 'sub' claim must be a non-empty string.")
+    if not isinstance(subject, str) or not subject or len(subject) > MAX_SUBJECT_LENGTH:
+        raise Unauthorized(
+            f"The token's 'sub' claim must be a string of 1 to {MAX_SUBJECT_LENGTH} characters."
+        )
     if not isinstance(role, str) or role not in Role.__members__:
         raise Unauthorized("The token's 'role' claim must be one of admin, editor, viewer.")
     if not isinstance(cities, list) or not all(isinstance(c, str) for c in cities):

@@ -1,30 +1,19 @@
 """Errors as a class hierarchy carrying their HTTP status, rendered as RFC 9457 problems.
 
-Services raise these; one set of handlers (``install_problem_handlers``) renders every error
-the app can produce, including FastAPI's validation errors and Starlette's 404/405, as
-``application/problem+json``. Problem types are URNs (``urn:mc2cm:problem:<slug>``) so they
-stay stable whatever host or root path the API is served under.
+Services raise these; ``shared.problem_handlers`` renders every error an app can produce
+(the framework's own and the database's too) as ``application/problem+json``. Problem types
+are URNs (``urn:mc2cm:problem:<slug>``) so they stay stable whatever host or root path the
+API is served under.
 """
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Mapping, Sequence
-from http import HTTPStatus
-from typing import Any, ClassVar
+from typing import Any
 
 import orjson
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
-from sqlalchemy.orm.exc import StaleDataError
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
-
-from shared.observability import REQUEST_ID_HEADER, REQUEST_ID_SCOPE_KEY
-
-log = logging.getLogger(__name__)
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 PROBLEM_TYPE_PREFIX = "urn:mc2cm:problem:"
@@ -57,9 +46,16 @@ class Problem(BaseModel):
 class ProblemError(Exception):
     """Base of every error the platform reports to a caller."""
 
-    status: ClassVar[int] = 500
-    slug: ClassVar[str] = "internal-error"
-    title: ClassVar[str] = "Internal server error"
+    status: int = 500
+    slug: str = "internal-error"
+    title: str = "Internal server error"
+
+    @classmethod
+    def of_status(cls, status: int, title: str, detail: str, **kwargs: Any) -> ProblemError:
+        """An error of a status the hierarchy has no class for (e.g. 405 from the router)."""
+        error = cls(detail, **kwargs)
+        error.status, error.title, error.slug = status, title, title.lower().replace(" ", "-")
+        return error
 
     def __init__(
         self,
@@ -183,188 +179,8 @@ class ProblemResponse(Response):
         return orjson.dumps(content)
 
 
-def problem_response(
-    status: int,
-    *,
-    slug: str,
-    title: str,
-    detail: str | None,
-    request: Request,
-    headers: Mapping[str, str] | None = None,
-    **extensions: Any,
-) -> ProblemResponse:
-    body: dict[str, Any] = {
-        "type": PROBLEM_TYPE_PREFIX + slug,
-        "title": title,
-        "status": status,
-        "detail": detail,
-        "instance": request.url.path,
-    }
-    body.update(extensions)
-    return ProblemResponse(body, status_code=status, headers=dict(headers or {}))
-
-
-def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
-    errors: list[dict[str, Any]] = []
-    for error in exc.errors():
-        loc = [str(part) for part in error.get("loc", ())]
-        location = loc[0] if loc else "body"
-        path = loc[1:] if loc and loc[0] in {"body", "query", "path", "header", "cookie"} else loc
-        # A body that is not JSON has no field at fault: its loc holds the error's offset.
-        field = "" if error.get("type") == "json_invalid" else ".".join(path)
-        message = str(error.get("msg", "invalid"))
-        if error.get("type") == "json_invalid" and (
-            reason := (error.get("ctx") or {}).get("error")
-        ):
-            message = f"{message}: {reason} at offset {path[0] if path else 0}"
-        errors.append(
-            field_error(field, message, location=location)
-            | {"type": error.get("type", "value_error")}
-        )
-    return errors
-
-
-async def _handle_problem(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, ProblemError)
+def render_problem(error: ProblemError, *, instance: str) -> ProblemResponse:
+    """The response of an error: its problem document, status and headers."""
     return ProblemResponse(
-        exc.to_problem(instance=request.url.path), status_code=exc.status, headers=exc.headers
+        error.to_problem(instance=instance), status_code=error.status, headers=error.headers
     )
-
-
-async def _handle_validation(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, RequestValidationError)
-    errors = _validation_errors(exc)
-    fields = ", ".join(sorted({e["field"] or e["location"] for e in errors}))
-    return problem_response(
-        422,
-        slug=ValidationFailed.slug,
-        title=ValidationFailed.title,
-        detail=f"Invalid input in: {fields}.",
-        request=request,
-        errors=errors,
-    )
-
-
-#: The platform's error of each status, so that the framework's own errors (unknown route,
-#: wrong method) carry the same problem type and title as the services' errors.
-_ERROR_OF_STATUS: dict[int, type[ProblemError]] = {
-    cls.status: cls
-    for cls in (
-        BadRequest,
-        Unauthorized,
-        Forbidden,
-        NotFound,
-        Conflict,
-        PreconditionFailed,
-        PayloadTooLarge,
-        UnsupportedMediaType,
-        ValidationFailed,
-        PreconditionRequired,
-        ServiceUnavailable,
-        ProblemError,
-    )
-}
-
-
-def _default_detail(request: Request, status: int, headers: Mapping[str, str] | None) -> str:
-    if status == 404:
-        return f"Nothing is served at {request.url.path}."
-    if status == 405:
-        allowed = (headers or {}).get("Allow") or (headers or {}).get("allow")
-        return f"{request.method} is not allowed on {request.url.path}" + (
-            f"; allowed: {allowed}." if allowed else "."
-        )
-    return HTTPStatus(status).description or HTTPStatus(status).phrase
-
-
-async def _handle_http(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, StarletteHTTPException)
-    status = exc.status_code
-    known = status in HTTPStatus._value2member_map_
-    phrase = HTTPStatus(status).phrase if known else "Error"
-    platform = _ERROR_OF_STATUS.get(status)
-    slug = platform.slug if platform else phrase.lower().replace(" ", "-")
-    title = platform.title if platform else phrase
-    detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None
-    if detail is None:
-        detail = _default_detail(request, status, exc.headers) if known else phrase
-    return problem_response(
-        status, slug=slug, title=title, detail=detail, request=request, headers=exc.headers
-    )
-
-
-async def _handle_integrity(request: Request, exc: Exception) -> Response:
-    # Services check what they can before writing; a constraint that still fires is a race
-    # between two writers, which the caller can resolve by reading again.
-    assert isinstance(exc, IntegrityError)
-    constraint = getattr(getattr(exc.orig, "__cause__", None), "constraint_name", None)
-    log.info("integrity error on %s: %s", request.url.path, exc.orig)
-    return problem_response(
-        409,
-        slug=Conflict.slug,
-        title=Conflict.title,
-        detail="The change conflicts with existing data"
-        + (f" (constraint {constraint})." if constraint else "."),
-        request=request,
-    )
-
-
-async def _handle_unavailable(request: Request, exc: Exception) -> Response:
-    log.warning("database unavailable on %s: %s", request.url.path, exc)
-    return problem_response(
-        503,
-        slug=ServiceUnavailable.slug,
-        title=ServiceUnavailable.title,
-        detail="The database is unavailable; try again shortly.",
-        request=request,
-        headers={"Retry-After": "5"},
-    )
-
-
-async def _handle_unexpected(request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-    request_id = request.scope.get(REQUEST_ID_SCOPE_KEY)
-    return problem_response(
-        500,
-        slug=ProblemError.slug,
-        title=ProblemError.title,
-        detail="An unexpected error occurred; it has been logged"
-        + (f" with request id {request_id}." if request_id else "."),
-        request=request,
-        # Starlette sends this response outside the middleware that adds the header.
-        headers={REQUEST_ID_HEADER: request_id} if request_id else None,
-    )
-
-
-def _is_connection_error(exc: DBAPIError) -> bool:
-    return bool(exc.connection_invalidated) or isinstance(exc, InterfaceError | OperationalError)
-
-
-async def _handle_dbapi(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, DBAPIError)
-    if _is_connection_error(exc):
-        return await _handle_unavailable(request, exc)
-    return await _handle_unexpected(request, exc)
-
-
-async def _handle_stale(request: Request, exc: Exception) -> Response:
-    # A versioned row changed between the caller's read and this write (see Versioned).
-    return problem_response(
-        412,
-        slug=PreconditionFailed.slug,
-        title=PreconditionFailed.title,
-        detail="The resource was changed by someone else meanwhile; read it again.",
-        request=request,
-    )
-
-
-def install_problem_handlers(app: FastAPI) -> None:
-    """Render every error the app can raise as ``application/problem+json``."""
-    app.add_exception_handler(ProblemError, _handle_problem)
-    app.add_exception_handler(RequestValidationError, _handle_validation)
-    app.add_exception_handler(StarletteHTTPException, _handle_http)
-    app.add_exception_handler(StaleDataError, _handle_stale)
-    app.add_exception_handler(IntegrityError, _handle_integrity)
-    app.add_exception_handler(DBAPIError, _handle_dbapi)
-    app.add_exception_handler(OSError, _handle_unavailable)
-    app.add_exception_handler(Exception, _handle_unexpected)

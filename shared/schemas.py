@@ -6,11 +6,35 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
+NUL = "\x00"
+
+
+def contains_nul(value: Any) -> bool:
+    """Whether a string, or any string inside a list or mapping, holds a NUL character."""
+    if isinstance(value, str):
+        return NUL in value
+    if isinstance(value, dict):
+        return any(contains_nul(key) or contains_nul(item) for key, item in value.items())
+    if isinstance(value, list | tuple | set | frozenset):
+        return any(contains_nul(item) for item in value)
+    return False
+
 
 class InputModel(BaseModel):
-    """A request body: unknown fields are an error, not silently dropped."""
+    """A request body: unknown fields are an error, not silently dropped.
+
+    No text may hold a NUL character: PostgreSQL cannot store one, so it is refused here
+    with the field named rather than failing at the database.
+    """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        if contains_nul(value):
+            raise ValueError("must not contain the NUL character")
+        return value
 
 
 class PatchModel(InputModel):

@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     pagination_default_limit: int = 50
     pagination_max_limit: int = 1000
     import_max_reported_errors: int = 1000
+    #: Statement limit of an import's transaction: its COPY lasts as long as the upload.
+    import_statement_timeout_seconds: int = 3600
 
     root_path: str = ""
     cors_origins: list[str] = Field(default_factory=list)

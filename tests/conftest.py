@@ -153,3 +153,21 @@ async def api(
 
 def token_for(settings: Settings, role: Role, cities: tuple[str, ...] = ()) -> str:
     return issue_token(settings, subject=f"{role.value}@test", role=role, cities=cities)
+
+
+@pytest.fixture(scope="module")
+async def own_database(server_urls: tuple[str, str]) -> AsyncIterator[Database]:
+    """An empty migrated database of the test module's own, for writers that must commit
+    (races between real transactions); dropped after the module."""
+    url = await create_database(server_urls[0], "mc2cm_test_own")
+    try:
+        await migrate_all(url)
+        database = Database.from_settings(
+            make_settings(url, server_urls[1]), application_name="test-own"
+        )
+        try:
+            yield database
+        finally:
+            await database.dispose()
+    finally:
+        await drop_database(url)

@@ -129,6 +129,7 @@ def import_file(
                     dry_run=dry_run,
                     reason=reason,
                     max_reported_errors=settings.import_max_reported_errors,
+                    statement_timeout_seconds=settings.import_statement_timeout_seconds,
                 )
         console.print_json(result.model_dump_json())
 

@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
 
-from services.cli.runtime import migrate_all
 from services.profiles_api.challenges import service
 from services.profiles_api.challenges.schemas import ChallengeCreate, ChallengeUpdate
 from services.profiles_api.cities.schemas import CityCreate
@@ -17,7 +15,6 @@ from services.profiles_api.cities.service import create_city
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.conftest import create_database, drop_database, make_settings
 from tests.factories import Api
 
 TUNIS_EDITOR: dict[str, Any] = {"role": Api.EDITOR, "cities": ("TNTUN",)}
@@ -309,23 +306,6 @@ async def test_removal_with_stale_etag_is_412(api: Api) -> None:
 
 
 # Concurrent writers
-
-
-@pytest.fixture(scope="module")
-async def own_database(server_urls: tuple[str, str]) -> AsyncIterator[Database]:
-    """A database of this module's own, for writers that must really commit."""
-    url = await create_database(server_urls[0], "mc2cm_test_challenges")
-    try:
-        await migrate_all(url)
-        database = Database.from_settings(
-            make_settings(url, server_urls[1]), application_name="test-challenges"
-        )
-        try:
-            yield database
-        finally:
-            await database.dispose()
-    finally:
-        await drop_database(url)
 
 
 async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -11,14 +10,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.cli.runtime import migrate_all
 from services.profiles_api.cities import service
 from services.profiles_api.cities.schemas import CityCreate, CityUpdate
 from services.profiles_api.db import outbox
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.conftest import create_database, drop_database, make_settings
 from tests.factories import Api
 
 DEMO_CODES = {"PTLIS", "ESMAD", "FRLYS", "ITTRN", "MATNG", "TNTUN", "LBBEY", "JOAMM", "ATVIE"}
@@ -638,23 +635,6 @@ async def test_refused_city_writes_leave_no_outbox_row(api: Api, session: AsyncS
 
 
 # Concurrent writers
-
-
-@pytest.fixture(scope="module")
-async def own_database(server_urls: tuple[str, str]) -> AsyncIterator[Database]:
-    """A database of this module's own, for writers that must really commit."""
-    url = await create_database(server_urls[0], "mc2cm_test_cities")
-    try:
-        await migrate_all(url)
-        database = Database.from_settings(
-            make_settings(url, server_urls[1]), application_name="test-cities"
-        )
-        try:
-            yield database
-        finally:
-            await database.dispose()
-    finally:
-        await drop_database(url)
 
 
 async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(

@@ -696,6 +696,50 @@ async def test_editor_of_lisbon_cannot_import_turin_rows(api: Api, session: Asyn
     assert await snapshot(session) == before, "rows of Lisbon were written"
 
 
+@pytest.mark.parametrize(
+    "bad_cells",
+    [{"value": "abc"}, {"source_kind": "rumour"}, {"obs_status": "Z"}, {"source_title": ""}],
+)
+async def test_another_citys_row_is_a_403_however_else_it_is_wrong(
+    api: Api, bad_cells: dict[str, str]
+) -> None:
+    response = await import_file(
+        api,
+        csv_file(row(city="PTLIS", **bad_cells)),
+        role=Role.editor,
+        cities=("ITTRN",),
+    )
+
+    problem = assert_problem(response, 403)
+    assert problem.get("cities") == ["PTLIS"], problem
+
+
+async def test_viewer_is_refused_before_the_file_is_read(api: Api) -> None:
+    sent: list[int] = []
+
+    async def chunks() -> AsyncIterator[bytes]:
+        for part in (csv_file(row()), b"ATVIE,never,read\n" * 100):
+            sent.append(len(part))
+            yield part
+
+    response = await api.post(
+        "/v1/imports",
+        role=Role.viewer,
+        content=chunks(),
+        headers={"Content-Type": "text/csv"},
+    )
+
+    assert_problem(response, 403)
+    assert len(sent) <= 1, sent
+
+
+async def test_nul_character_in_a_cell_names_its_row_and_column(api: Api) -> None:
+    response = await import_file(api, csv_file(row(), row(period="2020", note="a\x00b")))
+
+    assert_problem(response, 422)
+    assert row_errors(response) == [(3, "note")], response.json()
+
+
 async def test_editor_imports_rows_of_their_city(api: Api, session: AsyncSession) -> None:
     report = await imported(api, csv_file(row()), role=Role.editor, cities=("ATVIE",))
     assert report["inserted"] == 1, report

@@ -99,6 +99,7 @@ REJECTED = {
     "role_missing": lambda: hs256(claims(role=None)),
     "cities_a_string": lambda: hs256(claims(role="editor", cities="PTLIS")),
     "cities_with_a_number": lambda: hs256(claims(role="editor", cities=["PTLIS", 7])),
+    "subject_longer_than_recorded": lambda: hs256(claims(sub="x" * 201)),
     "not_a_jwt": lambda: "not-a-jwt",
     "tampered_payload": lambda: _tamper(hs256(claims(role="viewer")), role="admin"),
 }

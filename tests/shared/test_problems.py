@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 from fastapi import APIRouter
 
 from shared.app import create_service_app
 from shared.errors import PROBLEM_MEDIA_TYPE, NotFound
+from shared.problem_handlers import database_problem
 from shared.settings import Settings
 from tests.factories import Api
 
@@ -162,3 +165,64 @@ async def test_unexpected_error_is_a_500_problem_that_does_not_leak_the_exceptio
         assert secret not in response.text, f"{secret!r} leaked: {response.text}"
     # The request id is what a caller quotes to support: a 500 must carry it too.
     assert response.headers.get("x-request-id") == "support-ticket-7", response.headers
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "kwargs", "field", "location"),
+    [
+        ("GET", "/v1/sources", {"params": {"q": "a\x00b"}}, "q", "query"),
+        ("GET", "/v1/observations", {"params": {"city": "\x00"}}, "city", "query"),
+        ("GET", "/v1/observations", {"params": {"dimension": "sex=F\x00"}}, "dimension", "query"),
+        (
+            "POST",
+            "/v1/sources",
+            {"json": {"title": "a\x00b", "kind": "census"}, "role": Api.ADMIN},
+            "title",
+            "body",
+        ),
+        (
+            "POST",
+            "/v1/cities/PTLIS/challenges",
+            {
+                "json": {
+                    "theme": "health",
+                    "need_type": "resources",
+                    "description": {"en": "Clinics\x00"},
+                },
+                "role": Api.ADMIN,
+            },
+            "description",
+            "body",
+        ),
+    ],
+)
+async def test_nul_character_is_a_422_naming_the_field_not_a_database_error(
+    api: Api, method: str, path: str, kwargs: dict[str, Any], field: str, location: str
+) -> None:
+    response = await api.request(method, path, **kwargs)
+
+    body = assert_problem(response, 422, instance=path)
+    assert [(e["field"], e["location"]) for e in body["errors"]] == [(field, location)], body
+
+
+@pytest.mark.parametrize(
+    ("error", "status"),
+    [
+        (asyncpg.exceptions.NumericValueOutOfRangeError("out of range"), 422),
+        (asyncpg.exceptions.UniqueViolationError("duplicate"), 409),
+        (asyncpg.exceptions.DeadlockDetectedError("deadlock"), 503),
+        (asyncpg.exceptions.SerializationError("serialization"), 503),
+        (asyncpg.exceptions.QueryCanceledError("statement timeout"), 503),
+        (asyncpg.exceptions.ConnectionDoesNotExistError("gone"), 503),
+        (ConnectionRefusedError("refused"), 503),
+        (asyncpg.exceptions.UndefinedTableError("no such table"), None),
+    ],
+)
+def test_database_errors_reach_the_caller_by_their_class(
+    error: BaseException, status: int | None
+) -> None:
+    problem = database_problem(error)
+
+    assert (problem.status if problem else None) == status, (error, problem)
+    if problem is not None and status == 503:
+        assert "Retry-After" in problem.headers, problem.headers

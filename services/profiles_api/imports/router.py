@@ -53,6 +53,7 @@ async def import_figures(
         Query(min_length=1, max_length=500, description="Why (kept in each value's history)."),
     ] = None,
 ) -> ImportResult:
+    settings = request.app.state.settings
     media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if media_type != "text/csv":
         raise UnsupportedMediaType(
@@ -64,5 +65,6 @@ async def import_figures(
         request.stream(),
         dry_run=dry_run,
         reason=reason,
-        max_reported_errors=request.app.state.settings.import_max_reported_errors,
+        max_reported_errors=settings.import_max_reported_errors,
+        statement_timeout_seconds=settings.import_statement_timeout_seconds,
     )

@@ -31,6 +31,7 @@ from services.profiles_api.observations.writer import ObservationBatch, WriteRes
 from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.auth import Principal
 from shared.errors import ValidationFailed
+from shared.schemas import NUL
 
 _FIELD_TO_COLUMN = {"dimensions": "dimension", "source": "source_title"}
 _KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
@@ -108,6 +109,9 @@ class _RowReader:
     def record(self, row_no: int, cells: list[str]) -> StagingRecord:
         if len(cells) != self.width:
             raise FieldProblem("row", f"has {len(cells)} cells where the header has {self.width}")
+        for column, position in self.index.items():
+            if NUL in cells[position]:
+                raise FieldProblem(column, "must not contain the NUL character")
 
         def required(column: str) -> str:
             value = (self.cell(cells, column) or "").strip()
@@ -115,6 +119,10 @@ class _RowReader:
                 raise FieldProblem(column, "is required")
             return value
 
+        # The caller's right to the city first: a row of another city is a 403, however
+        # else it is wrong.
+        city = required("city")
+        self.validator.check_city(city)
         title = _source_field("source_title", required("source_title"))
         publisher = _optional_source_field("source_publisher", self.cell(cells, "source_publisher"))
         url = _optional_source_field("source_url", self.cell(cells, "source_url"))
@@ -134,7 +142,7 @@ class _RowReader:
             ) from None
         return self.validator.record(
             row_no,
-            city=required("city"),
+            city=city,
             indicator=required("indicator"),
             period=required("period"),
             scope=required("scope"),
@@ -181,6 +189,7 @@ async def import_csv(
     dry_run: bool,
     reason: str | None,
     max_reported_errors: int,
+    statement_timeout_seconds: int | None = None,
 ) -> ImportResult:
     """Import a CSV file of figures: every row valid and written, or nothing written.
 
@@ -224,7 +233,7 @@ async def import_csv(
                 yield record
 
     batch = ObservationBatch(session, validator.sources)
-    await batch.open()
+    await batch.open(timeout_seconds=statement_timeout_seconds)
     try:
         await batch.copy(valid_records())
     except CsvProblem as problem:

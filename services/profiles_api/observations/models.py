@@ -60,6 +60,10 @@ class Observation(Timestamped, Base):
     updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
+#: The fields whose changes the history records (besides who, when and why).
+VALUE_FIELDS = ("value", "value_low", "value_high", "obs_status", "note")
+
+
 class ObservationChange(Base):
     """One change of an observation's value: kept forever, even after the observation goes."""
 

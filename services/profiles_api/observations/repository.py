@@ -5,7 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import cast
 
-from sqlalchemy import Select, String, case, func, select
+from sqlalchemy import Select, String, case, func, select, text
 from sqlalchemy.dialects.postgresql import array, distinct_on
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -182,3 +182,19 @@ async def latest_totals(
             distinct_on(Observation.city_code, Observation.indicator_code)
         ).order_by(Observation.city_code, Observation.indicator_code, *preference)
     return (await session.execute(statement)).all()
+
+
+async def lock_city_observations(session: AsyncSession, cities: Sequence[str]) -> None:
+    """Serialise writers of these cities' observations until the transaction ends.
+
+    Every write of observations (batches, imports, withdrawals) takes these locks, in code
+    order so two writers never wait on each other in a cycle; each history row then records
+    the value it really replaced.
+    """
+    await session.execute(
+        text(
+            "SELECT pg_advisory_xact_lock(hashtext('profiles.observation:' || city)) "
+            "FROM unnest(CAST(:cities AS text[])) AS city ORDER BY city"
+        ),
+        {"cities": sorted(set(cities))},
+    )

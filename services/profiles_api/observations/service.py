@@ -7,8 +7,15 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.db import events
 from services.profiles_api.observations.fields import FieldProblem
-from services.profiles_api.observations.models import Observation, ObservationChange
-from services.profiles_api.observations.repository import ObservationRepository
+from services.profiles_api.observations.models import (
+    VALUE_FIELDS,
+    Observation,
+    ObservationChange,
+)
+from services.profiles_api.observations.repository import (
+    ObservationRepository,
+    lock_city_observations,
+)
 from services.profiles_api.observations.schemas import BatchResult, ObservationBatchIn
 from services.profiles_api.observations.validation import (
     InlineSource,
@@ -18,7 +25,7 @@ from services.profiles_api.observations.validation import (
 from services.profiles_api.observations.writer import ObservationBatch, WriteResult
 from services.profiles_api.sources.models import Source
 from services.profiles_api.sources.repository import SourceRepository
-from shared.auth import Principal
+from shared.auth import Principal, ensure_city_editor
 from shared.contracts.events import ObservationKey, ObservationsChanged
 from shared.errors import Forbidden, NotFound, ValidationFailed, field_error
 
@@ -53,13 +60,15 @@ async def write_batch(
     errors: list[dict[str, object]] = []
     for index, observation in enumerate(batch.observations):
         try:
+            validator.check_city(observation.city)
             if observation.source_id is not None and observation.source_id not in known_sources:
                 raise FieldProblem("source_id", f"no source with id {observation.source_id}")
-            source: InlineSource | int = (
-                InlineSource(**observation.source.model_dump())
-                if observation.source is not None
-                else observation.source_id or 0
-            )
+            source: InlineSource | int
+            if observation.source is not None:
+                source = InlineSource(**observation.source.model_dump())
+            else:
+                assert observation.source_id is not None  # ObservationIn requires one of them
+                source = observation.source_id
             records.append(
                 validator.record(
                     index,
@@ -125,28 +134,28 @@ async def delete_observation(
 ) -> None:
     """Withdraw a figure; its history keeps what it was, who withdrew it and why."""
     observation, _ = await get_observation(session, observation_id)
-    if not principal.can_edit_city(observation.city_code):
-        raise Forbidden(
-            f"You may not change data of city {observation.city_code}.",
-            city=observation.city_code,
+    ensure_city_editor(principal, observation.city_code)
+    await lock_city_observations(session, [observation.city_code])
+    # What is deleted is what the history records, even if a writer changed it meanwhile.
+    withdrawn = (
+        await session.execute(
+            delete(Observation)
+            .where(Observation.id == observation_id)
+            .returning(*(getattr(Observation, field) for field in VALUE_FIELDS))
         )
+    ).first()
+    if withdrawn is None:
+        raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
     session.add(
         ObservationChange(
-            observation_id=observation.id,
+            observation_id=observation_id,
             change="deleted",
-            old={
-                "value": observation.value,
-                "value_low": observation.value_low,
-                "value_high": observation.value_high,
-                "obs_status": observation.obs_status,
-                "note": observation.note,
-            },
+            old=dict(zip(VALUE_FIELDS, withdrawn, strict=True)),
             new=None,
             changed_by=principal.subject,
             reason=reason,
         )
     )
-    await session.execute(delete(Observation).where(Observation.id == observation.id))
     await events.add(
         session,
         ObservationsChanged(

@@ -27,6 +27,7 @@ from services.profiles_api.observations.fields import (
 )
 from services.profiles_api.sources.schemas import DEFAULT_RELIABILITY, SourceKind
 from shared.auth import Principal
+from shared.errors import Forbidden
 
 #: Columns of the staging table, in the order ``StagingRecord`` fills them.
 STAGING_COLUMNS = (
@@ -125,11 +126,22 @@ class ObservationValidator:
 
     @classmethod
     async def load(cls, session: AsyncSession, principal: Principal) -> ObservationValidator:
+        """A validator for ``principal``; 403 at once for callers who may change no city."""
+        if not principal.can_edit_any_city():
+            raise Forbidden("Only editors of a city and administrators may write figures.")
         return cls(
             principal=principal,
             cities=await CityRepository.from_session(session).codes(),
             indicators=await IndicatorRepository.from_session(session).all(),
         )
+
+    def check_city(self, city: str) -> None:
+        """The city exists and the caller may change its data (else noted as forbidden)."""
+        if city not in self.cities:
+            raise FieldProblem("city", f"unknown city {city!r}")
+        if not self.principal.can_edit_city(city):
+            self.forbidden_cities.add(city)
+            raise FieldProblem("city", f"you may not change data of city {city}")
 
     def record(
         self,
@@ -148,11 +160,7 @@ class ObservationValidator:
         source: InlineSource | int,
     ) -> StagingRecord:
         """The staging record of a valid row; ``FieldProblem`` naming the first bad field."""
-        if city not in self.cities:
-            raise FieldProblem("city", f"unknown city {city!r}")
-        if not self.principal.can_edit_city(city):
-            self.forbidden_cities.add(city)
-            raise FieldProblem("city", f"you may not change data of city {city}")
+        self.check_city(city)
         definition = self.indicators.get(indicator)
         if definition is None:
             raise FieldProblem("indicator", f"unknown indicator {indicator!r}")

@@ -11,17 +11,19 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterable, Iterable
 from dataclasses import dataclass, field
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.db import events
+from services.profiles_api.observations.repository import lock_city_observations
 from services.profiles_api.observations.validation import (
     STAGING_COLUMNS,
     SourceRegistry,
     StagingRecord,
 )
+from services.profiles_api.sources.models import Source
 from shared.contracts.events import ObservationKey, ObservationsChanged
 
 _STAGING_DDL = """
@@ -141,7 +143,14 @@ class ObservationBatch:
         self.source_map = f"obs_source_map_{suffix}"
         self.received = 0
 
-    async def open(self) -> None:
+    async def open(self, *, timeout_seconds: int | None = None) -> None:
+        """Create the staging tables; ``timeout_seconds`` bounds each statement of the write
+        from here on, in place of the request's usual limit (a large file is streamed into
+        COPY while it uploads, and its upsert is one long statement)."""
+        if timeout_seconds is not None:
+            await self.session.execute(
+                text(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'")
+            )
         await self.session.execute(text(_STAGING_DDL.format(name=self.staging)))
         await self.session.execute(text(_SOURCE_MAP_DDL.format(name=self.source_map)))
 
@@ -167,58 +176,79 @@ class ObservationBatch:
     async def resolve_sources(self) -> tuple[int, list[str]]:
         """Match the batch's sources to existing ones or create them.
 
+        New sources are inserted in one statement, in the order of their identity, so two
+        batches naming the same new sources wait for each other instead of deadlocking.
         Returns how many were created, and a note for each source the batch describes
         differently from the existing one it matched (the existing description is kept).
         """
-        created, notes = 0, []
-        mapping: list[dict[str, int]] = []
-        for key, source in self.sources.inline.values():
-            inserted = await self.session.scalar(
+        named = [source for _, source in self.sources.inline.values()]
+        keys = [key for key, _ in self.sources.inline.values()]
+        titles = [source.title for source in named]
+        urls = [source.url or "" for source in named]
+        created: set[tuple[str, str]] = set()
+        if named:
+            inserted = await self.session.execute(
                 text(
                     """
                     INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank)
-                    VALUES (:title, :publisher, :url, :kind, :rank)
+                    SELECT title, publisher, nullif(url, ''), kind, rank
+                    FROM unnest(CAST(:titles AS text[]), CAST(:publishers AS text[]),
+                                CAST(:urls AS text[]), CAST(:kinds AS text[]),
+                                CAST(:ranks AS integer[])) AS n(title, publisher, url, kind, rank)
+                    ORDER BY title, url
                     ON CONFLICT (title, (coalesce(url, ''))) DO NOTHING
-                    RETURNING id
+                    RETURNING title, coalesce(url, '') AS url
                     """
                 ),
                 {
-                    "title": source.title,
-                    "publisher": source.publisher,
-                    "url": source.url,
-                    "kind": source.kind.value,
-                    "rank": SourceRegistry.default_rank(source),
+                    "titles": titles,
+                    "publishers": [source.publisher for source in named],
+                    "urls": urls,
+                    "kinds": [source.kind.value for source in named],
+                    "ranks": [SourceRegistry.default_rank(source) for source in named],
                 },
             )
-            if inserted is not None:
-                created += 1
-                source_id = inserted
-            else:
-                existing = (
-                    await self.session.execute(
-                        text(
-                            "SELECT id, kind, publisher FROM profiles.source "
-                            "WHERE title = :title AND coalesce(url, '') = :url"
-                        ),
-                        {"title": source.title, "url": source.url or ""},
-                    )
-                ).one()
-                source_id = existing.id
-                notes.extend(self.sources.differences(source, existing.kind, existing.publisher))
-            mapping.append({"source_key": key, "source_id": cast(int, source_id)})
-        mapping.extend(
-            {"source_key": key, "source_id": source_id}
-            for source_id, key in self.sources.by_id.items()
+            created = {(row.title, row.url) for row in inserted}
+        matched = await self.session.execute(
+            text(
+                f"""
+                INSERT INTO {self.source_map} (source_key, source_id)
+                SELECT n.key, s.id
+                FROM unnest(CAST(:keys AS integer[]), CAST(:titles AS text[]),
+                            CAST(:urls AS text[])) AS n(key, title, url)
+                JOIN profiles.source s ON s.title = n.title AND coalesce(s.url, '') = n.url
+                UNION ALL
+                SELECT key, id FROM unnest(CAST(:id_keys AS integer[]),
+                                           CAST(:ids AS bigint[])) AS i(key, id)
+                RETURNING source_key, source_id
+                """
+            ),
+            {
+                "keys": keys,
+                "titles": titles,
+                "urls": urls,
+                "id_keys": list(self.sources.by_id.values()),
+                "ids": list(self.sources.by_id.keys()),
+            },
         )
-        if mapping:
-            await self.session.execute(
-                text(
-                    f"INSERT INTO {self.source_map} (source_key, source_id) "
-                    "VALUES (:source_key, :source_id)"
-                ),
-                mapping,
+        source_of_key = {row.source_key: row.source_id for row in matched}
+        notes = list(self.sources.notes)
+        reused = {
+            key: source
+            for key, source in self.sources.inline.values()
+            if source.identity not in created
+        }
+        if reused:
+            rows = await self.session.execute(
+                select(Source.id, Source.kind, Source.publisher).where(
+                    Source.id.in_([source_of_key[key] for key in reused])
+                )
             )
-        return created, [*self.sources.notes, *notes]
+            described = {row.id: row for row in rows}
+            for key, source in reused.items():
+                row = described[source_of_key[key]]
+                notes.extend(self.sources.differences(source, row.kind, row.publisher))
+        return len(created), notes
 
     async def duplicates(self, limit: int) -> list[Duplicate]:
         """Rows that repeat the key of an earlier row of the same batch.
@@ -243,14 +273,8 @@ class ObservationBatch:
 
     async def lock_cities(self) -> None:
         """Serialise writers of the same cities, so history records the value each replaced."""
-        await self.session.execute(
-            text(
-                f"""
-                SELECT pg_advisory_xact_lock(hashtext('profiles.observation:' || city_code))
-                FROM (SELECT DISTINCT city_code FROM {self.staging} ORDER BY city_code) cities
-                """
-            )
-        )
+        cities = await self.session.scalars(text(f"SELECT DISTINCT city_code FROM {self.staging}"))
+        await lock_city_observations(self.session, list(cities))
 
     async def write(
         self,
