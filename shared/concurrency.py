@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Protocol, TypeVar
 
-from fastapi import Header
+from fastapi import Header, Response
 
 from shared.errors import PreconditionFailed, PreconditionRequired
 
@@ -46,3 +46,20 @@ def check_if_match(if_match: str | None, version: int, *, resource: str) -> None
             "and reapply your change.",
             current_etag=etag(version),
         )
+
+
+class _Versioned(Protocol):
+    version: int
+
+
+R = TypeVar("R", bound=_Versioned)
+
+
+def represented(response: Response, read: R) -> R:
+    """``read`` as the response body, with its ``ETag`` (and ``Content-Language`` when the
+    representation says which language its text is in)."""
+    response.headers["ETag"] = etag(read.version)
+    language = getattr(read, "language", None)
+    if isinstance(language, str):
+        response.headers["Content-Language"] = language
+    return read

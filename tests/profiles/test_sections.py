@@ -250,7 +250,8 @@ async def test_anonymous_caller_gets_404_before_publication(api: Api) -> None:
     assert (await move(api, "in_review", created.headers["ETag"])).status_code == 200
     assert_problem(await api.get(URL), 404)
     listed = await api.get("/v1/cities/PTLIS/sections")
-    assert listed.status_code == 200 and listed.json() == [], listed.text
+    assert listed.status_code == 200, listed.text
+    assert listed.json() == {"items": [], "next_cursor": None}, listed.text
 
 
 async def test_anonymous_caller_reads_the_published_section(api: Api) -> None:
@@ -272,7 +273,7 @@ async def test_new_draft_leaves_the_published_text_public(api: Api) -> None:
     public = (await api.get(URL)).json()
     assert public["narrative"] == FIRST["narrative"]["en"], public
     assert public["status"] == "published", public
-    listed = (await api.get("/v1/cities/PTLIS/sections")).json()
+    listed = (await api.get("/v1/cities/PTLIS/sections")).json()["items"]
     assert [s["narrative"] for s in listed] == [FIRST["narrative"]["en"]], listed
 
     working = (await api.get(URL, **LISBON_EDITOR)).json()
@@ -309,12 +310,12 @@ async def test_token_holders_list_working_copies_including_drafts(api: Api) -> N
         "/v1/cities/PTLIS/sections/housing", json={"narrative": {"en": "Draft."}}, **LISBON_EDITOR
     )
     assert draft.status_code == 201, draft.text
-    working = (await api.get("/v1/cities/PTLIS/sections", role=Api.VIEWER)).json()
+    working = (await api.get("/v1/cities/PTLIS/sections", role=Api.VIEWER)).json()["items"]
     assert [(s["code"], s["status"]) for s in working] == [
         ("health", "published"),
         ("housing", "draft"),
     ], working
-    public = (await api.get("/v1/cities/PTLIS/sections")).json()
+    public = (await api.get("/v1/cities/PTLIS/sections")).json()["items"]
     assert [s["code"] for s in public] == ["health"], public
 
 
@@ -400,3 +401,18 @@ async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(
     async with own_database.sessionmaker() as check:
         section = await service.get_section(check, "PTLIS", "health")
         assert (section.narrative, section.version) == ({"en": "One."}, 2), section.narrative
+
+
+async def test_public_readers_see_the_published_version_not_the_drafts(api: Api) -> None:
+    etag = await published(api)
+    public = await api.get(URL)
+    rewritten = await write(api, SECOND, etag)
+    assert rewritten.status_code == 200, rewritten.text
+
+    after = await api.get(URL)
+
+    assert after.headers["ETag"] == public.headers["ETag"], "a draft showed through the ETag"
+    assert (
+        after.json()["version"] == public.json()["version"] == public.json()["published_version"]
+    ), after.json()
+    assert after.json()["updated_at"] == public.json()["updated_at"], after.json()

@@ -157,3 +157,21 @@ async def test_translated_responses_tell_caches_they_vary_by_language(api: Api, 
     assert response.status_code == 200, response.text
     varies = {v.strip().lower() for v in response.headers.get("vary", "").split(",")}
     assert "accept-language" in varies, response.headers
+
+
+@pytest.mark.parametrize(
+    ("path", "language"),
+    [
+        ("/v1/cities/LBBEY", "fr"),
+        ("/v1/indicators/foreign_nationals", "fr"),
+        ("/v1/cities/LBBEY/profile", "fr"),
+        ("/v1/indicators/reception_places", "fr"),
+    ],
+)
+async def test_single_resources_say_which_language_they_answer_in(
+    api: Api, path: str, language: str
+) -> None:
+    response = await api.get(path, headers={"Accept-Language": "fr, en;q=0.5"})
+
+    assert response.status_code == 200, response.text
+    assert response.headers.get("content-language") == language, dict(response.headers)

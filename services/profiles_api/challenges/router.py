@@ -16,7 +16,7 @@ from services.profiles_api.challenges.schemas import (
 )
 from services.profiles_api.cities.service import get_city
 from shared.auth import CurrentPrincipal
-from shared.concurrency import IfMatchHeader, etag
+from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.cities import CityCodePath
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
@@ -87,9 +87,8 @@ async def create_challenge(
     response: Response,
 ) -> ChallengeRead:
     challenge = await service.create_challenge(session, principal, code, payload)
-    response.headers["ETag"] = etag(challenge.version)
     response.headers["Location"] = f"/v1/cities/{code}/challenges/{challenge.id}"
-    return challenge_read(challenge, languages)
+    return represented(response, challenge_read(challenge, languages))
 
 
 @router.get(
@@ -106,8 +105,7 @@ async def get_challenge(
     response: Response,
 ) -> ChallengeRead:
     challenge = await service.get_challenge(session, code, challenge_id)
-    response.headers["ETag"] = etag(challenge.version)
-    return challenge_read(challenge, languages)
+    return represented(response, challenge_read(challenge, languages))
 
 
 @router.patch(
@@ -129,8 +127,7 @@ async def update_challenge(
     challenge = await service.update_challenge(
         session, principal, code, challenge_id, payload, if_match=if_match
     )
-    response.headers["ETag"] = etag(challenge.version)
-    return challenge_read(challenge, languages)
+    return represented(response, challenge_read(challenge, languages))
 
 
 @router.delete(

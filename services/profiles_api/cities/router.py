@@ -15,7 +15,7 @@ from services.profiles_api.cities.schemas import (
     Membership,
 )
 from shared.auth import AdminPrincipal, CurrentPrincipal, MaybePrincipal
-from shared.concurrency import IfMatchHeader, etag
+from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.cities import CityCodePath, MembershipStatus, Region
 from shared.db import SessionDep
 from shared.i18n import Languages, LanguagesDep
@@ -46,11 +46,6 @@ def city_read(city: City, languages: Languages, *, show_contacts: bool) -> CityR
         version=city.version,
         updated_at=city.updated_at,
     )
-
-
-def _with_etag(response: Response, city: City, languages: Languages) -> None:
-    response.headers["ETag"] = etag(city.version)
-    response.headers["Content-Language"] = languages.pick(city.names)[1] or "en"
 
 
 @router.get("", summary="List the network's cities", response_model=Page[CityRead])
@@ -89,9 +84,8 @@ async def create_city(
     response: Response,
 ) -> CityRead:
     city = await service.create_city(session, principal, payload)
-    _with_etag(response, city, languages)
     response.headers["Location"] = f"{router.prefix}/{city.code}"
-    return city_read(city, languages, show_contacts=True)
+    return represented(response, city_read(city, languages, show_contacts=True))
 
 
 @router.get(
@@ -108,8 +102,7 @@ async def get_city(
     response: Response,
 ) -> CityRead:
     city = await service.get_city(session, code)
-    _with_etag(response, city, languages)
-    return city_read(city, languages, show_contacts=principal is not None)
+    return represented(response, city_read(city, languages, show_contacts=principal is not None))
 
 
 @router.patch(
@@ -130,8 +123,7 @@ async def update_city(
     if_match: IfMatchHeader = None,
 ) -> CityRead:
     city = await service.update_city(session, principal, code, payload, if_match=if_match)
-    _with_etag(response, city, languages)
-    return city_read(city, languages, show_contacts=True)
+    return represented(response, city_read(city, languages, show_contacts=True))
 
 
 @router.delete(

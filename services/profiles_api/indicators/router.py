@@ -18,7 +18,7 @@ from services.profiles_api.indicators.schemas import (
     ValueType,
 )
 from shared.auth import AdminPrincipal
-from shared.concurrency import IfMatchHeader, etag
+from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.i18n import Languages, LanguagesDep
@@ -85,9 +85,8 @@ async def create_indicator(
     response: Response,
 ) -> IndicatorRead:
     indicator = await service.create_indicator(session, principal, payload)
-    response.headers["ETag"] = etag(indicator.version)
     response.headers["Location"] = f"{router.prefix}/{indicator.code}"
-    return indicator_read(indicator, languages)
+    return represented(response, indicator_read(indicator, languages))
 
 
 @router.get(
@@ -100,8 +99,7 @@ async def get_indicator(
     code: CodePath, session: SessionDep, languages: LanguagesDep, response: Response
 ) -> IndicatorRead:
     indicator = await service.get_indicator(session, code)
-    response.headers["ETag"] = etag(indicator.version)
-    return indicator_read(indicator, languages)
+    return represented(response, indicator_read(indicator, languages))
 
 
 @router.patch(
@@ -120,8 +118,7 @@ async def update_indicator(
     if_match: IfMatchHeader = None,
 ) -> IndicatorRead:
     indicator = await service.update_indicator(session, principal, code, payload, if_match=if_match)
-    response.headers["ETag"] = etag(indicator.version)
-    return indicator_read(indicator, languages)
+    return represented(response, indicator_read(indicator, languages))
 
 
 @router.delete(

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Response
 
 from services.profiles_api.challenges.router import challenge_read
 from services.profiles_api.cities.router import city_read
@@ -31,11 +31,17 @@ router = APIRouter(prefix="/v1/cities/{code}/profile", tags=["profiles"])
     responses=problem_responses(404),
 )
 async def get_profile(
-    code: CityCodePath, session: SessionDep, principal: MaybePrincipal, languages: LanguagesDep
+    code: CityCodePath,
+    session: SessionDep,
+    principal: MaybePrincipal,
+    languages: LanguagesDep,
+    response: Response,
 ) -> CityProfile:
     profile = await assemble_profile(session, code)
+    city = city_read(profile.city, languages, show_contacts=principal is not None)
+    response.headers["Content-Language"] = city.language
     return CityProfile(
-        city=city_read(profile.city, languages, show_contacts=principal is not None),
+        city=city,
         figures=[
             LatestFigure(
                 indicator=indicator.code,

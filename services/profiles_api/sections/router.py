@@ -17,12 +17,13 @@ from services.profiles_api.sections.schemas import (
     SectionWrite,
 )
 from shared.auth import CurrentPrincipal, MaybePrincipal, Principal
-from shared.concurrency import IfMatchHeader, etag
+from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.cities import CityCodePath
 from shared.db import SessionDep
 from shared.errors import NotFound, Unauthorized
 from shared.i18n import Languages, LanguagesDep
 from shared.openapi import problem_responses
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/cities/{code}/sections", tags=["sections"])
 
@@ -44,13 +45,18 @@ def resolve_view(view: SectionView | None, principal: Principal | None) -> Secti
 
 
 def section_read(section: Section, view: SectionView, languages: Languages) -> SectionRead:
+    """The section as ``view`` shows it: the published copy carries its own version and date,
+    so a public reader learns nothing of a draft in progress."""
     if view is SectionView.published:
         titles = section.published_title or {}
         narratives = section.published_narrative or {}
         current_status = SectionStatus.published
+        version = section.published_version or 0
+        updated_at = section.published_at or section.updated_at
     else:
         titles, narratives = section.title, section.narrative
         current_status = SectionStatus(section.status)
+        version, updated_at = section.version, section.updated_at
     narrative, language = languages.pick(narratives)
     return SectionRead(
         city=section.city_code,
@@ -62,22 +68,17 @@ def section_read(section: Section, view: SectionView, languages: Languages) -> S
         language=language or "en",
         titles=titles,
         narratives=narratives,
-        version=section.version,
+        version=version,
         published_version=section.published_version,
         published_at=section.published_at,
-        updated_at=section.updated_at,
+        updated_at=updated_at,
     )
-
-
-def _headers(response: Response, read: SectionRead, section: Section) -> None:
-    response.headers["ETag"] = etag(section.version)
-    response.headers["Content-Language"] = read.language
 
 
 @router.get(
     "",
     summary="List a city's profile sections",
-    response_model=list[SectionRead],
+    response_model=Page[SectionRead],
     responses=problem_responses(401, 404),
 )
 async def list_sections(
@@ -86,13 +87,16 @@ async def list_sections(
     principal: MaybePrincipal,
     languages: LanguagesDep,
     view: ViewQuery = None,
-) -> list[SectionRead]:
+) -> Page[SectionRead]:
     await get_city(session, code)
     chosen = resolve_view(view, principal)
     sections = await SectionRepository.from_session(session).for_city(
         code, published_only=chosen is SectionView.published
     )
-    return [section_read(section, chosen, languages) for section in sections]
+    # A profile has at most one section per code: one page always holds them all.
+    return Page[SectionRead](
+        items=[section_read(section, chosen, languages) for section in sections]
+    )
 
 
 @router.get(
@@ -114,8 +118,7 @@ async def get_section(
     found = await service.get_section(session, code, section.value)
     if chosen is SectionView.published and found.published_version is None:
         raise NotFound(f"Section {section.value!r} of {code} is not published yet.")
-    read = section_read(found, chosen, languages)
-    _headers(response, read, found)
+    read = represented(response, section_read(found, chosen, languages))
     return read
 
 
@@ -127,7 +130,7 @@ async def get_section(
     "public until the draft is published.",
     response_model=SectionRead,
     responses={
-        201: {"description": "Created"},
+        201: {"description": "Created", "model": SectionRead},
         **problem_responses(401, 403, 404, 412, 428),
     },
 )
@@ -144,8 +147,7 @@ async def write_section(
     written, created = await service.write_section(
         session, principal, code, section.value, payload, if_match=if_match
     )
-    read = section_read(written, SectionView.working, languages)
-    _headers(response, read, written)
+    read = represented(response, section_read(written, SectionView.working, languages))
     if created:
         response.status_code = status.HTTP_201_CREATED
         response.headers["Location"] = f"/v1/cities/{code}/sections/{section.value}"
@@ -173,8 +175,7 @@ async def transition_section(
     moved = await service.transition_section(
         session, principal, code, section.value, payload, if_match=if_match
     )
-    read = section_read(moved, SectionView.working, languages)
-    _headers(response, read, moved)
+    read = represented(response, section_read(moved, SectionView.working, languages))
     return read
 
 

@@ -14,7 +14,7 @@ from services.profiles_api.sources.schemas import (
     SourceUpdate,
 )
 from shared.auth import AdminPrincipal, CurrentPrincipal
-from shared.concurrency import IfMatchHeader, etag
+from shared.concurrency import IfMatchHeader, represented
 from shared.db import SessionDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
@@ -51,9 +51,8 @@ async def create_source(
     payload: SourceCreate, session: SessionDep, principal: CurrentPrincipal, response: Response
 ) -> SourceRead:
     source = await service.create_source(session, principal, payload)
-    response.headers["ETag"] = etag(source.version)
     response.headers["Location"] = f"{router.prefix}/{source.id}"
-    return source_read(source)
+    return represented(response, source_read(source))
 
 
 @router.get(
@@ -64,8 +63,7 @@ async def create_source(
 )
 async def get_source(source_id: SourceId, session: SessionDep, response: Response) -> SourceRead:
     source = await service.get_source(session, source_id)
-    response.headers["ETag"] = etag(source.version)
-    return source_read(source)
+    return represented(response, source_read(source))
 
 
 @router.patch(
@@ -83,8 +81,7 @@ async def update_source(
     if_match: IfMatchHeader = None,
 ) -> SourceRead:
     source = await service.update_source(session, principal, source_id, payload, if_match=if_match)
-    response.headers["ETag"] = etag(source.version)
-    return source_read(source)
+    return represented(response, source_read(source))
 
 
 @router.delete(

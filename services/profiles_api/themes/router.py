@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 
 from shared.contracts.themes import THEMES, Theme
 from shared.i18n import LanguagesDep
+from shared.pagination import Page
 
 router = APIRouter(prefix="/v1/themes", tags=["themes"])
 
@@ -18,12 +19,10 @@ class ThemeRead(BaseModel):
     descriptions: dict[str, str]
 
 
-class ThemeList(BaseModel):
-    items: list[ThemeRead]
-
-
-@router.get("", summary="List the themes shared by profiles and dialogue", response_model=ThemeList)
-async def list_themes(languages: LanguagesDep) -> ThemeList:
+@router.get(
+    "", summary="List the themes shared by profiles and dialogue", response_model=Page[ThemeRead]
+)
+async def list_themes(languages: LanguagesDep) -> Page[ThemeRead]:
     items = []
     for info in THEMES.values():
         name, language = languages.pick(info.names)
@@ -37,4 +36,4 @@ async def list_themes(languages: LanguagesDep) -> ThemeList:
                 descriptions=info.descriptions,
             )
         )
-    return ThemeList(items=items)
+    return Page[ThemeRead](items=items)  # nine themes: always one page
