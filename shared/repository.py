@@ -44,6 +44,19 @@ class Repository(Generic[M]):
                 "your change."
             ) from exc
 
+    async def save_changes(self, instance: M, *, resource: str | None = None) -> bool:
+        """Write the changes made to a versioned ``instance``, raising its version by one.
+
+        A change that changes nothing is no change: no write, same version (same ETag), and
+        ``False`` so the caller announces nothing. 412 if the row changed since it was read.
+        """
+        if not self.session.is_modified(instance):
+            return False
+        instance.version += 1  # type: ignore[attr-defined]
+        await self.flush(resource=resource)
+        await self.session.refresh(instance)
+        return True
+
     async def delete(self, instance: M) -> None:
         await self.session.delete(instance)
         await self.flush()

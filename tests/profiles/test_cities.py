@@ -660,3 +660,21 @@ async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(
     async with own_database.sessionmaker() as check:
         city = await service.get_city(check, "GRATH")
         assert (city.latitude, city.version) == (1.0, 2), "the first change was overwritten"
+
+
+@pytest.mark.parametrize("body", [{}, {"latitude": 38.7223, "names": {"en": "Lisbon"}}])
+async def test_a_change_that_changes_nothing_keeps_the_version_and_announces_nothing(
+    api: Api, session: AsyncSession, body: dict[str, Any]
+) -> None:
+    etag = await city_etag(api, "PTLIS")
+    current = (await api.get("/v1/cities/PTLIS")).json()
+    body = {key: current[key] if key != "names" else current["names"] for key in body}
+    position = await outbox_position(session)
+
+    response = await api.patch(
+        "/v1/cities/PTLIS", role=Api.ADMIN, headers={"If-Match": etag}, json=body
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.headers["ETag"] == etag, "a no-op change raised the version"
+    assert await outbox_since(session, position) == []

@@ -824,3 +824,11 @@ async def test_rows_describing_a_new_source_two_ways_use_the_first_and_say_so(ap
     ], report["notes"]
     sources = (await api.get("/v1/sources", params={"q": "Wien in Zahlen"})).json()["items"]
     assert [source["kind"] for source in sources] == ["register"], sources
+
+
+@pytest.mark.parametrize("value", ["1_000", "inf", "nan", "0x10", "1,5", "12 000"])
+async def test_values_must_be_plain_decimal_numbers(api: Api, value: str) -> None:
+    response = await import_file(api, csv_file(row(value=value)))
+
+    assert_problem(response, 422)
+    assert row_errors(response) == [(2, "value")], response.json()

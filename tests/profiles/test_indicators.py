@@ -8,12 +8,27 @@ from typing import Any
 import httpx
 import pytest
 
+from services.profiles_api.cities.schemas import CityCreate
+from services.profiles_api.cities.service import create_city
 from services.profiles_api.indicators import service
 from services.profiles_api.indicators.schemas import IndicatorCreate, IndicatorUpdate
+from services.profiles_api.observations.schemas import ObservationBatchIn
+from services.profiles_api.observations.service import write_batch
 from shared.auth import Principal, Role
 from shared.db import Database
-from shared.errors import PreconditionFailed
+from shared.errors import Conflict, PreconditionFailed
 from tests.factories import Api, observation
+
+
+def demo_city(code: str) -> dict[str, Any]:
+    return {
+        "code": code,
+        "names": {"en": "Athens"},
+        "country": "GR",
+        "region": "europe",
+        "timezone": "Europe/Athens",
+        "membership": {"status": "expected"},
+    }
 
 
 def new_indicator(**overrides: Any) -> dict[str, Any]:
@@ -487,3 +502,30 @@ async def test_unit_of_an_unused_indicator_can_change(api: Api) -> None:
 
     assert response.status_code == 200, response.text
     assert response.json()["unit"] == "persons"
+
+
+async def test_unit_change_waits_for_a_batch_writing_the_first_observations_then_is_refused(
+    own_database: Database,
+) -> None:
+    admin = Principal(subject="admin@test", role=Role.admin)
+    code = "first_figures_race"
+    async with own_database.sessionmaker() as setup, setup.begin():
+        await create_city(setup, admin, CityCreate.model_validate(demo_city("GRATH")))
+        await service.create_indicator(
+            setup, admin, IndicatorCreate.model_validate(new_indicator(code=code))
+        )
+    batch = ObservationBatchIn.model_validate(
+        {"observations": [observation(city="GRATH", indicator=code, value=12)]}
+    )
+    change = IndicatorUpdate.model_validate({"unit": "persons"})
+
+    async with own_database.sessionmaker() as writer, own_database.sessionmaker() as admin_edit:
+        await write_batch(writer, admin, batch)
+        racing = asyncio.create_task(
+            service.update_indicator(admin_edit, admin, code, change, if_match='"1"')
+        )
+        await asyncio.sleep(0.3)
+        assert not racing.done(), "the unit changed under a batch still writing its figures"
+        await writer.commit()
+        with pytest.raises(Conflict):
+            await racing

@@ -935,3 +935,12 @@ async def test_imported_rows_get_ids_in_file_order(api: Api) -> None:
     rows = (await api.get("/v1/observations", params={"city": "ATVIE", "limit": 10})).json()
     by_id = sorted(rows["items"], key=lambda item: item["id"])
     assert [item["period"] for item in by_id] == ["2015", "2011", "2019", "2013"], by_id
+
+
+async def test_a_dimension_given_twice_in_a_query_is_refused(api: Api) -> None:
+    response = await api.get(
+        "/v1/observations", params=[("dimension", "sex=F"), ("dimension", "sex=M")]
+    )
+
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "dimension", response.json()

@@ -48,9 +48,7 @@ async def update_challenge(
     check_if_match(if_match, challenge.version, resource="challenge")
     for field, value in payload.model_dump(mode="json", include=payload.model_fields_set).items():
         setattr(challenge, field, value)
-    challenge.version += 1
-    await ChallengeRepository.from_session(session).flush(resource="challenge")
-    await session.refresh(challenge)
+    await ChallengeRepository.from_session(session).save_changes(challenge, resource="challenge")
     return challenge
 
 

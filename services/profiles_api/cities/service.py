@@ -85,10 +85,8 @@ async def update_city(
             city.focal_points = [point.model_dump(mode="json") for point in value]
         else:
             setattr(city, field, value)
-    city.version += 1
-    await CityRepository.from_session(session).flush(resource="city")
-    await session.refresh(city)
-    await events.add(session, CityUpserted(city=city_ref(city)), actor=principal.subject)
+    if await CityRepository.from_session(session).save_changes(city, resource="city"):
+        await events.add(session, CityUpserted(city=city_ref(city)), actor=principal.subject)
     return city
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
@@ -46,16 +47,20 @@ _SOURCE_FIELDS: dict[str, tuple[TypeAdapter[str], str]] = {
 }
 
 
+#: A plain decimal number: what statistics offices publish. Not Python's wider float syntax
+#: (``1_000``, ``inf``, ``nan``, ``0x10``), which would let malformed cells through.
+_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+
+
 def _number(column: str, text: str) -> float | None:
     text = text.strip()
     if not text:
         return None
-    try:
-        return float(text)
-    except ValueError:
+    if not _NUMBER.match(text):
         raise FieldProblem(
             column, f"{text!r} is not a number (use a dot for decimals, no thousands separator)"
-        ) from None
+        )
+    return float(text)
 
 
 def _source_field(column: str, text: str) -> str:

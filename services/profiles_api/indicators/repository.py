@@ -34,6 +34,19 @@ class IndicatorRepository(Repository[Indicator]):
         rows = await self.session.scalars(select(Indicator))
         return {indicator.code: indicator for indicator in rows}
 
+    async def definitions_for_writing(self) -> dict[str, Indicator]:
+        """The catalogue, held (FOR SHARE) until the transaction ends: observations written
+        against a definition cannot race a change of that definition."""
+        rows = await self.session.scalars(
+            select(Indicator).with_for_update(read=True),
+            execution_options={"populate_existing": True},
+        )
+        return {indicator.code: indicator for indicator in rows}
+
+    async def get_for_redefinition(self, code: str) -> Indicator | None:
+        """The indicator, held (FOR UPDATE) while checking what its observations allow."""
+        return await self.session.get(Indicator, code, with_for_update=True, populate_existing=True)
+
     async def has_observations(self, code: str) -> bool:
         return bool(
             await self.session.scalar(select(exists().where(Observation.indicator_code == code)))

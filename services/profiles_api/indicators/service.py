@@ -16,9 +16,16 @@ from shared.errors import Conflict, NotFound, invalid
 _MEANING_FIELDS = ("unit", "value_type")
 
 
-async def get_indicator(session: AsyncSession, code: str) -> Indicator:
-    """The indicator with ``code``, or 404."""
-    indicator = await IndicatorRepository.from_session(session).get(code)
+async def get_indicator(
+    session: AsyncSession, code: str, *, for_redefinition: bool = False
+) -> Indicator:
+    """The indicator with ``code``, or 404. ``for_redefinition`` holds it until the
+    transaction ends, so no observation is written against it while its change is checked
+    (batches hold the catalogue FOR SHARE while they validate and write)."""
+    repository = IndicatorRepository.from_session(session)
+    indicator = await (
+        repository.get_for_redefinition(code) if for_redefinition else repository.get(code)
+    )
     if indicator is None:
         raise NotFound(f"No indicator with code {code!r}.", code=code)
     return indicator
@@ -83,7 +90,7 @@ async def update_indicator(
     if_match: str | None,
 ) -> Indicator:
     """Change an indicator's definition."""
-    indicator = await get_indicator(session, code)
+    indicator = await get_indicator(session, code, for_redefinition=True)
     check_if_match(if_match, indicator.version, resource="indicator")
     changes = payload.model_dump(mode="json", include=payload.model_fields_set)
     repository = IndicatorRepository.from_session(session)
@@ -116,9 +123,7 @@ async def update_indicator(
             )
     for field, value in changes.items():
         setattr(indicator, field, value)
-    indicator.version += 1
-    await repository.flush(resource="indicator")
-    await session.refresh(indicator)
+    await repository.save_changes(indicator, resource="indicator")
     return indicator
 
 
@@ -126,7 +131,7 @@ async def delete_indicator(
     session: AsyncSession, principal: Principal, code: str, *, if_match: str | None
 ) -> None:
     """Remove an indicator no observation and no formula uses."""
-    indicator = await get_indicator(session, code)
+    indicator = await get_indicator(session, code, for_redefinition=True)
     if if_match is not None:
         check_if_match(if_match, indicator.version, resource="indicator")
     repository = IndicatorRepository.from_session(session)

@@ -79,6 +79,12 @@ def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
         name, sep, code = value.partition("=")
         if not sep or not name or not code:
             raise invalid("dimension", f"{value!r} is not name=value, e.g. sex=F", location="query")
+        if name.strip() in dimensions:
+            raise invalid(
+                "dimension",
+                f"{name.strip()!r} is given twice; an observation has one value per dimension",
+                location="query",
+            )
         dimensions[name.strip()] = code.strip()
     return dimensions
 

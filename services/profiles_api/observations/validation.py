@@ -132,7 +132,7 @@ class ObservationValidator:
         return cls(
             principal=principal,
             cities=await CityRepository.from_session(session).codes(),
-            indicators=await IndicatorRepository.from_session(session).all(),
+            indicators=await IndicatorRepository.from_session(session).definitions_for_writing(),
         )
 
     def check_city(self, city: str) -> None:

@@ -68,9 +68,7 @@ async def write_section(
     section.narrative = payload.narrative
     section.status = SectionStatus.draft.value
     section.updated_by = principal.subject
-    section.version += 1
-    await SectionRepository.from_session(session).flush(resource="section")
-    await session.refresh(section)
+    await SectionRepository.from_session(session).save_changes(section, resource="section")
     return section, False
 
 

@@ -63,9 +63,7 @@ async def update_source(
         raise Conflict("Another source has this title and address.", existing_id=other.id)
     for field, value in changes.items():
         setattr(source, field, value.value if isinstance(value, SourceKind) else value)
-    source.version += 1
-    await SourceRepository.from_session(session).flush(resource="source")
-    await session.refresh(source)
+    await SourceRepository.from_session(session).save_changes(source, resource="source")
     return source
 
 
