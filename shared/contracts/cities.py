@@ -5,7 +5,6 @@ from __future__ import annotations
 import enum
 from typing import Annotated
 
-from fastapi import Path
 from pydantic import BaseModel, ConfigDict, Field
 
 CITY_CODE_PATTERN = r"^[A-Z]{2}[A-Z2-9]{3}$"
@@ -18,8 +17,6 @@ CityCode = Annotated[
         examples=["PTLIS"],
     ),
 ]
-#: A city code in a URL path, e.g. ``/v1/cities/{code}``.
-CityCodePath = Annotated[str, Path(pattern=CITY_CODE_PATTERN, examples=["PTLIS"])]
 
 
 class Region(enum.StrEnum):

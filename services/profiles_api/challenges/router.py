@@ -17,12 +17,12 @@ from services.profiles_api.challenges.schemas import (
 from services.profiles_api.cities.service import get_city
 from shared.auth import CurrentPrincipal
 from shared.concurrency import IfMatchHeader, represented
-from shared.contracts.cities import CityCodePath
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.i18n import Languages, LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
+from shared.params import CityCodePath
 
 router = APIRouter(prefix="/v1/cities/{code}/challenges", tags=["challenges"])
 ChallengeId = Annotated[int, Path(ge=1, le=2**63 - 1)]

@@ -16,11 +16,12 @@ from services.profiles_api.cities.schemas import (
 )
 from shared.auth import AdminPrincipal, CurrentPrincipal, MaybePrincipal
 from shared.concurrency import IfMatchHeader, represented
-from shared.contracts.cities import CityCodePath, MembershipStatus, Region
+from shared.contracts.cities import MembershipStatus, Region
 from shared.db import SessionDep
 from shared.i18n import Languages, LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
+from shared.params import CityCodePath
 
 router = APIRouter(prefix="/v1/cities", tags=["cities"])
 

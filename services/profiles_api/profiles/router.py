@@ -12,11 +12,11 @@ from services.profiles_api.profiles.service import assemble_profile
 from services.profiles_api.sections.router import section_read
 from services.profiles_api.sections.schemas import SectionView
 from shared.auth import MaybePrincipal
-from shared.contracts.cities import CityCodePath
 from shared.contracts.themes import THEMES, Theme
 from shared.db import SessionDep
 from shared.i18n import LanguagesDep
 from shared.openapi import problem_responses
+from shared.params import CityCodePath
 
 router = APIRouter(prefix="/v1/cities/{code}/profile", tags=["profiles"])
 

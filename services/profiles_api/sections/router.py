@@ -18,12 +18,12 @@ from services.profiles_api.sections.schemas import (
 )
 from shared.auth import CurrentPrincipal, MaybePrincipal, Principal
 from shared.concurrency import IfMatchHeader, represented
-from shared.contracts.cities import CityCodePath
 from shared.db import SessionDep
 from shared.errors import NotFound, Unauthorized
 from shared.i18n import Languages, LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page
+from shared.params import CityCodePath
 
 router = APIRouter(prefix="/v1/cities/{code}/sections", tags=["sections"])
 
