@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from typing import Annotated
 
 from fastapi import Depends, Header, Response
@@ -77,10 +77,6 @@ class Languages(tuple[str, ...]):
             tags.append(DEFAULT_LANGUAGE)
         return cls(tags)
 
-    @property
-    def preferred(self) -> str:
-        return self[0]
-
     def pick(self, texts: Mapping[str, str] | None) -> tuple[str | None, str | None]:
         """The text in the best language available and that language; English as fallback."""
         if not texts:
@@ -110,12 +106,6 @@ def accept_languages(
     if "accept-language" not in {v.lower() for v in varies}:
         response.headers["Vary"] = ", ".join([*varies, "Accept-Language"])
     return Languages.from_header(accept_language)
-
-
-def languages_used(values: Sequence[str | None]) -> str:
-    """The ``Content-Language`` value for a response whose texts came in these languages."""
-    used = sorted({v for v in values if v})
-    return ", ".join(used) if used else DEFAULT_LANGUAGE
 
 
 LanguagesDep = Annotated[Languages, Depends(accept_languages)]

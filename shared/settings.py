@@ -60,6 +60,9 @@ class Settings(BaseSettings):
     import_statement_timeout_seconds: int = 3600
 
     root_path: str = ""
+    log_level: str = "INFO"
+    #: Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or "*").
+    forwarded_allow_ips: str = "127.0.0.1"
     cors_origins: list[str] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -56,6 +56,7 @@ def serve(
 ) -> None:
     """Serve one API with uvicorn (uvloop and httptools)."""
     _require_database()
+    settings = load_settings()
     uvicorn.run(
         APP_FACTORIES[service],
         factory=True,
@@ -65,8 +66,9 @@ def serve(
         loop="uvloop",
         http="httptools",
         proxy_headers=True,
-        forwarded_allow_ips="*",
+        forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
+        log_config=None,
         timeout_graceful_shutdown=20,
     )
 

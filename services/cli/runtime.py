@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
 from shared.migrations import upgrade
+from shared.observability import configure_logging
 from shared.settings import Settings, load_settings
 
 #: Services with a schema of their own, in the order their migrations run.
@@ -37,4 +38,6 @@ def profiles_app() -> FastAPI:
     """The uvicorn factory of ``mc2cm serve profiles``: settings from the environment."""
     from services.profiles_api.app import create_app
 
-    return create_app(load_settings())
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

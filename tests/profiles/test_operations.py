@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import io
+import logging
 import re
 import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import httpx
+from fastapi import APIRouter
 from sqlalchemy.engine import make_url
 
 from services.profiles_api.app import create_app
+from shared.app import create_service_app
+from shared.observability import configure_logging
 from shared.settings import Settings
 from tests.conftest import make_settings
 from tests.factories import Api
@@ -142,3 +147,41 @@ async def test_request_id_is_on_error_responses_too(api: Api) -> None:
 
     assert response.status_code == 404
     assert response.headers.get("x-request-id") == "trace-404", response.headers
+
+
+async def test_log_lines_written_while_serving_a_request_carry_its_request_id(
+    settings: Settings,
+) -> None:
+    router = APIRouter()
+
+    @router.get("/v1/log-me", summary="log a line")
+    async def log_me() -> dict[str, str]:
+        logging.getLogger("mc2cm.test").warning("inside the request")
+        return {"status": "ok"}
+
+    app = create_service_app(
+        settings,
+        service="logging-test",
+        title="t",
+        description="t",
+        version="0",
+        routers=[router],
+        openapi_tags=[],
+    )
+    stream = io.StringIO()
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    configure_logging("INFO", stream)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+            response = await client.get("/v1/log-me", headers={"X-Request-ID": "trace-me-42"})
+        logging.getLogger("mc2cm.test").warning("outside any request")
+    finally:
+        root.handlers[:] = saved_handlers
+        root.setLevel(saved_level)
+
+    assert response.status_code == 200, response.text
+    lines = stream.getvalue().splitlines()
+    assert any("[trace-me-42] inside the request" in line for line in lines), lines
+    assert any("[-] outside any request" in line for line in lines), lines

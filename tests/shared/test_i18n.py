@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from shared.i18n import LangMap, LangMapEn, Languages, languages_used, parse_accept_language
+from shared.i18n import LangMap, LangMapEn, Languages, parse_accept_language
 from tests.factories import Api
 
 LISBON = {"en": "Lisbon", "fr": "Lisbonne", "ar": "لشبونة", "pt": "Lisboa"}
@@ -49,7 +49,6 @@ def test_no_header_means_english() -> None:
     languages = Languages.from_header(None)
 
     assert languages == ("en",)
-    assert languages.preferred == "en"
     assert languages.pick(LISBON) == ("Lisbon", "en")
 
 
@@ -74,11 +73,6 @@ def test_language_tags_match_whatever_their_case() -> None:
 
     assert Languages.from_header("pt-BR").pick(names) == ("São Paulo", "pt-BR")
     assert Languages.from_header("PT-br").pick(names) == ("São Paulo", "pt-BR")
-
-
-def test_content_language_lists_the_languages_used_once_each() -> None:
-    assert languages_used(["fr", "en", "fr", None]) == "en, fr"
-    assert languages_used([None]) == "en"
 
 
 LANG_MAP = TypeAdapter(LangMap)
