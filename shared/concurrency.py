@@ -31,9 +31,14 @@ def _entity_tags(header: str) -> set[str]:
     return tags
 
 
-def check_if_match(if_match: str | None, version: int, *, resource: str) -> None:
-    """428 when ``If-Match`` is missing, 412 when it names another version than ``version``."""
+def check_if_match(
+    if_match: str | None, version: int, *, resource: str, required: bool = True
+) -> None:
+    """412 when ``If-Match`` names another version than ``version``; when it is missing,
+    428 if ``required`` (updates), nothing otherwise (deletes check it only when sent)."""
     if if_match is None or not if_match.strip():
+        if not required:
+            return
         raise PreconditionRequired(
             f"Send If-Match with the ETag of the {resource} you read, to avoid overwriting "
             "someone else's change.",
