@@ -5,8 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from services.profiles_api.challenges import service
-from services.profiles_api.challenges.models import Challenge
-from services.profiles_api.challenges.repository import ChallengeRepository
 from services.profiles_api.challenges.schemas import (
     ChallengeCreate,
     ChallengeRead,
@@ -14,34 +12,17 @@ from services.profiles_api.challenges.schemas import (
     NeedType,
     Priority,
 )
-from services.profiles_api.cities.service import get_city
 from shared.auth import CurrentPrincipal
 from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
-from shared.i18n import Languages, LanguagesDep
+from shared.i18n import LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 from shared.params import CityCodePath
 
 router = APIRouter(prefix="/v1/cities/{code}/challenges", tags=["challenges"])
 ChallengeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def challenge_read(challenge: Challenge, languages: Languages) -> ChallengeRead:
-    description, language = languages.pick(challenge.description)
-    return ChallengeRead(
-        id=challenge.id,
-        city=challenge.city_code,
-        theme=Theme(challenge.theme),
-        need_type=NeedType(challenge.need_type),
-        description=description or "",
-        language=language or "en",
-        descriptions=challenge.description,
-        priority=Priority(challenge.priority),
-        version=challenge.version,
-        updated_at=challenge.updated_at,
-    )
 
 
 @router.get(
@@ -59,15 +40,14 @@ async def list_challenges(
     need_type: Annotated[NeedType | None, Query()] = None,
     priority: Annotated[Priority | None, Query()] = None,
 ) -> Page[ChallengeRead]:
-    await get_city(session, code)
-    challenges = await ChallengeRepository.from_session(session).for_city(
-        code, page, theme=theme, need_type=need_type, priority=priority
+    challenges = await service.list_challenges(
+        session, code, page, theme=theme, need_type=need_type, priority=priority
     )
     return build_page(
         challenges,
         page,
         key=lambda challenge: [challenge.id],
-        item=lambda challenge: challenge_read(challenge, languages),
+        item=lambda challenge: ChallengeRead.of(challenge, languages),
     )
 
 
@@ -88,7 +68,7 @@ async def create_challenge(
 ) -> ChallengeRead:
     challenge = await service.create_challenge(session, principal, code, payload)
     response.headers["Location"] = f"/v1/cities/{code}/challenges/{challenge.id}"
-    return represented(response, challenge_read(challenge, languages))
+    return represented(response, ChallengeRead.of(challenge, languages))
 
 
 @router.get(
@@ -105,7 +85,7 @@ async def get_challenge(
     response: Response,
 ) -> ChallengeRead:
     challenge = await service.get_challenge(session, code, challenge_id)
-    return represented(response, challenge_read(challenge, languages))
+    return represented(response, ChallengeRead.of(challenge, languages))
 
 
 @router.patch(
@@ -127,7 +107,7 @@ async def update_challenge(
     challenge = await service.update_challenge(
         session, principal, code, challenge_id, payload, if_match=if_match
     )
-    return represented(response, challenge_read(challenge, languages))
+    return represented(response, ChallengeRead.of(challenge, languages))
 
 
 @router.delete(

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, Field
 
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn
+from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel, PatchModel
+
+if TYPE_CHECKING:
+    from services.profiles_api.challenges.models import Challenge
 
 
 class NeedType(enum.StrEnum):
@@ -53,3 +57,20 @@ class ChallengeRead(BaseModel):
     priority: Priority
     version: int
     updated_at: datetime
+
+    @classmethod
+    def of(cls, challenge: Challenge, languages: Languages) -> Self:
+        """The challenge, its description in the caller's language."""
+        description, language = languages.pick(challenge.description)
+        return cls(
+            id=challenge.id,
+            city=challenge.city_code,
+            theme=Theme(challenge.theme),
+            need_type=NeedType(challenge.need_type),
+            description=description or "",
+            language=language or "en",
+            descriptions=challenge.description,
+            priority=Priority(challenge.priority),
+            version=challenge.version,
+            updated_at=challenge.updated_at,
+        )

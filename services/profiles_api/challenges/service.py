@@ -2,15 +2,41 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.challenges.models import Challenge
 from services.profiles_api.challenges.repository import ChallengeRepository
-from services.profiles_api.challenges.schemas import ChallengeCreate, ChallengeUpdate
+from services.profiles_api.challenges.schemas import (
+    ChallengeCreate,
+    ChallengeUpdate,
+    NeedType,
+    Priority,
+)
 from services.profiles_api.cities.service import get_city
 from shared.auth import Principal, ensure_city_editor
 from shared.concurrency import check_if_match
+from shared.contracts.themes import Theme
 from shared.errors import NotFound
+from shared.pagination import PageParams
+
+
+async def list_challenges(
+    session: AsyncSession,
+    city_code: str,
+    page: PageParams,
+    *,
+    theme: Theme | None = None,
+    need_type: NeedType | None = None,
+    priority: Priority | None = None,
+) -> Sequence[Challenge]:
+    """A page of a city's challenges, optionally of one theme, need type or priority."""
+    await get_city(session, city_code)
+    return await ChallengeRepository.from_session(session).for_city(
+        city_code, page, theme=theme, need_type=need_type, priority=priority
+    )
 
 
 async def get_challenge(session: AsyncSession, city_code: str, challenge_id: int) -> Challenge:
@@ -46,8 +72,8 @@ async def update_challenge(
     challenge = await get_challenge(session, city_code, challenge_id)
     ensure_city_editor(principal, city_code)
     check_if_match(if_match, challenge.version, resource="challenge")
-    for field, value in payload.model_dump(mode="json", include=payload.model_fields_set).items():
-        setattr(challenge, field, value)
+    for field, value in payload.changes().items():
+        setattr(challenge, field, value.value if isinstance(value, enum.Enum) else value)
     await ChallengeRepository.from_session(session).save_changes(challenge, resource="challenge")
     return challenge
 

@@ -39,7 +39,7 @@ class CityRepository(Repository[City]):
     async def codes(self) -> set[str]:
         return set((await self.session.scalars(select(City.code))).all())
 
-    async def has_dependent_data(self, code: str) -> list[str]:
+    async def dependent_kinds(self, code: str) -> list[str]:
         """Which kinds of data still refer to the city."""
         kinds = []
         for name, model in (

@@ -5,48 +5,17 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from services.profiles_api.cities import service
-from services.profiles_api.cities.models import City
-from services.profiles_api.cities.repository import CityRepository
-from services.profiles_api.cities.schemas import (
-    CityCreate,
-    CityRead,
-    CityUpdate,
-    FocalPoint,
-    Membership,
-)
+from services.profiles_api.cities.schemas import CityCreate, CityRead, CityUpdate
 from shared.auth import AdminPrincipal, CurrentPrincipal, MaybePrincipal
 from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.cities import MembershipStatus, Region
 from shared.db import SessionDep
-from shared.i18n import Languages, LanguagesDep
+from shared.i18n import LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 from shared.params import CityCodePath
 
 router = APIRouter(prefix="/v1/cities", tags=["cities"])
-
-
-def city_read(city: City, languages: Languages, *, show_contacts: bool) -> CityRead:
-    name, language = languages.pick(city.names)
-    return CityRead(
-        code=city.code,
-        name=name or city.code,
-        language=language or "en",
-        names=city.names,
-        country=city.country,
-        region=Region(city.region),
-        latitude=city.latitude,
-        longitude=city.longitude,
-        timezone=city.timezone,
-        membership=Membership(
-            status=MembershipStatus(city.membership_status), since=city.membership_since
-        ),
-        focal_points=[FocalPoint.model_validate(fp) for fp in city.focal_points]
-        if show_contacts
-        else None,
-        version=city.version,
-        updated_at=city.updated_at,
-    )
 
 
 @router.get("", summary="List the network's cities", response_model=Page[CityRead])
@@ -59,14 +28,14 @@ async def list_cities(
     region: Annotated[Region | None, Query()] = None,
     country: Annotated[str | None, Query(pattern=r"^[A-Z]{2}$")] = None,
 ) -> Page[CityRead]:
-    cities = await CityRepository.from_session(session).search(
-        page, membership=membership, region=region, country=country
+    cities = await service.list_cities(
+        session, page, membership=membership, region=region, country=country
     )
     return build_page(
         cities,
         page,
         key=lambda city: [city.code],
-        item=lambda city: city_read(city, languages, show_contacts=principal is not None),
+        item=lambda city: CityRead.of(city, languages, show_contacts=principal is not None),
     )
 
 
@@ -86,7 +55,7 @@ async def create_city(
 ) -> CityRead:
     city = await service.create_city(session, principal, payload)
     response.headers["Location"] = f"{router.prefix}/{city.code}"
-    return represented(response, city_read(city, languages, show_contacts=True))
+    return represented(response, CityRead.of(city, languages, show_contacts=True))
 
 
 @router.get(
@@ -103,7 +72,7 @@ async def get_city(
     response: Response,
 ) -> CityRead:
     city = await service.get_city(session, code)
-    return represented(response, city_read(city, languages, show_contacts=principal is not None))
+    return represented(response, CityRead.of(city, languages, show_contacts=principal is not None))
 
 
 @router.patch(
@@ -124,7 +93,7 @@ async def update_city(
     if_match: IfMatchHeader = None,
 ) -> CityRead:
     city = await service.update_city(session, principal, code, payload, if_match=if_match)
-    return represented(response, city_read(city, languages, show_contacts=True))
+    return represented(response, CityRead.of(city, languages, show_contacts=True))
 
 
 @router.delete(

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import enum
 from datetime import date, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import BaseModel, EmailStr, Field
 
 from shared.contracts.cities import CityCode, MembershipStatus, Region
-from shared.i18n import LangMap, LangMapEn
+from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel, PatchModel
 from shared.timezones import Timezone
+
+if TYPE_CHECKING:
+    from services.profiles_api.cities.models import City
 
 Country = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["PT"])]
 
@@ -78,3 +81,27 @@ class CityRead(BaseModel):
     )
     version: int
     updated_at: datetime
+
+    @classmethod
+    def of(cls, city: City, languages: Languages, *, show_contacts: bool) -> Self:
+        """The city in the caller's language; its contacts only if ``show_contacts``."""
+        name, language = languages.pick(city.names)
+        return cls(
+            code=city.code,
+            name=name or city.code,
+            language=language or "en",
+            names=city.names,
+            country=city.country,
+            region=Region(city.region),
+            latitude=city.latitude,
+            longitude=city.longitude,
+            timezone=city.timezone,
+            membership=Membership(
+                status=MembershipStatus(city.membership_status), since=city.membership_since
+            ),
+            focal_points=[FocalPoint.model_validate(fp) for fp in city.focal_points]
+            if show_contacts
+            else None,
+            version=city.version,
+            updated_at=city.updated_at,
+        )

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.cities.models import City
@@ -13,6 +16,7 @@ from shared.concurrency import check_if_match
 from shared.contracts.cities import CityRef, MembershipStatus, Region
 from shared.contracts.events import CityDeleted, CityUpserted
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.pagination import PageParams
 
 # Fields that change the city's place in the network: network administrators only.
 _ADMIN_FIELDS = frozenset({"country", "region", "membership"})
@@ -27,6 +31,20 @@ def city_ref(city: City) -> CityRef:
         region=Region(city.region),
         timezone=city.timezone,
         membership_status=MembershipStatus(city.membership_status),
+    )
+
+
+async def list_cities(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    membership: MembershipStatus | None = None,
+    region: Region | None = None,
+    country: str | None = None,
+) -> Sequence[City]:
+    """A page of the network's cities, by code, optionally of one membership, region or country."""
+    return await CityRepository.from_session(session).search(
+        page, membership=membership, region=region, country=country
     )
 
 
@@ -84,7 +102,7 @@ async def update_city(
         elif field == "focal_points":
             city.focal_points = [point.model_dump(mode="json") for point in value]
         else:
-            setattr(city, field, value)
+            setattr(city, field, value.value if isinstance(value, enum.Enum) else value)
     if await CityRepository.from_session(session).save_changes(city, resource="city"):
         await events.add(session, CityUpserted(city=city_ref(city)), actor=principal.subject)
     return city
@@ -98,7 +116,7 @@ async def delete_city(
     if if_match is not None:
         check_if_match(if_match, city.version, resource="city")
     repository = CityRepository.from_session(session)
-    if dependent := await repository.has_dependent_data(code):
+    if dependent := await repository.dependent_kinds(code):
         raise Conflict(
             f"City {code} still has {', '.join(dependent)}; remove them first.",
             code=code,

@@ -7,12 +7,9 @@ from fastapi import APIRouter, Query
 from services.profiles_api.compare import service
 from services.profiles_api.compare.schemas import ComparedValue, Comparison
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.fields import PERIOD_PATTERN, ObsStatus
-from services.profiles_api.observations.router import (
-    parse_period_bound,
-    source_summary,
-    split_values,
-)
+from services.profiles_api.observations.fields import PERIOD_PATTERN, FieldProblem, ObsStatus
+from services.profiles_api.observations.schemas import SourceSummary
+from services.profiles_api.query import parse_period_bound, split_values
 from shared.db import SessionDep
 from shared.errors import invalid
 from shared.i18n import LanguagesDep
@@ -20,6 +17,8 @@ from shared.openapi import problem_responses
 
 router = APIRouter(prefix="/v1/compare", tags=["compare"])
 MAX_COMPARED = 50
+#: The query parameter that names each field the service may find a problem with.
+_FIELD_TO_PARAMETER = {"indicator": "indicator", "city": "cities"}
 
 
 @router.get(
@@ -51,9 +50,13 @@ async def compare_cities(
     if not city_codes or len(city_codes) > MAX_COMPARED:
         raise invalid("cities", f"name 1 to {MAX_COMPARED} cities", location="query")
     within = parse_period_bound("period", period)
-    matches = await service.compare(
-        session, indicators=indicators, cities=city_codes, period=within
-    )
+    try:
+        matches = await service.compare(
+            session, indicators=indicators, cities=city_codes, period=within
+        )
+    except FieldProblem as problem:
+        parameter = _FIELD_TO_PARAMETER[problem.field]
+        raise invalid(parameter, problem.message, location="query") from problem
     values = []
     for city, observation, source, definition in matches:
         values.append(
@@ -70,7 +73,7 @@ async def compare_cities(
                 value_high=observation.value_high if observation else None,
                 obs_status=ObsStatus(observation.obs_status) if observation else None,
                 estimate=service.is_estimate(observation) if observation else False,
-                source=source_summary(source) if source else None,
+                source=SourceSummary.of(source) if source else None,
                 observation_id=observation.id if observation else None,
             )
         )

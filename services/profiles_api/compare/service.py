@@ -12,11 +12,15 @@ from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.compare.schemas import ComparabilityWarning, WarningKind
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
-from services.profiles_api.observations.fields import ESTIMATED_STATUSES, ObsStatus, Period
+from services.profiles_api.observations.fields import (
+    ESTIMATED_STATUSES,
+    FieldProblem,
+    ObsStatus,
+    Period,
+)
 from services.profiles_api.observations.models import Observation
 from services.profiles_api.observations.repository import latest_totals
 from services.profiles_api.sources.models import Source
-from shared.errors import invalid
 
 Match = tuple[City, Observation | None, Source | None, Indicator | None]
 
@@ -36,13 +40,16 @@ async def compare(
     cities: Sequence[str],
     period: Period | None,
 ) -> list[Match]:
-    """For each city, the latest total of the first listed indicator it has a value for."""
+    """For each city, the latest total of the first listed indicator it has a value for.
+
+    ``FieldProblem`` (field ``indicator`` or ``city``) when a code is unknown.
+    """
     catalogue = await IndicatorRepository.from_session(session).by_codes(indicators)
     if missing := [code for code in indicators if code not in catalogue]:
-        raise invalid("indicator", f"unknown indicator(s): {', '.join(missing)}", location="query")
+        raise FieldProblem("indicator", f"unknown indicator(s): {', '.join(missing)}")
     known = {city.code: city for city in await CityRepository.from_session(session).all()}
     if unknown := [code for code in cities if code not in known]:
-        raise invalid("cities", f"unknown city code(s): {', '.join(unknown)}", location="query")
+        raise FieldProblem("city", f"unknown city code(s): {', '.join(unknown)}")
     rows = await latest_totals(
         session,
         cities=cities,

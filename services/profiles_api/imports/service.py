@@ -22,7 +22,6 @@ from services.profiles_api.observations.fields import (
     ObsStatus,
     parse_dimension_text,
 )
-from services.profiles_api.observations.service import forbidden_cities_problem
 from services.profiles_api.observations.validation import (
     InlineSource,
     ObservationValidator,
@@ -243,8 +242,7 @@ async def import_csv(
         await batch.copy(valid_records())
     except CsvProblem as problem:
         errors.add(problem.row, "file", problem.message)
-    if validator.forbidden_cities:
-        raise forbidden_cities_problem(validator.forbidden_cities)
+    validator.refuse_forbidden_cities()
     if not errors.count and state["rows"] == 0:
         errors.add(2, "file", "the file has a header but no data rows")
     if errors.count:

@@ -5,50 +5,23 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from services.profiles_api.indicators import service
-from services.profiles_api.indicators.formula import formula_inputs
-from services.profiles_api.indicators.models import Indicator
-from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.indicators.schemas import (
     INDICATOR_CODE_PATTERN,
-    Aggregation,
     IndicatorCreate,
     IndicatorRead,
     IndicatorUpdate,
     Unit,
-    ValueType,
 )
 from shared.auth import AdminPrincipal
 from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
-from shared.i18n import Languages, LanguagesDep
+from shared.i18n import LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 
 router = APIRouter(prefix="/v1/indicators", tags=["indicators"])
 CodePath = Annotated[str, Path(pattern=INDICATOR_CODE_PATTERN, examples=["foreign_nationals"])]
-
-
-def indicator_read(indicator: Indicator, languages: Languages) -> IndicatorRead:
-    name, language = languages.pick(indicator.names)
-    return IndicatorRead(
-        code=indicator.code,
-        name=name or indicator.code,
-        description=languages.text(indicator.descriptions),
-        language=language or "en",
-        names=indicator.names,
-        descriptions=indicator.descriptions,
-        theme=Theme(indicator.theme),
-        unit=Unit(indicator.unit),
-        value_type=ValueType(indicator.value_type),
-        population_concept=indicator.population_concept,
-        dimensions=list(indicator.dimensions),
-        aggregation=Aggregation(indicator.aggregation),
-        formula=indicator.formula,
-        inputs=formula_inputs(indicator.formula) if indicator.formula else [],
-        version=indicator.version,
-        updated_at=indicator.updated_at,
-    )
 
 
 @router.get("", summary="List the indicator catalogue", response_model=Page[IndicatorRead])
@@ -59,14 +32,12 @@ async def list_indicators(
     theme: Annotated[Theme | None, Query()] = None,
     unit: Annotated[Unit | None, Query()] = None,
 ) -> Page[IndicatorRead]:
-    indicators = await IndicatorRepository.from_session(session).search(
-        page, theme=theme, unit=unit
-    )
+    indicators = await service.list_indicators(session, page, theme=theme, unit=unit)
     return build_page(
         indicators,
         page,
         key=lambda indicator: [indicator.code],
-        item=lambda indicator: indicator_read(indicator, languages),
+        item=lambda indicator: IndicatorRead.of(indicator, languages),
     )
 
 
@@ -86,7 +57,7 @@ async def create_indicator(
 ) -> IndicatorRead:
     indicator = await service.create_indicator(session, principal, payload)
     response.headers["Location"] = f"{router.prefix}/{indicator.code}"
-    return represented(response, indicator_read(indicator, languages))
+    return represented(response, IndicatorRead.of(indicator, languages))
 
 
 @router.get(
@@ -99,7 +70,7 @@ async def get_indicator(
     code: CodePath, session: SessionDep, languages: LanguagesDep, response: Response
 ) -> IndicatorRead:
     indicator = await service.get_indicator(session, code)
-    return represented(response, indicator_read(indicator, languages))
+    return represented(response, IndicatorRead.of(indicator, languages))
 
 
 @router.patch(
@@ -118,7 +89,7 @@ async def update_indicator(
     if_match: IfMatchHeader = None,
 ) -> IndicatorRead:
     indicator = await service.update_indicator(session, principal, code, payload, if_match=if_match)
-    return represented(response, indicator_read(indicator, languages))
+    return represented(response, IndicatorRead.of(indicator, languages))
 
 
 @router.delete(

@@ -2,14 +2,17 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import AfterValidator, BaseModel, Field
 
 from services.profiles_api.indicators.formula import FormulaError, formula_inputs
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn
+from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel, PatchModel
+
+if TYPE_CHECKING:
+    from services.profiles_api.indicators.models import Indicator
 
 INDICATOR_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
 IndicatorCode = Annotated[
@@ -125,3 +128,26 @@ class IndicatorRead(BaseModel):
     inputs: list[str] = Field(description="Indicators the formula reads (empty if not derived).")
     version: int
     updated_at: datetime
+
+    @classmethod
+    def of(cls, indicator: Indicator, languages: Languages) -> Self:
+        """The indicator's definition, its name and description in the caller's language."""
+        name, language = languages.pick(indicator.names)
+        return cls(
+            code=indicator.code,
+            name=name or indicator.code,
+            description=languages.text(indicator.descriptions),
+            language=language or "en",
+            names=indicator.names,
+            descriptions=indicator.descriptions,
+            theme=Theme(indicator.theme),
+            unit=Unit(indicator.unit),
+            value_type=ValueType(indicator.value_type),
+            population_concept=indicator.population_concept,
+            dimensions=list(indicator.dimensions),
+            aggregation=Aggregation(indicator.aggregation),
+            formula=indicator.formula,
+            inputs=formula_inputs(indicator.formula) if indicator.formula else [],
+            version=indicator.version,
+            updated_at=indicator.updated_at,
+        )

@@ -2,18 +2,34 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.indicators.formula import formula_inputs
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
-from services.profiles_api.indicators.schemas import IndicatorCreate, IndicatorUpdate
+from services.profiles_api.indicators.schemas import IndicatorCreate, IndicatorUpdate, Unit
 from shared.auth import Principal
 from shared.concurrency import check_if_match
+from shared.contracts.themes import Theme
 from shared.errors import Conflict, NotFound, invalid
+from shared.pagination import PageParams
 
 #: What a stored value means; fixed once observations exist.
 _MEANING_FIELDS = ("unit", "value_type")
+
+
+async def list_indicators(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    theme: Theme | None = None,
+    unit: Unit | None = None,
+) -> Sequence[Indicator]:
+    """A page of the catalogue, by code, optionally of one theme or unit."""
+    return await IndicatorRepository.from_session(session).search(page, theme=theme, unit=unit)
 
 
 async def get_indicator(
@@ -92,7 +108,11 @@ async def update_indicator(
     """Change an indicator's definition."""
     indicator = await get_indicator(session, code, for_redefinition=True)
     check_if_match(if_match, indicator.version, resource="indicator")
-    changes = payload.model_dump(mode="json", include=payload.model_fields_set)
+    # Columns hold the enums' values (`persons`), not the enums.
+    changes = {
+        field: value.value if isinstance(value, enum.Enum) else value
+        for field, value in payload.changes().items()
+    }
     repository = IndicatorRepository.from_session(session)
     if "formula" in changes:
         await _check_formula(session, code, changes["formula"])

@@ -5,72 +5,24 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query
 
 from services.profiles_api.observations import service
-from services.profiles_api.observations.fields import (
-    PERIOD_PATTERN,
-    SCOPE_PATTERN,
-    FieldProblem,
-    ObsStatus,
-    Period,
-)
-from services.profiles_api.observations.models import Observation, ObservationChange
-from services.profiles_api.observations.repository import (
-    ObservationFilter,
-    ObservationRepository,
-)
+from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
+from services.profiles_api.observations.repository import ObservationFilter
 from services.profiles_api.observations.schemas import (
     BatchResult,
     ObservationBatchIn,
     ObservationChangeRead,
     ObservationRead,
-    SourceSummary,
 )
-from services.profiles_api.sources.models import Source
-from services.profiles_api.sources.schemas import SourceKind
+from services.profiles_api.query import parse_period_bound, split_values
 from shared.auth import CurrentPrincipal
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
-from shared.errors import NotFound, invalid
+from shared.errors import invalid
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 
 router = APIRouter(prefix="/v1/observations", tags=["observations"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-
-
-def observation_read(observation: Observation, source: Source) -> ObservationRead:
-    return ObservationRead(
-        id=observation.id,
-        city=observation.city_code,
-        indicator=observation.indicator_code,
-        period=observation.period,
-        period_start=observation.period_start,
-        period_end=observation.period_end,
-        scope=observation.scope,
-        dimensions=observation.dimensions,
-        value=observation.value,
-        value_low=observation.value_low,
-        value_high=observation.value_high,
-        obs_status=ObsStatus(observation.obs_status),
-        note=observation.note,
-        source=source_summary(source),
-        updated_at=observation.updated_at,
-    )
-
-
-def source_summary(source: Source) -> SourceSummary:
-    return SourceSummary(
-        id=source.id,
-        title=source.title,
-        publisher=source.publisher,
-        url=source.url,
-        kind=SourceKind(source.kind),
-        reliability_rank=source.reliability_rank,
-    )
-
-
-def split_values(values: list[str] | None) -> list[str]:
-    """Repeated parameters and comma-separated lists both work: `?city=A&city=B`, `?city=A,B`."""
-    return [part.strip() for value in values or [] for part in value.split(",") if part.strip()]
 
 
 def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
@@ -87,15 +39,6 @@ def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
             )
         dimensions[name.strip()] = code.strip()
     return dimensions
-
-
-def parse_period_bound(name: str, value: str | None) -> Period | None:
-    if value is None:
-        return None
-    try:
-        return Period.parse(value)
-    except FieldProblem as problem:
-        raise invalid(name, problem.message, location="query") from problem
 
 
 @router.get(
@@ -147,12 +90,12 @@ async def list_observations(
         source_id=source_id,
         preferred=preferred,
     )
-    rows = await ObservationRepository.from_session(session).query(criteria, page)
+    rows = await service.list_observations(session, criteria, page)
     return build_page(
         rows,
         page,
         key=lambda row: [row[0].city_code, row[0].indicator_code, row[0].period_start, row[0].id],
-        item=lambda row: observation_read(row[0], row[1]),
+        item=lambda row: ObservationRead.of(row[0], row[1]),
     )
 
 
@@ -179,7 +122,7 @@ async def upsert_observations(
 )
 async def get_observation(observation_id: ObservationId, session: SessionDep) -> ObservationRead:
     observation, source = await service.get_observation(session, observation_id)
-    return observation_read(observation, source)
+    return ObservationRead.of(observation, source)
 
 
 @router.delete(
@@ -198,21 +141,6 @@ async def delete_observation(
     await service.delete_observation(session, principal, observation_id, reason=reason)
 
 
-def change_read(change: ObservationChange) -> ObservationChangeRead:
-    return ObservationChangeRead(
-        id=change.id,
-        change=change.change,
-        changed_at=change.changed_at,
-        changed_by=change.changed_by,
-        reason=change.reason,
-        old_value=(change.old or {}).get("value"),
-        new_value=(change.new or {}).get("value"),
-        old=change.old,
-        new=change.new,
-        import_id=change.import_id,
-    )
-
-
 @router.get(
     "/{observation_id}/history",
     summary="Every change of an observation's value",
@@ -227,8 +155,5 @@ async def observation_history(
     page: PageDep,
     principal: CurrentPrincipal,
 ) -> Page[ObservationChangeRead]:
-    repository = ObservationRepository.from_session(session)
-    changes = await repository.history(observation_id, page)
-    if not changes and page.cursor is None:
-        raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
-    return build_page(changes, page, key=lambda change: [change.id], item=change_read)
+    changes = await service.observation_history(session, observation_id, page)
+    return build_page(changes, page, key=lambda change: [change.id], item=ObservationChangeRead.of)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
@@ -11,6 +11,11 @@ from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATT
 from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.contracts.cities import CityCode
 from shared.schemas import InputModel
+
+if TYPE_CHECKING:
+    from services.profiles_api.observations.models import Observation, ObservationChange
+    from services.profiles_api.observations.writer import WriteResult
+    from services.profiles_api.sources.models import Source
 
 Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2017", "2017-Q3", "2017-07-01"])]
 Scope = Annotated[str, Field(pattern=SCOPE_PATTERN, examples=["municipality", "district:01"])]
@@ -71,6 +76,18 @@ class BatchResult(BaseModel):
         "describing an existing source differently (the existing description is kept).",
     )
 
+    @classmethod
+    def of(cls, result: WriteResult) -> Self:
+        """What writing a batch did."""
+        return cls(
+            received=result.received,
+            inserted=result.inserted,
+            updated=result.updated,
+            unchanged=result.unchanged,
+            sources_created=result.sources_created,
+            notes=result.notes,
+        )
+
 
 class SourceSummary(BaseModel):
     id: int
@@ -79,6 +96,18 @@ class SourceSummary(BaseModel):
     url: str | None
     kind: SourceKind
     reliability_rank: int
+
+    @classmethod
+    def of(cls, source: Source) -> Self:
+        """What a figure says of its source."""
+        return cls(
+            id=source.id,
+            title=source.title,
+            publisher=source.publisher,
+            url=source.url,
+            kind=SourceKind(source.kind),
+            reliability_rank=source.reliability_rank,
+        )
 
 
 class ObservationRead(BaseModel):
@@ -98,6 +127,27 @@ class ObservationRead(BaseModel):
     source: SourceSummary
     updated_at: datetime
 
+    @classmethod
+    def of(cls, observation: Observation, source: Source) -> Self:
+        """The figure with a summary of its source."""
+        return cls(
+            id=observation.id,
+            city=observation.city_code,
+            indicator=observation.indicator_code,
+            period=observation.period,
+            period_start=observation.period_start,
+            period_end=observation.period_end,
+            scope=observation.scope,
+            dimensions=observation.dimensions,
+            value=observation.value,
+            value_low=observation.value_low,
+            value_high=observation.value_high,
+            obs_status=ObsStatus(observation.obs_status),
+            note=observation.note,
+            source=SourceSummary.of(source),
+            updated_at=observation.updated_at,
+        )
+
 
 class ObservationChangeRead(BaseModel):
     id: int
@@ -110,3 +160,19 @@ class ObservationChangeRead(BaseModel):
     old: dict[str, Any] | None = Field(description="Value, range, status and note before.")
     new: dict[str, Any] | None = Field(description="Value, range, status and note after.")
     import_id: uuid.UUID | None
+
+    @classmethod
+    def of(cls, change: ObservationChange) -> Self:
+        """One entry of a figure's history."""
+        return cls(
+            id=change.id,
+            change=change.change,
+            changed_at=change.changed_at,
+            changed_by=change.changed_by,
+            reason=change.reason,
+            old_value=(change.old or {}).get("value"),
+            new_value=(change.new or {}).get("value"),
+            old=change.old,
+            new=change.new,
+            import_id=change.import_id,
+        )

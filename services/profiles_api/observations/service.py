@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from sqlalchemy import delete
+from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.db import events
@@ -13,6 +16,7 @@ from services.profiles_api.observations.models import (
     ObservationChange,
 )
 from services.profiles_api.observations.repository import (
+    ObservationFilter,
     ObservationRepository,
     lock_city_observations,
 )
@@ -22,30 +26,13 @@ from services.profiles_api.observations.validation import (
     ObservationValidator,
     StagingRecord,
 )
-from services.profiles_api.observations.writer import ObservationBatch, WriteResult
+from services.profiles_api.observations.writer import ObservationBatch
 from services.profiles_api.sources.models import Source
 from services.profiles_api.sources.repository import SourceRepository
 from shared.auth import Principal, ensure_city_editor
 from shared.contracts.events import ObservationKey, ObservationsChanged
-from shared.errors import Forbidden, NotFound, ValidationFailed, field_error
-
-
-def batch_result(result: WriteResult) -> BatchResult:
-    return BatchResult(
-        received=result.received,
-        inserted=result.inserted,
-        updated=result.updated,
-        unchanged=result.unchanged,
-        sources_created=result.sources_created,
-        notes=result.notes,
-    )
-
-
-def forbidden_cities_problem(cities: set[str]) -> Forbidden:
-    listed = ", ".join(sorted(cities))
-    return Forbidden(
-        f"You may not change data of {listed}: nothing was written.", cities=sorted(cities)
-    )
+from shared.errors import NotFound, ValidationFailed, field_error
+from shared.pagination import PageParams
 
 
 async def write_batch(
@@ -89,8 +76,7 @@ async def write_batch(
             errors.append(
                 field_error(f"observations.{index}.{problem.field}", problem.message, row=index)
             )
-    if validator.forbidden_cities:
-        raise forbidden_cities_problem(validator.forbidden_cities)
+    validator.refuse_forbidden_cities()
     if errors:
         raise ValidationFailed(
             f"{len(errors)} of {len(batch.observations)} observations are invalid; "
@@ -117,7 +103,14 @@ async def write_batch(
             ],
         )
     await staged.close()
-    return batch_result(result)
+    return BatchResult.of(result)
+
+
+async def list_observations(
+    session: AsyncSession, criteria: ObservationFilter, page: PageParams
+) -> Sequence[Row[Observation, Source]]:
+    """A page of the observations ``criteria`` select, each with its source."""
+    return await ObservationRepository.from_session(session).query(criteria, page)
 
 
 async def get_observation(session: AsyncSession, observation_id: int) -> tuple[Observation, Source]:
@@ -170,3 +163,15 @@ async def delete_observation(
         ),
         actor=principal.subject,
     )
+
+
+async def observation_history(
+    session: AsyncSession, observation_id: int, page: PageParams
+) -> Sequence[ObservationChange]:
+    """A page of an observation's changes, oldest first; 404 if it never existed."""
+    changes = await ObservationRepository.from_session(session).history(observation_id, page)
+    # An observation always has its "created" change, kept after it is withdrawn: only an
+    # id never used has none. A later page may be empty without that meaning anything.
+    if not changes and page.cursor is None:
+        raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
+    return changes

@@ -135,6 +135,15 @@ class ObservationValidator:
             indicators=await IndicatorRepository.from_session(session).definitions_for_writing(),
         )
 
+    def refuse_forbidden_cities(self) -> None:
+        """403 naming every city whose data the caller tried to change without the right."""
+        if self.forbidden_cities:
+            cities = sorted(self.forbidden_cities)
+            raise Forbidden(
+                f"You may not change data of {', '.join(cities)}: nothing was written.",
+                cities=cities,
+            )
+
     def check_city(self, city: str) -> None:
         """The city exists and the caller may change its data (else noted as forbidden)."""
         if city not in self.cities:

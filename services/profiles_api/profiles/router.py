@@ -2,15 +2,14 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response
 
-from services.profiles_api.challenges.router import challenge_read
-from services.profiles_api.cities.router import city_read
+from services.profiles_api.challenges.schemas import ChallengeRead
+from services.profiles_api.cities.schemas import CityRead
 from services.profiles_api.indicators.schemas import Unit
 from services.profiles_api.observations.fields import ObsStatus
-from services.profiles_api.observations.router import source_summary
+from services.profiles_api.observations.schemas import SourceSummary
 from services.profiles_api.profiles.schemas import CityProfile, LatestFigure, ThemeCoverage
 from services.profiles_api.profiles.service import assemble_profile
-from services.profiles_api.sections.router import section_read
-from services.profiles_api.sections.schemas import SectionView
+from services.profiles_api.sections.schemas import SectionRead, SectionView
 from shared.auth import MaybePrincipal
 from shared.contracts.themes import THEMES, Theme
 from shared.db import SessionDep
@@ -38,7 +37,7 @@ async def get_profile(
     response: Response,
 ) -> CityProfile:
     profile = await assemble_profile(session, code)
-    city = city_read(profile.city, languages, show_contacts=principal is not None)
+    city = CityRead.of(profile.city, languages, show_contacts=principal is not None)
     response.headers["Content-Language"] = city.language
     return CityProfile(
         city=city,
@@ -57,14 +56,15 @@ async def get_profile(
                 value_high=observation.value_high,
                 obs_status=ObsStatus(observation.obs_status),
                 note=observation.note,
-                source=source_summary(source),
+                source=SourceSummary.of(source),
             )
             for observation, source, indicator in profile.figures
         ],
         sections=[
-            section_read(section, SectionView.published, languages) for section in profile.sections
+            SectionRead.of(section, SectionView.published, languages)
+            for section in profile.sections
         ],
-        challenges=[challenge_read(challenge, languages) for challenge in profile.challenges],
+        challenges=[ChallengeRead.of(challenge, languages) for challenge in profile.challenges],
         coverage=[
             ThemeCoverage(
                 theme=Theme(row.theme),

@@ -2,12 +2,16 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, Field
 
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn
+from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel
+
+if TYPE_CHECKING:
+    from services.profiles_api.sections.models import Section
 
 
 class SectionCode(enum.StrEnum):
@@ -74,3 +78,34 @@ class SectionRead(BaseModel):
     published_version: int | None
     published_at: datetime | None
     updated_at: datetime
+
+    @classmethod
+    def of(cls, section: Section, view: SectionView, languages: Languages) -> Self:
+        """The section as ``view`` shows it: the published copy carries its own version and
+        date, so a public reader learns nothing of a draft in progress."""
+        if view is SectionView.published:
+            titles = section.published_title or {}
+            narratives = section.published_narrative or {}
+            current_status = SectionStatus.published
+            version = section.published_version or 0
+            updated_at = section.published_at or section.updated_at
+        else:
+            titles, narratives = section.title, section.narrative
+            current_status = SectionStatus(section.status)
+            version, updated_at = section.version, section.updated_at
+        narrative, language = languages.pick(narratives)
+        return cls(
+            city=section.city_code,
+            code=section.code,
+            view=view,
+            status=current_status,
+            title=titles.get(language or "en") or languages.text(titles),
+            narrative=narrative or "",
+            language=language or "en",
+            titles=titles,
+            narratives=narratives,
+            version=version,
+            published_version=section.published_version,
+            published_at=section.published_at,
+            updated_at=updated_at,
+        )

@@ -7,6 +7,7 @@ new draft; the published copy stays online until the next publication.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,11 +19,37 @@ from services.profiles_api.sections.schemas import (
     TRANSITIONS,
     SectionStatus,
     SectionTransition,
+    SectionView,
     SectionWrite,
 )
 from shared.auth import Principal, ensure_city_editor
 from shared.concurrency import check_if_match
-from shared.errors import Conflict, NotFound, PreconditionFailed
+from shared.errors import Conflict, NotFound, PreconditionFailed, Unauthorized
+
+
+def resolve_view(view: SectionView | None, principal: Principal | None) -> SectionView:
+    """The copy a reader gets: published without a token, working with one unless asked."""
+    if view is None:
+        return SectionView.working if principal is not None else SectionView.published
+    if view is SectionView.working and principal is None:
+        raise Unauthorized("The working copy of a section needs a bearer token.")
+    return view
+
+
+async def list_sections(
+    session: AsyncSession,
+    principal: Principal | None,
+    city_code: str,
+    *,
+    view: SectionView | None,
+) -> tuple[SectionView, Sequence[Section]]:
+    """A city's sections in the view the reader gets, and that view; 404 without the city."""
+    await get_city(session, city_code)  # an unknown city is a 404 whatever view is asked
+    chosen = resolve_view(view, principal)
+    sections = await SectionRepository.from_session(session).for_city(
+        city_code, published_only=chosen is SectionView.published
+    )
+    return chosen, sections
 
 
 async def get_section(session: AsyncSession, city_code: str, code: str) -> Section:
@@ -31,6 +58,22 @@ async def get_section(session: AsyncSession, city_code: str, code: str) -> Secti
     if section is None:
         raise NotFound(f"City {city_code} has no section {code!r}.", city=city_code, code=code)
     return section
+
+
+async def read_section(
+    session: AsyncSession,
+    principal: Principal | None,
+    city_code: str,
+    code: str,
+    *,
+    view: SectionView | None,
+) -> tuple[SectionView, Section]:
+    """A section in the view the reader gets, and that view; 404 if that view has no text."""
+    chosen = resolve_view(view, principal)
+    section = await get_section(session, city_code, code)
+    if chosen is SectionView.published and section.published_version is None:
+        raise NotFound(f"Section {code!r} of {city_code} is not published yet.")
+    return chosen, section
 
 
 async def write_section(

@@ -5,8 +5,6 @@ from typing import Annotated
 from fastapi import APIRouter, Path, Query, Response, status
 
 from services.profiles_api.sources import service
-from services.profiles_api.sources.models import Source
-from services.profiles_api.sources.repository import SourceRepository
 from services.profiles_api.sources.schemas import (
     SourceCreate,
     SourceKind,
@@ -23,10 +21,6 @@ router = APIRouter(prefix="/v1/sources", tags=["sources"])
 SourceId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 
 
-def source_read(source: Source) -> SourceRead:
-    return SourceRead.model_validate(source, from_attributes=True)
-
-
 @router.get("", summary="List sources", response_model=Page[SourceRead])
 async def list_sources(
     session: SessionDep,
@@ -36,8 +30,8 @@ async def list_sources(
         str | None, Query(max_length=200, description="Text in the title or publisher.")
     ] = None,
 ) -> Page[SourceRead]:
-    sources = await SourceRepository.from_session(session).search(page, kind=kind, q=q)
-    return build_page(sources, page, key=lambda source: [source.id], item=source_read)
+    sources = await service.list_sources(session, page, kind=kind, q=q)
+    return build_page(sources, page, key=lambda source: [source.id], item=SourceRead.of)
 
 
 @router.post(
@@ -52,7 +46,7 @@ async def create_source(
 ) -> SourceRead:
     source = await service.create_source(session, principal, payload)
     response.headers["Location"] = f"{router.prefix}/{source.id}"
-    return represented(response, source_read(source))
+    return represented(response, SourceRead.of(source))
 
 
 @router.get(
@@ -63,7 +57,7 @@ async def create_source(
 )
 async def get_source(source_id: SourceId, session: SessionDep, response: Response) -> SourceRead:
     source = await service.get_source(session, source_id)
-    return represented(response, source_read(source))
+    return represented(response, SourceRead.of(source))
 
 
 @router.patch(
@@ -81,7 +75,7 @@ async def update_source(
     if_match: IfMatchHeader = None,
 ) -> SourceRead:
     source = await service.update_source(session, principal, source_id, payload, if_match=if_match)
-    return represented(response, source_read(source))
+    return represented(response, SourceRead.of(source))
 
 
 @router.delete(

@@ -3,11 +3,14 @@ from __future__ import annotations
 import enum
 from datetime import date, datetime
 from types import MappingProxyType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import BaseModel, Field
 
 from shared.schemas import InputModel, PatchModel
+
+if TYPE_CHECKING:
+    from services.profiles_api.sources.models import Source
 
 
 class SourceKind(enum.StrEnum):
@@ -92,3 +95,8 @@ class SourceRead(BaseModel):
     accessed_on: date | None
     version: int
     updated_at: datetime
+
+    @classmethod
+    def of(cls, source: Source) -> Self:
+        """The source as stored."""
+        return cls.model_validate(source, from_attributes=True)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import enum
+from collections.abc import Sequence
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.sources.models import Source
@@ -15,6 +18,18 @@ from services.profiles_api.sources.schemas import (
 from shared.auth import Principal
 from shared.concurrency import check_if_match
 from shared.errors import Conflict, Forbidden, NotFound
+from shared.pagination import PageParams
+
+
+async def list_sources(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    kind: SourceKind | None = None,
+    q: str | None = None,
+) -> Sequence[Source]:
+    """A page of sources, by id, optionally of one kind or with ``q`` in title or publisher."""
+    return await SourceRepository.from_session(session).search(page, kind=kind, q=q)
 
 
 async def get_source(session: AsyncSession, source_id: int) -> Source:
@@ -62,7 +77,7 @@ async def update_source(
     if other is not None and other.id != source.id:
         raise Conflict("Another source has this title and address.", existing_id=other.id)
     for field, value in changes.items():
-        setattr(source, field, value.value if isinstance(value, SourceKind) else value)
+        setattr(source, field, value.value if isinstance(value, enum.Enum) else value)
     await SourceRepository.from_session(session).save_changes(source, resource="source")
     return source
 
