@@ -34,11 +34,11 @@ def _entity_tags(header: str) -> set[str]:
 def check_if_match(
     if_match: str | None, version: int, *, resource: str, required: bool = True
 ) -> None:
-    """412 when ``If-Match`` names another version than ``version``; when it is missing,
-    428 if ``required`` (updates), nothing otherwise (deletes check it only when sent)."""
+    """412 when ``If-Match`` names another version than ``version``; 428 when it is blank, or
+    missing and ``required`` (updates). Deletes pass ``required=False``: checked only when sent."""
+    if if_match is None and not required:
+        return
     if if_match is None or not if_match.strip():
-        if not required:
-            return
         raise PreconditionRequired(
             f"Send If-Match with the ETag of the {resource} you read, to avoid overwriting "
             "someone else's change.",

@@ -451,6 +451,20 @@ async def test_admin_removes_a_new_empty_city(api: Api) -> None:
     assert_problem(await api.get("/v1/cities/GRATH"), 404)
 
 
+async def test_delete_with_a_blank_if_match_is_428_and_keeps_the_city(api: Api) -> None:
+    assert (await api.post("/v1/cities", role=Api.ADMIN, json=new_city())).status_code == 201
+    response = await api.delete("/v1/cities/GRATH", role=Api.ADMIN, headers={"If-Match": " "})
+    assert_problem(response, 428)
+    assert (await api.get("/v1/cities/GRATH")).status_code == 200
+
+
+async def test_delete_with_a_stale_if_match_is_412_and_keeps_the_city(api: Api) -> None:
+    assert (await api.post("/v1/cities", role=Api.ADMIN, json=new_city())).status_code == 201
+    response = await api.delete("/v1/cities/GRATH", role=Api.ADMIN, headers={"If-Match": '"9"'})
+    assert_problem(response, 412)
+    assert (await api.get("/v1/cities/GRATH")).status_code == 200
+
+
 async def test_city_with_only_a_challenge_cannot_be_removed(api: Api) -> None:
     assert (await api.post("/v1/cities", role=Api.ADMIN, json=new_city())).status_code == 201
     challenge = await api.post(

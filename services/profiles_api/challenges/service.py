@@ -89,6 +89,5 @@ async def delete_challenge(
     """Remove a challenge of the city."""
     challenge = await get_challenge(session, city_code, challenge_id)
     ensure_city_editor(principal, city_code)
-    if if_match is not None:
-        check_if_match(if_match, challenge.version, resource="challenge")
+    check_if_match(if_match, challenge.version, resource="challenge", required=False)
     await ChallengeRepository.from_session(session).delete(challenge)

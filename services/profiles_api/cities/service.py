@@ -113,8 +113,7 @@ async def delete_city(
 ) -> None:
     """Remove a city that holds no data (admins only) and announce it."""
     city = await get_city(session, code)
-    if if_match is not None:
-        check_if_match(if_match, city.version, resource="city")
+    check_if_match(if_match, city.version, resource="city", required=False)
     repository = CityRepository.from_session(session)
     if dependent := await repository.dependent_kinds(code):
         raise Conflict(

@@ -152,8 +152,7 @@ async def delete_indicator(
 ) -> None:
     """Remove an indicator no observation and no formula uses."""
     indicator = await get_indicator(session, code, for_redefinition=True)
-    if if_match is not None:
-        check_if_match(if_match, indicator.version, resource="indicator")
+    check_if_match(if_match, indicator.version, resource="indicator", required=False)
     repository = IndicatorRepository.from_session(session)
     if await repository.has_observations(code):
         raise Conflict(f"Indicator {code!r} has observations; it cannot be removed.", code=code)

@@ -160,6 +160,5 @@ async def delete_section(
     """Remove a section, published copy included."""
     section = await get_section(session, city_code, code)
     ensure_city_editor(principal, city_code)
-    if if_match is not None:
-        check_if_match(if_match, section.version, resource="section")
+    check_if_match(if_match, section.version, resource="section", required=False)
     await SectionRepository.from_session(session).delete(section)

@@ -87,8 +87,7 @@ async def delete_source(
 ) -> None:
     """Remove a source that no observation cites."""
     source = await get_source(session, source_id)
-    if if_match is not None:
-        check_if_match(if_match, source.version, resource="source")
+    check_if_match(if_match, source.version, resource="source", required=False)
     repository = SourceRepository.from_session(session)
     if await repository.is_used(source_id):
         raise Conflict(f"Source {source_id} is cited by observations.", id=source_id)
