@@ -33,6 +33,7 @@ clean:
 # Regenerate the committed OpenAPI documents after changing an API (a test checks for drift).
 openapi: $(STAMP)
 	$(BIN)/python -m shared.openapi services.profiles_api.app:create_app docs/openapi/profiles.json
+	$(BIN)/python -m shared.openapi services.dialogue_api.app:create_app docs/openapi/dialogue.json
 
 # Benchmarks print figures against a raw baseline measured in the same run (see bench/).
 bench: $(STAMP)

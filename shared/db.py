@@ -7,17 +7,19 @@ handler returns and rolls back when it raises. Services and repositories flush, 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import Annotated, Any
 
 import orjson
 from fastapi import Depends, Request
-from sqlalchemy import MetaData
+from sqlalchemy import DateTime, MetaData, func
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
 from shared.settings import Settings
 
@@ -33,6 +35,31 @@ NAMING_CONVENTION: dict[str, str] = {
 def schema_metadata(schema: str) -> MetaData:
     """The metadata of one service's schema, with deterministic constraint names."""
     return MetaData(schema=schema, naming_convention=NAMING_CONVENTION)
+
+
+class Timestamped:
+    """Creation and last-change times, set by the database."""
+
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class Versioned:
+    """A version counter for optimistic concurrency (``ETag`` / ``If-Match``).
+
+    Services raise ``version`` by one with each change; the ORM adds ``WHERE version = <the
+    version read>`` to every UPDATE and DELETE, so of two writers holding the same ETag the
+    second waits for the first's commit and then fails (``Repository.flush`` turns that into
+    a 412) instead of overwriting its change.
+    """
+
+    version: Mapped[int] = mapped_column(default=1, server_default="1")
+
+    @declared_attr.directive
+    def __mapper_args__(cls) -> dict[str, Any]:
+        return {"version_id_col": cls.version, "version_id_generator": False}
 
 
 def _json_dumps(value: Any) -> str:

@@ -12,7 +12,7 @@ import os
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
-from contextlib import AsyncExitStack
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 import asyncpg
@@ -23,8 +23,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from services.cli.runtime import migrate_all, unit_of_work
+from services.cli.seeding import seed_all
+from services.dialogue_api.app import create_app as create_dialogue_app
 from services.profiles_api.app import create_app
-from services.profiles_api.demo.seed import seed
 from shared.auth import Role, issue_token
 from shared.db import Database
 from shared.embedded import start_embedded_stack
@@ -79,7 +80,7 @@ async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
     try:
         await migrate_all(url)
         async with unit_of_work(make_settings(url, server_urls[1]), name="test-seed") as session:
-            await seed(session)
+            await seed_all(session)
         yield url
     finally:
         await drop_database(url)
@@ -109,6 +110,14 @@ async def profiles_app(settings: Settings) -> AsyncIterator[FastAPI]:
         yield app
 
 
+@pytest.fixture(scope="session")
+async def dialogue_app(settings: Settings) -> AsyncIterator[FastAPI]:
+    """The dialogue app with its lifespan running (engine and Redis open)."""
+    app = create_dialogue_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app
+
+
 @pytest.fixture
 async def connection(profiles_app: FastAPI) -> AsyncIterator[AsyncConnection]:
     """A connection inside a transaction rolled back after the test."""
@@ -130,25 +139,44 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+@asynccontextmanager
+async def client_in_transaction(
+    app: FastAPI, connection: AsyncConnection, settings: Settings, base_url: str
+) -> AsyncIterator[Api]:
+    """An HTTP client of ``app`` whose requests run inside the test's transaction."""
+    database: Database = app.state.database
+    original = database.sessionmaker
+    database.sessionmaker = async_sessionmaker(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    try:
+        async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
+            yield Api(client, settings)
+    finally:
+        database.sessionmaker = original
+
+
 @pytest.fixture
 async def api(
     profiles_app: FastAPI, connection: AsyncConnection, settings: Settings
 ) -> AsyncIterator[Api]:
     """An HTTP client of the profiles app whose requests run inside the test's transaction."""
-    database: Database = profiles_app.state.database
-    original = database.sessionmaker
-    database.sessionmaker = async_sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
-    transport = httpx.ASGITransport(app=profiles_app, raise_app_exceptions=False)
-    async with AsyncExitStack() as stack:
-        client = await stack.enter_async_context(
-            httpx.AsyncClient(transport=transport, base_url="http://profiles.test")
-        )
-        try:
-            yield Api(client, settings)
-        finally:
-            database.sessionmaker = original
+    async with client_in_transaction(
+        profiles_app, connection, settings, "http://profiles.test"
+    ) as client:
+        yield client
+
+
+@pytest.fixture
+async def dialogue(
+    dialogue_app: FastAPI, connection: AsyncConnection, settings: Settings
+) -> AsyncIterator[Api]:
+    """An HTTP client of the dialogue app whose requests run inside the test's transaction."""
+    async with client_in_transaction(
+        dialogue_app, connection, settings, "http://dialogue.test"
+    ) as client:
+        yield client
 
 
 def token_for(settings: Settings, role: Role, cities: tuple[str, ...] = ()) -> str:

@@ -159,11 +159,8 @@ def run_dev(data_dir: Path, *, ports: dict[str, int]) -> int:
 
 
 async def _seed(settings: Settings) -> None:
-    from services.profiles_api.demo.seed import seed
+    from services.cli.seeding import describe_seed, seed_all
 
     async with unit_of_work(settings, name="seed") as session:
-        result = await seed(session)
-    console.print(
-        f"Demo data: {result.cities_created} cities and {result.indicators_created} indicators "
-        f"added; figures {result.figures.inserted} inserted, {result.figures.unchanged} unchanged."
-    )
+        report = await seed_all(session)
+    console.print(describe_seed(report))

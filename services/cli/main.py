@@ -24,10 +24,14 @@ console = Console(stderr=True)
 
 class Service(enum.StrEnum):
     profiles = "profiles"
+    dialogue = "dialogue"
 
 
-DEFAULT_PORTS = {Service.profiles: 8001}
-APP_FACTORIES = {Service.profiles: "services.cli.runtime:profiles_app"}
+DEFAULT_PORTS = {Service.profiles: 8001, Service.dialogue: 8002}
+APP_FACTORIES = {
+    Service.profiles: "services.cli.runtime:profiles_app",
+    Service.dialogue: "services.cli.runtime:dialogue_app",
+}
 
 
 def _require_database() -> str:
@@ -51,7 +55,7 @@ def migrate() -> None:
 def serve(
     service: Annotated[Service, typer.Argument(help="Which API to serve.")],
     host: Annotated[str, typer.Option(help="Interface to listen on.")] = "127.0.0.1",
-    port: Annotated[int | None, typer.Option(help="Port (profiles: 8001).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (profiles: 8001, dialogue: 8002).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
     """Serve one API with uvicorn (uvloop and httptools)."""
@@ -75,19 +79,15 @@ def serve(
 
 @app.command()
 def seed() -> None:
-    """Load the demo data (cities, catalogue, published figures); idempotent."""
-    from services.profiles_api.demo.seed import seed as seed_demo
+    """Load the demo data of every service (cities, catalogue, figures, dialogue); idempotent."""
+    from services.cli.seeding import describe_seed, seed_all
 
     _require_database()
 
     async def run() -> None:
         async with unit_of_work(load_settings(), name="seed") as session:
-            result = await seed_demo(session)
-        console.print(
-            f"Seeded: {result.cities_created} new cities, {result.indicators_created} new "
-            f"indicators; figures: {result.figures.inserted} inserted, "
-            f"{result.figures.updated} updated, {result.figures.unchanged} unchanged."
-        )
+            report = await seed_all(session)
+        console.print(describe_seed(report))
 
     asyncio.run(run())
 
@@ -177,8 +177,11 @@ def dev(
         Path, typer.Option(help="Where the embedded servers keep their data.")
     ] = Path(".mc2cm"),
     profiles_port: Annotated[int, typer.Option(help="Port of the profiles API.")] = 8001,
+    dialogue_port: Annotated[int, typer.Option(help="Port of the dialogue API.")] = 8002,
 ) -> None:
     """Run the whole platform locally: embedded PostgreSQL and Redis unless URLs are set."""
     from services.cli.dev import run_dev
 
-    raise typer.Exit(run_dev(data_dir, ports={"profiles": profiles_port}))
+    raise typer.Exit(
+        run_dev(data_dir, ports={"profiles": profiles_port, "dialogue": dialogue_port})
+    )

@@ -14,7 +14,7 @@ from shared.observability import configure_logging
 from shared.settings import Settings, load_settings
 
 #: Services with a schema of their own, in the order their migrations run.
-MIGRATED_SERVICES = ("profiles",)
+MIGRATED_SERVICES = ("profiles", "dialogue")
 
 
 @asynccontextmanager
@@ -37,6 +37,15 @@ async def migrate_all(database_url: str) -> None:
 def profiles_app() -> FastAPI:
     """The uvicorn factory of ``mc2cm serve profiles``: settings from the environment."""
     from services.profiles_api.app import create_app
+
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)
+
+
+def dialogue_app() -> FastAPI:
+    """The uvicorn factory of ``mc2cm serve dialogue``: settings from the environment."""
+    from services.dialogue_api.app import create_app
 
     settings = load_settings()
     configure_logging(settings.log_level)

@@ -73,9 +73,11 @@ def test_migrate_seed_and_import_on_a_new_database(
     assert migrated.exit_code == 0, migrated.output
     seeded = runner.invoke(app, ["seed"])
     assert seeded.exit_code == 0, seeded.output
-    assert "9 new cities" in seeded.output, seeded.output
+    assert "9 cities and" in seeded.output, seeded.output
+    assert "9 cities synced to the dialogue" in seeded.output, seeded.output
     again = runner.invoke(app, ["seed"])
-    assert "0 new cities" in again.output and "0 inserted" in again.output, again.output
+    assert "0 cities and" in again.output and "0 inserted" in again.output, again.output
+    assert "0 cities synced" in again.output and "0 events" in again.output, again.output
 
     good = tmp_path / "good.csv"
     good.write_bytes(

@@ -7,7 +7,8 @@ from sqlalchemy import Date, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.profiles_api.db import Base, Timestamped, Versioned
+from services.profiles_api.db import Base
+from shared.db import Timestamped, Versioned
 
 
 class City(Timestamped, Versioned, Base):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -32,6 +33,13 @@ def city_ref(city: City) -> CityRef:
         timezone=city.timezone,
         membership_status=MembershipStatus(city.membership_status),
     )
+
+
+async def city_refs(session: AsyncSession) -> list[tuple[CityRef, datetime]]:
+    """Every city as the contract other services keep, with when it last changed (for a full
+    resynchronisation of their read models)."""
+    cities = await CityRepository.from_session(session).all()
+    return [(city_ref(city), city.updated_at) for city in cities]
 
 
 async def list_cities(

@@ -4,7 +4,8 @@ from sqlalchemy import String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.profiles_api.db import Base, Timestamped, Versioned
+from services.profiles_api.db import Base
+from shared.db import Timestamped, Versioned
 
 
 class Indicator(Timestamped, Versioned, Base):

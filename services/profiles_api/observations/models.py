@@ -20,7 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.profiles_api.db import Base, Timestamped
+from services.profiles_api.db import Base
+from shared.db import Timestamped
 
 
 class Observation(Timestamped, Base):

@@ -6,7 +6,8 @@ from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, String, Uniqu
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.profiles_api.db import Base, Timestamped, Versioned
+from services.profiles_api.db import Base
+from shared.db import Timestamped, Versioned
 
 
 class Section(Timestamped, Versioned, Base):

@@ -5,7 +5,8 @@ from datetime import date
 from sqlalchemy import BigInteger, Date, Identity, Index, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
-from services.profiles_api.db import Base, Timestamped, Versioned
+from services.profiles_api.db import Base
+from shared.db import Timestamped, Versioned
 
 
 class Source(Timestamped, Versioned, Base):

@@ -1,32 +1,40 @@
-"""The profiles API's OpenAPI document: complete enough to generate clients from, and committed."""
+"""Each API's OpenAPI document: complete enough to generate clients from, and committed."""
 
 from __future__ import annotations
 
 import json
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 
-from services.profiles_api.app import create_app
+from services.dialogue_api.app import create_app as create_dialogue_app
+from services.profiles_api.app import create_app as create_profiles_app
 from shared.errors import PROBLEM_MEDIA_TYPE
 from shared.openapi import render_openapi
 from tests.factories import Api
 
-COMMITTED = Path(__file__).resolve().parents[2] / "docs" / "openapi" / "profiles.json"
-REGENERATE = (
-    "make openapi  (or: .venv/bin/python -m shared.openapi "
-    "services.profiles_api.app:create_app docs/openapi/profiles.json)"
-)
+DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi"
+REGENERATE = "make openapi"
+FACTORIES: dict[str, Callable[..., FastAPI]] = {
+    "profiles": create_profiles_app,
+    "dialogue": create_dialogue_app,
+}
 METHODS = {"get", "put", "post", "delete", "patch", "head", "options", "trace"}
 PROBLEM_REF = "#/components/schemas/Problem"
 
 
+@pytest.fixture(scope="module", params=sorted(FACTORIES))
+def service(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
 @pytest.fixture(scope="module")
-def document() -> dict[str, Any]:
-    rendered: dict[str, Any] = json.loads(render_openapi(create_app))
+def document(service: str) -> dict[str, Any]:
+    rendered: dict[str, Any] = json.loads(render_openapi(FACTORIES[service]))
     return rendered
 
 
@@ -124,7 +132,8 @@ def test_operations_that_read_a_token_document_the_401(document: dict[str, Any])
     assert not missing, f"a bad token gets a 401 here, undocumented: {missing}"
 
 
-def test_public_reads_declare_the_bearer_token_optional(document: dict[str, Any]) -> None:
+def test_profiles_city_reads_are_public_and_writes_are_not() -> None:
+    document = json.loads(render_openapi(create_profiles_app))
     get_cities = document["paths"]["/v1/cities"]["get"]
     post_cities = document["paths"]["/v1/cities"]["post"]
 
@@ -157,24 +166,27 @@ def _differences(old: Any, new: Any, path: str = "") -> Iterator[str]:
         yield f"changed {path or '/'}"
 
 
-def test_committed_openapi_document_matches_the_app(document: dict[str, Any]) -> None:
-    assert COMMITTED.is_file(), f"{COMMITTED} is missing; generate it with: {REGENERATE}"
-    committed = json.loads(COMMITTED.read_text(encoding="utf-8"))
+def test_committed_openapi_document_matches_the_app(document: dict[str, Any], service: str) -> None:
+    committed_file = DOCS / f"{service}.json"
+    assert committed_file.is_file(), f"{committed_file} is missing; run: {REGENERATE}"
+    committed = json.loads(committed_file.read_text(encoding="utf-8"))
 
     drift = list(_differences(committed, document))
 
     assert not drift, (
-        f"docs/openapi/profiles.json differs from the app's document ({len(drift)} changes, "
+        f"docs/openapi/{service}.json differs from the app's document ({len(drift)} changes, "
         f"e.g. {drift[:10]}); partners generate clients from it. Regenerate it with: "
         f"{REGENERATE}"
     )
-    assert COMMITTED.read_text(encoding="utf-8") == render_openapi(create_app), (
-        f"docs/openapi/profiles.json is not in its generated form; run: {REGENERATE}"
+    assert committed_file.read_text(encoding="utf-8") == render_openapi(FACTORIES[service]), (
+        f"docs/openapi/{service}.json is not in its generated form; run: {REGENERATE}"
     )
 
 
-async def test_served_openapi_document_is_the_committed_one(api: Api) -> None:
-    response = await api.get("/openapi.json")
+async def test_served_openapi_documents_are_the_committed_ones(api: Api, dialogue: Api) -> None:
+    for service, client in (("profiles", api), ("dialogue", dialogue)):
+        response = await client.get("/openapi.json")
 
-    assert response.status_code == 200, response.text
-    assert response.json() == json.loads(COMMITTED.read_text(encoding="utf-8"))
+        assert response.status_code == 200, response.text
+        committed = (DOCS / f"{service}.json").read_text(encoding="utf-8")
+        assert response.json() == json.loads(committed), service

@@ -1,0 +1,55 @@
+"""Loading the demo data of every service, in the order they depend on each other.
+
+Profiles first (it owns the cities); then the dialogue's read model of the cities, filled
+from the same contract the worker applies from ``city.*`` events; then the dialogue's story.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dialogue_api.cities.service import apply_city_upserted
+from services.dialogue_api.demo.seed import SeedResult as DialogueSeedResult
+from services.dialogue_api.demo.seed import seed as seed_dialogue
+from services.profiles_api.cities.service import city_refs
+from services.profiles_api.demo.seed import SeedResult as ProfilesSeedResult
+from services.profiles_api.demo.seed import seed as seed_profiles
+
+
+@dataclass
+class SeedReport:
+    profiles: ProfilesSeedResult
+    cities_synced: int
+    dialogue: DialogueSeedResult
+
+
+async def sync_dialogue_cities(session: AsyncSession) -> int:
+    """Bring ``dialogue.city_ref`` up to date with profiles' cities; how many rows changed."""
+    changed = 0
+    for city, changed_at in await city_refs(session):
+        changed += await apply_city_upserted(session, city, changed_at=changed_at)
+    return changed
+
+
+async def seed_all(session: AsyncSession) -> SeedReport:
+    """Load every service's demo data; idempotent."""
+    profiles = await seed_profiles(session)
+    synced = await sync_dialogue_cities(session)
+    dialogue = await seed_dialogue(session)
+    return SeedReport(profiles=profiles, cities_synced=synced, dialogue=dialogue)
+
+
+def describe_seed(report: SeedReport) -> str:
+    """One paragraph saying what seeding added."""
+    profiles, dialogue = report.profiles, report.dialogue
+    return (
+        f"Demo data: {profiles.cities_created} cities and {profiles.indicators_created} "
+        f"indicators added; figures {profiles.figures.inserted} inserted, "
+        f"{profiles.figures.updated} updated, {profiles.figures.unchanged} unchanged; "
+        f"{report.cities_synced} cities synced to the dialogue; {dialogue.events_created} "
+        f"events, {dialogue.people_created} people, {dialogue.registrations_created} "
+        f"registrations, {dialogue.recommendations_created} recommendations and "
+        f"{dialogue.actions_created} actions added."
+    )

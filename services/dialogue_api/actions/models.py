@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, String, func
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.dialogue_api.db import Base
+from shared.db import Timestamped, Versioned
+
+
+class Action(Timestamped, Versioned, Base):
+    """A city's commitment to follow up a recommendation, with an owner and a due date.
+
+    Whether it is overdue is derived (due date past in the city's timezone and not done),
+    never stored.
+    """
+
+    __tablename__ = "action"
+    __table_args__ = (
+        Index("ix_action_recommendation", "recommendation_id", "id"),
+        Index("ix_action_city_due", "city_code", "due_on", "id"),
+        Index("ix_action_owner", "owner_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendation.id", ondelete="RESTRICT")
+    )
+    city_code: Mapped[str] = mapped_column(ForeignKey("city_ref.code", ondelete="RESTRICT"))
+    owner_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    title: Mapped[dict[str, str]] = mapped_column(JSONB)
+    due_on: Mapped[date] = mapped_column(Date)
+    status: Mapped[str] = mapped_column(String(16), server_default="planned")
+
+
+class ActionUpdate(Base):
+    """A dated progress report on an action."""
+
+    __tablename__ = "action_update"
+    __table_args__ = (Index("ix_action_update_action", "action_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    action_id: Mapped[int] = mapped_column(ForeignKey("action.id", ondelete="CASCADE"))
+    reported_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    reported_by: Mapped[str] = mapped_column(String(200))
+    text: Mapped[dict[str, str]] = mapped_column(JSONB)
+    progress: Mapped[int | None]
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str | None] = mapped_column(String(16))

@@ -1,0 +1,34 @@
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+
+from services.dialogue_api.cities.models import CityRef
+from shared.pagination import PageParams, keyset
+from shared.repository import Repository
+
+
+class CityRefRepository(Repository[CityRef]):
+    model = CityRef
+
+    async def listed(self, page: PageParams, *, include_removed: bool = False) -> Sequence[CityRef]:
+        statement = select(CityRef)
+        if not include_removed:
+            statement = statement.where(CityRef.removed_at.is_(None))
+        return (await self.session.scalars(keyset(statement, page, CityRef.code))).all()
+
+    async def current_codes(self, codes: Iterable[str]) -> set[str]:
+        """Which of ``codes`` name cities the network has now (not removed)."""
+        wanted = set(codes)
+        if not wanted:
+            return set()
+        found = await self.session.scalars(
+            select(CityRef.code).where(CityRef.code.in_(wanted), CityRef.removed_at.is_(None))
+        )
+        return set(found)
+
+    async def for_update(self, code: str) -> CityRef | None:
+        return await self.session.scalar(
+            select(CityRef).where(CityRef.code == code).with_for_update()
+        )

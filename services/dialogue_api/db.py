@@ -1,0 +1,17 @@
+"""The declarative base and outbox of schema ``dialogue``."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import DeclarativeBase
+
+from services.dialogue_api import SCHEMA, SERVICE
+from shared.db import schema_metadata
+from shared.outbox import OutboxWriter, outbox_table
+
+
+class Base(DeclarativeBase):
+    metadata = schema_metadata(SCHEMA)
+
+
+outbox = outbox_table(Base.metadata)
+events = OutboxWriter(outbox, source=SERVICE)

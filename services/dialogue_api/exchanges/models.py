@@ -1,0 +1,57 @@
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.dialogue_api.db import Base
+from shared.db import Timestamped, Versioned
+
+
+class Exchange(Timestamped, Versioned, Base):
+    """A city offering, or asking for, expertise on a theme."""
+
+    __tablename__ = "exchange"
+    __table_args__ = (
+        Index("ix_exchange_open", "kind", "theme", postgresql_where=text("status = 'open'")),
+        Index("ix_exchange_city", "city_code", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    city_code: Mapped[str] = mapped_column(ForeignKey("city_ref.code", ondelete="RESTRICT"))
+    theme: Mapped[str] = mapped_column(String(32))
+    #: Further themes the expertise touches; ranking counts the themes two exchanges share.
+    related_themes: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default="{}")
+    title: Mapped[dict[str, str]] = mapped_column(JSONB)
+    description: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
+    languages: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default="{}")
+    contact_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16), server_default="open")
+
+
+class ExchangeMatch(Timestamped, Base):
+    """An offer and a request the network agreed to pair."""
+
+    __tablename__ = "exchange_match"
+    __table_args__ = (
+        UniqueConstraint("request_id", "offer_id"),
+        CheckConstraint("request_id <> offer_id", name="distinct_exchanges"),
+        Index("ix_exchange_match_offer", "offer_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    request_id: Mapped[int] = mapped_column(ForeignKey("exchange.id", ondelete="CASCADE"))
+    offer_id: Mapped[int] = mapped_column(ForeignKey("exchange.id", ondelete="CASCADE"))
+    request_city: Mapped[str] = mapped_column(String(5))
+    offer_city: Mapped[str] = mapped_column(String(5))
+    matched_by: Mapped[str] = mapped_column(String(200))

@@ -1,0 +1,37 @@
+"""Every table of schema ``dialogue``, for migrations and checks."""
+
+from services.dialogue_api.actions.models import Action, ActionUpdate
+from services.dialogue_api.agenda.models import AgendaItem, AgendaSpeaker
+from services.dialogue_api.cities.models import CityRef
+from services.dialogue_api.db import Base, outbox
+from services.dialogue_api.events.models import Event
+from services.dialogue_api.exchanges.models import Exchange, ExchangeMatch
+from services.dialogue_api.outcomes.models import Outcome
+from services.dialogue_api.people.models import Person
+from services.dialogue_api.recommendations.models import (
+    Evidence,
+    Recommendation,
+    RecommendationStatusChange,
+)
+from services.dialogue_api.registrations.models import Registration
+
+metadata = Base.metadata
+
+__all__ = [
+    "Action",
+    "ActionUpdate",
+    "AgendaItem",
+    "AgendaSpeaker",
+    "CityRef",
+    "Event",
+    "Evidence",
+    "Exchange",
+    "ExchangeMatch",
+    "Outcome",
+    "Person",
+    "Recommendation",
+    "RecommendationStatusChange",
+    "Registration",
+    "metadata",
+    "outbox",
+]

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.dialogue_api.db import Base
+from shared.db import Timestamped, Versioned
+
+
+class Outcome(Timestamped, Versioned, Base):
+    """What an event left behind: its minutes, reports, presentations, as links."""
+
+    __tablename__ = "outcome"
+    __table_args__ = (Index("ix_outcome_event", "event_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(16))
+    title: Mapped[dict[str, str]] = mapped_column(JSONB)
+    url: Mapped[str] = mapped_column(String(2000))
+    language: Mapped[str] = mapped_column(String(16))

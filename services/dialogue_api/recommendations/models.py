@@ -1,0 +1,74 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, JSONB
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.dialogue_api.db import Base
+from shared.db import Timestamped, Versioned
+
+
+class Recommendation(Timestamped, Versioned, Base):
+    """What an event recommends, to which cities, at which level of government."""
+
+    __tablename__ = "recommendation"
+    __table_args__ = (
+        Index("ix_recommendation_event", "event_id", "id"),
+        Index("ix_recommendation_cities", "target_cities", postgresql_using="gin"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="RESTRICT"))
+    theme: Mapped[str] = mapped_column(String(32))
+    text: Mapped[dict[str, str]] = mapped_column(JSONB)
+    target_cities: Mapped[list[str]] = mapped_column(ARRAY(String(5)), server_default="{}")
+    governance_level: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16), server_default="proposed")
+
+
+class RecommendationStatusChange(Base):
+    """One dated step of a recommendation's status history (the first is its creation)."""
+
+    __tablename__ = "recommendation_status_change"
+    __table_args__ = (Index("ix_recommendation_status_change", "recommendation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendation.id", ondelete="CASCADE")
+    )
+    old_status: Mapped[str | None] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    changed_by: Mapped[str] = mapped_column(String(200))
+    note: Mapped[str | None] = mapped_column(String(2000))
+
+
+class Evidence(Timestamped, Base):
+    """A profile indicator of a city that motivates a recommendation or measures its effect.
+
+    The indicator is named by its code: profiles owns the catalogue and no query crosses
+    schemas, so the code is checked for its form only.
+    """
+
+    __tablename__ = "evidence"
+    __table_args__ = (UniqueConstraint("recommendation_id", "city_code", "indicator_code", "role"),)
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    recommendation_id: Mapped[int] = mapped_column(
+        ForeignKey("recommendation.id", ondelete="CASCADE")
+    )
+    city_code: Mapped[str] = mapped_column(ForeignKey("city_ref.code", ondelete="RESTRICT"))
+    indicator_code: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(2000))

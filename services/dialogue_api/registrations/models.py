@@ -1,0 +1,47 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    DateTime,
+    ForeignKey,
+    Identity,
+    Index,
+    String,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from services.dialogue_api.db import Base
+from shared.db import Timestamped, Versioned
+
+
+class Registration(Timestamped, Versioned, Base):
+    """A person's place at an event: invited, registered, waitlisted, declined, cancelled,
+    attended.
+
+    ``registered`` and ``attended`` hold a place. Every change of places happens while the
+    event's row is locked, so the count of places never passes the capacity however many
+    callers register at once; the waitlist is served in ``waitlisted_at`` order.
+    """
+
+    __tablename__ = "registration"
+    __table_args__ = (
+        UniqueConstraint("event_id", "person_id"),
+        Index("ix_registration_event_status", "event_id", "status", "waitlisted_at", "id"),
+        Index("ix_registration_person", "person_id"),
+    )
+
+    id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
+    status: Mapped[str] = mapped_column(String(16))
+    needs_visa_letter: Mapped[bool] = mapped_column(server_default="false")
+    interpretation_language: Mapped[str | None] = mapped_column(String(16))
+    note: Mapped[str | None] = mapped_column(String(2000))
+    status_changed_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    waitlisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
