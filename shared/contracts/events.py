@@ -8,7 +8,7 @@ relays it to a job whose id is the event id, so delivery is at least once and ke
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -71,3 +71,63 @@ class OutboxEvent(BaseModel):
             actor=actor,
             data=payload.model_dump(mode="json"),
         )
+
+
+# Dialogue events: what the worker reacts to (notifications, webhooks, reminders).
+
+
+class EventChanged(EventPayload):
+    """An event of the dialogue was created or changed (not cancelled: see below)."""
+
+    event_type: ClassVar[str] = "event.changed"
+    event_id: int
+    status: str
+    created: bool = False
+    changed_fields: list[str] = Field(default_factory=list)
+
+
+class EventCancelled(EventPayload):
+    event_type: ClassVar[str] = "event.cancelled"
+    event_id: int
+
+
+class RegistrationChanged(EventPayload):
+    """A person's registration for an event changed status (invited, registered,
+    waitlisted, promoted from the waitlist, declined, cancelled, attended)."""
+
+    event_type: ClassVar[str] = "registration.changed"
+    registration_id: int
+    event_id: int
+    person_id: int
+    status: str
+    previous_status: str | None = None
+    promoted_from_waitlist: bool = False
+
+
+class RecommendationChanged(EventPayload):
+    event_type: ClassVar[str] = "recommendation.changed"
+    recommendation_id: int
+    event_id: int
+    status: str
+    previous_status: str | None = None
+    target_cities: list[CityCode] = Field(default_factory=list)
+
+
+class ActionChanged(EventPayload):
+    event_type: ClassVar[str] = "action.changed"
+    action_id: int
+    recommendation_id: int
+    city: CityCode
+    status: str
+    previous_status: str | None = None
+    due_on: date
+
+
+class ExchangeMatched(EventPayload):
+    event_type: ClassVar[str] = "exchange.matched"
+    match_id: int
+    request_id: int
+    offer_id: int
+    request_city: CityCode
+    offer_city: CityCode
+    theme: str
