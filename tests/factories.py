@@ -90,3 +90,19 @@ CSV_HEADER = (
 
 def csv_file(*rows: str, header: str = CSV_HEADER) -> bytes:
     return ("\n".join((header, *rows)) + "\n").encode()
+
+
+def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
+    """The RFC 9457 problem document of ``response``, which must have ``status``."""
+    assert response.status_code == status, (
+        f"expected {status}, got {response.status_code}: {response.text}"
+    )
+    content_type = response.headers["content-type"]
+    assert content_type.startswith("application/problem+json"), content_type
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def error_fields(problem: dict[str, Any]) -> set[str]:
+    """The fields a 422 problem names."""
+    return {error["field"] for error in problem.get("errors") or []}

@@ -16,7 +16,7 @@ from services.profiles_api.db import outbox
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.factories import Api
+from tests.factories import Api, error_fields
 
 DEMO_CODES = {"PTLIS", "ESMAD", "FRLYS", "ITTRN", "MATNG", "TNTUN", "LBBEY", "JOAMM", "ATVIE"}
 FOCAL_POINTS = [
@@ -55,10 +55,6 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
     body: dict[str, Any] = response.json()
     assert body["status"] == status, body
     return body
-
-
-def error_fields(problem: dict[str, Any]) -> set[str]:
-    return {error["field"] for error in problem.get("errors") or []}
 
 
 async def city_etag(api: Api, code: str) -> str:

@@ -4,26 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.factories import Api, observation
+from tests.factories import Api, assert_problem, error_fields, observation
 
 MIXED_MEASURES = {"indicator": "foreign_born,immigrants,foreign_nationals"}
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (
-        f"expected {status}, got {response.status_code}: {response.text}"
-    )
-    content_type = response.headers["content-type"]
-    assert content_type.startswith("application/problem+json"), content_type
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def error_fields(problem: dict[str, Any]) -> set[str]:
-    return {error["field"] for error in problem.get("errors") or []}
 
 
 async def compare(api: Api, **params: Any) -> dict[str, Any]:

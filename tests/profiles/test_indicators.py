@@ -17,7 +17,7 @@ from services.profiles_api.observations.service import write_batch
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import Conflict, PreconditionFailed
-from tests.factories import Api, observation
+from tests.factories import Api, assert_problem, error_fields, observation
 
 
 def demo_city(code: str) -> dict[str, Any]:
@@ -45,20 +45,6 @@ def new_indicator(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (
-        f"expected {status}, got {response.status_code}: {response.text}"
-    )
-    content_type = response.headers["content-type"]
-    assert content_type.startswith("application/problem+json"), content_type
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def error_fields(problem: dict[str, Any]) -> set[str]:
-    return {error["field"] for error in problem.get("errors") or []}
 
 
 async def all_indicators(api: Api, **params: Any) -> list[dict[str, Any]]:

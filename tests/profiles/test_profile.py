@@ -5,11 +5,10 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import httpx
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.profiles.repository import theme_coverage
-from tests.factories import Api, observation
+from tests.factories import Api, assert_problem, observation
 
 MADRID_SOURCE = "MC2CM City Migration Profile Madrid (city migration dashboard)"
 THEMES = {
@@ -23,16 +22,6 @@ THEMES = {
     "co_development",
     "employment",
 }
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (
-        f"expected {status}, got {response.status_code}: {response.text}"
-    )
-    content_type = response.headers["content-type"]
-    assert content_type.startswith("application/problem+json"), content_type
-    body: dict[str, Any] = response.json()
-    return body
 
 
 async def profile(api: Api, code: str = "ESMAD", **kwargs: Any) -> dict[str, Any]:

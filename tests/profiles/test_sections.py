@@ -15,7 +15,7 @@ from services.profiles_api.sections.schemas import SectionWrite
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.factories import Api
+from tests.factories import Api, assert_problem, error_fields
 
 LISBON_EDITOR: dict[str, Any] = {"role": Api.EDITOR, "cities": ("PTLIS",)}
 URL = "/v1/cities/PTLIS/sections/health"
@@ -33,20 +33,6 @@ SECOND = {
         "fr": "Chaque résident, quel que soit son statut, peut s'inscrire.",
     },
 }
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (
-        f"expected {status}, got {response.status_code}: {response.text}"
-    )
-    content_type = response.headers["content-type"]
-    assert content_type.startswith("application/problem+json"), content_type
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def error_fields(problem: dict[str, Any]) -> set[str]:
-    return {error["field"] for error in problem.get("errors") or []}
 
 
 async def write(api: Api, body: dict[str, Any], etag: str | None = None) -> httpx.Response:

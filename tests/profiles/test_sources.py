@@ -13,7 +13,7 @@ from services.profiles_api.sources.schemas import SourceCreate, SourceUpdate
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.factories import Api
+from tests.factories import Api, assert_problem, error_fields
 
 SEF_TITLE = "SEFSTAT: população estrangeira residente por distrito"
 
@@ -27,20 +27,6 @@ def new_source(**overrides: Any) -> dict[str, Any]:
     }
     body.update(overrides)
     return body
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (
-        f"expected {status}, got {response.status_code}: {response.text}"
-    )
-    content_type = response.headers["content-type"]
-    assert content_type.startswith("application/problem+json"), content_type
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def error_fields(problem: dict[str, Any]) -> set[str]:
-    return {error["field"] for error in problem.get("errors") or []}
 
 
 async def search(api: Api, **params: Any) -> list[dict[str, Any]]:
