@@ -37,8 +37,8 @@ def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
 
 
 @pytest.mark.embedded
-def test_dev_serves_demo_cities_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port = _free_port()
+def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port, dialogue_port = _free_port(), _free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -46,7 +46,16 @@ def test_dev_serves_demo_cities_with_embedded_servers_and_stops_on_ctrl_c(tmp_pa
     }
     started = time.monotonic()
     process = subprocess.Popen(
-        [sys.executable, "-m", "services.cli", "dev", "--profiles-port", str(port)],
+        [
+            sys.executable,
+            "-m",
+            "services.cli",
+            "dev",
+            "--profiles-port",
+            str(port),
+            "--dialogue-port",
+            str(dialogue_port),
+        ],
         cwd=tmp_path,
         env=env,
         stdout=subprocess.PIPE,
@@ -85,6 +94,16 @@ def test_dev_serves_demo_cities_with_embedded_servers_and_stops_on_ctrl_c(tmp_pa
             headers={"Authorization": f"Bearer {token}"},
         )
         assert created.status_code == 201, created.text
+
+        # The dialogue serves the demo story, with the cities it learnt from profiles.
+        missions = httpx.get(
+            f"http://127.0.0.1:{dialogue_port}/v1/events",
+            params={"type": "reconnaissance_mission", "limit": 50},
+        ).json()
+        hosts = {event["host_city"] for event in missions["items"]}
+        assert {"MATNG", "TNTUN", "LBBEY", "JOAMM", "ITTRN", "PTLIS"} <= hosts, hosts
+        dialogue_cities = httpx.get(f"http://127.0.0.1:{dialogue_port}/v1/cities").json()
+        assert {city["code"] for city in dialogue_cities["items"]} == codes
         assert (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists()
     finally:
         process.send_signal(signal.SIGINT)
@@ -95,5 +114,6 @@ def test_dev_serves_demo_cities_with_embedded_servers_and_stops_on_ctrl_c(tmp_pa
             raise
     assert process.returncode == 0, process.stderr.read() if process.stderr else ""
     assert not (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists(), "PostgreSQL still runs"
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2)
+    for stopped in (port, dialogue_port):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{stopped}/healthz", timeout=2)
