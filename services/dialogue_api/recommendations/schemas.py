@@ -1,0 +1,211 @@
+from __future__ import annotations
+
+import enum
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Self
+
+from pydantic import BaseModel, Field
+
+from shared.contracts.cities import CityCode
+from shared.contracts.themes import Theme
+from shared.i18n import LangMap, LangMapEn, Languages
+from shared.schemas import InputModel, PatchModel
+
+if TYPE_CHECKING:
+    from services.dialogue_api.recommendations.models import (
+        Evidence,
+        Recommendation,
+        RecommendationStatusChange,
+    )
+
+
+class GovernanceLevel(enum.StrEnum):
+    local = "local"
+    national = "national"
+    international = "international"
+
+
+class RecommendationStatus(enum.StrEnum):
+    proposed = "proposed"
+    adopted = "adopted"
+    in_progress = "in_progress"
+    implemented = "implemented"
+    dropped = "dropped"
+
+
+#: Where each status may go next. A dropped recommendation may be reopened (proposed again);
+#: an implemented one is history.
+TRANSITIONS: dict[RecommendationStatus, frozenset[RecommendationStatus]] = {
+    RecommendationStatus.proposed: frozenset(
+        {RecommendationStatus.adopted, RecommendationStatus.dropped}
+    ),
+    RecommendationStatus.adopted: frozenset(
+        {RecommendationStatus.in_progress, RecommendationStatus.dropped}
+    ),
+    RecommendationStatus.in_progress: frozenset(
+        {RecommendationStatus.implemented, RecommendationStatus.dropped}
+    ),
+    RecommendationStatus.dropped: frozenset({RecommendationStatus.proposed}),
+    RecommendationStatus.implemented: frozenset(),
+}
+
+#: The statuses a recommendation may be created with.
+INITIAL_STATUSES = frozenset({RecommendationStatus.proposed, RecommendationStatus.adopted})
+
+
+class EvidenceRole(enum.StrEnum):
+    motivates = "motivates"
+    measures = "measures"
+
+
+#: The form of a profiles indicator code (``services/profiles_api/indicators/schemas.py``;
+#: a service never imports the other, so the pattern is repeated here).
+INDICATOR_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
+IndicatorCode = Annotated[
+    str,
+    Field(
+        pattern=INDICATOR_CODE_PATTERN,
+        description="The code of a profiles indicator; checked for its form only.",
+        examples=["foreign_nationals"],
+    ),
+]
+TargetCities = Annotated[
+    list[CityCode],
+    Field(
+        max_length=100,
+        description="The cities the recommendation is addressed to, each once.",
+        examples=[["TNTUN", "JOAMM"]],
+    ),
+]
+Note = Annotated[str, Field(min_length=1, max_length=2000)]
+Text = Field(
+    description="What is recommended, by language (English required).",
+    examples=[{"en": "Keep a shared count of newcomers across municipal services."}],
+)
+StatusNote = Field(
+    default=None,
+    description="Why the status is what it is; kept in the status history.",
+    examples=["Adopted by the city council on 12 May."],
+)
+
+
+class EvidenceCreate(InputModel):
+    city: CityCode
+    indicator: IndicatorCode
+    role: EvidenceRole = Field(
+        description="`motivates`: the indicator shows why the recommendation is needed; "
+        "`measures`: it shows whether the recommendation worked."
+    )
+    note: Note | None = None
+
+
+class RecommendationCreate(InputModel):
+    event: int = Field(ge=1, le=2**63 - 1, description="The event it comes from.")
+    theme: Theme
+    text: LangMapEn = Text
+    target_cities: TargetCities = Field(default_factory=list)
+    governance_level: GovernanceLevel
+    status: RecommendationStatus = Field(
+        default=RecommendationStatus.proposed, description="`proposed` or `adopted`."
+    )
+    status_note: Note | None = StatusNote
+    evidence: list[EvidenceCreate] = Field(default_factory=list, max_length=100)
+
+
+class RecommendationUpdate(PatchModel):
+    """Fields to change; omitted fields stay. Status moves proposed → adopted → in_progress →
+    implemented, any of them but implemented may be dropped, and a dropped one reopened."""
+
+    nullable = frozenset({"status_note"})
+
+    theme: Theme | None = None
+    text: LangMapEn | None = None
+    target_cities: TargetCities | None = None
+    governance_level: GovernanceLevel | None = None
+    status: RecommendationStatus | None = None
+    status_note: Note | None = Field(
+        default=None, description="With a change of status: why; kept in the status history."
+    )
+
+
+class EvidenceRead(BaseModel):
+    id: int
+    city: str
+    indicator: str
+    role: EvidenceRole
+    note: str | None
+    created_at: datetime
+
+    @classmethod
+    def of(cls, evidence: Evidence) -> Self:
+        """The evidence link as the API shows it."""
+        return cls(
+            id=evidence.id,
+            city=evidence.city_code,
+            indicator=evidence.indicator_code,
+            role=EvidenceRole(evidence.role),
+            note=evidence.note,
+            created_at=evidence.created_at,
+        )
+
+
+class RecommendationRead(BaseModel):
+    id: int
+    event: int = Field(description="The event it comes from.")
+    theme: Theme
+    text: str
+    language: str = Field(description="The language of `text`.")
+    texts: LangMap
+    target_cities: list[str]
+    governance_level: GovernanceLevel
+    status: RecommendationStatus
+    evidence: list[EvidenceRead]
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(
+        cls, recommendation: Recommendation, evidence: Sequence[Evidence], languages: Languages
+    ) -> Self:
+        """The recommendation in the caller's language, with its evidence."""
+        text, language = languages.pick(recommendation.text)
+        return cls(
+            id=recommendation.id,
+            event=recommendation.event_id,
+            theme=Theme(recommendation.theme),
+            text=text or "",
+            language=language or "en",
+            texts=recommendation.text,
+            target_cities=recommendation.target_cities,
+            governance_level=GovernanceLevel(recommendation.governance_level),
+            status=RecommendationStatus(recommendation.status),
+            evidence=[EvidenceRead.of(link) for link in evidence],
+            version=recommendation.version,
+            created_at=recommendation.created_at,
+            updated_at=recommendation.updated_at,
+        )
+
+
+class StatusChangeRead(BaseModel):
+    id: int
+    old_status: RecommendationStatus | None = Field(description="Null for the creation.")
+    status: RecommendationStatus
+    changed_at: datetime
+    changed_by: str | None = Field(
+        description="The token subject who made the change; null for anonymous callers."
+    )
+    note: str | None
+
+    @classmethod
+    def of(cls, change: RecommendationStatusChange, *, show_author: bool) -> Self:
+        """One step of the history; who made it only for token holders."""
+        return cls(
+            id=change.id,
+            old_status=RecommendationStatus(change.old_status) if change.old_status else None,
+            status=RecommendationStatus(change.status),
+            changed_at=change.changed_at,
+            changed_by=change.changed_by if show_author else None,
+            note=change.note,
+        )

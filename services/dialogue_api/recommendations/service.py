@@ -1,0 +1,379 @@
+"""Recommendations: what an event recommends, to which cities, with a dated status history and
+the profile indicators that motivate it or measure its effect.
+
+They are seen by whoever sees their event and changed by whoever may change it (admins and
+editors of the host city). Every change is announced as ``recommendation.changed``.
+"""
+
+from __future__ import annotations
+
+import enum
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dialogue_api.access import sees_unpublished
+from services.dialogue_api.cities.service import ensure_known_cities
+from services.dialogue_api.db import events as outbox
+from services.dialogue_api.events.models import Event
+from services.dialogue_api.events.repository import EventRepository
+from services.dialogue_api.events.schemas import EventStatus
+from services.dialogue_api.events.service import ensure_event_editor
+from services.dialogue_api.recommendations.models import (
+    Evidence,
+    Recommendation,
+    RecommendationStatusChange,
+)
+from services.dialogue_api.recommendations.repository import (
+    RecommendationFilters,
+    RecommendationRepository,
+)
+from services.dialogue_api.recommendations.schemas import (
+    INITIAL_STATUSES,
+    TRANSITIONS,
+    EvidenceCreate,
+    RecommendationCreate,
+    RecommendationStatus,
+    RecommendationUpdate,
+)
+from shared.auth import Principal
+from shared.concurrency import check_if_match
+from shared.contracts.events import RecommendationChanged
+from shared.errors import Conflict, NotFound, ValidationFailed, field_error, invalid
+from shared.pagination import PageParams
+
+
+@dataclass(frozen=True)
+class RecommendationWithEvidence:
+    recommendation: Recommendation
+    evidence: list[Evidence]
+
+
+def ensure_recommendation_editor(principal: Principal, event_host: str | None) -> None:
+    """403 unless the caller may change the recommendations of an event hosted by
+    ``event_host`` (the same people who may change the event)."""
+    ensure_event_editor(principal, event_host)
+
+
+async def _find(
+    session: AsyncSession,
+    principal: Principal | None,
+    recommendation_id: int,
+    *,
+    lock: bool = False,
+) -> tuple[Recommendation, Event]:
+    found = await RecommendationRepository.from_session(session).with_event(
+        recommendation_id, lock=lock
+    )
+    if found is None or not (found[1].public or sees_unpublished(principal)):
+        raise NotFound(f"There is no recommendation {recommendation_id}.", id=recommendation_id)
+    return found
+
+
+async def _for_change(
+    session: AsyncSession, principal: Principal, recommendation_id: int
+) -> Recommendation:
+    """The recommendation, locked, once the caller is known to be allowed to change it."""
+    recommendation, event = await _find(session, principal, recommendation_id, lock=True)
+    ensure_recommendation_editor(principal, event.host_city_code)
+    return recommendation
+
+
+async def get_recommendation(
+    session: AsyncSession, principal: Principal | None, recommendation_id: int
+) -> Recommendation:
+    """The recommendation, if the caller may see its event (404 otherwise)."""
+    recommendation, _ = await _find(session, principal, recommendation_id)
+    return recommendation
+
+
+async def with_evidence(
+    session: AsyncSession, recommendations: Sequence[Recommendation]
+) -> list[RecommendationWithEvidence]:
+    """The recommendations with their evidence links, fetched in one query."""
+    links = await RecommendationRepository.from_session(session).evidence_of(
+        [r.id for r in recommendations]
+    )
+    return [RecommendationWithEvidence(r, links[r.id]) for r in recommendations]
+
+
+async def list_recommendations(
+    session: AsyncSession,
+    principal: Principal | None,
+    page: PageParams,
+    *,
+    event_id: int | None = None,
+    theme: str | None = None,
+    city: str | None = None,
+    statuses: Sequence[str] = (),
+    governance_level: str | None = None,
+    indicator: str | None = None,
+    evidence_city: str | None = None,
+) -> list[RecommendationWithEvidence]:
+    """A page of the recommendations the caller may see, by id."""
+    filters = RecommendationFilters(
+        event_id=event_id,
+        theme=theme,
+        city=city,
+        statuses=statuses,
+        governance_level=governance_level,
+        indicator=indicator,
+        evidence_city=evidence_city,
+        public_only=not sees_unpublished(principal),
+    )
+    found = await RecommendationRepository.from_session(session).search(filters, page)
+    return await with_evidence(session, found)
+
+
+async def status_history(
+    session: AsyncSession, principal: Principal | None, recommendation_id: int, page: PageParams
+) -> Sequence[RecommendationStatusChange]:
+    """A page of the recommendation's status changes, oldest first."""
+    await get_recommendation(session, principal, recommendation_id)
+    return await RecommendationRepository.from_session(session).history(recommendation_id, page)
+
+
+def _stored(value: Any) -> Any:
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, list):
+        return [_stored(item) for item in value]
+    return value
+
+
+def _repeats(field: str, values: Sequence[Any]) -> list[dict[str, Any]]:
+    """A field error for each value that repeats an earlier one (``target_cities.2``)."""
+    seen: set[Any] = set()
+    errors = []
+    for index, value in enumerate(values):
+        if value in seen:
+            errors.append(field_error(f"{field}.{index}", "repeats an earlier entry"))
+        seen.add(value)
+    return errors
+
+
+def _evidence_key(link: EvidenceCreate) -> tuple[str, str, str]:
+    return link.city, link.indicator, link.role.value
+
+
+async def _announce(
+    session: AsyncSession,
+    principal: Principal,
+    recommendation: Recommendation,
+    *,
+    previous_status: str | None = None,
+) -> None:
+    await outbox.add(
+        session,
+        RecommendationChanged(
+            recommendation_id=recommendation.id,
+            event_id=recommendation.event_id,
+            status=recommendation.status,
+            previous_status=previous_status,
+            target_cities=recommendation.target_cities,
+        ),
+        actor=principal.subject,
+    )
+
+
+async def _source_event(session: AsyncSession, principal: Principal, event_id: int) -> Event:
+    """The event a new recommendation comes from: 422 naming ``event`` if the caller cannot
+    see it, 403 if they may not change it, 409 if it was cancelled."""
+    event = await EventRepository.from_session(session).get(event_id)
+    if event is None or not (event.public or sees_unpublished(principal)):
+        raise invalid("event", f"there is no event {event_id}", value=event_id)
+    ensure_recommendation_editor(principal, event.host_city_code)
+    if event.status == EventStatus.cancelled:
+        raise Conflict(
+            f"Event {event_id} was cancelled; it recommends nothing.",
+            errors=[field_error("event", "the event was cancelled", value=event_id)],
+        )
+    return event
+
+
+async def create_recommendation(
+    session: AsyncSession, principal: Principal, payload: RecommendationCreate
+) -> RecommendationWithEvidence:
+    """Record what an event recommends, with its first history step and evidence links."""
+    event = await _source_event(session, principal, payload.event)
+    errors = _repeats("target_cities", payload.target_cities)
+    errors += _repeats("evidence", [_evidence_key(link) for link in payload.evidence])
+    if payload.status not in INITIAL_STATUSES:
+        errors.append(field_error("status", "a new recommendation is proposed or adopted"))
+    if errors:
+        raise ValidationFailed("The recommendation is not consistent.", errors=errors)
+    cities: dict[str, str | Sequence[str] | None] = {"target_cities": payload.target_cities}
+    cities |= {f"evidence.{i}.city": link.city for i, link in enumerate(payload.evidence)}
+    await ensure_known_cities(session, cities)
+
+    repository = RecommendationRepository.from_session(session)
+    recommendation = Recommendation(
+        event_id=event.id,
+        theme=payload.theme.value,
+        text=payload.text,
+        target_cities=payload.target_cities,
+        governance_level=payload.governance_level.value,
+        status=payload.status.value,
+    )
+    await repository.add(recommendation)
+    session.add(
+        RecommendationStatusChange(
+            recommendation_id=recommendation.id,
+            old_status=None,
+            status=recommendation.status,
+            changed_by=principal.subject,
+            note=payload.status_note,
+        )
+    )
+    links = [
+        Evidence(
+            recommendation_id=recommendation.id,
+            city_code=link.city,
+            indicator_code=link.indicator,
+            role=link.role.value,
+            note=link.note,
+        )
+        for link in payload.evidence
+    ]
+    session.add_all(links)
+    await repository.flush()
+    await session.refresh(recommendation)
+    for link in links:
+        await session.refresh(link)
+    await _announce(session, principal, recommendation)
+    return RecommendationWithEvidence(recommendation, links)
+
+
+def _check_status(
+    current: RecommendationStatus, changes: Mapping[str, Any]
+) -> RecommendationStatus | None:
+    """The new status if the change moves it (409 if it may not go there)."""
+    status: RecommendationStatus | None = changes.get("status")
+    if status is None or status == current:
+        if changes.get("status_note") is not None:
+            raise invalid("status_note", "a note goes with a change of status")
+        return None
+    if status not in TRANSITIONS[current]:
+        raise Conflict(
+            f"A recommendation that is {current} cannot become {status}.",
+            errors=[field_error("status", f"cannot go from {current} to {status}")],
+        )
+    return status
+
+
+async def update_recommendation(
+    session: AsyncSession,
+    principal: Principal,
+    recommendation_id: int,
+    payload: RecommendationUpdate,
+    *,
+    if_match: str | None,
+) -> Recommendation:
+    """Change a recommendation; a change of status is checked and added to its history."""
+    recommendation = await _for_change(session, principal, recommendation_id)
+    check_if_match(if_match, recommendation.version, resource="recommendation")
+    changes = payload.changes()
+    if (cities := changes.get("target_cities")) is not None:
+        if errors := _repeats("target_cities", cities):
+            raise ValidationFailed("The target cities repeat a city.", errors=errors)
+        await ensure_known_cities(session, {"target_cities": cities})
+    previous = RecommendationStatus(recommendation.status)
+    status = _check_status(previous, changes)
+    for field, value in changes.items():
+        if field != "status_note":
+            setattr(recommendation, field, _stored(value))
+    repository = RecommendationRepository.from_session(session)
+    if not await repository.save_changes(recommendation, resource="recommendation"):
+        return recommendation
+    if status is not None:
+        session.add(
+            RecommendationStatusChange(
+                recommendation_id=recommendation.id,
+                old_status=previous.value,
+                status=status.value,
+                changed_by=principal.subject,
+                note=changes.get("status_note"),
+            )
+        )
+        await repository.flush()
+    await _announce(
+        session,
+        principal,
+        recommendation,
+        previous_status=previous.value if status is not None else None,
+    )
+    return recommendation
+
+
+async def delete_recommendation(
+    session: AsyncSession, principal: Principal, recommendation_id: int, *, if_match: str | None
+) -> None:
+    """Remove a recommendation nobody follows up (drop it otherwise)."""
+    recommendation = await _for_change(session, principal, recommendation_id)
+    check_if_match(if_match, recommendation.version, resource="recommendation", required=False)
+    repository = RecommendationRepository.from_session(session)
+    if actions := await repository.action_ids(recommendation_id):
+        raise Conflict(
+            f"Recommendation {recommendation_id} is followed up by actions "
+            f"{', '.join(map(str, actions))}; drop it instead of removing it.",
+            actions=actions,
+        )
+    await repository.delete(recommendation)
+
+
+async def _touch(
+    session: AsyncSession, principal: Principal, recommendation: Recommendation
+) -> None:
+    """A new version of the recommendation whose evidence changed (its ETag covers them)."""
+    recommendation.version += 1
+    await RecommendationRepository.from_session(session).flush(resource="recommendation")
+    await _announce(session, principal, recommendation)
+
+
+async def add_evidence(
+    session: AsyncSession, principal: Principal, recommendation_id: int, payload: EvidenceCreate
+) -> Evidence:
+    """Link a city's indicator to the recommendation (409 if that link exists)."""
+    recommendation = await _for_change(session, principal, recommendation_id)
+    await ensure_known_cities(session, {"city": payload.city})
+    repository = RecommendationRepository.from_session(session)
+    city, indicator, role = _evidence_key(payload)
+    if await repository.has_evidence(
+        recommendation_id, city_code=city, indicator_code=indicator, role=role
+    ):
+        raise Conflict(
+            f"Recommendation {recommendation_id} already has {indicator} of {city} as "
+            f"evidence that {role} it.",
+            errors=[
+                field_error(name, "already linked", value=value)
+                for name, value in (("city", city), ("indicator", indicator), ("role", role))
+            ],
+        )
+    link = Evidence(
+        recommendation_id=recommendation_id,
+        city_code=city,
+        indicator_code=indicator,
+        role=role,
+        note=payload.note,
+    )
+    session.add(link)
+    await _touch(session, principal, recommendation)
+    await session.refresh(link)
+    return link
+
+
+async def remove_evidence(
+    session: AsyncSession, principal: Principal, recommendation_id: int, evidence_id: int
+) -> None:
+    """Remove an evidence link of the recommendation."""
+    recommendation = await _for_change(session, principal, recommendation_id)
+    repository = RecommendationRepository.from_session(session)
+    link = await repository.evidence(recommendation_id, evidence_id)
+    if link is None:
+        raise NotFound(
+            f"Recommendation {recommendation_id} has no evidence {evidence_id}.", id=evidence_id
+        )
+    await session.delete(link)
+    await _touch(session, principal, recommendation)
