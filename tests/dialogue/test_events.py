@@ -420,6 +420,32 @@ async def test_patch_keeps_times_in_order(dialogue: Api) -> None:
     assert error_fields(assert_problem(response, 422)) == {"ends_at"}
 
 
+async def test_new_times_may_not_leave_agenda_items_outside_the_event(dialogue: Api) -> None:
+    event = await create_event(dialogue)  # 10 March 09:00 to 11 March 17:00, Tunis time
+    item = await dialogue.post(
+        f"/v1/events/{event['id']}/agenda",
+        role=Api.ADMIN,
+        json={
+            "starts_at": "2027-03-11T14:00:00+01:00",
+            "ends_at": "2027-03-11T16:00:00+01:00",
+            "title": {"en": "Closing session"},
+        },
+    )
+    assert item.status_code == 201, item.text
+
+    shortened = await dialogue.patch(
+        f"/v1/events/{event['id']}",
+        role=Api.ADMIN,
+        headers={"If-Match": '"1"'},
+        json={"ends_at": "2027-03-11T12:00:00+01:00"},
+    )
+
+    problem = assert_problem(shortened, 409)
+    assert problem["agenda_items"] == [item.json()["id"]], problem
+    assert error_fields(problem) == {"ends_at"}
+    assert (await dialogue.get(f"/v1/events/{event['id']}")).json()["version"] == 1
+
+
 async def test_null_is_refused_for_fields_that_cannot_be_cleared(dialogue: Api) -> None:
     event = await create_event(dialogue)
 

@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy import func, or_, select
 
+from services.dialogue_api.agenda.models import AgendaItem
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.recommendations.models import Recommendation
 from services.dialogue_api.registrations.models import Registration
@@ -87,3 +88,17 @@ class EventRepository(Repository[Event]):
             ):
                 kinds.append(kind)
         return kinds
+
+    async def agenda_outside(
+        self, event_id: int, starts_at: datetime, ends_at: datetime
+    ) -> list[int]:
+        """Ids of the event's agenda items that do not lie within ``starts_at`` to ``ends_at``."""
+        found = await self.session.scalars(
+            select(AgendaItem.id)
+            .where(
+                AgendaItem.event_id == event_id,
+                or_(AgendaItem.starts_at < starts_at, AgendaItem.ends_at > ends_at),
+            )
+            .order_by(AgendaItem.id)
+        )
+        return list(found)

@@ -157,8 +157,9 @@ async def update_event(
     *,
     if_match: str | None,
 ) -> Event:
-    """Change an event; a new host must also be one of the caller's cities."""
-    event = await get_event(session, principal, event_id)
+    """Change an event; a new host must also be one of the caller's cities. The event is
+    locked, so its programme and places cannot change underneath."""
+    event = await lock_event(session, principal, event_id)
     ensure_event_editor(principal, event.host_city_code)
     check_if_match(if_match, event.version, resource="event")
     changes = payload.changes()
@@ -177,6 +178,14 @@ async def update_event(
         raise Conflict(
             f"An event that is {previous} cannot become {status}.",
             errors=[field_error("status", f"cannot go from {previous} to {status}")],
+        )
+    if "starts_at" in changes or "ends_at" in changes:
+        await _ensure_agenda_fits(
+            session,
+            event.id,
+            _stored(changes.get("starts_at", event.starts_at)),
+            _stored(changes.get("ends_at", event.ends_at)),
+            field="starts_at" if "starts_at" in changes else "ends_at",
         )
     updates = {
         field: (_COLUMNS.get(field, field), _stored(value)) for field, value in changes.items()
@@ -198,6 +207,22 @@ async def update_event(
             actor=principal.subject,
         )
     return event
+
+
+async def _ensure_agenda_fits(
+    session: AsyncSession, event_id: int, starts_at: datetime, ends_at: datetime, *, field: str
+) -> None:
+    """409 when new times would leave agenda items outside the event."""
+    outside = await EventRepository.from_session(session).agenda_outside(
+        event_id, starts_at, ends_at
+    )
+    if outside:
+        raise Conflict(
+            f"{len(outside)} agenda item(s) would fall outside the event's new times; move "
+            "or remove them first.",
+            errors=[field_error(field, "agenda items fall outside these times")],
+            agenda_items=outside,
+        )
 
 
 async def delete_event(
