@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from services.dialogue_api.recommendations import service
 from services.dialogue_api.recommendations.schemas import (
-    INDICATOR_CODE_PATTERN,
     EvidenceCreate,
     EvidenceRead,
     GovernanceLevel,
@@ -19,6 +18,7 @@ from services.dialogue_api.recommendations.schemas import (
 from shared.auth import CurrentPrincipal, MaybePrincipal
 from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.cities import CITY_CODE_PATTERN
+from shared.contracts.indicators import INDICATOR_CODE_PATTERN
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.i18n import Languages, LanguagesDep

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 from pydantic import BaseModel, Field
 
 from shared.contracts.cities import CityCode
+from shared.contracts.indicators import IndicatorCode
 from shared.contracts.themes import Theme
 from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel, PatchModel
@@ -59,17 +60,6 @@ class EvidenceRole(enum.StrEnum):
     measures = "measures"
 
 
-#: The form of a profiles indicator code (``services/profiles_api/indicators/schemas.py``;
-#: a service never imports the other, so the pattern is repeated here).
-INDICATOR_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
-IndicatorCode = Annotated[
-    str,
-    Field(
-        pattern=INDICATOR_CODE_PATTERN,
-        description="The code of a profiles indicator; checked for its form only.",
-        examples=["foreign_nationals"],
-    ),
-]
 TargetCities = Annotated[
     list[CityCode],
     Field(

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from services.profiles_api.indicators import service
 from services.profiles_api.indicators.schemas import (
-    INDICATOR_CODE_PATTERN,
     IndicatorCreate,
     IndicatorRead,
     IndicatorUpdate,
@@ -14,6 +13,7 @@ from services.profiles_api.indicators.schemas import (
 )
 from shared.auth import AdminPrincipal
 from shared.concurrency import IfMatchHeader, represented
+from shared.contracts.indicators import INDICATOR_CODE_PATTERN
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.i18n import LanguagesDep

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 from pydantic import AfterValidator, BaseModel, Field
 
 from services.profiles_api.indicators.formula import FormulaError, formula_inputs
+from shared.contracts.indicators import IndicatorCode
 from shared.contracts.themes import Theme
 from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel, PatchModel
@@ -14,10 +15,6 @@ from shared.schemas import InputModel, PatchModel
 if TYPE_CHECKING:
     from services.profiles_api.indicators.models import Indicator
 
-INDICATOR_CODE_PATTERN = r"^[a-z][a-z0-9_]{1,63}$"
-IndicatorCode = Annotated[
-    str, Field(pattern=INDICATOR_CODE_PATTERN, examples=["foreign_nationals"])
-]
 Name = Annotated[str, Field(pattern=r"^[a-z][a-z0-9_]{0,31}$")]
 
 

@@ -6,10 +6,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.profiles_api.indicators.schemas import IndicatorCode
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
 from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.contracts.cities import CityCode
+from shared.contracts.indicators import IndicatorCode
 from shared.schemas import InputModel
 
 if TYPE_CHECKING:
