@@ -10,7 +10,26 @@ from fastapi import Depends, Header, Response
 from pydantic import AfterValidator, Field
 
 DEFAULT_LANGUAGE = "en"
-_LANGUAGE_TAG = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
+_LANGUAGE_TAG = re.compile(LANGUAGE_TAG_PATTERN)
+
+#: A language tag (RFC 5646, lower-case primary subtag), e.g. ``fr`` or ``pt-BR``.
+LanguageTag = Annotated[str, Field(pattern=LANGUAGE_TAG_PATTERN, examples=["fr"])]
+
+
+def _each_language_once(tags: list[str]) -> list[str]:
+    # Language tags are case-insensitive (RFC 5646): `pt-BR` and `pt-br` are one language.
+    if len({tag.lower() for tag in tags}) != len(tags):
+        raise ValueError("lists a language twice")
+    return tags
+
+
+#: Languages someone works in or something is offered in, each once.
+LanguageList = Annotated[
+    list[LanguageTag],
+    Field(max_length=20, examples=[["en", "fr", "ar"]]),
+    AfterValidator(_each_language_once),
+]
 
 
 def _check_language_map(value: dict[str, str]) -> dict[str, str]:

@@ -1,0 +1,178 @@
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Self
+
+from pydantic import AfterValidator, BaseModel, Field, model_validator
+
+from services.dialogue_api.people.schemas import PersonSummary
+from shared.contracts.cities import CityCode
+from shared.contracts.themes import Theme
+from shared.i18n import LangMap, LangMapEn, LanguageList, Languages
+from shared.schemas import InputModel, PatchModel
+
+if TYPE_CHECKING:
+    from services.dialogue_api.exchanges.models import Exchange, ExchangeMatch
+
+
+class ExchangeKind(enum.StrEnum):
+    offer = "offer"
+    request = "request"
+
+
+class ExchangeStatus(enum.StrEnum):
+    open = "open"
+    matched = "matched"
+    closed = "closed"
+
+
+class EditableStatus(enum.StrEnum):
+    """What a caller may set; `matched` comes only from confirming a match."""
+
+    open = "open"
+    closed = "closed"
+
+
+def _each_theme_once(themes: list[Theme]) -> list[Theme]:
+    if len(set(themes)) != len(themes):
+        raise ValueError("lists a theme twice")
+    return themes
+
+
+RelatedThemes = Annotated[
+    list[Theme],
+    Field(max_length=len(Theme), description="Further themes the expertise touches."),
+    AfterValidator(_each_theme_once),
+]
+
+
+class ExchangeCreate(InputModel):
+    kind: ExchangeKind
+    city: CityCode
+    theme: Theme
+    related_themes: RelatedThemes = Field(default_factory=list)
+    title: LangMapEn = Field(examples=[{"en": "Intercultural mediation in schools"}])
+    description: LangMap = Field(default_factory=dict)
+    languages: LanguageList = Field(default_factory=list)
+    contact: int | None = Field(
+        default=None, ge=1, le=2**63 - 1, description="The person to contact (an id)."
+    )
+
+    @model_validator(mode="after")
+    def _theme_not_repeated(self) -> Self:
+        if self.theme in self.related_themes:
+            raise ValueError("related_themes repeats the exchange's theme")
+        return self
+
+
+class ExchangeUpdate(PatchModel):
+    nullable = frozenset({"contact"})
+
+    theme: Theme | None = None
+    related_themes: RelatedThemes | None = None
+    title: LangMapEn | None = None
+    description: LangMap | None = None
+    languages: LanguageList | None = None
+    contact: int | None = Field(default=None, ge=1, le=2**63 - 1)
+    status: EditableStatus | None = None
+
+
+class ExchangeRead(BaseModel):
+    id: int
+    kind: ExchangeKind
+    city: str
+    theme: Theme
+    related_themes: list[Theme]
+    title: str
+    language: str
+    titles: LangMap
+    description: str | None
+    descriptions: LangMap
+    languages: list[str]
+    contact: PersonSummary | None = Field(
+        description="Null when there is none or the caller may not see them."
+    )
+    status: ExchangeStatus
+    version: int
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, exchange: Exchange, languages: Languages, contact: PersonSummary | None) -> Self:
+        title, language = languages.pick(exchange.title)
+        return cls(
+            id=exchange.id,
+            kind=ExchangeKind(exchange.kind),
+            city=exchange.city_code,
+            theme=Theme(exchange.theme),
+            related_themes=[Theme(theme) for theme in exchange.related_themes],
+            title=title or "",
+            language=language or "en",
+            titles=exchange.title,
+            description=languages.text(exchange.description),
+            descriptions=exchange.description,
+            languages=exchange.languages,
+            contact=contact,
+            status=ExchangeStatus(exchange.status),
+            version=exchange.version,
+            created_at=exchange.created_at,
+            updated_at=exchange.updated_at,
+        )
+
+
+class ExchangeBrief(BaseModel):
+    id: int
+    city: str
+    theme: Theme
+    title: str
+    language: str
+
+    @classmethod
+    def of(cls, exchange: Exchange, languages: Languages) -> Self:
+        title, language = languages.pick(exchange.title)
+        return cls(
+            id=exchange.id,
+            city=exchange.city_code,
+            theme=Theme(exchange.theme),
+            title=title or "",
+            language=language or "en",
+        )
+
+
+class Proposal(BaseModel):
+    """An open request and an open offer of another city that could be paired."""
+
+    request: ExchangeBrief
+    offer: ExchangeBrief
+    shared_themes: list[Theme]
+    shared_languages: list[str]
+    cities_paired_before: bool = Field(
+        description="Whether these two cities were already paired by an earlier match."
+    )
+
+
+class MatchCreate(InputModel):
+    offer: int = Field(ge=1, le=2**63 - 1, description="The offer to pair with the request.")
+
+
+class MatchRead(BaseModel):
+    id: int
+    request: int
+    offer: int
+    request_city: str
+    offer_city: str
+    matched_by: str
+    created_at: datetime
+
+    @classmethod
+    def of(cls, match: ExchangeMatch) -> Self:
+        return cls(
+            id=match.id,
+            request=match.request_id,
+            offer=match.offer_id,
+            request_city=match.request_city,
+            offer_city=match.offer_city,
+            matched_by=match.matched_by,
+            created_at=match.created_at,
+        )
