@@ -10,10 +10,12 @@ from services.dialogue_api.events.models import Event
 from services.dialogue_api.people.models import Person
 from services.dialogue_api.registrations.models import Registration
 from tests.dialogue.factories import (
+    add_person,
     create_event,
     dialogue_outbox_position,
     dialogue_outbox_since,
     new_event,
+    register,
 )
 from tests.factories import Api, assert_problem, error_fields
 
@@ -497,3 +499,34 @@ async def test_editor_of_another_city_cannot_remove_the_event(dialogue: Api) -> 
 
     assert_problem(response, 403)
     assert (await dialogue.get(f"/v1/events/{event['id']}")).status_code == 200
+
+
+async def test_raising_the_capacity_promotes_the_waitlist_in_order(
+    dialogue: Api, session: AsyncSession
+) -> None:
+    event = await create_event(dialogue, capacity=1)
+    people = [await add_person(session, "TNTUN") for _ in range(4)]
+    statuses = [(await register(dialogue, event["id"], person.id))["status"] for person in people]
+    assert statuses == ["registered", "waitlisted", "waitlisted", "waitlisted"], statuses
+    before = await dialogue_outbox_position(session)
+
+    response = await dialogue.patch(
+        f"/v1/events/{event['id']}",
+        role=Api.ADMIN,
+        headers={"If-Match": '"1"'},
+        json={"capacity": 3},
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.json()["places"] == {
+        "capacity": 3,
+        "taken": 3,
+        "available": 0,
+        "waitlisted": 1,
+    }
+    promoted = [
+        data["person_id"]
+        for kind, data in await dialogue_outbox_since(session, before)
+        if kind == "registration.changed" and data["promoted_from_waitlist"]
+    ]
+    assert promoted == [people[1].id, people[2].id], promoted

@@ -25,6 +25,7 @@ from services.dialogue_api.events.schemas import (
     EventStatus,
     EventUpdate,
 )
+from services.dialogue_api.registrations import service as registrations
 from shared.auth import Principal
 from shared.concurrency import check_if_match
 from shared.contracts.events import EventCancelled, EventChanged
@@ -206,6 +207,9 @@ async def update_event(
             EventChanged(event_id=event.id, status=event.status, changed_fields=changed),
             actor=principal.subject,
         )
+    if "capacity" in changed:
+        # More places (or no limit any more): the waitlist gets them, first come first.
+        await registrations.promote_waitlist(session, event, actor=principal.subject)
     return event
 
 
