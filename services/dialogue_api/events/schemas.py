@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
 
 from shared.contracts.cities import CityCode
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn, Languages
+from shared.i18n import LangMap, LangMapEn, LanguageList, Languages
 from shared.schemas import InputModel, PatchModel
 from shared.timezones import Timezone
 
@@ -46,10 +46,8 @@ TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
     EventStatus.cancelled: frozenset(),
 }
 
-LanguageTag = Annotated[str, Field(pattern=r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$", examples=["fr"])]
 Themes = Annotated[list[Theme], Field(max_length=len(Theme), examples=[["housing", "health"]])]
 Cities = Annotated[list[CityCode], Field(max_length=100, examples=[["TNTUN", "PTLIS"]])]
-Languages_ = Annotated[list[LanguageTag], Field(max_length=20, examples=[["en", "fr", "ar"]])]
 
 
 def _unique(field: str, values: Sequence[str] | None) -> None:
@@ -79,8 +77,8 @@ class EventCreate(InputModel):
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
-    languages: Languages_ = Field(default_factory=list)
-    interpretation: Languages_ = Field(
+    languages: LanguageList = Field(default_factory=list)
+    interpretation: LanguageList = Field(
         default_factory=list, description="Languages interpretation is offered into."
     )
     public: bool = Field(default=True, description="Readable without a token.")
@@ -124,8 +122,8 @@ class EventUpdate(PatchModel):
     capacity: int | None = Field(default=None, ge=0, le=100_000)
     registration_opens_at: AwareDatetime | None = None
     registration_closes_at: AwareDatetime | None = None
-    languages: Languages_ | None = None
-    interpretation: Languages_ | None = None
+    languages: LanguageList | None = None
+    interpretation: LanguageList | None = None
     public: bool | None = None
 
     @model_validator(mode="after")

@@ -6,8 +6,7 @@ from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from services.dialogue_api.events.schemas import LanguageTag
-from shared.i18n import LangMap, LangMapEn, Languages
+from shared.i18n import LangMap, LangMapEn, Languages, LanguageTag
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:

@@ -6,7 +6,6 @@ from fastapi import APIRouter, Path, Query, Response, status
 
 from services.dialogue_api.people import service
 from services.dialogue_api.people.schemas import (
-    LANGUAGE_TAG_PATTERN,
     PersonCreate,
     PersonRead,
     PersonRole,
@@ -16,6 +15,7 @@ from shared.auth import CurrentPrincipal, MaybePrincipal
 from shared.concurrency import IfMatchHeader, represented
 from shared.contracts.cities import CITY_CODE_PATTERN
 from shared.db import SessionDep
+from shared.i18n import LANGUAGE_TAG_PATTERN
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 

@@ -4,9 +4,10 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from shared.contracts.cities import CityCode
+from shared.i18n import LanguageList
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
@@ -23,17 +24,6 @@ class PersonRole(enum.StrEnum):
 
 
 #: The same tags as the keys of language maps (``shared.i18n``): ``en``, ``fr``, ``pt-BR``.
-LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
-LanguageTag = Annotated[str, Field(pattern=LANGUAGE_TAG_PATTERN, examples=["fr"])]
-
-
-def _each_language_once(tags: list[str] | None) -> list[str] | None:
-    # Language tags are case-insensitive (RFC 5646): `pt-BR` and `pt-br` are one language.
-    if tags is not None and len({tag.lower() for tag in tags}) != len(tags):
-        raise ValueError("lists a language twice")
-    return tags
-
-
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
@@ -53,9 +43,8 @@ Organisation = Annotated[
     Field(examples=["Municipalité de Tunis"]),
 ]
 SpokenLanguages = Annotated[
-    list[LanguageTag],
-    Field(max_length=20, description="Languages the person works in.", examples=[["ar", "fr"]]),
-    AfterValidator(_each_language_once),
+    LanguageList,
+    Field(description="Languages the person works in.", examples=[["ar", "fr"]]),
 ]
 CITY = "The person's city; null for people of no city (experts, network staff)."
 CONSENT_LISTED = (

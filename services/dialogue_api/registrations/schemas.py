@@ -6,8 +6,8 @@ from typing import TYPE_CHECKING, Literal, Self
 
 from pydantic import BaseModel, Field
 
-from services.dialogue_api.events.schemas import LanguageTag
 from services.dialogue_api.people.schemas import PersonSummary
+from shared.i18n import LanguageTag
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
