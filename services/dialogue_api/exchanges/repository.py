@@ -34,23 +34,27 @@ class ProposalRow:
 
 # An offer answers a request when the request's theme is among the offer's themes; pairs are
 # ranked by the themes and languages they share and whether their cities were paired before.
+# One statement: exchange joined to itself, the city pairs already matched joined once (a hash
+# join, not a lookup per pair), the ranking's key computed as columns the cursor compares.
 _PROPOSALS = """
-WITH pair AS (
-    SELECT r.id AS request_id, o.id AS offer_id, r.city_code AS request_city,
-           o.city_code AS offer_city,
+WITH paired AS (
+    SELECT DISTINCT LEAST(request_city, offer_city) AS city_a,
+                    GREATEST(request_city, offer_city) AS city_b
+      FROM dialogue.exchange_match
+), pair AS (
+    SELECT r.id AS request_id, o.id AS offer_id,
            ARRAY(SELECT unnest(r.related_themes || r.theme)
                  INTERSECT SELECT unnest(o.related_themes || o.theme) ORDER BY 1) AS shared_themes,
            ARRAY(SELECT unnest(r.languages) INTERSECT SELECT unnest(o.languages) ORDER BY 1)
                AS shared_languages,
-           EXISTS (
-               SELECT 1 FROM dialogue.exchange_match m
-                WHERE (m.request_city, m.offer_city) IN ((r.city_code, o.city_code),
-                                                         (o.city_code, r.city_code))
-           ) AS paired_before
+           paired.city_a IS NOT NULL AS paired_before
       FROM dialogue.exchange r
       JOIN dialogue.exchange o
         ON o.kind = 'offer' AND o.status = 'open' AND o.city_code <> r.city_code
        AND r.theme = ANY (o.related_themes || o.theme)
+      LEFT JOIN paired
+        ON paired.city_a = LEAST(r.city_code, o.city_code)
+       AND paired.city_b = GREATEST(r.city_code, o.city_code)
      WHERE r.kind = 'request' AND r.status = 'open'
        AND (CAST(:city AS text) IS NULL OR :city IN (r.city_code, o.city_code))
        AND (CAST(:theme AS text) IS NULL OR r.theme = :theme)
@@ -99,6 +103,8 @@ class ExchangeRepository(Repository[Exchange]):
             .where(Exchange.id.in_(exchange_ids))
             .order_by(Exchange.id)
             .with_for_update()
+            # Read what the lock protects, not what this session may have read before it.
+            .execution_options(populate_existing=True)
         )
         return {exchange.id: exchange for exchange in found}
 
@@ -140,19 +146,17 @@ class ExchangeRepository(Repository[Exchange]):
             for row in rows
         ]
 
-    async def matches_of(self, exchange_id: int) -> Sequence[ExchangeMatch]:
-        return (
-            await self.session.scalars(
-                select(ExchangeMatch)
-                .where(
-                    or_(
-                        ExchangeMatch.request_id == exchange_id,
-                        ExchangeMatch.offer_id == exchange_id,
-                    )
-                )
-                .order_by(ExchangeMatch.id)
-            )
-        ).all()
+    async def matches_of(
+        self, exchange_id: int, page: PageParams | None = None
+    ) -> Sequence[ExchangeMatch]:
+        """The matches the exchange is part of (as request or offer), by id; all without
+        ``page``."""
+        statement = select(ExchangeMatch).where(
+            or_(ExchangeMatch.request_id == exchange_id, ExchangeMatch.offer_id == exchange_id)
+        )
+        if page is None:
+            return (await self.session.scalars(statement.order_by(ExchangeMatch.id))).all()
+        return (await self.session.scalars(keyset(statement, page, ExchangeMatch.id))).all()
 
     async def match_of_pair(self, request_id: int, offer_id: int) -> ExchangeMatch | None:
         return await self.session.scalar(

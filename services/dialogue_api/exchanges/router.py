@@ -7,7 +7,6 @@ from fastapi import APIRouter, Path, Query, Response, status
 from services.dialogue_api.exchanges import service
 from services.dialogue_api.exchanges.repository import ExchangeFilters
 from services.dialogue_api.exchanges.schemas import (
-    ExchangeBrief,
     ExchangeCreate,
     ExchangeKind,
     ExchangeRead,
@@ -24,7 +23,7 @@ from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.i18n import LANGUAGE_TAG_PATTERN, Languages, LanguagesDep
 from shared.openapi import problem_responses
-from shared.pagination import Page, PageDep, build_page, encode_cursor
+from shared.pagination import Page, PageDep, build_page
 
 router = APIRouter(prefix="/v1/exchanges", tags=["exchanges"])
 ExchangeId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -85,20 +84,13 @@ async def propose_matches(
     found = await service.propose_matches(
         session, city=city, theme=theme.value if theme else None, request=request, page=page
     )
-    shown = found[: page.limit]
-    items = [
-        Proposal(
-            request=ExchangeBrief.of(item.request, languages),
-            offer=ExchangeBrief.of(item.offer, languages),
-            shared_themes=[Theme(theme) for theme in item.row.shared_themes],
-            shared_languages=item.row.shared_languages,
-            cities_paired_before=item.row.paired_before,
-        )
-        for item in shown
-    ]
-    more = len(found) > page.limit and shown
-    return Page[Proposal](
-        items=items, next_cursor=encode_cursor(shown[-1].row.key) if more else None
+    return build_page(
+        found,
+        page,
+        key=lambda proposal: proposal.row.key,
+        item=lambda proposal: Proposal.of(
+            proposal.row, proposal.request, proposal.offer, languages
+        ),
     )
 
 
@@ -176,21 +168,25 @@ async def delete_exchange(
 
 
 @router.post(
-    "/{exchange_id}/matches",
+    "/{request_id}/matches",
     summary="Pair a request with an offer",
+    description="Admins and editors of either city confirm a proposed pair; both exchanges "
+    "become matched and `exchange.matched` is announced. 422 naming `request_id` or `offer` "
+    "when one is of the wrong kind or both are of one city; 409 when one is not open or the "
+    "pair was already confirmed.",
     status_code=status.HTTP_201_CREATED,
     response_model=MatchRead,
     responses=problem_responses(401, 403, 404, 409),
 )
 async def confirm_match(
-    exchange_id: ExchangeId,
+    request_id: ExchangeId,
     payload: MatchCreate,
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
 ) -> MatchRead:
-    match = await service.confirm_match(session, principal, exchange_id, payload)
-    response.headers["Location"] = f"/v1/exchanges/{exchange_id}/matches"
+    match = await service.confirm_match(session, principal, request_id, payload)
+    response.headers["Location"] = f"/v1/exchanges/{request_id}/matches"
     return MatchRead.of(match)
 
 
@@ -200,6 +196,8 @@ async def confirm_match(
     response_model=Page[MatchRead],
     responses=problem_responses(404),
 )
-async def list_matches(exchange_id: ExchangeId, session: SessionDep) -> Page[MatchRead]:
-    matches = await service.matches_of(session, exchange_id)
-    return Page[MatchRead](items=[MatchRead.of(match) for match in matches])
+async def list_matches(
+    exchange_id: ExchangeId, session: SessionDep, page: PageDep
+) -> Page[MatchRead]:
+    matches = await service.matches_of(session, exchange_id, page)
+    return build_page(matches, page, key=lambda match: [match.id], item=MatchRead.of)

@@ -14,6 +14,7 @@ from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
     from services.dialogue_api.exchanges.models import Exchange, ExchangeMatch
+    from services.dialogue_api.exchanges.repository import ProposalRow
 
 
 class ExchangeKind(enum.StrEnum):
@@ -32,6 +33,15 @@ class EditableStatus(enum.StrEnum):
 
     open = "open"
     closed = "closed"
+
+
+#: Where a change may take each status. A matched exchange is the record of its match: it
+#: stays matched (a city offering the same expertise again offers it anew).
+TRANSITIONS: dict[ExchangeStatus, frozenset[ExchangeStatus]] = {
+    ExchangeStatus.open: frozenset({ExchangeStatus.closed}),
+    ExchangeStatus.closed: frozenset({ExchangeStatus.open}),
+    ExchangeStatus.matched: frozenset(),
+}
 
 
 def _each_theme_once(themes: list[Theme]) -> list[Theme]:
@@ -150,6 +160,21 @@ class Proposal(BaseModel):
     cities_paired_before: bool = Field(
         description="Whether these two cities were already paired by an earlier match."
     )
+    theme_score: int = Field(description="How many themes they share (ranked first).")
+    language_score: int = Field(description="How many languages they share (ranked second).")
+
+    @classmethod
+    def of(cls, row: ProposalRow, request: Exchange, offer: Exchange, languages: Languages) -> Self:
+        """The pair as ranked, the two exchanges in brief in the caller's language."""
+        return cls(
+            request=ExchangeBrief.of(request, languages),
+            offer=ExchangeBrief.of(offer, languages),
+            shared_themes=[Theme(theme) for theme in row.shared_themes],
+            shared_languages=row.shared_languages,
+            cities_paired_before=row.paired_before,
+            theme_score=len(row.shared_themes),
+            language_score=len(row.shared_languages),
+        )
 
 
 class MatchCreate(InputModel):

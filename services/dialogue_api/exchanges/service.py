@@ -24,6 +24,7 @@ from services.dialogue_api.exchanges.repository import (
     ProposalRow,
 )
 from services.dialogue_api.exchanges.schemas import (
+    TRANSITIONS,
     ExchangeCreate,
     ExchangeKind,
     ExchangeStatus,
@@ -35,7 +36,7 @@ from services.dialogue_api.people.service import get_person, visible_person_summ
 from shared.auth import Principal, ensure_city_editor
 from shared.concurrency import check_if_match
 from shared.contracts.events import ExchangeMatched
-from shared.errors import Conflict, Forbidden, NotFound, invalid
+from shared.errors import Conflict, Forbidden, NotFound, field_error, invalid
 from shared.pagination import PageParams
 
 
@@ -130,6 +131,7 @@ async def update_exchange(
     ensure_city_editor(principal, exchange.city_code)
     check_if_match(if_match, exchange.version, resource="exchange")
     changes = payload.changes()
+    _check_status(ExchangeStatus(exchange.status), changes.get("status"))
     if changes.get("contact") is not None:
         await _check_contact(session, principal, changes["contact"])
     theme = _stored(changes.get("theme", exchange.theme))
@@ -143,6 +145,16 @@ async def update_exchange(
     return exchange
 
 
+def _check_status(current: ExchangeStatus, status: ExchangeStatus | None) -> None:
+    """409 naming ``status`` unless a change may take the exchange from ``current`` to it."""
+    if status is None or status == current or status in TRANSITIONS[current]:
+        return
+    raise Conflict(
+        f"An exchange that is {current} cannot become {status}.",
+        errors=[field_error("status", f"cannot go from {current} to {status}")],
+    )
+
+
 async def delete_exchange(
     session: AsyncSession, principal: Principal, exchange_id: int, *, if_match: str | None
 ) -> None:
@@ -153,10 +165,27 @@ async def delete_exchange(
     repository = ExchangeRepository.from_session(session)
     if matches := await repository.matches_of(exchange_id):
         raise Conflict(
-            f"Exchange {exchange_id} was matched; close it instead of removing it.",
+            f"Exchange {exchange_id} was matched; it stays as the record of its match.",
             matches=[match.id for match in matches],
         )
     await repository.delete(exchange)
+
+
+#: The ranges of the ranking's key (two counts and a flag as PostgreSQL integers, then two
+#: bigint ids): a cursor outside them was not made by this list.
+_KEY_RANGES = (*[range(-(2**31), 2**31)] * 3, *[range(-(2**63) + 1, 2**63)] * 2)
+
+
+def _proposal_key(cursor: Sequence[Any] | None) -> list[int] | None:
+    """The ranking key a proposals cursor holds; 422 naming ``cursor`` if it holds none."""
+    if cursor is None:
+        return None
+    if len(cursor) != len(_KEY_RANGES) or not all(
+        isinstance(value, int) and not isinstance(value, bool) and value in allowed
+        for value, allowed in zip(cursor, _KEY_RANGES, strict=True)
+    ):
+        raise invalid("cursor", "not a cursor returned by this list", location="query")
+    return list(cursor)
 
 
 @dataclass(frozen=True)
@@ -177,13 +206,12 @@ async def propose_matches(
     """Ranked pairs of open requests and offers of other cities, one page (and one more row
     to tell whether there is a next page)."""
     repository = ExchangeRepository.from_session(session)
-    after = page.cursor
-    if after is not None and (
-        len(after) != 5 or not all(isinstance(v, int) and not isinstance(v, bool) for v in after)
-    ):
-        raise invalid("cursor", "not a cursor returned by this list", location="query")
     rows = await repository.proposals(
-        city=city, theme=theme, request=request, after=after, limit=page.limit + 1
+        city=city,
+        theme=theme,
+        request=request,
+        after=_proposal_key(page.cursor),
+        limit=page.limit + 1,
     )
     exchanges = await repository.by_ids(
         sorted({row.request_id for row in rows} | {row.offer_id for row in rows})
@@ -220,12 +248,13 @@ async def confirm_match(
         )
     if await repository.match_of_pair(request.id, offer.id) is not None:
         raise Conflict(f"Request {request.id} and offer {offer.id} are already paired.")
-    closed = [e.id for e in (request, offer) if e.status != ExchangeStatus.open]
-    if closed:
-        raise Conflict(
-            f"Only open exchanges can be paired; {', '.join(map(str, closed))} is not open.",
-            exchanges=closed,
-        )
+    not_open = [
+        field_error(field, f"exchange {e.id} is {e.status}, not open", location=location)
+        for field, location, e in (("request_id", "path", request), ("offer", "body", offer))
+        if e.status != ExchangeStatus.open
+    ]
+    if not_open:
+        raise Conflict("Only open exchanges can be paired.", errors=not_open)
     match = ExchangeMatch(
         request_id=request.id,
         offer_id=offer.id,
@@ -253,7 +282,9 @@ async def confirm_match(
     return match
 
 
-async def matches_of(session: AsyncSession, exchange_id: int) -> Sequence[ExchangeMatch]:
-    """The confirmed matches of an exchange, oldest first."""
+async def matches_of(
+    session: AsyncSession, exchange_id: int, page: PageParams
+) -> Sequence[ExchangeMatch]:
+    """A page of the confirmed matches of an exchange, oldest first."""
     await get_exchange(session, exchange_id)
-    return await ExchangeRepository.from_session(session).matches_of(exchange_id)
+    return await ExchangeRepository.from_session(session).matches_of(exchange_id, page)
