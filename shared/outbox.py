@@ -2,7 +2,9 @@
 
 ``outbox_table(metadata)`` declares the table in a service's schema; ``OutboxWriter`` adds an
 event to the current session and asks PostgreSQL to notify the relay when the transaction
-commits (``NOTIFY`` is transactional: a rolled-back change wakes nobody).
+commits (``NOTIFY`` is transactional: a rolled-back change wakes nobody). The worker's relay
+sets ``relayed_at`` when it has enqueued the event's job, the job sets ``handled_at`` when every
+handler has run; a row relayed long ago and still unhandled is enqueued again.
 """
 
 from __future__ import annotations
@@ -43,10 +45,16 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("actor", String(200)),
         Column("envelope", JSONB, nullable=False),
         Column("relayed_at", DateTime(timezone=True)),
+        Column("handled_at", DateTime(timezone=True)),
         Index(
             "ix_outbox_unrelayed",
             "position",
             postgresql_where=text("relayed_at IS NULL"),
+        ),
+        Index(
+            "ix_outbox_unhandled",
+            "relayed_at",
+            postgresql_where=text("relayed_at IS NOT NULL AND handled_at IS NULL"),
         ),
     )
 

@@ -59,6 +59,34 @@ class Settings(BaseSettings):
     #: Statement limit of an import's transaction: its COPY lasts as long as the upload.
     import_statement_timeout_seconds: int = 3600
 
+    # The worker (`mc2cm worker`): its arq queue, the outbox relay and the jobs' limits.
+    queue_name: str = "mc2cm"
+    #: Seconds between sweeps of the outbox when no NOTIFY arrives (the relay's safety net).
+    outbox_sweep_seconds: float = 15
+    #: A relayed event not handled after this many seconds is enqueued again.
+    outbox_redeliver_after_seconds: float = 600
+    job_timeout_seconds: float = 120
+    job_max_tries: int = 5
+    #: A burst of writes to one indicator is recomputed once, this long after the last write.
+    aggregation_debounce_seconds: float = 2
+
+    # Notifications: e-mail over SMTP and signed webhooks.
+    smtp_host: str | None = Field(
+        default=None, description="SMTP server; unset, e-mails are recorded as skipped."
+    )
+    smtp_port: int = 25
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = False
+    smtp_timeout_seconds: float = 30
+    mail_from: str = "MC2CM network <no-reply@mc2cm.local>"
+    webhook_timeout_seconds: float = 10
+    #: Attempts of one delivery before it is given up (backoff doubles from the base).
+    delivery_max_attempts: int = 6
+    delivery_retry_base_seconds: float = 30
+    #: A webhook subscription is disabled after this many failed deliveries in a row.
+    webhook_disable_after_failures: int = 10
+
     root_path: str = ""
     log_level: str = "INFO"
     #: Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or "*").

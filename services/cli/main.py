@@ -45,6 +45,34 @@ def _require_database() -> str:
 
 
 @app.command()
+def worker() -> None:
+    """Run the worker: the outbox relay, every job and the cron jobs, until SIGTERM or Ctrl-C.
+
+    On SIGTERM it takes no new job and lets running ones finish (up to the job timeout).
+    """
+    import signal
+
+    from services.worker.app import run_worker
+    from shared.observability import configure_logging
+
+    _require_database()
+    settings = load_settings()
+    if settings.redis_url is None:
+        console.print("[red]No Redis configured:[/] set MC2CM_REDIS_URL (or run `mc2cm dev`).")
+        raise typer.Exit(2)
+    configure_logging(settings.log_level)
+
+    async def main() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(signum, stop.set)
+        await run_worker(settings, stop)
+
+    asyncio.run(main())
+
+
+@app.command()
 def migrate() -> None:
     """Apply every service's migrations to the configured database."""
     asyncio.run(migrate_all(_require_database()))

@@ -10,12 +10,11 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dialogue_api.cities.service import apply_city_upserted
 from services.dialogue_api.demo.seed import SeedResult as DialogueSeedResult
 from services.dialogue_api.demo.seed import seed as seed_dialogue
-from services.profiles_api.cities.service import city_refs
 from services.profiles_api.demo.seed import SeedResult as ProfilesSeedResult
 from services.profiles_api.demo.seed import seed as seed_profiles
+from services.worker.cities import resync_city_refs
 
 
 @dataclass
@@ -25,18 +24,10 @@ class SeedReport:
     dialogue: DialogueSeedResult
 
 
-async def sync_dialogue_cities(session: AsyncSession) -> int:
-    """Bring ``dialogue.city_ref`` up to date with profiles' cities; how many rows changed."""
-    changed = 0
-    for city, changed_at in await city_refs(session):
-        changed += await apply_city_upserted(session, city, changed_at=changed_at)
-    return changed
-
-
 async def seed_all(session: AsyncSession) -> SeedReport:
     """Load every service's demo data; idempotent."""
     profiles = await seed_profiles(session)
-    synced = await sync_dialogue_cities(session)
+    synced = await resync_city_refs(session)
     dialogue = await seed_dialogue(session)
     return SeedReport(profiles=profiles, cities_synced=synced, dialogue=dialogue)
 

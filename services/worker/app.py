@@ -1,0 +1,128 @@
+"""The worker process: the outbox relay beside an arq worker running every job and cron job.
+
+``run_worker`` is what ``mc2cm worker`` runs; tests run ``Worker`` the same way in-process.
+Both parts survive the loss of Redis or PostgreSQL: the relay retries its passes, and an arq
+worker stopped by a lost Redis connection is started again after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+from urllib.parse import unquote
+
+from arq import cron
+from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.cron import CronJob
+from arq.worker import Function, Worker, func
+from redis.exceptions import RedisError
+
+from services.worker import aggregation, cities, notifications
+from services.worker.context import WorkerContext
+from services.worker.events import handle_event
+from services.worker.relay import run_relay
+from shared.db import Database
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+def redis_settings(url: str) -> RedisSettings:
+    """arq's settings for ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
+    parsed = RedisSettings.from_dsn(url)
+    if parsed.unix_socket_path:
+        parsed.unix_socket_path = unquote(parsed.unix_socket_path)
+    return parsed
+
+
+def functions() -> list[Function]:
+    return [
+        func(handle_event, name="handle_event"),
+        *aggregation.FUNCTIONS,
+        *notifications.FUNCTIONS,
+    ]
+
+
+def cron_jobs() -> list[CronJob]:
+    return [
+        cron(cities.resync_cities, name="resync_cities", hour={2}, minute={30}, second={0}),
+        *aggregation.CRON_JOBS,
+        *notifications.CRON_JOBS,
+    ]
+
+
+def build_worker(context: WorkerContext, **overrides: Any) -> Worker:
+    """An arq worker for ``context``'s queue with every job and cron job of the platform."""
+    settings = context.settings
+    options: dict[str, Any] = {
+        "functions": functions(),
+        "cron_jobs": cron_jobs(),
+        "queue_name": settings.queue_name,
+        "redis_pool": context.redis,
+        "ctx": {"worker": context},
+        "job_timeout": settings.job_timeout_seconds,
+        "max_tries": settings.job_max_tries,
+        "job_completion_wait": int(settings.job_timeout_seconds),
+        "handle_signals": False,
+    }
+    return Worker(**(options | overrides))
+
+
+@asynccontextmanager
+async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncIterator[WorkerContext]:
+    """The database and Redis pool of a worker process, closed on exit."""
+    assert settings.redis_url is not None
+    database = Database.from_settings(settings, application_name=f"mc2cm-{name}")
+    redis: ArqRedis = await create_pool(
+        redis_settings(settings.redis_url), default_queue_name=settings.queue_name
+    )
+    try:
+        yield WorkerContext(settings=settings, database=database, redis=redis)
+    finally:
+        await redis.aclose()
+        await database.dispose()
+
+
+async def _run_jobs(context: WorkerContext, stop: asyncio.Event) -> None:
+    """Run the arq worker until ``stop``; start it again when Redis drops it."""
+    pause = 1.0
+    while not stop.is_set():
+        worker = build_worker(context)
+        main = asyncio.ensure_future(worker.main())
+        stopping = asyncio.ensure_future(stop.wait())
+        try:
+            await asyncio.wait({main, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            stopping.cancel()
+        if main.done():
+            error = main.exception() if not main.cancelled() else None
+            if error is not None and not isinstance(error, RedisError | OSError):
+                raise error
+            log.warning("job worker stopped (%r); starting again in %.0f s", error, pause)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=pause)
+            pause = min(pause * 2, 30)
+            continue
+        # Asked to stop: no new jobs, running jobs finish (up to their timeout).
+        worker.allow_pick_jobs = False
+        if worker.tasks:
+            running = list(worker.tasks.values())
+            await asyncio.wait(running, timeout=context.settings.job_timeout_seconds)
+        main.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await main
+
+
+async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
+    """The worker process: relay and jobs side by side until ``stop`` is set."""
+    async with open_worker(settings) as context:
+        relay = asyncio.ensure_future(run_relay(context, stop))
+        try:
+            await _run_jobs(context, stop)
+        finally:
+            stop.set()
+            await relay

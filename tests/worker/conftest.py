@@ -1,0 +1,105 @@
+"""Fixtures of the worker's tests: a committed, seeded database of the module's own, both
+APIs writing to it for real, and the worker (relay, jobs, cron) running in-process.
+
+Each test gets its own arq queue, so a worker of one test never takes another's jobs.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import pytest
+
+from services.cli.runtime import migrate_all, unit_of_work
+from services.cli.seeding import seed_all
+from services.dialogue_api.app import create_app as create_dialogue_app
+from services.profiles_api.app import create_app as create_profiles_app
+from services.worker.app import run_worker
+from shared.settings import Settings
+from tests.conftest import create_database, drop_database, make_settings
+from tests.factories import Api
+
+#: Settings that make the worker's timers short enough for tests.
+FAST: dict[str, Any] = {
+    "outbox_sweep_seconds": 0.5,
+    "aggregation_debounce_seconds": 0.3,
+    "delivery_retry_base_seconds": 0.2,
+    "job_timeout_seconds": 10,
+}
+
+
+@pytest.fixture(scope="module")
+async def platform_database(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """A migrated database with the demo data, committed; its URL. Dropped after the module."""
+    url = await create_database(server_urls[0], "mc2cm_test_worker")
+    try:
+        await migrate_all(url)
+        async with unit_of_work(make_settings(url, server_urls[1]), name="test-seed") as session:
+            await seed_all(session)
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@dataclass
+class Platform:
+    """Both APIs on a committed database, and a way to run the worker beside them."""
+
+    settings: Settings
+    profiles: Api
+    dialogue: Api
+
+    @asynccontextmanager
+    async def worker(self, **overrides: Any) -> AsyncIterator[Settings]:
+        """The worker running in-process until the block ends; the settings it runs with."""
+        settings = self.settings.model_copy(update=overrides)
+        stop = asyncio.Event()
+        task = asyncio.create_task(run_worker(settings, stop))
+        try:
+            yield settings
+        finally:
+            stop.set()
+            await asyncio.wait_for(task, timeout=30)
+
+
+@pytest.fixture
+async def platform(platform_database: str, server_urls: tuple[str, str]) -> AsyncIterator[Platform]:
+    settings = make_settings(
+        platform_database, server_urls[1], queue_name=f"test-{uuid.uuid4().hex[:10]}", **FAST
+    )
+    profiles_app = create_profiles_app(settings)
+    dialogue_app = create_dialogue_app(settings)
+    async with (
+        profiles_app.router.lifespan_context(profiles_app),
+        dialogue_app.router.lifespan_context(dialogue_app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=profiles_app, raise_app_exceptions=False),
+            base_url="http://profiles.test",
+        ) as profiles_client,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=dialogue_app, raise_app_exceptions=False),
+            base_url="http://dialogue.test",
+        ) as dialogue_client,
+    ):
+        yield Platform(settings, Api(profiles_client, settings), Api(dialogue_client, settings))
+
+
+async def eventually(
+    check: Callable[[], Awaitable[Any]], *, timeout: float = 15, interval: float = 0.1
+) -> Any:
+    """The first truthy result of ``check``, polled until ``timeout`` seconds (then fail)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if loop.time() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {check.__name__}")
+        await asyncio.sleep(interval)
