@@ -1,8 +1,9 @@
 """``mc2cm dev``: the whole platform on one machine, nothing to install beyond ``make dev``.
 
 Starts the embedded PostgreSQL and Redis (unless ``DATABASE_URL`` / ``REDIS_URL`` name
-servers), applies migrations, loads the demo data, prints an admin token and runs each
-service as its own process, exactly as the production image does. Ctrl-C stops it all.
+servers) and a local SMTP sink (unless ``MC2CM_SMTP_HOST`` names a server), applies
+migrations, loads the demo data, prints an admin token and runs each API and the worker as
+its own process, exactly as the production image does. Ctrl-C stops it all.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import asyncpg
 from rich.console import Console
 from sqlalchemy.engine import make_url
 
+from services.cli.mailsink import MailSink, mail_dir
 from services.cli.runtime import migrate_all, unit_of_work
 from shared.auth import Role, issue_token
 from shared.embedded import EmbeddedStack, start_embedded_stack
@@ -79,13 +81,23 @@ def _stop_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def run_dev(data_dir: Path, *, ports: dict[str, int]) -> int:
+def _alive_after(process: subprocess.Popen[bytes], seconds: float) -> bool:
+    """Whether ``process`` is still running ``seconds`` from now (the worker has no HTTP)."""
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        return True
+    return False
+
+
+def run_dev(data_dir: Path, *, ports: dict[str, int], smtp_port: int = 8025) -> int:
     """Run until interrupted; the exit status of the platform."""
     warnings.filterwarnings("ignore", module="platformdirs")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
     configured = load_settings()
     stack: EmbeddedStack | None = None
+    sink: MailSink | None = None
     processes: list[subprocess.Popen[bytes]] = []
     secret = (
         configured.jwt_secret.get_secret_value() if configured.jwt_secret else _secret(data_dir)
@@ -110,6 +122,10 @@ def run_dev(data_dir: Path, *, ports: dict[str, int]) -> int:
             "MC2CM_REDIS_URL": redis_url,
             "MC2CM_JWT_SECRET": secret,
         }
+        if configured.smtp_host is None:
+            sink = MailSink(mail_dir(data_dir), port=smtp_port)
+            sink.start()
+            env |= {"MC2CM_SMTP_HOST": sink.address[0], "MC2CM_SMTP_PORT": str(sink.address[1])}
         _write_dev_env(env)
         settings = load_settings()
         console.print(f"PostgreSQL: {make_url(database_url).render_as_string()}")
@@ -128,10 +144,19 @@ def run_dev(data_dir: Path, *, ports: dict[str, int]) -> int:
             if not _wait_ready(port, process):
                 console.print(f"[red]{service} did not become ready on port {port}.[/]")
                 return 1
+        worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=child_env)
+        processes.append(worker)
+        if not _alive_after(worker, 1.0):
+            console.print("[red]The worker stopped on start; see its log above.[/]")
+            return 1
         token = issue_token(settings, subject="admin@mc2cm.local", role=Role.admin)
         console.rule(f"MC2CM platform ready in {time.monotonic() - started:.1f} s")
         for service, port in ports.items():
             console.print(f"{service:>9}: http://127.0.0.1:{port}/v1  (docs: /docs)")
+        console.print("   worker: relaying events, aggregating, notifying")
+        if sink is not None:
+            host, port = sink.address
+            console.print(f"     mail: SMTP sink on {host}:{port}; `mc2cm mails` lists what it got")
         console.print("Admin token (12 h; `mc2cm token --role ...` makes others):")
         print(token, flush=True)  # noqa: T201 - the token goes to stdout for scripts
         console.print("Ctrl-C stops everything.")
@@ -154,6 +179,8 @@ def run_dev(data_dir: Path, *, ports: dict[str, int]) -> int:
             except subprocess.TimeoutExpired:
                 process.kill()
         _write_dev_env({"MC2CM_JWT_SECRET": secret})
+        if sink is not None:
+            sink.stop()
         if stack is not None:
             stack.close()
 

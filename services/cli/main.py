@@ -200,16 +200,64 @@ def token(
 
 
 @app.command()
+def mails(
+    show: Annotated[
+        int | None, typer.Option(help="Print message N of the list (1 = oldest) in full.")
+    ] = None,
+    last: Annotated[int, typer.Option(min=1, help="How many of the newest to list.")] = 20,
+    data_dir: Annotated[Path, typer.Option(help="The data folder of `mc2cm dev`.")] = Path(
+        ".mc2cm"
+    ),
+) -> None:
+    """List the e-mails the platform sent while `mc2cm dev` runs (its local SMTP sink)."""
+    from rich.table import Table
+
+    from services.cli.mailsink import body_text, mail_dir, read_mails
+
+    found = read_mails(mail_dir(data_dir))
+    if show is not None:
+        if not 1 <= show <= len(found):
+            console.print(f"[red]There is no message {show}; the sink holds {len(found)}.[/]")
+            raise typer.Exit(2)
+        mail = found[show - 1]
+        for header in ("Date", "From", "To", "Subject", "Message-ID"):
+            typer.echo(f"{header}: {mail.message.get(header, '')}")
+        if mail.attachments:
+            typer.echo(f"Attachments: {', '.join(mail.attachments)}")
+        typer.echo("")
+        typer.echo(body_text(mail.message))
+        return
+    table = Table(title=f"{len(found)} messages in {mail_dir(data_dir)}")
+    for column in ("#", "received", "to", "subject", "attachments"):
+        table.add_column(column)
+    first = max(len(found) - last, 0)
+    for number, mail in enumerate(found[first:], start=first + 1):
+        received = mail.received.strftime("%Y-%m-%d %H:%M:%S") if mail.received else ""
+        table.add_row(
+            str(number), received, mail.recipients, mail.subject, ", ".join(mail.attachments)
+        )
+    Console().print(table)
+
+
+@app.command()
 def dev(
     data_dir: Annotated[
         Path, typer.Option(help="Where the embedded servers keep their data.")
     ] = Path(".mc2cm"),
     profiles_port: Annotated[int, typer.Option(help="Port of the profiles API.")] = 8001,
     dialogue_port: Annotated[int, typer.Option(help="Port of the dialogue API.")] = 8002,
+    smtp_port: Annotated[
+        int, typer.Option(help="Port of the local SMTP sink (unless MC2CM_SMTP_HOST is set).")
+    ] = 8025,
 ) -> None:
-    """Run the whole platform locally: embedded PostgreSQL and Redis unless URLs are set."""
+    """Run the whole platform locally: embedded PostgreSQL and Redis unless URLs are set,
+    both APIs, the worker, and an SMTP sink whose mails `mc2cm mails` lists."""
     from services.cli.dev import run_dev
 
     raise typer.Exit(
-        run_dev(data_dir, ports={"profiles": profiles_port, "dialogue": dialogue_port})
+        run_dev(
+            data_dir,
+            ports={"profiles": profiles_port, "dialogue": dialogue_port},
+            smtp_port=smtp_port,
+        )
     )

@@ -38,7 +38,7 @@ def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
 
 @pytest.mark.embedded
 def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port, dialogue_port = _free_port(), _free_port()
+    port, dialogue_port, smtp_port = _free_port(), _free_port(), _free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -55,6 +55,8 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
             str(port),
             "--dialogue-port",
             str(dialogue_port),
+            "--smtp-port",
+            str(smtp_port),
         ],
         cwd=tmp_path,
         env=env,
@@ -105,6 +107,24 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
         dialogue_cities = httpx.get(f"http://127.0.0.1:{dialogue_port}/v1/cities").json()
         assert {city["code"] for city in dialogue_cities["items"]} == codes
         assert (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists()
+
+        # The worker runs: a city created in profiles becomes known to the dialogue.
+        athens = httpx.post(
+            f"http://127.0.0.1:{port}/v1/cities",
+            json={
+                "code": "GRATH",
+                "names": {"en": "Athens"},
+                "country": "GR",
+                "region": "europe",
+                "latitude": 37.98,
+                "longitude": 23.73,
+                "timezone": "Europe/Athens",
+                "membership": {"status": "expected", "since": "2026-01-15"},
+            },
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert athens.status_code == 201, athens.text
+        _wait_for(f"http://127.0.0.1:{dialogue_port}/v1/cities/GRATH", process)
     finally:
         process.send_signal(signal.SIGINT)
         try:
