@@ -26,7 +26,9 @@ class MailSink:
     """An SMTP server on ``host:port`` storing messages in ``directory`` (a Maildir)."""
 
     def __init__(self, directory: Path, *, host: str = "127.0.0.1", port: int = 8025) -> None:
-        directory.mkdir(parents=True, exist_ok=True)
+        directory.parent.mkdir(parents=True, exist_ok=True)
+        for folder in ("tmp", "new", "cur"):  # a Maildir, also when the folder exists
+            (directory / folder).mkdir(parents=True, exist_ok=True)
         self.directory = directory
         self.controller = Controller(Mailbox(directory), hostname=host, port=port)
 

@@ -113,3 +113,52 @@ def test_commands_that_need_a_database_say_so(
 
     assert result.exit_code == 2, result.output
     assert "No database configured" in result.output
+
+
+def test_mails_lists_and_shows_what_the_dev_sink_received(tmp_path: Path) -> None:
+    import smtplib
+    import socket
+    from email.message import EmailMessage
+
+    from services.cli.mailsink import MailSink, mail_dir
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    sink = MailSink(mail_dir(tmp_path), port=port)
+    sink.start()
+    try:
+        for n, subject in enumerate(["Invitation: Technical meeting", "Registration confirmed"]):
+            message = EmailMessage()
+            message["From"] = "no-reply@mc2cm.local"
+            message["To"] = "amina@example.org"
+            message["Subject"] = subject
+            message["Date"] = f"Tue, 01 Dec 2026 10:0{n}:00 +0000"
+            message.set_content(f"Dear Amina, message {n}.")
+            if n == 0:
+                message.add_attachment(
+                    b"BEGIN:VCALENDAR\r\nEND:VCALENDAR\r\n",
+                    maintype="text",
+                    subtype="calendar",
+                    filename="event.ics",
+                )
+            with smtplib.SMTP("127.0.0.1", port) as client:
+                client.send_message(message)
+    finally:
+        sink.stop()
+
+    listed = runner.invoke(app, ["mails", "--data-dir", str(tmp_path)], env={"COLUMNS": "200"})
+    assert listed.exit_code == 0, listed.output
+    assert "2 messages" in listed.output
+    assert "Invitation: Technical meeting" in listed.output
+    assert "event.ics" in listed.output
+    assert listed.output.index("Invitation") < listed.output.index("Registration confirmed")
+
+    shown = runner.invoke(app, ["mails", "--data-dir", str(tmp_path), "--show", "2"])
+    assert shown.exit_code == 0, shown.output
+    assert "Subject: Registration confirmed" in shown.output
+    assert "Dear Amina, message 1." in shown.output
+
+    missing = runner.invoke(app, ["mails", "--data-dir", str(tmp_path), "--show", "3"])
+    assert missing.exit_code == 2
+    assert "There is no message 3" in missing.output
