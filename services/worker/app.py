@@ -13,12 +13,12 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
-from urllib.parse import unquote
 
 from arq import cron
-from arq.connections import ArqRedis, RedisSettings, create_pool
+from arq.connections import ArqRedis
 from arq.cron import CronJob
 from arq.worker import Function, Worker, func
+from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
 from services.worker import aggregation, cities, notifications
@@ -31,12 +31,11 @@ from shared.settings import Settings
 log = logging.getLogger(__name__)
 
 
-def redis_settings(url: str) -> RedisSettings:
-    """arq's settings for ``url`` (``redis://``, ``rediss://`` or ``unix://``)."""
-    parsed = RedisSettings.from_dsn(url)
-    if parsed.unix_socket_path:
-        parsed.unix_socket_path = unquote(parsed.unix_socket_path)
-    return parsed
+def redis_client(url: str, queue_name: str) -> ArqRedis:
+    """An arq client of ``url`` (``redis://``, ``rediss://`` or ``unix://``). It connects on
+    first use, so a worker starts (and its relay waits) while Redis is still away."""
+    pool = ConnectionPool.from_url(url, socket_connect_timeout=5)
+    return ArqRedis(pool, default_queue_name=queue_name)
 
 
 def functions() -> list[Function]:
@@ -77,13 +76,11 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
     """The database and Redis pool of a worker process, closed on exit."""
     assert settings.redis_url is not None
     database = Database.from_settings(settings, application_name=f"mc2cm-{name}")
-    redis: ArqRedis = await create_pool(
-        redis_settings(settings.redis_url), default_queue_name=settings.queue_name
-    )
+    redis = redis_client(settings.redis_url, settings.queue_name)
     try:
         yield WorkerContext(settings=settings, database=database, redis=redis)
     finally:
-        await redis.aclose()
+        await redis.aclose(close_connection_pool=True)
         await database.dispose()
 
 

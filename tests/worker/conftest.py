@@ -68,11 +68,9 @@ class Platform:
             await asyncio.wait_for(task, timeout=30)
 
 
-@pytest.fixture
-async def platform(platform_database: str, server_urls: tuple[str, str]) -> AsyncIterator[Platform]:
-    settings = make_settings(
-        platform_database, server_urls[1], queue_name=f"test-{uuid.uuid4().hex[:10]}", **FAST
-    )
+@asynccontextmanager
+async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
+    """Both APIs of ``settings`` with their lifespans running, and HTTP clients of them."""
     profiles_app = create_profiles_app(settings)
     dialogue_app = create_dialogue_app(settings)
     async with (
@@ -88,6 +86,18 @@ async def platform(platform_database: str, server_urls: tuple[str, str]) -> Asyn
         ) as dialogue_client,
     ):
         yield Platform(settings, Api(profiles_client, settings), Api(dialogue_client, settings))
+
+
+def platform_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
+    """Settings of a test's platform: its own arq queue, the worker's timers short."""
+    values = {"queue_name": f"test-{uuid.uuid4().hex[:10]}", **FAST, **overrides}
+    return make_settings(database_url, redis_url, **values)
+
+
+@pytest.fixture
+async def platform(platform_database: str, server_urls: tuple[str, str]) -> AsyncIterator[Platform]:
+    async with open_platform(platform_settings(platform_database, server_urls[1])) as opened:
+        yield opened
 
 
 async def eventually(
