@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from services.profiles_api import SERVICE
+from services.profiles_api.aggregates.router import router as aggregates
 from services.profiles_api.challenges.router import router as challenges
 from services.profiles_api.cities.router import router as cities
 from services.profiles_api.compare.router import router as compare
@@ -31,6 +32,11 @@ TAGS = [
     {"name": "challenges", "description": "What each city says it needs."},
     {"name": "profiles", "description": "A city's assembled migration profile."},
     {"name": "compare", "description": "Cities side by side, with comparability warnings."},
+    {
+        "name": "aggregates",
+        "description": "Computed by the worker from the published figures: network and "
+        "regional aggregates, derived indicators' values and the data-coverage matrix.",
+    },
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -56,5 +62,6 @@ def create_app(settings: Settings) -> FastAPI:
             challenges,
             profiles,
             compare,
+            aggregates,
         ],
     )

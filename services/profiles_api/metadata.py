@@ -1,5 +1,12 @@
 """Every table of schema ``profiles``, for migrations and checks."""
 
+from services.profiles_api.aggregates.models import (
+    Aggregate,
+    AggregationRequest,
+    AggregationRun,
+    Coverage,
+    DerivedValue,
+)
 from services.profiles_api.challenges.models import Challenge
 from services.profiles_api.cities.models import City
 from services.profiles_api.db import Base, outbox
@@ -11,8 +18,13 @@ from services.profiles_api.sources.models import Source
 metadata = Base.metadata
 
 __all__ = [
+    "Aggregate",
+    "AggregationRequest",
+    "AggregationRun",
     "Challenge",
     "City",
+    "Coverage",
+    "DerivedValue",
     "Indicator",
     "Observation",
     "ObservationChange",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -47,11 +48,14 @@ def functions() -> list[Function]:
 
 
 def cron_jobs() -> list[CronJob]:
-    return [
+    """Fresh copies of every cron job: arq keeps a job's schedule on the object, and a worker
+    built again in the same process (after Redis was lost) must run start-up jobs again."""
+    jobs = [
         cron(cities.resync_cities, name="resync_cities", hour={2}, minute={30}, second={0}),
         *aggregation.CRON_JOBS,
         *notifications.CRON_JOBS,
     ]
+    return [dataclasses.replace(job, next_run=None) for job in jobs]
 
 
 def build_worker(context: WorkerContext, **overrides: Any) -> Worker:
@@ -67,6 +71,9 @@ def build_worker(context: WorkerContext, **overrides: Any) -> Worker:
         "max_tries": settings.job_max_tries,
         "job_completion_wait": int(settings.job_timeout_seconds),
         "handle_signals": False,
+        # Jobs are picked within 0.1 s of being due (arq's default is 0.5 s): a write's
+        # aggregate and mails wait for two jobs in a row.
+        "poll_delay": 0.1,
     }
     return Worker(**(options | overrides))
 

@@ -51,6 +51,17 @@ class ObservationsChanged(EventPayload):
     deleted: int = 0
 
 
+class IndicatorChanged(EventPayload):
+    """An indicator was added or removed, or what its derived values, aggregates or coverage
+    depend on changed: its aggregation rule, formula, theme or dimensions."""
+
+    event_type: ClassVar[str] = "indicator.changed"
+    code: str
+    created: bool = False
+    removed: bool = False
+    changed_fields: list[str] = Field(default_factory=list)
+
+
 class OutboxEvent(BaseModel):
     """The envelope of every event: identity, origin, time, actor and payload."""
 

@@ -7,18 +7,23 @@ from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles_api.db import events
 from services.profiles_api.indicators.formula import formula_inputs
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.indicators.schemas import IndicatorCreate, IndicatorUpdate, Unit
 from shared.auth import Principal
 from shared.concurrency import check_if_match
+from shared.contracts.events import IndicatorChanged
 from shared.contracts.themes import Theme
 from shared.errors import Conflict, NotFound, invalid
 from shared.pagination import PageParams
 
 #: What a stored value means; fixed once observations exist.
 _MEANING_FIELDS = ("unit", "value_type")
+#: What the worker's derived values, aggregates and coverage matrix depend on: a change of
+#: one is announced (``indicator.changed``) so they are recomputed.
+_AGGREGATION_FIELDS = ("aggregation", "formula", "theme", "dimensions")
 
 
 async def list_indicators(
@@ -94,6 +99,13 @@ async def create_indicator(
     indicator = Indicator(**payload.model_dump(mode="json"))
     await repository.add(indicator)
     await session.refresh(indicator)
+    await events.add(
+        session,
+        IndicatorChanged(
+            code=indicator.code, created=True, changed_fields=list(_AGGREGATION_FIELDS)
+        ),
+        actor=principal.subject,
+    )
     return indicator
 
 
@@ -141,9 +153,19 @@ async def update_indicator(
                 code=code,
                 dimensions=in_use,
             )
+    recomputed = [
+        field
+        for field in _AGGREGATION_FIELDS
+        if field in changes and changes[field] != getattr(indicator, field)
+    ]
     for field, value in changes.items():
         setattr(indicator, field, value)
-    await repository.save_changes(indicator, resource="indicator")
+    if await repository.save_changes(indicator, resource="indicator") and recomputed:
+        await events.add(
+            session,
+            IndicatorChanged(code=code, changed_fields=recomputed),
+            actor=principal.subject,
+        )
     return indicator
 
 
@@ -161,3 +183,4 @@ async def delete_indicator(
             f"Indicator {code!r} is read by {', '.join(derived)}.", code=code, derived=derived
         )
     await repository.delete(indicator)
+    await events.add(session, IndicatorChanged(code=code, removed=True), actor=principal.subject)

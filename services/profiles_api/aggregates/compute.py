@@ -1,0 +1,303 @@
+"""Recomputing what is derived from the published figures, one indicator at a time, in SQL.
+
+For an indicator, in one transaction: its derived values (if it has a formula), then its
+network and regional aggregates (unless its rule is ``none``). Each is rebuilt whole: the
+indicator's rows are deleted and written again from the observations, so a recomputation
+repeated or interrupted leaves the same result (at-least-once jobs). An advisory lock per
+indicator keeps two recomputations of the same indicator from interleaving.
+
+The value of a city for a figure (indicator, period, scope, breakdown) is its *effective*
+value: the preferred published value (best source reliability, then newest; values marked
+missing are skipped), else the city's derived value for it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.aggregates.catalogue import WEIGHT_INDICATOR, Definition
+from services.profiles_api.aggregates.formula_sql import formula_sql
+from services.profiles_api.profiles.repository import RECENT_YEARS, years_before
+from shared.contracts.themes import Theme
+
+#: How network and regional totals combine the contributing cities' values.
+AGGREGATES = {
+    "sum": "sum(value)",
+    "mean": "avg(value)",
+    "weighted_mean": "sum(value * weight) / sum(weight)",
+}
+
+
+def _effective(codes_parameter: str) -> str:
+    """CTEs ``published`` and ``effective``: one value per city and figure of the indicators
+    listed in the bound array ``codes_parameter``."""
+    return f"""
+    published AS (
+        SELECT DISTINCT ON (o.indicator_code, o.city_code, o.period, o.scope, o.disaggregation)
+               o.indicator_code, o.city_code, o.period, o.period_start, o.period_end, o.scope,
+               o.disaggregation, o.dimensions, o.value, o.obs_status,
+               o.id AS observation_id
+        FROM profiles.observation o
+        JOIN profiles.source s ON s.id = o.source_id
+        WHERE o.indicator_code = ANY(CAST(:{codes_parameter} AS text[]))
+          AND o.value IS NOT NULL
+        ORDER BY o.indicator_code, o.city_code, o.period, o.scope, o.disaggregation,
+                 s.reliability_rank, o.updated_at DESC, o.id DESC
+    ),
+    effective AS (
+        SELECT p.*, false AS derived FROM published p
+        UNION ALL
+        SELECT d.indicator_code, d.city_code, d.period, d.period_start, d.period_end, d.scope,
+               d.disaggregation, d.dimensions, d.value, CAST(NULL AS varchar(1)),
+               CAST(NULL AS bigint), true
+        FROM profiles.derived_value d
+        WHERE d.indicator_code = ANY(CAST(:{codes_parameter} AS text[]))
+          AND NOT EXISTS (
+              SELECT 1 FROM published p
+              WHERE p.indicator_code = d.indicator_code AND p.city_code = d.city_code
+                AND p.period = d.period AND p.scope = d.scope
+                AND p.disaggregation = d.disaggregation
+          )
+    )"""
+
+
+def _same_figure(alias: str, first: str = "i0") -> str:
+    return " AND ".join(
+        f"{alias}.{column} = {first}.{column}"
+        for column in ("city_code", "period", "scope", "disaggregation")
+    )
+
+
+async def _count(session: AsyncSession, statement: str, parameters: dict[str, Any]) -> int:
+    """Run ``statement`` (an INSERT … RETURNING 1) and count the rows it wrote."""
+    written = await session.scalar(
+        text(f"WITH written AS ({statement}) SELECT count(*) FROM written"), parameters
+    )
+    return int(written or 0)
+
+
+async def lock_indicator(session: AsyncSession, code: str) -> None:
+    """Hold the indicator's recomputation lock until the transaction ends."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtext('profiles.aggregate:' || :code))"),
+        {"code": code},
+    )
+
+
+async def recompute_derived(session: AsyncSession, definition: Definition) -> int:
+    """Rebuild the derived values of ``definition`` from its inputs; how many were written.
+
+    A value exists where every input has one for the same city, period, scope and breakdown,
+    the breakdown's dimensions are all allowed by the derived indicator, and the formula
+    gives a number (a division by zero gives none).
+    """
+    await session.execute(
+        text("DELETE FROM profiles.derived_value WHERE indicator_code = :code"),
+        {"code": definition.code},
+    )
+    if definition.formula is None:
+        return 0
+    aliases = {code: f"i{position}" for position, code in enumerate(definition.inputs)}
+    expression = formula_sql(
+        definition.formula, {code: f"{alias}.value" for code, alias in aliases.items()}
+    )
+    joins = "\n".join(
+        f"JOIN effective {alias} ON {alias}.indicator_code = :input_{position} "
+        f"AND {_same_figure(alias)}"
+        for position, alias in enumerate(aliases.values())
+        if position > 0
+    )
+    inputs = ", ".join(
+        f"jsonb_build_object('indicator', {alias}.indicator_code, 'value', {alias}.value, "
+        f"'observation_id', {alias}.observation_id, 'obs_status', {alias}.obs_status)"
+        for alias in aliases.values()
+    )
+    statement = f"""
+        WITH {_effective("inputs")},
+        computed AS (
+            SELECT i0.city_code, i0.period, i0.period_start, i0.period_end, i0.scope,
+                   i0.disaggregation, i0.dimensions, {expression} AS value,
+                   jsonb_build_array({inputs}) AS inputs
+            FROM effective i0
+            {joins}
+            WHERE i0.indicator_code = :input_0
+              AND NOT EXISTS (
+                  SELECT 1 FROM jsonb_object_keys(i0.dimensions) AS k(name)
+                  WHERE k.name <> ALL(CAST(:dimensions AS text[]))
+              )
+        )
+        INSERT INTO profiles.derived_value (
+            indicator_code, city_code, period, period_start, period_end, scope,
+            disaggregation, dimensions, value, formula, inputs, computed_at
+        )
+        SELECT :code, city_code, period, period_start, period_end, scope, disaggregation,
+               dimensions, value, :formula, inputs, now()
+        FROM computed
+        WHERE value IS NOT NULL
+        ORDER BY city_code, period, scope, disaggregation
+        RETURNING 1
+    """
+    parameters: dict[str, Any] = {
+        "code": definition.code,
+        "formula": definition.formula,
+        "inputs": list(definition.inputs),
+        "dimensions": list(definition.dimensions),
+    }
+    parameters |= {f"input_{position}": code for position, code in enumerate(definition.inputs)}
+    return await _count(session, statement, parameters)
+
+
+async def recompute_aggregates(session: AsyncSession, definition: Definition) -> int:
+    """Rebuild the network and regional aggregates of ``definition``; how many were written.
+
+    Groups are the whole network and each region, per period, scope and breakdown. Each
+    city contributes its effective value once; for a weighted mean only cities with a
+    positive total population for the same period and scope contribute, weighted by it.
+    """
+    await session.execute(
+        text("DELETE FROM profiles.aggregate WHERE indicator_code = :code"),
+        {"code": definition.code},
+    )
+    combine = AGGREGATES.get(definition.aggregation)
+    if combine is None:  # `none`: these values do not add up across cities
+        return 0
+    weighted = definition.aggregation == "weighted_mean"
+    statement = f"""
+        WITH {_effective("codes")},
+        contributions AS (
+            SELECT e.city_code, e.period, e.period_start, e.period_end, e.scope,
+                   e.disaggregation, e.dimensions, e.value, e.derived, c.region,
+                   w.value AS weight
+            FROM effective e
+            JOIN profiles.city c ON c.code = e.city_code
+            LEFT JOIN effective w
+                   ON w.indicator_code = :weight_indicator AND w.disaggregation = ''
+                  AND w.city_code = e.city_code AND w.period = e.period AND w.scope = e.scope
+            WHERE e.indicator_code = :code {"AND w.value > 0" if weighted else ""}
+        )
+        INSERT INTO profiles.aggregate (
+            indicator_code, period, period_start, period_end, scope, disaggregation,
+            dimensions, group_kind, region, rule, value, city_count, cities, derived_cities,
+            weight_total, computed_at
+        )
+        SELECT :code, period, period_start, period_end, scope, disaggregation, dimensions,
+               CASE WHEN GROUPING(region) = 1 THEN 'network' ELSE 'region' END,
+               coalesce(region, ''), :rule, {combine}, count(*),
+               array_agg(city_code ORDER BY city_code),
+               coalesce(array_agg(city_code ORDER BY city_code) FILTER (WHERE derived), '{{}}'),
+               {"sum(weight)" if weighted else "NULL"}, now()
+        FROM contributions
+        GROUP BY GROUPING SETS (
+            (period, period_start, period_end, scope, disaggregation, dimensions),
+            (period, period_start, period_end, scope, disaggregation, dimensions, region)
+        )
+        RETURNING 1
+    """
+    return await _count(
+        session,
+        statement,
+        {
+            "code": definition.code,
+            "codes": [definition.code, WEIGHT_INDICATOR],
+            "weight_indicator": WEIGHT_INDICATOR,
+            "rule": definition.aggregation,
+        },
+    )
+
+
+async def recompute_coverage(
+    session: AsyncSession,
+    *,
+    today: date,
+    themes: list[str] | None = None,
+    cities: list[str] | None = None,
+) -> int:
+    """Rebuild the coverage matrix for ``themes`` by ``cities`` (default: all); cells written.
+
+    A cell counts the theme's indicators, those the city has a published value for, and
+    those with a value for a period ending in the last five years (as the profile does).
+    """
+    since = years_before(today, RECENT_YEARS)
+    city_filter = "AND o.city_code = ANY(CAST(:cities AS text[]))" if cities is not None else ""
+    statement = f"""
+        WITH themes AS (SELECT unnest(CAST(:themes AS text[])) AS theme),
+        catalogue AS (
+            SELECT t.theme, count(i.code) AS indicators
+            FROM themes t LEFT JOIN profiles.indicator i ON i.theme = t.theme
+            GROUP BY t.theme
+        ),
+        latest AS (
+            SELECT o.city_code, i.theme, o.indicator_code, max(o.period_end) AS last_end
+            FROM profiles.observation o
+            JOIN profiles.indicator i ON i.code = o.indicator_code
+            WHERE o.value IS NOT NULL AND i.theme = ANY(CAST(:themes AS text[])) {city_filter}
+            GROUP BY o.city_code, i.theme, o.indicator_code
+        ),
+        cells AS (
+            SELECT c.code AS city_code, k.theme, k.indicators,
+                   count(l.indicator_code) AS with_data,
+                   count(l.indicator_code)
+                       FILTER (WHERE l.last_end >= CAST(:since AS date)) AS recent,
+                   max(l.last_end) AS latest_period_end
+            FROM profiles.city c
+            CROSS JOIN catalogue k
+            LEFT JOIN latest l ON l.city_code = c.code AND l.theme = k.theme
+            {"WHERE c.code = ANY(CAST(:cities AS text[]))" if cities is not None else ""}
+            GROUP BY c.code, k.theme, k.indicators
+        )
+        INSERT INTO profiles.coverage AS cell (
+            city_code, theme, indicators, with_data, recent, latest_period_end, recent_since,
+            computed_at
+        )
+        SELECT city_code, theme, indicators, with_data, recent, latest_period_end,
+               CAST(:since AS date), now()
+        FROM cells
+        ORDER BY city_code, theme
+        ON CONFLICT (city_code, theme) DO UPDATE SET
+            indicators = EXCLUDED.indicators,
+            with_data = EXCLUDED.with_data,
+            recent = EXCLUDED.recent,
+            latest_period_end = EXCLUDED.latest_period_end,
+            recent_since = EXCLUDED.recent_since,
+            computed_at = EXCLUDED.computed_at
+        RETURNING 1
+    """
+    parameters: dict[str, Any] = {
+        "themes": themes if themes is not None else [theme.value for theme in Theme],
+        "since": since,
+    }
+    if cities is not None:
+        parameters["cities"] = cities
+    return await _count(session, statement, parameters)
+
+
+@dataclass(frozen=True)
+class Recomputed:
+    """What recomputing one indicator wrote."""
+
+    derived_rows: int
+    aggregate_rows: int
+
+
+async def recompute_indicator(session: AsyncSession, definition: Definition) -> Recomputed:
+    """Derived values first (aggregates read them), then aggregates, under the lock."""
+    await lock_indicator(session, definition.code)
+    derived = await recompute_derived(session, definition)
+    aggregates = await recompute_aggregates(session, definition)
+    return Recomputed(derived_rows=derived, aggregate_rows=aggregates)
+
+
+async def forget_indicator(session: AsyncSession, code: str) -> None:
+    """Drop what was computed for an indicator no longer in the catalogue."""
+    await lock_indicator(session, code)
+    await session.execute(
+        text("DELETE FROM profiles.derived_value WHERE indicator_code = :code"), {"code": code}
+    )
+    await session.execute(
+        text("DELETE FROM profiles.aggregate WHERE indicator_code = :code"), {"code": code}
+    )

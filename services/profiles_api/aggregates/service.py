@@ -1,0 +1,73 @@
+"""Reading what the worker computed: aggregates, derived values and the coverage matrix.
+
+The computation itself is in ``compute.py`` (run by the worker); reads never compute.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy.engine import Row
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.aggregates.models import Aggregate, Coverage, DerivedValue
+from services.profiles_api.aggregates.repository import (
+    AggregateFilter,
+    AggregateRepository,
+    DerivedFilter,
+)
+from services.profiles_api.cities.repository import CityRepository
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.indicators.repository import IndicatorRepository
+from services.profiles_api.observations.fields import FieldProblem
+from shared.pagination import PageParams
+
+
+async def _known_indicators(session: AsyncSession, codes: Sequence[str]) -> dict[str, Indicator]:
+    catalogue = await IndicatorRepository.from_session(session).by_codes(list(codes))
+    if missing := [code for code in codes if code not in catalogue]:
+        raise FieldProblem("indicator", f"unknown indicator(s): {', '.join(missing)}")
+    return catalogue
+
+
+async def _check_cities(session: AsyncSession, codes: Sequence[str]) -> None:
+    if not codes:
+        return
+    known = await CityRepository.from_session(session).codes()
+    if unknown := [code for code in codes if code not in known]:
+        raise FieldProblem("city", f"unknown city code(s): {', '.join(unknown)}")
+
+
+async def list_aggregates(
+    session: AsyncSession, criteria: AggregateFilter, page: PageParams
+) -> Sequence[Row[Aggregate, str]]:
+    """A page of aggregates with their indicator's unit; ``FieldProblem`` (``indicator``)
+    for an unknown indicator."""
+    await _known_indicators(session, criteria.indicators)
+    return await AggregateRepository.from_session(session).query(criteria, page)
+
+
+async def list_derived_values(
+    session: AsyncSession, criteria: DerivedFilter, page: PageParams
+) -> Sequence[Row[DerivedValue, str]]:
+    """A page of derived values with their unit; ``FieldProblem`` (``indicator``, ``city``)
+    for an unknown code or an indicator without a formula."""
+    catalogue = await _known_indicators(session, criteria.indicators)
+    if published := [code for code, indicator in catalogue.items() if indicator.formula is None]:
+        raise FieldProblem(
+            "indicator",
+            f"{', '.join(sorted(published))} has no formula: its values are published, not derived",
+        )
+    await _check_cities(session, criteria.cities)
+    return await AggregateRepository.from_session(session).derived_values(criteria, page)
+
+
+async def coverage_matrix(
+    session: AsyncSession, page: PageParams, *, cities: Sequence[str], theme: str | None
+) -> Sequence[Coverage]:
+    """A page of the coverage matrix, by city then theme; ``FieldProblem`` (``city``) for
+    an unknown city."""
+    await _check_cities(session, cities)
+    return await AggregateRepository.from_session(session).coverage(
+        page, cities=cities, theme=theme
+    )
