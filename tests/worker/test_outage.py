@@ -54,6 +54,24 @@ async def test_writes_made_while_redis_is_down_succeed_and_are_relayed_when_it_r
         await eventually(all_known, timeout=30)
 
 
+#: The outage test's writes: a city and its population figure, for each of these cities.
+CITIES = 50
+POPULATIONS = [10_000 + 137 * n for n in range(CITIES)]
+#: A period no other figure of the database has, so the aggregate is these cities' alone.
+PERIOD = "2031"
+
+
+def population(city_code: str, value: int) -> dict[str, Any]:
+    return {
+        "city": city_code,
+        "indicator": "population",
+        "period": PERIOD,
+        "scope": "municipality",
+        "value": value,
+        "source": {"title": "Register (outage test)", "kind": "register"},
+    }
+
+
 def code(n: int) -> str:
     """A city code of Greece not in the demo data: GRQAA, GRQAB…"""
     return "GRQ" + chr(ord("A") + n // 26) + chr(ord("A") + n % 26)
