@@ -81,10 +81,12 @@ class Settings(BaseSettings):
     smtp_timeout_seconds: float = 30
     mail_from: str = "MC2CM network <no-reply@mc2cm.local>"
     webhook_timeout_seconds: float = 10
-    #: Attempts of one delivery before it is given up (backoff doubles from the base).
+    #: Attempts of one delivery before it is given up (the wait doubles from the base:
+    #: 30 s, 1 min, 2 min, 4 min, 8 min).
     delivery_max_attempts: int = 6
     delivery_retry_base_seconds: float = 30
-    #: A webhook subscription is disabled after this many failed deliveries in a row.
+    #: A webhook subscription is disabled after this many failed attempts in a row (of any
+    #: of its deliveries); a success starts the count again.
     webhook_disable_after_failures: int = 10
 
     root_path: str = ""

@@ -11,10 +11,12 @@ from services.dialogue_api.calendars.router import router as calendars
 from services.dialogue_api.cities.router import router as cities
 from services.dialogue_api.events.router import router as events
 from services.dialogue_api.exchanges.router import router as exchanges
+from services.dialogue_api.notifications.router import router as notifications
 from services.dialogue_api.outcomes.router import router as outcomes
 from services.dialogue_api.people.router import router as people
 from services.dialogue_api.recommendations.router import router as recommendations
 from services.dialogue_api.registrations.router import router as registrations
+from services.dialogue_api.webhooks.router import router as webhooks
 from shared.app import create_service_app
 from shared.settings import Settings
 
@@ -31,6 +33,8 @@ TAGS = [
     {"name": "exchanges", "description": "Expertise cities offer and request, and matches."},
     {"name": "calendars", "description": "Events as iCalendar files and feeds."},
     {"name": "cities", "description": "The network's cities as the dialogue knows them."},
+    {"name": "webhooks", "description": "Partner systems subscribed to events, signed."},
+    {"name": "notifications", "description": "The log of e-mails and webhooks delivered."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -56,5 +60,7 @@ def create_app(settings: Settings) -> FastAPI:
             exchanges,
             calendars,
             cities,
+            webhooks,
+            notifications,
         ],
     )

@@ -6,6 +6,7 @@ from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.db import Base, outbox
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.exchanges.models import Exchange, ExchangeMatch
+from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.outcomes.models import Outcome
 from services.dialogue_api.people.models import Person
 from services.dialogue_api.recommendations.models import (
@@ -14,6 +15,7 @@ from services.dialogue_api.recommendations.models import (
     RecommendationStatusChange,
 )
 from services.dialogue_api.registrations.models import Registration
+from services.dialogue_api.webhooks.models import WebhookSubscription
 
 metadata = Base.metadata
 
@@ -27,11 +29,13 @@ __all__ = [
     "Evidence",
     "Exchange",
     "ExchangeMatch",
+    "Notification",
     "Outcome",
     "Person",
     "Recommendation",
     "RecommendationStatusChange",
     "Registration",
+    "WebhookSubscription",
     "metadata",
     "outbox",
 ]

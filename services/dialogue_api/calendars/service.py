@@ -102,6 +102,14 @@ def _calendar(
     return calendar
 
 
+def single_event_calendar(event: Event, languages: Languages, *, now: datetime) -> Calendar:
+    """The calendar of one event (the worker's e-mails attach it with their iTIP method)."""
+    title, _ = languages.pick(event.title)
+    return _calendar(
+        [event], languages, now, uid=f"calendar-{event_uid(event.id)}", name=title or ""
+    )
+
+
 async def event_calendar(
     session: AsyncSession,
     principal: Principal | None,
@@ -112,10 +120,8 @@ async def event_calendar(
 ) -> CalendarFile:
     """The iCalendar file of one event the caller may see."""
     event = await get_event(session, principal, event_id)
-    title, language = languages.pick(event.title)
-    calendar = _calendar(
-        [event], languages, now, uid=f"calendar-{event_uid(event.id)}", name=title or ""
-    )
+    _, language = languages.pick(event.title)
+    calendar = single_event_calendar(event, languages, now=now)
     return CalendarFile(calendar.to_ical(), f"event-{event.id}.ics", language)
 
 

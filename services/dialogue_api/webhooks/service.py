@@ -1,0 +1,130 @@
+"""Webhook subscriptions: partner systems that receive the platform's events, signed.
+
+The network's admins configure them. Each subscription names the event types it receives
+(any of both services' outbox events); the worker POSTs each such event to it, signed with
+the subscription's secret the Standard Webhooks way, and disables it after
+``webhook_disable_after_failures`` failed attempts in a row. The secret is generated here and
+shown once, in the answer to its creation.
+"""
+
+from __future__ import annotations
+
+import base64
+import secrets
+from collections.abc import Sequence
+from datetime import UTC, datetime
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.webhooks.models import WebhookSubscription
+from services.dialogue_api.webhooks.repository import WebhookRepository
+from services.dialogue_api.webhooks.schemas import WebhookCreate, WebhookUpdate
+from shared.auth import Principal
+from shared.concurrency import check_if_match
+from shared.errors import NotFound
+from shared.pagination import PageParams
+
+#: Bytes of randomness in a secret (Standard Webhooks asks for 24 to 64).
+SECRET_BYTES = 32
+
+
+def new_secret() -> str:
+    """A signing secret in the Standard Webhooks form: ``whsec_`` and base64."""
+    return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
+
+
+def _missing(subscription_id: int) -> NotFound:
+    return NotFound(f"There is no webhook subscription {subscription_id}.", id=subscription_id)
+
+
+async def create_subscription(
+    session: AsyncSession, principal: Principal, payload: WebhookCreate
+) -> WebhookSubscription:
+    """Subscribe a partner's URL to event types, with a new secret."""
+    subscription = WebhookSubscription(
+        url=str(payload.url),
+        event_types=[t.value for t in payload.event_types],
+        description=payload.description,
+        secret=new_secret(),
+        created_by=principal.subject,
+    )
+    repository = WebhookRepository.from_session(session)
+    await repository.add(subscription)
+    await session.refresh(subscription)
+    return subscription
+
+
+async def get_subscription(session: AsyncSession, subscription_id: int) -> WebhookSubscription:
+    """The subscription (404 if there is none)."""
+    subscription = await WebhookRepository.from_session(session).get(subscription_id)
+    if subscription is None:
+        raise _missing(subscription_id)
+    return subscription
+
+
+async def list_subscriptions(
+    session: AsyncSession,
+    page: PageParams,
+    *,
+    active: bool | None = None,
+    event_type: str | None = None,
+) -> Sequence[WebhookSubscription]:
+    """A page of the subscriptions, by id."""
+    return await WebhookRepository.from_session(session).search(
+        page, active=active, event_type=event_type
+    )
+
+
+async def update_subscription(
+    session: AsyncSession,
+    principal: Principal,
+    subscription_id: int,
+    payload: WebhookUpdate,
+    *,
+    if_match: str | None,
+) -> WebhookSubscription:
+    """Change a subscription; enabling it again starts its failure count from zero."""
+    repository = WebhookRepository.from_session(session)
+    subscription = await repository.for_update(subscription_id)
+    if subscription is None:
+        raise _missing(subscription_id)
+    check_if_match(if_match, subscription.version, resource="webhook subscription")
+    changes = payload.changes()
+    if "url" in changes:
+        subscription.url = str(changes["url"])
+    if "event_types" in changes:
+        subscription.event_types = [t.value for t in changes["event_types"]]
+    if "description" in changes:
+        subscription.description = changes["description"]
+    active = changes.get("active")
+    if active is True and not subscription.active:
+        subscription.active = True
+        subscription.disabled_at = None
+        subscription.disabled_reason = None
+        subscription.consecutive_failures = 0
+    elif active is False and subscription.active:
+        subscription.active = False
+        subscription.disabled_at = datetime.now(UTC)
+        subscription.disabled_reason = f"disabled by {principal.subject}"
+    await repository.save_changes(subscription, resource="webhook subscription")
+    return subscription
+
+
+async def delete_subscription(
+    session: AsyncSession, subscription_id: int, *, if_match: str | None
+) -> None:
+    """Remove a subscription. Its delivery log stays; deliveries still waiting are skipped."""
+    repository = WebhookRepository.from_session(session)
+    subscription = await repository.for_update(subscription_id)
+    if subscription is None:
+        raise _missing(subscription_id)
+    check_if_match(if_match, subscription.version, resource="webhook subscription", required=False)
+    await session.execute(
+        update(Notification)
+        .where(Notification.subscription_id == subscription_id, Notification.status == "pending")
+        .values(status="skipped", last_error="the webhook subscription was removed")
+        .execution_options(synchronize_session=False)
+    )
+    await repository.delete(subscription)

@@ -1,0 +1,160 @@
+"""Delivering one claimed notification: at most one sender at a time, at least once overall.
+
+An attempt runs in two transactions:
+
+1. It counts itself (``attempts + 1``) on the row, if the row is pending, due, and not held
+   by another attempt (``FOR UPDATE SKIP LOCKED``), and commits: an attempt cut short still
+   shows.
+2. It locks the row again, still at that attempt (another run that counted a later attempt
+   meanwhile wins), sends, and records the outcome in the same transaction.
+
+So two runs of the same job never both send: the second finds the row locked or already
+past its attempt. A worker killed while sending leaves the row pending and due (its lock
+goes with its connection): the next sweep, or arq running the job again, sends it. Receivers
+de-duplicate on the message id, the same on every attempt, for the one case no database can
+close: a message sent just before its worker died, unrecorded.
+
+A failed attempt records its error and the next attempt's time (exponential backoff from
+``delivery_retry_base_seconds``) and enqueues it; after ``delivery_max_attempts`` the
+delivery is ``failed``. Each failed webhook attempt counts against its subscription, which
+is disabled after ``webhook_disable_after_failures`` in a row; a success starts that count
+again.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import UTC, datetime, timedelta
+
+import aiosmtplib
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.notifications.repository import NotificationRepository, Scheduled
+from services.dialogue_api.notifications.schemas import Channel, DeliveryStatus, webhook_message_id
+from services.dialogue_api.webhooks.repository import WebhookRepository
+from services.worker.context import WorkerContext
+from services.worker.notifications import webhooks
+from services.worker.notifications.claims import enqueue_delivery
+from services.worker.notifications.mail import PermanentFailure, build_message, send_message
+from shared.settings import Settings
+
+log = logging.getLogger(__name__)
+
+#: Longest wait between two attempts.
+MAX_BACKOFF = timedelta(hours=6)
+#: A job deferred until a delivery is due may start a moment before PostgreSQL's clock says so.
+CLOCK_SLACK = timedelta(seconds=2)
+#: Errors kept in the log are cut to the column's size.
+ERROR_LENGTH = 2000
+
+
+class Skipped(Exception):
+    """Nothing to send the delivery with; it is recorded ``skipped``, not retried."""
+
+
+def backoff(settings: Settings, attempt: int) -> timedelta:
+    """The wait after failed attempt ``attempt``: the base, doubled at each attempt."""
+    seconds = settings.delivery_retry_base_seconds * 2 ** (attempt - 1)
+    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+
+
+def _error(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    if not isinstance(exc, webhooks.DeliveryFailed | PermanentFailure | Skipped):
+        text = f"{type(exc).__name__}: {text}"
+    return text[:ERROR_LENGTH]
+
+
+async def _send_email(worker: WorkerContext, session: AsyncSession, row: Notification) -> None:
+    settings = worker.settings
+    if not settings.smtp_host:
+        raise Skipped("no SMTP server is configured (MC2CM_SMTP_HOST)")
+    await send_message(build_message(row, sender=settings.mail_from), settings)
+
+
+async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notification) -> None:
+    repository = WebhookRepository.from_session(session)
+    subscription = (
+        await repository.get(row.subscription_id) if row.subscription_id is not None else None
+    )
+    if subscription is None:
+        raise Skipped("the webhook subscription was removed")
+    if not subscription.active:
+        raise Skipped(f"the webhook subscription is disabled ({subscription.disabled_reason})")
+    # Retries go where the partner's endpoint is now.
+    row.recipient = subscription.url
+    try:
+        await webhooks.post(
+            subscription,
+            webhook_message_id(row.message_id),
+            row.body,
+            timeout=worker.settings.webhook_timeout_seconds,
+        )
+    except (webhooks.DeliveryFailed, httpx.HTTPError):
+        await repository.record_failure(
+            subscription.id, disable_after=worker.settings.webhook_disable_after_failures
+        )
+        raise
+    await repository.record_success(subscription.id)
+
+
+async def deliver(worker: WorkerContext, notification_id: int) -> str:
+    """Make the next attempt of a delivery, if it is due and nobody else is making it; what
+    became of it."""
+    settings = worker.settings
+    now = datetime.now(UTC)
+    async with worker.database.sessionmaker() as session, session.begin():
+        attempt = await NotificationRepository.from_session(session).start_attempt(
+            notification_id, now, slack=CLOCK_SLACK
+        )
+    if attempt is None:
+        return "nothing due"
+
+    retry = None
+    async with worker.database.sessionmaker() as session, session.begin():
+        row = await NotificationRepository.from_session(session).lock_attempt(
+            notification_id, attempt
+        )
+        if row is None:
+            return "taken by another attempt"
+        if attempt > settings.delivery_max_attempts:
+            # Attempts cut short (workers that died sending it) count too.
+            reason = f"gave up after {attempt - 1} attempts, the last cut short"
+            if row.last_error:
+                reason = f"{reason}; last error: {row.last_error}"
+            row.status, row.last_error = DeliveryStatus.failed.value, reason[:ERROR_LENGTH]
+            return f"failed: {reason}"
+        send = _send_email if row.channel == Channel.email else _send_webhook
+        try:
+            await send(worker, session, row)
+        except Skipped as exc:
+            row.status, row.last_error = DeliveryStatus.skipped.value, _error(exc)
+        except (
+            PermanentFailure,
+            webhooks.DeliveryFailed,
+            aiosmtplib.SMTPException,
+            httpx.HTTPError,
+            OSError,
+        ) as exc:
+            row.last_error = _error(exc)
+            if isinstance(exc, PermanentFailure) or attempt >= settings.delivery_max_attempts:
+                row.status = DeliveryStatus.failed.value
+            else:
+                row.next_attempt_at = datetime.now(UTC) + backoff(settings, attempt)
+                retry = Scheduled(row.id, row.message_id, row.attempts, row.next_attempt_at)
+            log.warning(
+                "%s delivery %s, attempt %d, failed: %s",
+                row.channel,
+                row.id,
+                attempt,
+                row.last_error,
+            )
+        else:
+            row.status, row.sent_at = DeliveryStatus.sent.value, datetime.now(UTC)
+        outcome = row.status
+    if retry is not None:
+        await enqueue_delivery(worker, retry)
+        return f"attempt {attempt} failed; retrying"
+    return f"{outcome} at attempt {attempt}"

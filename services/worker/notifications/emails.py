@@ -1,0 +1,330 @@
+"""The e-mails each dialogue event causes, and to whom.
+
+- ``registration.changed``: the person — an invitation, a confirmation, the waiting list, a
+  place from the waiting list, or the acknowledgement of a decline or cancellation (nothing
+  for attendance). Invitations and places carry the event as a calendar REQUEST; giving up
+  an invitation or place carries a CANCEL.
+- ``event.changed`` (not a creation; only a change of times, place, online link, timezone
+  or status, and not the event being marked held) and ``event.cancelled``: everyone
+  registered, waitlisted or invited; with the updated event (REQUEST) or its CANCEL, except
+  for people on the waiting list, who hold no place.
+- ``recommendation.changed``: the focal points, officials and mayors of the target cities
+  who consented to be contacted — once when the recommendation first reaches them, then at
+  each change of status (edits of wording or evidence tell nobody).
+- ``action.changed``: the action's owner.
+- ``exchange.matched``: the contacts of both exchanges, each told of the other side.
+
+Each e-mail is claimed with its key before it is sent (``claims.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping, Sequence
+from datetime import UTC, datetime
+from functools import partial
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.dialogue_api.actions.models import Action
+from services.dialogue_api.cities.models import CityRef
+from services.dialogue_api.events.models import Event
+from services.dialogue_api.events.schemas import EventStatus
+from services.dialogue_api.exchanges.models import Exchange
+from services.dialogue_api.notifications.service import Delivery
+from services.dialogue_api.people.models import Person
+from services.dialogue_api.recommendations.models import Recommendation
+from services.dialogue_api.registrations.schemas import RegistrationStatus as Status
+from services.worker.context import Handler, WorkerContext
+from services.worker.notifications import recipients
+from services.worker.notifications.calendar import Invitations, Method
+from services.worker.notifications.claims import claim_and_enqueue, email_key
+from services.worker.notifications.messages import (
+    Attachment,
+    city_name,
+    event_fields,
+    mail_to,
+    text_in,
+    theme_name,
+)
+from services.worker.notifications.templates import Kind, word
+from shared.contracts.events import (
+    ActionChanged,
+    EventCancelled,
+    EventChanged,
+    ExchangeMatched,
+    OutboxEvent,
+    RecommendationChanged,
+    RegistrationChanged,
+)
+
+_REGISTRATION_KINDS = {
+    Status.invited: Kind.invitation,
+    Status.registered: Kind.registered,
+    Status.waitlisted: Kind.waitlisted,
+    Status.declined: Kind.declined,
+    Status.cancelled: Kind.cancelled,
+}
+#: Statuses in which a person has the event in their calendar (from our REQUEST).
+_IN_CALENDAR = (Status.invited.value, Status.registered.value)
+#: The changes of an event its participants are told of.
+NOTIFIED_FIELDS = frozenset({"starts_at", "ends_at", "venue", "online_url", "timezone", "status"})
+
+
+def _calendar(
+    invitations: Invitations, person: Person, method: Method, *, accepted: bool = True
+) -> Attachment:
+    def render(language: str) -> tuple[Method, str]:
+        ics = invitations.to(person, method=method, language=language, accepted=accepted)
+        return method, ics
+
+    return render
+
+
+def _invitations(worker: WorkerContext, event: Event) -> Invitations:
+    return Invitations(event, sender=worker.settings.mail_from, now=datetime.now(UTC))
+
+
+async def _cities(session: AsyncSession, codes: Collection[str]) -> dict[str, CityRef]:
+    if not codes:
+        return {}
+    found = await session.scalars(select(CityRef).where(CityRef.code.in_(list(codes))))
+    return {city.code: city for city in found}
+
+
+async def on_registration_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    payload = RegistrationChanged.model_validate(outbox_event.data)
+    status = Status(payload.status)
+    kind = _REGISTRATION_KINDS.get(status)
+    if kind is None:  # attendance is recorded, not announced
+        return
+    if status is Status.registered and payload.promoted_from_waitlist:
+        kind = Kind.promoted
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        person = await session.get(Person, payload.person_id)
+        event = await session.get(Event, payload.event_id)
+        if person is None or event is None:
+            return []
+        attachment = None
+        invitations = _invitations(worker, event)
+        if status in (Status.invited, Status.registered):
+            attachment = _calendar(
+                invitations, person, Method.request, accepted=status is Status.registered
+            )
+        elif status in (Status.declined, Status.cancelled) and (
+            payload.previous_status in _IN_CALENDAR
+        ):
+            attachment = _calendar(invitations, person, Method.cancel)
+        return [
+            mail_to(
+                person,
+                key=email_key(outbox_event.id, person.id),
+                kind=kind,
+                event_type=outbox_event.type,
+                outbox_event_id=outbox_event.id,
+                fields=partial(event_fields, event),
+                attachment=attachment,
+            )
+        ]
+
+    await claim_and_enqueue(worker, build)
+
+
+async def _tell_participants(
+    worker: WorkerContext, outbox_event: OutboxEvent, event_id: int, kind: Kind, method: Method
+) -> None:
+    """Tell everyone registered, waitlisted or invited to the event of its change."""
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        event = await session.get(Event, event_id)
+        if event is None:  # removed: nobody was registered (removal needs that)
+            return []
+        invitations = _invitations(worker, event)
+        return [
+            mail_to(
+                person,
+                key=email_key(outbox_event.id, person.id),
+                kind=kind,
+                event_type=outbox_event.type,
+                outbox_event_id=outbox_event.id,
+                fields=partial(event_fields, event),
+                attachment=_calendar(
+                    invitations, person, method, accepted=status == Status.registered
+                )
+                if status in _IN_CALENDAR
+                else None,
+            )
+            for person, status in await recipients.registrants(session, event.id)
+        ]
+
+    await claim_and_enqueue(worker, build)
+
+
+async def on_event_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    payload = EventChanged.model_validate(outbox_event.data)
+    if payload.created or payload.status == EventStatus.held:
+        return
+    if not NOTIFIED_FIELDS.intersection(payload.changed_fields):
+        return
+    await _tell_participants(
+        worker, outbox_event, payload.event_id, Kind.event_changed, Method.request
+    )
+
+
+async def on_event_cancelled(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    payload = EventCancelled.model_validate(outbox_event.data)
+    await _tell_participants(
+        worker, outbox_event, payload.event_id, Kind.event_cancelled, Method.cancel
+    )
+
+
+async def on_recommendation_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    payload = RecommendationChanged.model_validate(outbox_event.data)
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        recommendation = await session.get(Recommendation, payload.recommendation_id)
+        if recommendation is None:
+            return []
+        event = await session.get(Event, recommendation.event_id)
+        cities = await _cities(session, recommendation.target_cities)
+
+        def fields(language: str) -> dict[str, str]:
+            names = [city_name(c, cities, language) for c in recommendation.target_cities]
+            return {
+                "event": text_in(event.title, language) if event is not None else "",
+                "cities": ", ".join(names),
+                "theme": theme_name(recommendation.theme, language),
+                "level": word(language, recommendation.governance_level),
+                "text": text_in(recommendation.text, language),
+                "status": word(language, payload.status),
+                "previous": word(language, payload.previous_status or ""),
+            }
+
+        deliveries = []
+        for person in await recipients.focal_points(session, recommendation.target_cities):
+            if payload.previous_status is None:
+                # Creation, or an edit: each person hears of the recommendation once.
+                key, kind = (
+                    f"recommendation:{recommendation.id}:new:person:{person.id}",
+                    (Kind.recommendation_new),
+                )
+            else:
+                key, kind = email_key(outbox_event.id, person.id), Kind.recommendation_status
+            deliveries.append(
+                mail_to(
+                    person,
+                    key=key,
+                    kind=kind,
+                    event_type=outbox_event.type,
+                    outbox_event_id=outbox_event.id,
+                    fields=fields,
+                )
+            )
+        return deliveries
+
+    await claim_and_enqueue(worker, build)
+
+
+async def on_action_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    payload = ActionChanged.model_validate(outbox_event.data)
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        action = await session.get(Action, payload.action_id)
+        if action is None or action.owner_id is None:
+            return []
+        owner = await session.get(Person, action.owner_id)
+        if owner is None:
+            return []
+        cities = await _cities(session, [action.city_code])
+        return [
+            mail_to(
+                owner,
+                key=email_key(outbox_event.id, owner.id),
+                kind=Kind.action_changed,
+                event_type=outbox_event.type,
+                outbox_event_id=outbox_event.id,
+                fields=partial(action_text, action, cities),
+            )
+        ]
+
+    await claim_and_enqueue(worker, build)
+
+
+def action_text(action: Action, cities: Mapping[str, CityRef], language: str) -> dict[str, str]:
+    """An action's title, city, status and due date in ``language``."""
+    return {
+        "action": text_in(action.title, language),
+        "city": city_name(action.city_code, cities, language),
+        "status": word(language, action.status),
+        "due_on": action.due_on.isoformat(),
+    }
+
+
+async def on_exchange_matched(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    payload = ExchangeMatched.model_validate(outbox_event.data)
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        found = await session.scalars(
+            select(Exchange).where(Exchange.id.in_([payload.request_id, payload.offer_id]))
+        )
+        sides = {exchange.id: exchange for exchange in found}
+        request, offer = sides.get(payload.request_id), sides.get(payload.offer_id)
+        if request is None or offer is None:
+            return []
+        contacts = await recipients.people(session, [request.contact_id, offer.contact_id])
+        cities = await _cities(session, [request.city_code, offer.city_code])
+        deliveries = []
+        for mine, theirs in ((request, offer), (offer, request)):
+            contact = contacts.get(mine.contact_id) if mine.contact_id is not None else None
+            if contact is None:
+                continue
+            other = contacts.get(theirs.contact_id) if theirs.contact_id is not None else None
+
+            def fields(
+                language: str,
+                mine: Exchange = mine,
+                theirs: Exchange = theirs,
+                other: Person | None = other,
+            ) -> dict[str, str]:
+                if other is None:
+                    reach = word(language, "nobody")
+                elif other.consent_contact:
+                    reach = f"{other.name} <{other.email}>"
+                else:
+                    reach = other.name
+                return {
+                    "kind": word(language, mine.kind),
+                    "city": city_name(mine.city_code, cities, language),
+                    "theme": theme_name(payload.theme, language),
+                    "title": text_in(mine.title, language),
+                    "other_kind": word(language, theirs.kind),
+                    "other_city": city_name(theirs.city_code, cities, language),
+                    "other_title": text_in(theirs.title, language),
+                    "other_contact": reach,
+                }
+
+            deliveries.append(
+                mail_to(
+                    contact,
+                    key=email_key(outbox_event.id, contact.id),
+                    kind=Kind.exchange_matched,
+                    event_type=outbox_event.type,
+                    outbox_event_id=outbox_event.id,
+                    fields=fields,
+                )
+            )
+        return deliveries
+
+    await claim_and_enqueue(worker, build)
+
+
+#: The e-mail handler of each dialogue event type.
+EMAIL_HANDLERS: Mapping[str, Handler] = {
+    RegistrationChanged.event_type: on_registration_changed,
+    EventChanged.event_type: on_event_changed,
+    EventCancelled.event_type: on_event_cancelled,
+    RecommendationChanged.event_type: on_recommendation_changed,
+    ActionChanged.event_type: on_action_changed,
+    ExchangeMatched.event_type: on_exchange_matched,
+}

@@ -1,0 +1,174 @@
+"""Real receivers for the worker's notifications: an SMTP server and an HTTP endpoint, each on
+a free port of this machine, keeping what they accept.
+
+``SmtpSink`` is aiosmtpd's ``Controller`` (its own thread and event loop); it can stall the
+first message in the middle of the SMTP conversation, after the DATA command, as a slow
+server would, until the test releases it. ``WebhookReceiver`` is a Starlette app served by
+uvicorn in the test's loop; it verifies each delivery's signature with the ``standardwebhooks``
+library and answers the status the test chose.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import socket
+import threading
+import time
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from typing import Any
+
+import uvicorn
+from aiosmtpd.controller import Controller
+from standardwebhooks import Webhook
+from standardwebhooks.webhooks import WebhookVerificationError
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+HOST = "127.0.0.1"
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now (for servers in other processes)."""
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def bound_socket() -> socket.socket:
+    """A listening socket on a port of the system's choosing: no other server can take the
+    port between choosing it and listening on it."""
+    server = socket.socket()
+    server.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    server.bind((HOST, 0))
+    server.listen(100)
+    server.setblocking(False)
+    return server
+
+
+class _Controller(Controller):
+    """aiosmtpd's threaded controller serving an already bound socket."""
+
+    def __init__(self, handler: Any, server: socket.socket) -> None:
+        super().__init__(handler, hostname=HOST, port=server.getsockname()[1])
+        self._socket = server
+
+    def _create_server(self) -> Any:
+        return self.loop.create_server(self._factory_invoker, sock=self._socket)
+
+
+async def wait_until(check: Any, *, timeout: float = 15, interval: float = 0.05) -> None:
+    """Poll ``check()`` (a plain function) until it is truthy; fail after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while not check():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not true within {timeout} s: {check}")
+        await asyncio.sleep(interval)
+
+
+class SmtpSink:
+    """An SMTP server that keeps every message it accepts (``messages``, parsed)."""
+
+    def __init__(self, *, stall_first: bool = False) -> None:
+        self.messages: list[EmailMessage] = []
+        self.conversations = 0
+        self.stall_first = stall_first
+        #: Set once the first message is held in the middle of its conversation.
+        self.stalled = threading.Event()
+        self._release = threading.Event()
+        server = bound_socket()
+        self.port: int = server.getsockname()[1]
+        self._controller = _Controller(self, server)
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        """aiosmtpd's hook: the message is in; ``250`` accepts it."""
+        self.conversations += 1
+        if self.stall_first and not self.stalled.is_set():
+            self.stalled.set()
+            while not self._release.is_set():
+                await asyncio.sleep(0.02)
+            return "451 4.3.0 Held by the test, not accepted"
+        content: bytes = envelope.original_content or envelope.content
+        message = email.message_from_bytes(content, policy=policy.default)
+        assert isinstance(message, EmailMessage)
+        self.messages.append(message)
+        return "250 2.0.0 Accepted"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        """The messages accepted for ``address``."""
+        return [m for m in self.messages if address in str(m["To"])]
+
+    def __enter__(self) -> SmtpSink:
+        self._controller.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._release.set()
+        self._controller.stop()
+
+
+@dataclass(frozen=True)
+class Received:
+    """One delivery as the receiver got it."""
+
+    webhook_id: str
+    timestamp: str
+    payload: dict[str, Any]
+    verified: bool
+    at: float
+
+
+class WebhookReceiver:
+    """An HTTP endpoint that verifies Standard Webhooks signatures with ``secret`` (set it once
+    the subscription is created) and answers ``status``."""
+
+    def __init__(self, *, status: int = 204) -> None:
+        self.status = status
+        self.secret: str | None = None
+        self.received: list[Received] = []
+        self._socket = bound_socket()
+        self.port: int = self._socket.getsockname()[1]
+        self._server: uvicorn.Server | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://{HOST}:{self.port}/hooks/mc2cm"
+
+    async def _receive(self, request: Request) -> Response:
+        body = await request.body()
+        verified = True
+        try:
+            assert self.secret is not None, "the test did not give the receiver its secret"
+            payload = Webhook(self.secret).verify(body, dict(request.headers))
+        except WebhookVerificationError:
+            verified, payload = False, {}
+        self.received.append(
+            Received(
+                webhook_id=request.headers.get("webhook-id", ""),
+                timestamp=request.headers.get("webhook-timestamp", ""),
+                payload=payload,
+                verified=verified,
+                at=time.monotonic(),
+            )
+        )
+        return Response(status_code=self.status if verified else 401)
+
+    async def __aenter__(self) -> WebhookReceiver:
+        app = Starlette(routes=[Route("/hooks/mc2cm", self._receive, methods=["POST"])])
+        config = uvicorn.Config(app, host=HOST, port=self.port, log_level="warning", lifespan="off")
+        self._server = uvicorn.Server(config)
+        self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
+        server = self._server
+        await wait_until(lambda: server.started, timeout=5)
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._server is not None and self._task is not None
+        self._server.should_exit = True
+        await asyncio.wait_for(self._task, timeout=10)
