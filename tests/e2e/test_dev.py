@@ -13,6 +13,9 @@ from pathlib import Path
 import httpx
 import pytest
 
+from services.cli.mailsink import mail_dir, read_mails
+from tests.dialogue.factories import new_person
+
 STARTUP_TIMEOUT = 120
 
 
@@ -125,6 +128,31 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
         )
         assert athens.status_code == 201, athens.text
         _wait_for(f"http://127.0.0.1:{dialogue_port}/v1/cities/GRATH", process)
+
+        # Inviting a person to a planned mission sends them a mail, which the sink keeps.
+        person = httpx.post(
+            f"http://127.0.0.1:{dialogue_port}/v1/people",
+            json=new_person(email="new.user@example.org", languages=["fr"]),
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert person.status_code == 201, person.text
+        planned = httpx.get(
+            f"http://127.0.0.1:{dialogue_port}/v1/events",
+            params={"status": "planned", "type": "reconnaissance_mission"},
+        ).json()["items"][0]
+        invited = httpx.post(
+            f"http://127.0.0.1:{dialogue_port}/v1/events/{planned['id']}/registrations",
+            json={"person": person.json()["id"], "status": "invited"},
+            headers={"Authorization": f"Bearer {token}"},
+        )
+        assert invited.status_code == 201, invited.text
+        deadline = time.monotonic() + 30
+        while not (mails := read_mails(mail_dir(tmp_path / ".mc2cm"))):
+            assert time.monotonic() < deadline, "no mail reached the sink"
+            time.sleep(0.3)
+        (mail,) = mails
+        assert "<new.user@example.org>" in mail.recipients
+        assert mail.attachments, "the invitation carries the event's calendar"
     finally:
         process.send_signal(signal.SIGINT)
         try:
