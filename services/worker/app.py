@@ -25,7 +25,7 @@ from redis.exceptions import RedisError
 from services.worker import aggregation, cities, notifications
 from services.worker.context import WorkerContext
 from services.worker.events import handle_event
-from services.worker.relay import run_relay
+from services.worker.relay import run_relay, sweep_outbox
 from shared.db import Database
 from shared.settings import Settings
 
@@ -52,6 +52,7 @@ def cron_jobs() -> list[CronJob]:
     built again in the same process (after Redis was lost) must run start-up jobs again."""
     jobs = [
         cron(cities.resync_cities, name="resync_cities", hour={2}, minute={30}, second={0}),
+        cron(sweep_outbox, name="sweep_outbox", second={20}),
         *aggregation.CRON_JOBS,
         *notifications.CRON_JOBS,
     ]

@@ -16,6 +16,7 @@ import contextlib
 import logging
 import uuid
 from datetime import timedelta
+from typing import Any
 
 import asyncpg
 from redis.exceptions import RedisError
@@ -24,7 +25,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from services.dialogue_api.db import outbox as dialogue_outbox
 from services.profiles_api.db import outbox as profiles_outbox
-from services.worker.context import WorkerContext
+from services.worker.context import WorkerContext, worker_context
 from shared.outbox import OUTBOX_CHANNEL
 from shared.settings import to_libpq_url
 
@@ -88,6 +89,13 @@ async def relay(worker: WorkerContext, *, redeliver: bool = False) -> int:
     if total:
         log.info("relayed %d outbox events%s", total, " again" if redeliver else "")
     return total
+
+
+async def sweep_outbox(ctx: dict[str, Any]) -> int:
+    """Cron job: relay what is waiting and redeliver what was lost, whatever the relay loop
+    is doing (the loop does the same on its timer; job ids keep the two from doubling)."""
+    worker = worker_context(ctx)
+    return await relay(worker) + await relay(worker, redeliver=True)
 
 
 class _Listener:

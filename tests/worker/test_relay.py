@@ -12,7 +12,7 @@ from services.dialogue_api.cities.models import CityRef
 from services.profiles_api.db import outbox as profiles_outbox
 from services.worker.app import open_worker
 from services.worker.cities import resync_cities
-from services.worker.relay import relay
+from services.worker.relay import relay, sweep_outbox
 from shared.auth import Role
 from tests.worker.conftest import Platform, eventually
 
@@ -156,3 +156,25 @@ async def test_the_nightly_resync_repairs_a_drifted_read_model(platform: Platfor
         assert rows["XXGHO"].removed_at is not None
         # Nothing left to repair.
         assert await resync_cities({"worker": worker}) == 0
+
+
+async def test_the_outbox_sweep_cron_job_relays_what_waits(platform: Platform) -> None:
+    async with open_worker(platform.settings) as worker:
+        async with worker.database.sessionmaker() as session, session.begin():
+            await session.execute(
+                update(profiles_outbox)
+                .where(profiles_outbox.c.relayed_at.is_(None))
+                .values(relayed_at=func.now(), handled_at=func.now())
+            )
+        response = await platform.profiles.request(
+            "PATCH",
+            "/v1/cities/PTLIS",
+            role=Role.admin,
+            json={"names": {"en": "Lisbon", "pt": "Lisboa (sweep)"}},
+            headers={"If-Match": await etag(platform, "PTLIS")},
+        )
+        assert response.status_code == 200, response.text
+        assert await sweep_outbox({"worker": worker}) == 1
+        assert await worker.redis.zcard(platform.settings.queue_name) == 1
+        assert await sweep_outbox({"worker": worker}) == 0
+        await forget_jobs(worker.redis, platform.settings.queue_name)
