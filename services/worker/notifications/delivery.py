@@ -28,7 +28,8 @@ from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 import httpx
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.repository import NotificationRepository, Scheduled
@@ -100,12 +101,37 @@ async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notif
     await repository.record_success(subscription.id)
 
 
+#: Class of the advisory locks that keep two runs of one delivery apart (with its id).
+DELIVERY_LOCK_CLASS = 0x4E4F54  # "NOT"
+
+
 async def deliver(worker: WorkerContext, notification_id: int) -> str:
     """Make the next attempt of a delivery, if it is due and nobody else is making it; what
-    became of it."""
+    became of it.
+
+    A session advisory lock on the delivery is held across both transactions (counting the
+    attempt, then sending it), so a second run of the same job finds it taken; a worker that
+    dies lets it go with its connection.
+    """
+    key = (DELIVERY_LOCK_CLASS, notification_id % 2**31)
+    async with worker.database.engine.connect() as connection:
+        taken = await connection.scalar(select(func.pg_try_advisory_lock(*key)))
+        await connection.commit()
+        if not taken:
+            return "nothing due"
+        try:
+            return await _attempt(worker, connection, notification_id)
+        finally:
+            await connection.execute(select(func.pg_advisory_unlock(*key)))
+            await connection.commit()
+
+
+async def _attempt(worker: WorkerContext, connection: AsyncConnection, notification_id: int) -> str:
+    """The two transactions of one attempt, on ``connection`` (which holds the lock)."""
     settings = worker.settings
     now = datetime.now(UTC)
-    async with worker.database.sessionmaker() as session, session.begin():
+    sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
+    async with sessions() as session, session.begin():
         attempt = await NotificationRepository.from_session(session).start_attempt(
             notification_id, now, slack=CLOCK_SLACK
         )
@@ -113,7 +139,7 @@ async def deliver(worker: WorkerContext, notification_id: int) -> str:
         return "nothing due"
 
     retry = None
-    async with worker.database.sessionmaker() as session, session.begin():
+    async with sessions() as session, session.begin():
         row = await NotificationRepository.from_session(session).lock_attempt(
             notification_id, attempt
         )
