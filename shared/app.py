@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import redis.asyncio as aioredis
@@ -12,11 +13,12 @@ from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import Table, text
 
 from shared.auth import TokenVerifier, optional_principal
 from shared.db import Database
 from shared.errors import ServiceUnavailable, invalid, render_problem
+from shared.idempotency import IdempotencyMiddleware
 from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
 from shared.problem_handlers import install_problem_handlers
@@ -131,6 +133,7 @@ def create_service_app(
     version: str,
     routers: Sequence[APIRouter],
     openapi_tags: list[dict[str, Any]],
+    idempotency_keys: Table,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's conventions; the service adds its routers."""
@@ -163,5 +166,10 @@ def create_service_app(
             allow_headers=["*"],
             expose_headers=["ETag", "Content-Language", "X-Request-ID", "Location"],
         )
+    app.add_middleware(
+        IdempotencyMiddleware,
+        table=idempotency_keys,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -21,6 +21,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
 
+from shared.idempotency import SCOPE_KEY as IDEMPOTENCY_SCOPE_KEY
+from shared.idempotency import claim_in_transaction
 from shared.settings import Settings
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -109,6 +111,10 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         else:
+            claim = request.scope.get(IDEMPOTENCY_SCOPE_KEY)
+            if claim is not None:
+                # The key is claimed in the transaction of the change it guards.
+                await claim_in_transaction(session, claim)
             await session.commit()
 
 

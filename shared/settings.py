@@ -89,6 +89,9 @@ class Settings(BaseSettings):
     #: of its deliveries); a success starts the count again.
     webhook_disable_after_failures: int = 10
 
+    #: How long a POST's response is kept for replays of its ``Idempotency-Key``.
+    idempotency_ttl_hours: float = 24
+
     root_path: str = ""
     log_level: str = "INFO"
     #: Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or "*").

@@ -6,6 +6,7 @@ from sqlalchemy.orm import DeclarativeBase
 
 from services.dialogue_api import SCHEMA, SERVICE
 from shared.db import schema_metadata
+from shared.idempotency import idempotency_table
 from shared.outbox import OutboxWriter, outbox_table
 
 
@@ -14,4 +15,5 @@ class Base(DeclarativeBase):
 
 
 outbox = outbox_table(Base.metadata)
+idempotency_keys = idempotency_table(Base.metadata)
 events = OutboxWriter(outbox, source=SERVICE)
