@@ -16,9 +16,9 @@ If the process dies between the two, a retry finds the key claimed without a res
 gets a 409 that says the request was carried out; it is never run twice. Responses of 5xx
 (nothing was committed) are not kept: the caller may retry with the same key.
 
-While a request runs, a PostgreSQL session advisory lock on the caller and key keeps a
-concurrent one out; it lives on a connection of the middleware's own, so a killed process
-releases it with the connection.
+While a request runs, a PostgreSQL transaction advisory lock on the caller and key keeps a
+concurrent one out; it lives in a transaction of the middleware's own, which ends with the
+request (or with the connection, when a process dies).
 """
 
 from __future__ import annotations
@@ -238,10 +238,12 @@ class IdempotencyMiddleware:
             query=scope.get("query_string", b""),
         )
         database: Database = scope["app"].state.database
-        async with database.sessionmaker() as store:
-            lock = _lock_key(caller, key)
-            locked = await store.scalar(select(func.pg_try_advisory_lock(LOCK_CLASS, lock)))
-            await store.commit()
+        # One transaction for the whole request: its lock keeps a concurrent use of the key
+        # out, and ends with it (or with the connection, if the process dies).
+        async with database.sessionmaker() as store, store.begin():
+            locked = await store.scalar(
+                select(func.pg_try_advisory_xact_lock(LOCK_CLASS, _lock_key(caller, key)))
+            )
             if not locked:
                 busy = Conflict(
                     f"A request with this {HEADER} is still being processed; retry later.",
@@ -252,11 +254,7 @@ class IdempotencyMiddleware:
                 )
                 await render_problem(busy, instance=scope["path"])(scope, receive, send)
                 return
-            try:
-                await self._run_once(scope, _Body(receive, claim), send, store, claim)
-            finally:
-                await store.execute(select(func.pg_advisory_unlock(LOCK_CLASS, lock)))
-                await store.commit()
+            await self._run_once(scope, _Body(receive, claim), send, store, claim)
 
     async def _caller(self, scope: Scope) -> str | None:
         authorization = _header(scope, b"authorization")
@@ -286,7 +284,6 @@ class IdempotencyMiddleware:
                 )
             )
         ).one_or_none()
-        await store.commit()
         length = _header(scope, b"content-length")
         if stored is not None or (
             length is not None and length.isdigit() and int(length) <= READ_AHEAD_BYTES
@@ -346,7 +343,6 @@ class IdempotencyMiddleware:
                 )
                 .on_conflict_do_update(index_elements=["caller", "key"], set_=values)
             )
-        await store.commit()
 
     async def _answer_again(
         self, scope: Scope, body: _Body, send: Send, claim: Claim, stored: Any

@@ -23,6 +23,8 @@ from fastapi.routing import APIRoute
 
 from shared.auth import optional_principal, require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
+from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
+from shared.idempotency import MAX_KEY_LENGTH
 from shared.settings import Environment, Settings
 
 _ERROR_DESCRIPTIONS = {
@@ -39,6 +41,19 @@ _ERROR_DESCRIPTIONS = {
     "503": "A dependency is unavailable",
 }
 _ALWAYS = ("422", "503")
+
+
+#: Every POST honours ``Idempotency-Key`` (``shared.idempotency``).
+_IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
+    "name": IDEMPOTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "A key of your choosing (a UUID) that makes a retry safe: the same key with "
+    "the same request within 24 hours returns the first response (`Idempotent-Replayed: "
+    "true`) instead of doing it again; with another request, 422; while the first is still "
+    "running, 409.",
+    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -108,6 +123,9 @@ def install_openapi(app: FastAPI) -> None:
         for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
                 responses: dict[str, Any] = operation.setdefault("responses", {})
+                if method == "post":
+                    operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY_PARAMETER)
+                    responses.setdefault("409", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
                 if operation.get("security"):

@@ -25,6 +25,7 @@ from redis.exceptions import RedisError
 from services.worker import aggregation, cities, notifications
 from services.worker.context import WorkerContext
 from services.worker.events import handle_event
+from services.worker.housekeeping import purge_idempotency_keys
 from services.worker.relay import run_relay, sweep_outbox
 from shared.db import Database
 from shared.settings import Settings
@@ -53,6 +54,7 @@ def cron_jobs() -> list[CronJob]:
     jobs = [
         cron(cities.resync_cities, name="resync_cities", hour={2}, minute={30}, second={0}),
         cron(sweep_outbox, name="sweep_outbox", second={20}),
+        cron(purge_idempotency_keys, name="purge_idempotency_keys", minute={10}, second={0}),
         *aggregation.CRON_JOBS,
         *notifications.CRON_JOBS,
     ]
