@@ -12,6 +12,7 @@ from services.profiles_api.aggregates.schemas import (
     CoverageCell,
     DerivedValueRead,
 )
+from services.profiles_api.observations.dependencies import SuppressionDep
 from services.profiles_api.observations.fields import (
     MAX_KEY_LENGTH,
     PERIOD_PATTERN,
@@ -95,6 +96,7 @@ def _as_parameter(problem: FieldProblem) -> ValidationFailed:
 async def list_aggregates(
     session: SessionDep,
     page: PageDep,
+    suppression: SuppressionDep,
     indicator: IndicatorCodes = None,
     period: ExactPeriod = None,
     group: Annotated[
@@ -134,7 +136,7 @@ async def list_aggregates(
             row[0].group_kind,
             row[0].region,
         ],
-        item=lambda row: AggregateRead.of(row[0], row[1]),
+        item=lambda row: AggregateRead.of(row[0], row[1], suppression),
     )
 
 
@@ -151,6 +153,7 @@ async def list_aggregates(
 async def list_derived_values(
     session: SessionDep,
     page: PageDep,
+    suppression: SuppressionDep,
     indicator: Annotated[
         list[str] | None,
         Query(
@@ -184,7 +187,7 @@ async def list_derived_values(
             row[0].scope,
             row[0].disaggregation,
         ],
-        item=lambda row: DerivedValueRead.of(row[0], row[1]),
+        item=lambda row: DerivedValueRead.of(row[0], row[1], suppression),
     )
 
 

@@ -89,6 +89,26 @@ class Suppression:
     def may_see_cities(self, cities: Iterable[str]) -> bool:
         return all(self.may_see_city(city) for city in cities)
 
+    def hides_aggregate(
+        self,
+        indicator: str,
+        disaggregation: str,
+        smallest: float | None,
+        cities: Iterable[str],
+    ) -> bool:
+        """Whether a network or regional figure is hidden: a breakdown of a count that
+        combines a small count of a city the caller may not see (the aggregate less the other
+        cities' values would reveal it). ``smallest`` is the smallest contributing value;
+        ``None`` (not yet recomputed) counts as small."""
+        if self.threshold == 0 or disaggregation == "" or indicator not in self.count_indicators:
+            return False
+        small = smallest is None or smallest < self.threshold
+        return small and not self.may_see_cities(cities)
+
+    def hides_input(self, city: str, disaggregation: str, recorded: dict[str, Any]) -> bool:
+        """Whether an input a derived value was computed from is hidden."""
+        return self.hides(city, str(recorded["indicator"]), disaggregation, recorded["value"])
+
 
 def without_values(recorded: dict[str, Any]) -> dict[str, Any]:
     """A recorded state (history) with its value, range and bounds taken out."""
