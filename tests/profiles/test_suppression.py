@@ -536,13 +536,16 @@ async def test_a_derived_value_computed_from_a_small_count_is_suppressed_with_th
     await write(
         api,
         vienna("total", dimensions={"sex": "F"}, value=4),
-        observation(
-            city="ATVIE",
-            indicator="population",
-            period=PERIOD,
-            dimensions={"sex": "F"},
-            value=1000,
-            source=REGISTER,
+        *(
+            observation(
+                city="ATVIE",
+                indicator="population",
+                period=PERIOD,
+                dimensions=dimensions,
+                value=value,
+                source=REGISTER,
+            )
+            for dimensions, value in (({"sex": "F"}, 1000), ({}, 1_900_000))
         ),
     )
     await computed(session, "foreign_nationals", "population", "foreign_nationals_share")
@@ -574,3 +577,29 @@ async def test_a_derived_value_computed_from_a_small_count_is_suppressed_with_th
     assert inputs["population"]["value"] == 1000
     editor = await share(Role.editor, ("ATVIE",))
     assert (editor["value"], editor["status"]) == (0.4, "shown"), editor
+
+    # The network's mean share of women weighs Vienna's in: it would give the share back.
+    async def network_share(role: Role | None, cities: tuple[str, ...] = ()) -> dict[str, Any]:
+        response = await api.get(
+            "/v1/aggregates",
+            params={
+                "indicator": "foreign_nationals_share",
+                "period": PERIOD,
+                "group": "network",
+                "disaggregation": "sex=F",
+            },
+            role=role,
+            cities=cities,
+        )
+        assert response.status_code == 200, response.text
+        [found] = response.json()["items"]
+        result: dict[str, Any] = found
+        return result
+
+    hidden = await network_share(None)
+    assert (hidden["value"], hidden["status"], hidden["derived_cities"]) == (
+        None,
+        "suppressed",
+        ["ATVIE"],
+    ), hidden
+    assert (await network_share(Role.editor, ("ATVIE",)))["value"] == 0.4

@@ -125,6 +125,9 @@ async def list_aggregates(
         rows = await service.list_aggregates(session, criteria, page)
     except FieldProblem as problem:
         raise _as_parameter(problem) from problem
+    hidden = await service.with_hidden_contributions(
+        session, [row[0] for row in rows[: page.limit]], suppression
+    )
     return build_page(
         rows,
         page,
@@ -136,7 +139,9 @@ async def list_aggregates(
             row[0].group_kind,
             row[0].region,
         ],
-        item=lambda row: AggregateRead.of(row[0], row[1], suppression),
+        item=lambda row: AggregateRead.of(
+            row[0], row[1], suppression, hidden_contribution=row[0].id in hidden
+        ),
     )
 
 

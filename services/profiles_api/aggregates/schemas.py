@@ -64,13 +64,21 @@ class AggregateRead(BaseModel):
     computed_at: datetime
 
     @classmethod
-    def of(cls, aggregate: Aggregate, unit: str, suppression: Suppression) -> Self:
-        """The aggregate as the API shows it, suppressed if it would reveal a small count."""
+    def of(
+        cls,
+        aggregate: Aggregate,
+        unit: str,
+        suppression: Suppression,
+        *,
+        hidden_contribution: bool = False,
+    ) -> Self:
+        """The aggregate as the API shows it, suppressed if it would reveal a hidden value."""
         hidden = suppression.hides_aggregate(
             aggregate.indicator_code,
             aggregate.disaggregation,
             aggregate.min_value,
             aggregate.cities,
+            hidden_contribution=hidden_contribution,
         )
         return cls(
             indicator=aggregate.indicator_code,
@@ -141,15 +149,13 @@ class DerivedValueRead(BaseModel):
 
     @classmethod
     def of(cls, derived: DerivedValue, unit: str, suppression: Suppression) -> Self:
-        """The derived value with the inputs it was computed from. An input that is a small
-        count the caller may not see is suppressed, and so is the value computed from it
-        (with the other inputs it would reveal the count)."""
-        hidden_inputs = [
-            suppression.hides_input(derived.city_code, derived.disaggregation, recorded)
-            for recorded in derived.inputs
-        ]
-        hidden = any(hidden_inputs) or suppression.hides(
-            derived.city_code, derived.indicator_code, derived.disaggregation, derived.value
+        """The derived value with the inputs it was computed from, small counts suppressed."""
+        hidden, hidden_inputs = suppression.hides_derived(
+            derived.city_code,
+            derived.indicator_code,
+            derived.disaggregation,
+            derived.value,
+            derived.inputs,
         )
         return cls(
             id=derived.id,

@@ -9,7 +9,7 @@ aggregates and derived values), so the rule lives here only.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,19 +95,45 @@ class Suppression:
         disaggregation: str,
         smallest: float | None,
         cities: Iterable[str],
+        *,
+        hidden_contribution: bool = False,
     ) -> bool:
-        """Whether a network or regional figure is hidden: a breakdown of a count that
-        combines a small count of a city the caller may not see (the aggregate less the other
-        cities' values would reveal it). ``smallest`` is the smallest contributing value;
-        ``None`` (not yet recomputed) counts as small."""
-        if self.threshold == 0 or disaggregation == "" or indicator not in self.count_indicators:
+        """Whether a network or regional figure is hidden: one of its contributions is hidden
+        from the caller, and the aggregate less the other cities' values would reveal it.
+
+        For breakdowns of counts, ``smallest`` is the smallest contributing value (``None``,
+        not yet recomputed, counts as small) and the aggregate is shown only to who may see
+        every contributing city. ``hidden_contribution``: a city's derived value in it is
+        hidden (computed from a small count).
+        """
+        if self.threshold == 0 or disaggregation == "":
+            return False
+        if hidden_contribution:
+            return True
+        if indicator not in self.count_indicators:
             return False
         small = smallest is None or smallest < self.threshold
         return small and not self.may_see_cities(cities)
 
-    def hides_input(self, city: str, disaggregation: str, recorded: dict[str, Any]) -> bool:
-        """Whether an input a derived value was computed from is hidden."""
-        return self.hides(city, str(recorded["indicator"]), disaggregation, recorded["value"])
+    def hides_derived(
+        self,
+        city: str,
+        indicator: str,
+        disaggregation: str,
+        value: float | None,
+        inputs: Sequence[dict[str, Any]],
+    ) -> tuple[bool, list[bool]]:
+        """Whether a derived value is hidden, and which of its inputs are.
+
+        An input that is a small count the caller may not see is hidden, and so is the value
+        computed from it: with the other inputs it would reveal the count.
+        """
+        hidden_inputs = [
+            self.hides(city, str(recorded["indicator"]), disaggregation, recorded["value"])
+            for recorded in inputs
+        ]
+        hidden = any(hidden_inputs) or self.hides(city, indicator, disaggregation, value)
+        return hidden, hidden_inputs
 
 
 def without_values(recorded: dict[str, Any]) -> dict[str, Any]:
