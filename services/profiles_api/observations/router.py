@@ -104,7 +104,9 @@ async def list_observations(
         list[str] | None, Query(description="Breakdown values, e.g. `sex=F` (repeatable).")
     ] = None,
     total: Annotated[bool, Query(description="Only totals (no breakdown).")] = False,
-    status: Annotated[list[ObsStatus] | None, Query(description="SDMX statuses.")] = None,
+    status: Annotated[
+        list[ObsStatus] | None, Query(description="SDMX statuses (`obs_status`).")
+    ] = None,
     source_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     preferred: Annotated[bool, Query()] = False,
     output_format: Annotated[
