@@ -24,7 +24,7 @@ from services.profiles_api.observations.models import Observation
 from shared.auth import Role
 from shared.settings import Settings
 from tests.conftest import client_in_transaction, make_settings
-from tests.factories import Api, assert_problem, error_fields, observation
+from tests.factories import CSV_HEADER, Api, assert_problem, csv_file, error_fields, observation
 
 PERIOD = "2030"
 REGISTER = {
@@ -603,3 +603,19 @@ async def test_a_derived_value_computed_from_a_small_count_is_suppressed_with_th
         ["ATVIE"],
     ), hidden
     assert (await network_share(Role.editor, ("ATVIE",)))["value"] == 0.4
+
+
+async def test_an_import_refuses_an_unknown_status_naming_the_column(api: Api) -> None:
+    header = f"{CSV_HEADER},status"
+    row = (
+        "ATVIE,foreign_nationals,2030,municipality,,1500,,,A,"
+        f"{REGISTER['title']},,,register,,hidden"
+    )
+    response = await api.post(
+        "/v1/imports",
+        content=csv_file(row, header=header),
+        headers={"Content-Type": "text/csv"},
+        role=Role.admin,
+    )
+    problem = assert_problem(response, 422)
+    assert [(e["row"], e["column"]) for e in problem["errors"]] == [(2, "status")], problem
