@@ -58,6 +58,9 @@ class Settings(BaseSettings):
     import_max_reported_errors: int = 1000
     #: Statement limit of an import's transaction: its COPY lasts as long as the upload.
     import_statement_timeout_seconds: int = 3600
+    #: Breakdowns of counts (`persons`, `count`) below this are hidden from callers who may
+    #: not edit the city (small numbers can identify people); 0 shows every value.
+    suppression_threshold: int = Field(default=5, ge=0)
 
     # The worker (`mc2cm worker`): its arq queue, the outbox relay and the jobs' limits.
     queue_name: str = "mc2cm"

@@ -182,12 +182,12 @@ async def recompute_aggregates(session: AsyncSession, definition: Definition) ->
         )
         INSERT INTO profiles.aggregate (
             indicator_code, period, period_start, period_end, scope, disaggregation,
-            dimensions, group_kind, region, rule, value, city_count, cities, derived_cities,
-            weight_total, computed_at
+            dimensions, group_kind, region, rule, value, min_value, city_count, cities,
+            derived_cities, weight_total, computed_at
         )
         SELECT :code, period, period_start, period_end, scope, disaggregation, dimensions,
                CASE WHEN GROUPING(region) = 1 THEN 'network' ELSE 'region' END,
-               coalesce(region, ''), :rule, {combine}, count(*),
+               coalesce(region, ''), :rule, {combine}, min(value), count(*),
                array_agg(city_code ORDER BY city_code),
                coalesce(array_agg(city_code ORDER BY city_code) FILTER (WHERE derived), '{{}}'),
                {"sum(weight)" if weighted else "NULL"}, now()

@@ -90,6 +90,9 @@ class Aggregate(Base):
     region: Mapped[str] = mapped_column(String(32))
     rule: Mapped[str] = mapped_column(String(16))
     value: Mapped[float]
+    # The smallest contributing value (not shown): a breakdown of a count whose aggregate
+    # combines a small count is suppressed, since the other cities' values would reveal it.
+    min_value: Mapped[float | None]
     city_count: Mapped[int] = mapped_column(Integer)
     cities: Mapped[list[str]] = mapped_column(ARRAY(String(5)))
     # Cities whose contribution is a derived value (they publish none for the figure).

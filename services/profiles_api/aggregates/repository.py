@@ -3,7 +3,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.engine import Row
 
 from services.profiles_api.aggregates.models import Aggregate, Coverage, DerivedValue
@@ -90,6 +90,29 @@ class AggregateRepository(Repository[Aggregate]):
         if criteria.disaggregation is not None:
             statement = statement.where(DerivedValue.disaggregation == criteria.disaggregation)
         return (await self.session.execute(keyset(statement, page, *DERIVED_ORDER))).all()
+
+    async def derived_contributions(
+        self, aggregates: Sequence[Aggregate]
+    ) -> Sequence[DerivedValue]:
+        """The derived values the breakdowns among ``aggregates`` combine."""
+        keys = {
+            (a.indicator_code, a.period, a.scope, a.disaggregation, city)
+            for a in aggregates
+            if a.disaggregation
+            for city in a.derived_cities
+        }
+        if not keys:
+            return []
+        statement = select(DerivedValue).where(
+            tuple_(
+                DerivedValue.indicator_code,
+                DerivedValue.period,
+                DerivedValue.scope,
+                DerivedValue.disaggregation,
+                DerivedValue.city_code,
+            ).in_(sorted(keys))
+        )
+        return (await self.session.scalars(statement)).all()
 
     async def coverage(
         self, page: PageParams, *, cities: Sequence[str] = (), theme: str | None = None

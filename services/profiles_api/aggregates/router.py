@@ -12,6 +12,7 @@ from services.profiles_api.aggregates.schemas import (
     CoverageCell,
     DerivedValueRead,
 )
+from services.profiles_api.observations.dependencies import SuppressionDep
 from services.profiles_api.observations.fields import (
     MAX_KEY_LENGTH,
     PERIOD_PATTERN,
@@ -95,6 +96,7 @@ def _as_parameter(problem: FieldProblem) -> ValidationFailed:
 async def list_aggregates(
     session: SessionDep,
     page: PageDep,
+    suppression: SuppressionDep,
     indicator: IndicatorCodes = None,
     period: ExactPeriod = None,
     group: Annotated[
@@ -123,6 +125,9 @@ async def list_aggregates(
         rows = await service.list_aggregates(session, criteria, page)
     except FieldProblem as problem:
         raise _as_parameter(problem) from problem
+    hidden = await service.with_hidden_contributions(
+        session, [row[0] for row in rows[: page.limit]], suppression
+    )
     return build_page(
         rows,
         page,
@@ -134,7 +139,9 @@ async def list_aggregates(
             row[0].group_kind,
             row[0].region,
         ],
-        item=lambda row: AggregateRead.of(row[0], row[1]),
+        item=lambda row: AggregateRead.of(
+            row[0], row[1], suppression, hidden_contribution=row[0].id in hidden
+        ),
     )
 
 
@@ -151,6 +158,7 @@ async def list_aggregates(
 async def list_derived_values(
     session: SessionDep,
     page: PageDep,
+    suppression: SuppressionDep,
     indicator: Annotated[
         list[str] | None,
         Query(
@@ -184,7 +192,7 @@ async def list_derived_values(
             row[0].scope,
             row[0].disaggregation,
         ],
-        item=lambda row: DerivedValueRead.of(row[0], row[1]),
+        item=lambda row: DerivedValueRead.of(row[0], row[1], suppression),
     )
 
 

@@ -7,12 +7,14 @@ from typing import TYPE_CHECKING, Any, Self
 from pydantic import BaseModel, Field
 
 from services.profiles_api.indicators.schemas import Aggregation, Unit
-from services.profiles_api.observations.fields import ObsStatus
+from services.profiles_api.observations.fields import ObsStatus, ValueStatus
+from services.profiles_api.observations.schemas import StatusField
 from shared.contracts.cities import Region
 from shared.contracts.themes import Theme
 
 if TYPE_CHECKING:
     from services.profiles_api.aggregates.models import Aggregate, Coverage, DerivedValue
+    from services.profiles_api.observations.suppression import Suppression
 
 
 class AggregateGroup(enum.StrEnum):
@@ -42,7 +44,12 @@ class AggregateRead(BaseModel):
         description="Normalised breakdown key (`sex=F`); empty for the total.", examples=[""]
     )
     dimensions: dict[str, str] = Field(examples=[{}])
-    value: float = Field(examples=[541000])
+    value: float | None = Field(
+        description="Null when suppressed: a breakdown of a count combining a small count of "
+        "a city the caller may not edit.",
+        examples=[541000],
+    )
+    status: ValueStatus = StatusField
     city_count: int = Field(description="How many cities contributed.", examples=[3])
     cities: list[str] = Field(
         description="The contributing cities.", examples=[["ESMAD", "ITTRN", "PTLIS"]]
@@ -57,8 +64,22 @@ class AggregateRead(BaseModel):
     computed_at: datetime
 
     @classmethod
-    def of(cls, aggregate: Aggregate, unit: str) -> Self:
-        """The aggregate as the API shows it."""
+    def of(
+        cls,
+        aggregate: Aggregate,
+        unit: str,
+        suppression: Suppression,
+        *,
+        hidden_contribution: bool = False,
+    ) -> Self:
+        """The aggregate as the API shows it, suppressed if it would reveal a hidden value."""
+        hidden = suppression.hides_aggregate(
+            aggregate.indicator_code,
+            aggregate.disaggregation,
+            aggregate.min_value,
+            aggregate.cities,
+            hidden_contribution=hidden_contribution,
+        )
         return cls(
             indicator=aggregate.indicator_code,
             unit=Unit(unit),
@@ -71,7 +92,8 @@ class AggregateRead(BaseModel):
             scope=aggregate.scope,
             disaggregation=aggregate.disaggregation,
             dimensions=aggregate.dimensions,
-            value=aggregate.value,
+            value=None if hidden else aggregate.value,
+            status=ValueStatus.suppressed if hidden else ValueStatus.shown,
             city_count=aggregate.city_count,
             cities=list(aggregate.cities),
             derived_cities=list(aggregate.derived_cities),
@@ -84,20 +106,22 @@ class DerivedInput(BaseModel):
     """One input of a derived value: the indicator and the value the formula read."""
 
     indicator: str = Field(examples=["population"])
-    value: float = Field(examples=[3280782])
+    value: float | None = Field(description="Null when suppressed.", examples=[3280782])
     observation_id: int | None = Field(
         description="The published observation read; null when the input is itself derived."
     )
     obs_status: ObsStatus | None = Field(description="That observation's status.")
+    status: ValueStatus = StatusField
 
     @classmethod
-    def of(cls, recorded: dict[str, Any]) -> Self:
+    def of(cls, recorded: dict[str, Any], *, hidden: bool) -> Self:
         status = recorded.get("obs_status")
         return cls(
             indicator=recorded["indicator"],
-            value=recorded["value"],
+            value=None if hidden else recorded["value"],
             observation_id=recorded.get("observation_id"),
             obs_status=ObsStatus(status) if status else None,
+            status=ValueStatus.suppressed if hidden else ValueStatus.shown,
         )
 
 
@@ -114,14 +138,25 @@ class DerivedValueRead(BaseModel):
     scope: str = Field(examples=["municipality"])
     disaggregation: str = Field(examples=[""])
     dimensions: dict[str, str] = Field(examples=[{}])
-    value: float = Field(examples=[12.35])
+    value: float | None = Field(
+        description="Null when suppressed: a small count itself, or computed from one.",
+        examples=[12.35],
+    )
+    status: ValueStatus = StatusField
     formula: str = Field(examples=["foreign_nationals / population * 100"])
     inputs: list[DerivedInput]
     computed_at: datetime
 
     @classmethod
-    def of(cls, derived: DerivedValue, unit: str) -> Self:
-        """The derived value with the inputs it was computed from."""
+    def of(cls, derived: DerivedValue, unit: str, suppression: Suppression) -> Self:
+        """The derived value with the inputs it was computed from, small counts suppressed."""
+        hidden, hidden_inputs = suppression.hides_derived(
+            derived.city_code,
+            derived.indicator_code,
+            derived.disaggregation,
+            derived.value,
+            derived.inputs,
+        )
         return cls(
             id=derived.id,
             city=derived.city_code,
@@ -133,9 +168,13 @@ class DerivedValueRead(BaseModel):
             scope=derived.scope,
             disaggregation=derived.disaggregation,
             dimensions=derived.dimensions,
-            value=derived.value,
+            value=None if hidden else derived.value,
+            status=ValueStatus.suppressed if hidden else ValueStatus.shown,
             formula=derived.formula,
-            inputs=[DerivedInput.of(recorded) for recorded in derived.inputs],
+            inputs=[
+                DerivedInput.of(recorded, hidden=hidden_input)
+                for recorded, hidden_input in zip(derived.inputs, hidden_inputs, strict=True)
+            ],
             computed_at=derived.computed_at,
         )
 

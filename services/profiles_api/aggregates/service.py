@@ -20,6 +20,7 @@ from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.observations.fields import FieldProblem
+from services.profiles_api.observations.suppression import Suppression
 from shared.pagination import PageParams
 
 
@@ -45,6 +46,32 @@ async def list_aggregates(
     for an unknown indicator."""
     await _known_indicators(session, criteria.indicators)
     return await AggregateRepository.from_session(session).query(criteria, page)
+
+
+async def with_hidden_contributions(
+    session: AsyncSession, aggregates: Sequence[Aggregate], suppression: Suppression
+) -> set[int]:
+    """Ids of the ``aggregates`` combining a derived value hidden from the caller (computed
+    from a small count): without them, the aggregate less the other cities' values would
+    give it."""
+    contributions = await AggregateRepository.from_session(session).derived_contributions(
+        aggregates
+    )
+    hidden = {
+        (d.indicator_code, d.period, d.scope, d.disaggregation, d.city_code)
+        for d in contributions
+        if suppression.hides_derived(
+            d.city_code, d.indicator_code, d.disaggregation, d.value, d.inputs
+        )[0]
+    }
+    return {
+        a.id
+        for a in aggregates
+        if any(
+            (a.indicator_code, a.period, a.scope, a.disaggregation, city) in hidden
+            for city in a.derived_cities
+        )
+    }
 
 
 async def list_derived_values(

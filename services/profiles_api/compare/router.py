@@ -7,7 +7,13 @@ from fastapi import APIRouter, Query
 from services.profiles_api.compare import service
 from services.profiles_api.compare.schemas import ComparedValue, Comparison
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.fields import PERIOD_PATTERN, FieldProblem, ObsStatus
+from services.profiles_api.observations.dependencies import SuppressionDep
+from services.profiles_api.observations.fields import (
+    PERIOD_PATTERN,
+    FieldProblem,
+    ObsStatus,
+    ValueStatus,
+)
 from services.profiles_api.observations.schemas import SourceSummary
 from services.profiles_api.query import parse_period_bound, split_values
 from shared.db import SessionDep
@@ -35,6 +41,7 @@ _FIELD_TO_PARAMETER = {"indicator": "indicator", "city": "cities"}
 async def compare_cities(
     session: SessionDep,
     languages: LanguagesDep,
+    suppression: SuppressionDep,
     indicator: Annotated[
         list[str], Query(description="Indicator code(s), in order of preference.")
     ],
@@ -59,6 +66,8 @@ async def compare_cities(
         raise invalid(parameter, problem.message, location="query") from problem
     values = []
     for city, observation, source, definition in matches:
+        # Comparisons read totals, which are never suppressed; the rule still decides.
+        hidden = observation is not None and suppression.hides_observation(observation)
         values.append(
             ComparedValue(
                 city=city.code,
@@ -68,10 +77,11 @@ async def compare_cities(
                 population_concept=definition.population_concept if definition else None,
                 period=observation.period if observation else None,
                 scope=observation.scope if observation else None,
-                value=observation.value if observation else None,
-                value_low=observation.value_low if observation else None,
-                value_high=observation.value_high if observation else None,
+                value=observation.value if observation and not hidden else None,
+                value_low=observation.value_low if observation and not hidden else None,
+                value_high=observation.value_high if observation and not hidden else None,
                 obs_status=ObsStatus(observation.obs_status) if observation else None,
+                status=ValueStatus.suppressed if hidden else ValueStatus.shown,
                 estimate=service.is_estimate(observation) if observation else False,
                 source=SourceSummary.of(source) if source else None,
                 observation_id=observation.id if observation else None,

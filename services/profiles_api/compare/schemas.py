@@ -5,8 +5,8 @@ import enum
 from pydantic import BaseModel, Field
 
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.fields import ObsStatus
-from services.profiles_api.observations.schemas import SourceSummary
+from services.profiles_api.observations.fields import ObsStatus, ValueStatus
+from services.profiles_api.observations.schemas import SourceSummary, StatusField
 
 
 class ComparedValue(BaseModel):
@@ -21,6 +21,7 @@ class ComparedValue(BaseModel):
     value_low: float | None
     value_high: float | None
     obs_status: ObsStatus | None
+    status: ValueStatus = StatusField
     estimate: bool = Field(description="An estimate (status E, F, I or U, or given as a range).")
     source: SourceSummary | None
     observation_id: int | None

@@ -5,6 +5,8 @@ import uuid
 from pydantic import BaseModel, Field
 
 #: Columns of the tidy import format (``city_figures.csv``); the first six are required.
+#: ``status`` is what the CSV export adds (``shown`` or ``suppressed``), so an export
+#: reads back as it is.
 REQUIRED_COLUMNS = ("city", "indicator", "period", "scope", "value", "source_title")
 OPTIONAL_COLUMNS = (
     "dimension",
@@ -15,6 +17,7 @@ OPTIONAL_COLUMNS = (
     "source_url",
     "source_kind",
     "note",
+    "status",
 )
 
 

@@ -20,6 +20,7 @@ from services.profiles_api.imports.schemas import (
 from services.profiles_api.observations.fields import (
     FieldProblem,
     ObsStatus,
+    ValueStatus,
     parse_dimension_text,
 )
 from services.profiles_api.observations.validation import (
@@ -137,6 +138,15 @@ class _RowReader:
             raise FieldProblem(
                 "source_kind", f"{kind_text!r} is not one of {', '.join(SourceKind)}"
             ) from None
+        shown = _optional(self.cell(cells, "status")) or ValueStatus.shown.value
+        if shown == ValueStatus.suppressed:
+            raise FieldProblem(
+                "status",
+                "the row's value was suppressed in the export (a small count of a city you may "
+                "not edit): it has no value to import",
+            )
+        if shown != ValueStatus.shown:
+            raise FieldProblem("status", f"{shown!r} is not shown or suppressed")
         status_text = _optional(self.cell(cells, "obs_status")) or ObsStatus.A.value
         try:
             status = ObsStatus(status_text)

@@ -36,6 +36,13 @@ class ObsStatus(enum.StrEnum):
     U = "U"  # low reliability
 
 
+class ValueStatus(enum.StrEnum):
+    """Whether a figure's value is shown to the caller or hidden as a small number."""
+
+    shown = "shown"
+    suppressed = "suppressed"
+
+
 #: Statuses whose value is an estimate rather than a count (comparisons warn about them).
 ESTIMATED_STATUSES = frozenset({ObsStatus.E, ObsStatus.F, ObsStatus.I, ObsStatus.U})
 

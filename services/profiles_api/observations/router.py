@@ -1,10 +1,14 @@
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
 from services.profiles_api.observations import service
+from services.profiles_api.observations.dependencies import SuppressionDep
+from services.profiles_api.observations.export import EXPORT_COLUMNS, export_csv
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
 from services.profiles_api.observations.repository import ObservationFilter
 from services.profiles_api.observations.schemas import (
@@ -18,11 +22,30 @@ from shared.auth import CurrentPrincipal
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.errors import invalid
+from shared.negotiation import preferred_media_type
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 
 router = APIRouter(prefix="/v1/observations", tags=["observations"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
+CSV = "text/csv"
+JSON = "application/json"
+
+
+class OutputFormat(enum.StrEnum):
+    json = "json"
+    csv = "csv"
+
+
+_CSV_EXAMPLE = (
+    ",".join(EXPORT_COLUMNS) + "\r\n"
+    "ITTRN,foreign_nationals,2022,municipality,,135753,,,A,Osservatorio interistituzionale "
+    "sugli stranieri 2023,Comune di Torino,https://www.comune.torino.it/,administrative,,shown"
+    "\r\n"
+    "ITTRN,foreign_nationals,2022,municipality,citizenship=TV,,,,A,Osservatorio "
+    "interistituzionale sugli stranieri 2023,Comune di Torino,https://www.comune.torino.it/,"
+    "administrative,,suppressed\r\n"
+)
 
 
 def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
@@ -45,12 +68,28 @@ def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
     "",
     summary="Query observations",
     description="Filters combine with AND. `preferred=true` keeps one value per city, "
-    "indicator, period, scope and breakdown: the most reliable source's, then the newest.",
+    "indicator, period, scope and breakdown: the most reliable source's, then the newest.\n\n"
+    "Breakdowns of counts (`persons`, `count`) below the suppression threshold read as "
+    "`value: null`, `status: suppressed` for callers who may not edit the city.\n\n"
+    "**CSV export**: `format=csv`, or `Accept: text/csv`, answers every matching row (no "
+    "pages: `limit` and `cursor` are refused) as a `text/csv` file in the import format "
+    "(`POST /v1/imports`) plus a `status` column, streamed in the order of the pages.",
     response_model=Page[ObservationRead],
+    responses={
+        200: {
+            "description": "A page of observations, or with `format=csv` / `Accept: text/csv` "
+            "every matching observation as CSV.",
+            "content": {CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
+        },
+        **problem_responses(),
+    },
 )
 async def list_observations(
+    request: Request,
+    response: Response,
     session: SessionDep,
     page: PageDep,
+    suppression: SuppressionDep,
     city: Annotated[list[str] | None, Query(description="City codes.")] = None,
     indicator: Annotated[list[str] | None, Query(description="Indicator codes.")] = None,
     theme: Annotated[Theme | None, Query()] = None,
@@ -65,10 +104,19 @@ async def list_observations(
         list[str] | None, Query(description="Breakdown values, e.g. `sex=F` (repeatable).")
     ] = None,
     total: Annotated[bool, Query(description="Only totals (no breakdown).")] = False,
-    status: Annotated[list[ObsStatus] | None, Query(description="SDMX statuses.")] = None,
+    status: Annotated[
+        list[ObsStatus] | None, Query(description="SDMX statuses (`obs_status`).")
+    ] = None,
     source_id: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
     preferred: Annotated[bool, Query()] = False,
-) -> Page[ObservationRead]:
+    output_format: Annotated[
+        OutputFormat | None,
+        Query(
+            alias="format",
+            description="`csv` for the CSV export (as `Accept: text/csv`); wins over `Accept`.",
+        ),
+    ] = None,
+) -> Page[ObservationRead] | Response:
     if total and dimension:
         raise invalid(
             "dimension",
@@ -90,12 +138,32 @@ async def list_observations(
         source_id=source_id,
         preferred=preferred,
     )
+    if output_format is None:
+        accepted = preferred_media_type(request.headers.get("accept"), [JSON, CSV])
+        output_format = OutputFormat.csv if accepted == CSV else OutputFormat.json
+    if output_format is OutputFormat.csv:
+        for parameter in ("limit", "cursor"):
+            if parameter in request.query_params:
+                raise invalid(
+                    parameter,
+                    "the CSV export holds every matching observation: drop limit and cursor",
+                    location="query",
+                )
+        return StreamingResponse(
+            export_csv(request.app.state.database.sessionmaker, criteria, suppression),
+            media_type=f"{CSV}; charset=utf-8; header=present",
+            headers={
+                "Content-Disposition": 'attachment; filename="observations.csv"',
+                "Vary": "Accept",
+            },
+        )
+    response.headers["Vary"] = "Accept"
     rows = await service.list_observations(session, criteria, page)
     return build_page(
         rows,
         page,
         key=lambda row: [row[0].city_code, row[0].indicator_code, row[0].period_start, row[0].id],
-        item=lambda row: ObservationRead.of(row[0], row[1]),
+        item=lambda row: ObservationRead.of(row[0], row[1], suppression),
     )
 
 
@@ -120,9 +188,11 @@ async def upsert_observations(
     response_model=ObservationRead,
     responses=problem_responses(404),
 )
-async def get_observation(observation_id: ObservationId, session: SessionDep) -> ObservationRead:
+async def get_observation(
+    observation_id: ObservationId, session: SessionDep, suppression: SuppressionDep
+) -> ObservationRead:
     observation, source = await service.get_observation(session, observation_id)
-    return ObservationRead.of(observation, source)
+    return ObservationRead.of(observation, source, suppression)
 
 
 @router.delete(
@@ -154,6 +224,12 @@ async def observation_history(
     session: SessionDep,
     page: PageDep,
     principal: CurrentPrincipal,
+    suppression: SuppressionDep,
 ) -> Page[ObservationChangeRead]:
-    changes = await service.observation_history(session, observation_id, page)
-    return build_page(changes, page, key=lambda change: [change.id], item=ObservationChangeRead.of)
+    changes, observation = await service.observation_history(session, observation_id, page)
+    return build_page(
+        changes,
+        page,
+        key=lambda change: [change.id],
+        item=lambda change: ObservationChangeRead.of(change, observation, suppression),
+    )

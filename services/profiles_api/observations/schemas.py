@@ -6,7 +6,13 @@ from typing import TYPE_CHECKING, Annotated, Any, Self
 
 from pydantic import BaseModel, Field, model_validator
 
-from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
+from services.profiles_api.observations.fields import (
+    PERIOD_PATTERN,
+    SCOPE_PATTERN,
+    ObsStatus,
+    ValueStatus,
+)
+from services.profiles_api.observations.suppression import without_values
 from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.contracts.cities import CityCode
 from shared.contracts.indicators import IndicatorCode
@@ -14,11 +20,19 @@ from shared.schemas import InputModel
 
 if TYPE_CHECKING:
     from services.profiles_api.observations.models import Observation, ObservationChange
+    from services.profiles_api.observations.suppression import Suppression
     from services.profiles_api.observations.writer import WriteResult
     from services.profiles_api.sources.models import Source
 
 Period = Annotated[str, Field(pattern=PERIOD_PATTERN, examples=["2017", "2017-Q3", "2017-07-01"])]
 Scope = Annotated[str, Field(pattern=SCOPE_PATTERN, examples=["municipality", "district:01"])]
+#: How a read says whether the value is shown or hidden as a small number.
+StatusField = Field(
+    default=ValueStatus.shown,
+    description="`suppressed`: a breakdown of a count below the suppression threshold, hidden "
+    "(with its range) from callers who may not edit the city; `shown` otherwise.",
+    examples=["shown"],
+)
 Reason = Annotated[str, Field(min_length=1, max_length=500, examples=["2021 census release"])]
 
 
@@ -119,17 +133,19 @@ class ObservationRead(BaseModel):
     period_end: date
     scope: str
     dimensions: dict[str, str]
-    value: float | None
+    value: float | None = Field(description="Null when missing (M) or suppressed.")
     value_low: float | None
     value_high: float | None
     obs_status: ObsStatus
+    status: ValueStatus = StatusField
     note: str | None
     source: SourceSummary
     updated_at: datetime
 
     @classmethod
-    def of(cls, observation: Observation, source: Source) -> Self:
-        """The figure with a summary of its source."""
+    def of(cls, observation: Observation, source: Source, suppression: Suppression) -> Self:
+        """The figure with a summary of its source, its value hidden if it is a small count."""
+        hidden = suppression.hides_observation(observation)
         return cls(
             id=observation.id,
             city=observation.city_code,
@@ -139,10 +155,11 @@ class ObservationRead(BaseModel):
             period_end=observation.period_end,
             scope=observation.scope,
             dimensions=observation.dimensions,
-            value=observation.value,
-            value_low=observation.value_low,
-            value_high=observation.value_high,
+            value=None if hidden else observation.value,
+            value_low=None if hidden else observation.value_low,
+            value_high=None if hidden else observation.value_high,
             obs_status=ObsStatus(observation.obs_status),
+            status=ValueStatus.suppressed if hidden else ValueStatus.shown,
             note=observation.note,
             source=SourceSummary.of(source),
             updated_at=observation.updated_at,
@@ -160,19 +177,33 @@ class ObservationChangeRead(BaseModel):
     old: dict[str, Any] | None = Field(description="Value, range, status and note before.")
     new: dict[str, Any] | None = Field(description="Value, range, status and note after.")
     import_id: uuid.UUID | None
+    status: ValueStatus = Field(
+        default=ValueStatus.shown,
+        description="`suppressed` when the old or the new value is a small count hidden from "
+        "the caller (its value, range and bounds read as null).",
+    )
 
     @classmethod
-    def of(cls, change: ObservationChange) -> Self:
-        """One entry of a figure's history."""
+    def of(
+        cls, change: ObservationChange, observation: Observation | None, suppression: Suppression
+    ) -> Self:
+        """One entry of a figure's history, small counts hidden from who may not see them."""
+        old, new = change.old, change.new
+        hidden = False
+        if old is not None and suppression.hides_recorded(observation, old):
+            old, hidden = without_values(old), True
+        if new is not None and suppression.hides_recorded(observation, new):
+            new, hidden = without_values(new), True
         return cls(
             id=change.id,
             change=change.change,
             changed_at=change.changed_at,
             changed_by=change.changed_by,
             reason=change.reason,
-            old_value=(change.old or {}).get("value"),
-            new_value=(change.new or {}).get("value"),
-            old=change.old,
-            new=change.new,
+            old_value=(old or {}).get("value"),
+            new_value=(new or {}).get("value"),
+            old=old,
+            new=new,
             import_id=change.import_id,
+            status=ValueStatus.suppressed if hidden else ValueStatus.shown,
         )

@@ -167,11 +167,13 @@ async def delete_observation(
 
 async def observation_history(
     session: AsyncSession, observation_id: int, page: PageParams
-) -> Sequence[ObservationChange]:
-    """A page of an observation's changes, oldest first; 404 if it never existed."""
-    changes = await ObservationRepository.from_session(session).history(observation_id, page)
+) -> tuple[Sequence[ObservationChange], Observation | None]:
+    """A page of an observation's changes, oldest first, and the observation (``None`` once
+    withdrawn); 404 if it never existed."""
+    repository = ObservationRepository.from_session(session)
+    changes = await repository.history(observation_id, page)
     # An observation always has its "created" change, kept after it is withdrawn: only an
     # id never used has none. A later page may be empty without that meaning anything.
     if not changes and page.cursor is None:
         raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
-    return changes
+    return changes, await repository.get(observation_id)

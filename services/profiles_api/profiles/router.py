@@ -5,7 +5,8 @@ from fastapi import APIRouter, Response
 from services.profiles_api.challenges.schemas import ChallengeRead
 from services.profiles_api.cities.schemas import CityRead
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.fields import ObsStatus
+from services.profiles_api.observations.dependencies import SuppressionDep
+from services.profiles_api.observations.fields import ObsStatus, ValueStatus
 from services.profiles_api.observations.schemas import SourceSummary
 from services.profiles_api.profiles.schemas import CityProfile, LatestFigure, ThemeCoverage
 from services.profiles_api.profiles.service import assemble_profile
@@ -35,8 +36,15 @@ async def get_profile(
     principal: MaybePrincipal,
     languages: LanguagesDep,
     response: Response,
+    suppression: SuppressionDep,
 ) -> CityProfile:
     profile = await assemble_profile(session, code)
+    # Figures are totals, which are never suppressed; the rule still decides, in one place.
+    hidden = {
+        observation.id
+        for observation, _, _ in profile.figures
+        if suppression.hides_observation(observation)
+    }
     city = CityRead.of(profile.city, languages, show_contacts=principal is not None)
     response.headers["Content-Language"] = city.language
     return CityProfile(
@@ -51,10 +59,11 @@ async def get_profile(
                 observation_id=observation.id,
                 period=observation.period,
                 scope=observation.scope,
-                value=observation.value,
-                value_low=observation.value_low,
-                value_high=observation.value_high,
+                value=None if observation.id in hidden else observation.value,
+                value_low=None if observation.id in hidden else observation.value_low,
+                value_high=None if observation.id in hidden else observation.value_high,
                 obs_status=ObsStatus(observation.obs_status),
+                status=ValueStatus.suppressed if observation.id in hidden else ValueStatus.shown,
                 note=observation.note,
                 source=SourceSummary.of(source),
             )

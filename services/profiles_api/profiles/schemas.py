@@ -7,8 +7,8 @@ from pydantic import BaseModel, Field
 from services.profiles_api.challenges.schemas import ChallengeRead
 from services.profiles_api.cities.schemas import CityRead
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.fields import ObsStatus
-from services.profiles_api.observations.schemas import SourceSummary
+from services.profiles_api.observations.fields import ObsStatus, ValueStatus
+from services.profiles_api.observations.schemas import SourceSummary, StatusField
 from services.profiles_api.sections.schemas import SectionRead
 from shared.contracts.themes import Theme
 
@@ -28,6 +28,7 @@ class LatestFigure(BaseModel):
     value_low: float | None
     value_high: float | None
     obs_status: ObsStatus
+    status: ValueStatus = StatusField
     note: str | None
     source: SourceSummary
 

@@ -1,0 +1,29 @@
+"""Choosing a response format from the client's ``Accept`` header."""
+
+from __future__ import annotations
+
+import pytest
+
+from shared.negotiation import preferred_media_type
+
+OFFERED = ["application/json", "text/csv"]
+
+
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        pytest.param(None, "application/json", id="no header"),
+        pytest.param("*/*", "application/json", id="anything"),
+        pytest.param("text/csv", "text/csv", id="csv only"),
+        pytest.param("text/*", "text/csv", id="any text"),
+        pytest.param("text/csv, application/json", "application/json", id="tie goes to json"),
+        pytest.param("application/json;q=0.5, text/csv", "text/csv", id="csv preferred by q"),
+        pytest.param("text/csv;q=0.5, */*", "application/json", id="anything preferred"),
+        pytest.param("text/csv;q=0, */*", "application/json", id="csv refused"),
+        pytest.param("application/xml", "application/json", id="nothing offered matches"),
+        pytest.param("text/csv;q=bad", "application/json", id="malformed quality"),
+        pytest.param("TEXT/CSV", "text/csv", id="case does not matter"),
+    ],
+)
+def test_the_format_with_the_highest_quality_is_chosen(accept: str | None, chosen: str) -> None:
+    assert preferred_media_type(accept, OFFERED) == chosen
