@@ -1,8 +1,8 @@
 """the smallest value an aggregate combines (small-number suppression of breakdowns)
 
-Revision ID: 0004
-Revises: 0003
-Create Date: 2026-12-01 15:00:00
+Revision ID: 0005
+Revises: 0004
+Create Date: 2026-12-01 15:30:00
 """
 
 from collections.abc import Sequence
@@ -10,8 +10,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = "0004"
-down_revision: str | None = "0003"
+revision: str = "0005"
+down_revision: str | None = "0004"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
