@@ -68,7 +68,8 @@ class World:
 @dataclass
 class Call:
     """A valid request of an operation, on an object of ``city``; ``private`` holds what a
-    refused caller must never see of the object (names, titles, e-mail addresses)."""
+    refused caller must never see of the object (names, titles, e-mail addresses), and
+    ``witness`` a URL whose reading a refused change must leave as it was."""
 
     method: str
     url: str
@@ -77,6 +78,14 @@ class Call:
     headers: dict[str, str] = field(default_factory=dict)
     city: str = CITY
     private: tuple[str, ...] = ()
+    witness: str | None = None
+
+    def witness_url(self) -> str | None:
+        """What an administrator reads before and after a refused change, which must not
+        differ: ``witness``, else the URL of the call itself (without its query)."""
+        if self.method == "GET":
+            return None
+        return self.witness or self.url.split("?", 1)[0]
 
 
 Builder = Callable[[World], Awaitable[Call]]
@@ -163,7 +172,7 @@ def new_city() -> dict[str, Any]:
 
 @builds(PROFILES, "create_city")
 async def _create_city(world: World) -> Call:
-    return Call("POST", "/v1/cities", json=new_city(), city="GRATH")
+    return Call("POST", "/v1/cities", json=new_city(), city="GRATH", witness="/v1/cities/GRATH")
 
 
 @builds(PROFILES, "update_city")
@@ -241,6 +250,9 @@ async def _delete_source(world: World) -> Call:
     return Call("DELETE", f"/v1/sources/{source_id}", private=(title,))
 
 
+NEW_OBSERVATIONS = f"/v1/observations?city={CITY}&period=2031"
+
+
 def new_observation(value: int = 545000) -> dict[str, Any]:
     """Lisbon's foreign nationals in 2031: a figure no demo or other test holds."""
     return {
@@ -265,7 +277,12 @@ async def an_observation(world: World) -> int:
 
 @builds(PROFILES, "upsert_observations")
 async def _upsert_observations(world: World) -> Call:
-    return Call("POST", "/v1/observations", json={"observations": [new_observation()]})
+    return Call(
+        "POST",
+        "/v1/observations",
+        json={"observations": [new_observation()]},
+        witness=NEW_OBSERVATIONS,
+    )
 
 
 @builds(PROFILES, "get_observation")
@@ -288,7 +305,13 @@ async def _observation_history(world: World) -> Call:
 async def _import_figures(world: World) -> Call:
     row = f"{CITY},foreign_nationals,2031,municipality,,545000,,,A,Matrix census,,,census,"
     content = f"{CSV_HEADER}\n{row}\n".encode()
-    return Call("POST", "/v1/imports", content=content, headers={"Content-Type": "text/csv"})
+    return Call(
+        "POST",
+        "/v1/imports",
+        content=content,
+        headers={"Content-Type": "text/csv"},
+        witness=NEW_OBSERVATIONS,
+    )
 
 
 SECTION = f"/v1/cities/{CITY}/sections/employment"
@@ -341,7 +364,12 @@ async def _transition_section(world: World) -> Call:
     text = await a_section(world)
     headers = await etag(world.profiles, SECTION)
     return Call(
-        "POST", f"{SECTION}/status", json={"status": "in_review"}, headers=headers, private=(text,)
+        "POST",
+        f"{SECTION}/status",
+        json={"status": "in_review"},
+        headers=headers,
+        private=(text,),
+        witness=SECTION,
     )
 
 
@@ -653,6 +681,7 @@ async def _add_recommendation_evidence(world: World) -> Call:
         f"/v1/recommendations/{recommendation['id']}/evidence",
         json={"city": CITY, "indicator": "rent_burden", "role": "measures"},
         private=(text,),
+        witness=f"/v1/recommendations/{recommendation['id']}",
     )
 
 
@@ -661,7 +690,8 @@ async def _remove_recommendation_evidence(world: World) -> Call:
     recommendation, text = await a_recommendation(world)
     evidence_id = recommendation["evidence"][0]["id"]
     url = f"/v1/recommendations/{recommendation['id']}/evidence/{evidence_id}"
-    return Call("DELETE", url, private=(text,))
+    witness = f"/v1/recommendations/{recommendation['id']}"
+    return Call("DELETE", url, private=(text,), witness=witness)
 
 
 async def an_action(world: World) -> tuple[int, str]:
@@ -682,6 +712,7 @@ async def _create_action(world: World) -> Call:
         "POST",
         f"/v1/recommendations/{recommendation['id']}/actions",
         json=new_action(city=CITY, title={"en": secret()}),
+        witness=f"/v1/actions?recommendation={recommendation['id']}",
     )
 
 
@@ -768,7 +799,11 @@ async def _confirm_match(world: World) -> Call:
     request_id, title = await an_exchange(world)
     offer_id, _ = await an_exchange(world, "offer", "ITTRN")
     return Call(
-        "POST", f"/v1/exchanges/{request_id}/matches", json={"offer": offer_id}, private=(title,)
+        "POST",
+        f"/v1/exchanges/{request_id}/matches",
+        json={"offer": offer_id},
+        private=(title,),
+        witness=f"/v1/exchanges/{request_id}",
     )
 
 
@@ -900,6 +935,8 @@ async def test_each_caller_gets_what_the_matrix_says(
     method, template = OPERATIONS[(service, operation_id)]
     assert call.method == method and _matches(template, call.url), (call.method, call.url)
     client = world.client(service)
+    witness = call.witness_url()
+    before = await client.get(witness, role=Api.ADMIN) if witness else None
 
     response: httpx.Response = await client.client.request(
         call.method,
@@ -921,3 +958,8 @@ async def test_each_caller_gets_what_the_matrix_says(
         assert_problem(response, response.status_code)
     for private in call.private:
         assert private not in response.text, f"{what} showed {private!r}: {response.text}"
+    if before is not None and witness is not None and before.status_code != 405:
+        after = await client.get(witness, role=Api.ADMIN)
+        assert (after.status_code, after.text) == (before.status_code, before.text), (
+            f"{what} was refused but changed {witness}: {before.text} -> {after.text}"
+        )
