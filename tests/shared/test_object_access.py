@@ -265,7 +265,19 @@ async def test_an_unlisted_person_is_not_shown_inside_other_objects(world: World
             "contact": person_id,
         },
     )
+    item = await made(
+        world.dialogue,
+        f"/v1/events/{event_id}/agenda",
+        {
+            "starts_at": "2027-03-10T10:00:00+01:00",
+            "ends_at": "2027-03-10T11:00:00+01:00",
+            "title": {"en": "Opening"},
+            "speakers": [person_id],
+        },
+    )
     reads = [
+        f"/v1/events/{event_id}/agenda",
+        f"/v1/events/{event_id}/agenda/{item['id']}",
         f"/v1/events/{event_id}/registrations",
         f"/v1/events/{event_id}/registrations/{registered['id']}",
         f"/v1/actions/{action['id']}",
@@ -281,6 +293,62 @@ async def test_an_unlisted_person_is_not_shown_inside_other_objects(world: World
             assert name not in response.text and email not in response.text, (caller, read)
     shown = await world.dialogue.get(f"/v1/actions/{action['id']}", **LISBON_EDITOR)
     assert shown.json()["owner"]["name"] == name, shown.text
+
+
+async def test_editors_of_another_city_cannot_name_an_unlisted_person(world: World) -> None:
+    person_id, name, email = await a_person(world, listed=False)
+    event = await made(
+        world.dialogue, "/v1/events", new_event(host_city=OTHER_CITY, timezone="Europe/Paris")
+    )
+    recommendation = await made(
+        world.dialogue,
+        "/v1/recommendations",
+        {
+            "event": event["id"],
+            "theme": "housing",
+            "text": {"en": "Shelters."},
+            "target_cities": [OTHER_CITY],
+            "governance_level": "local",
+        },
+    )
+    attempts = {
+        "speakers": await world.dialogue.post(
+            f"/v1/events/{event['id']}/agenda",
+            json={
+                "starts_at": "2027-03-10T10:00:00+01:00",
+                "ends_at": "2027-03-10T11:00:00+01:00",
+                "title": {"en": "Opening"},
+                "speakers": [person_id],
+            },
+            **LYON_EDITOR,
+        ),
+        "person": await world.dialogue.post(
+            f"/v1/events/{event['id']}/registrations",
+            json={"person": person_id, "status": "invited"},
+            **LYON_EDITOR,
+        ),
+        "owner": await world.dialogue.post(
+            f"/v1/recommendations/{recommendation['id']}/actions",
+            json=new_action(city=OTHER_CITY, owner=person_id),
+            **LYON_EDITOR,
+        ),
+        "contact": await world.dialogue.post(
+            "/v1/exchanges",
+            json={
+                "kind": "offer",
+                "city": OTHER_CITY,
+                "theme": "health",
+                "title": {"en": "Clinics"},
+                "contact": person_id,
+            },
+            **LYON_EDITOR,
+        ),
+    }
+
+    for field_name, response in attempts.items():
+        problem = assert_problem(response, 422)
+        assert field_name in {error["field"].split(".")[0] for error in problem["errors"]}, problem
+        assert name not in response.text and email not in response.text, response.text
 
 
 async def private_event(world: World) -> tuple[int, str]:
