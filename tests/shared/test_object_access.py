@@ -429,3 +429,115 @@ async def test_who_confirmed_a_match_is_hidden_from_anonymous_readers(world: Wor
 
     assert [match["matched_by"] for match in anonymous.json()["items"]] == [None], anonymous.text
     assert [match["matched_by"] for match in viewer.json()["items"]] == ["admin@test"], viewer.text
+
+
+# --- Every read of the dialogue, with ids of private objects --------------------------------
+
+
+async def a_private_world(world: World) -> tuple[dict[str, str], str, tuple[str, str]]:
+    """Objects hanging from an event that is not public, with an unlisted person of Lisbon as
+    registrant, speaker, action owner and exchange contact: the ids for each path parameter,
+    the event's title, and the person's name and e-mail address."""
+    person_id, name, email = await a_person(world, listed=False)
+    event_id, title = await private_event(world)
+    events = f"/v1/events/{event_id}"
+    item = await made(
+        world.dialogue,
+        f"{events}/agenda",
+        {
+            "starts_at": "2027-03-10T10:00:00+01:00",
+            "ends_at": "2027-03-10T11:00:00+01:00",
+            "title": {"en": title},
+            "speakers": [person_id],
+        },
+    )
+    registration = await made(
+        world.dialogue, f"{events}/registrations", {"person": person_id, "status": "registered"}
+    )
+    outcome = await made(
+        world.dialogue,
+        f"{events}/outcomes",
+        {
+            "kind": "minutes",
+            "title": {"en": title},
+            "url": "https://example.org/m.pdf",
+            "document_language": "pt",
+        },
+    )
+    recommendation = await made(
+        world.dialogue,
+        "/v1/recommendations",
+        {
+            "event": event_id,
+            "theme": "housing",
+            "text": {"en": title},
+            "target_cities": [CITY],
+            "governance_level": "local",
+        },
+    )
+    action = await made(
+        world.dialogue,
+        f"/v1/recommendations/{recommendation['id']}/actions",
+        new_action(city=CITY, owner=person_id, title={"en": title}),
+    )
+    await made(world.dialogue, f"/v1/actions/{action['id']}/updates", {"text": {"en": title}})
+    exchange = await made(
+        world.dialogue,
+        "/v1/exchanges",
+        {
+            "kind": "request",
+            "city": CITY,
+            "theme": "employment",
+            "title": {"en": "Diplomas"},
+            "contact": person_id,
+        },
+    )
+    ids = {
+        "event_id": str(event_id),
+        "item_id": str(item["id"]),
+        "registration_id": str(registration["id"]),
+        "outcome_id": str(outcome["id"]),
+        "recommendation_id": str(recommendation["id"]),
+        "action_id": str(action["id"]),
+        "exchange_id": str(exchange["id"]),
+        "request_id": str(exchange["id"]),
+        "person_id": str(person_id),
+        "code": CITY,
+        "subscription_id": "1",
+        "notification_id": "1",
+    }
+    return ids, title, (name, email)
+
+
+#: Query strings that search for the private objects on list reads.
+SEARCHES = {
+    "/v1/people": "?q=Confidential&limit=200",
+    "/v1/actions": "?owner={person_id}&limit=200",
+    "/v1/events": "?city=PTLIS&limit=200",
+    "/v1/recommendations": "?event={event_id}&limit=200",
+    "/v1/exchanges": "?city=PTLIS&limit=200",
+    "/v1/calendar.ics": "?city=PTLIS",
+    "/v1/exchanges/matches": "?city=PTLIS",
+}
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "viewer", "other_editor"])
+async def test_no_read_of_the_dialogue_shows_what_the_caller_may_not_see(
+    world: World, dialogue_app: Any, caller: str
+) -> None:
+    ids, title, person = await a_private_world(world)
+    # Anonymous callers may see neither the event nor the person; tokens may see the event.
+    hidden = (title, *person) if caller == "anonymous" else person
+    who = {"anonymous": {}, "viewer": {"role": Role.viewer}, "other_editor": LYON_EDITOR}[caller]
+    reads = [
+        path
+        for path, item in dialogue_app.openapi()["paths"].items()
+        if "get" in item and path.startswith("/v1/")
+    ]
+
+    for path in reads:
+        url = path.format(**ids) + SEARCHES.get(path, "").format(**ids)
+        response = await world.dialogue.get(url, **who)
+        assert response.status_code in (200, 401, 403, 404), (url, response.text)
+        for secret_text in hidden:
+            assert secret_text not in response.text, f"{caller} GET {url} showed {secret_text!r}"
