@@ -541,3 +541,41 @@ async def test_no_read_of_the_dialogue_shows_what_the_caller_may_not_see(
         assert response.status_code in (200, 401, 403, 404), (url, response.text)
         for secret_text in hidden:
             assert secret_text not in response.text, f"{caller} GET {url} showed {secret_text!r}"
+
+
+#: Required query parameters of profiles' reads.
+QUERIES = {"/v1/compare": f"?indicator=foreign_nationals&cities={CITY}"}
+
+
+async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
+    world: World, profiles_app: Any
+) -> None:
+    published = await a_section(world, published=True)
+    draft = await a_section(world)  # a new draft of the published chapter
+    never_published = secret()
+    created = await world.profiles.put(
+        f"/v1/cities/{CITY}/sections/housing",
+        role=Role.admin,
+        json={"narrative": {"en": never_published}},
+    )
+    assert created.status_code == 201, created.text
+    challenge_url, _ = await a_challenge(world)
+    ids = {
+        "section": "employment",
+        "challenge_id": challenge_url.rsplit("/", 1)[1],
+        "observation_id": "1",
+        "source_id": "1",
+    }
+    shown = []
+
+    for path, item in profiles_app.openapi()["paths"].items():
+        if "get" not in item or not path.startswith("/v1/"):
+            continue
+        code = "foreign_nationals" if path.startswith("/v1/indicators") else CITY
+        url = path.format(code=code, **ids) + QUERIES.get(path, "")
+        response = await world.profiles.get(url)
+        assert response.status_code in (200, 401, 404), (url, response.text)
+        assert draft not in response.text and never_published not in response.text, url
+        shown.append(published in response.text)
+
+    assert any(shown), "the published text is shown somewhere"
