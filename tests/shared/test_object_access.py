@@ -351,12 +351,12 @@ async def test_editors_of_another_city_cannot_name_an_unlisted_person(world: Wor
         assert name not in response.text and email not in response.text, response.text
 
 
-async def private_event(world: World) -> tuple[int, str]:
+async def private_event(world: World, *, public: bool = False) -> tuple[int, str]:
     title = secret()
     event = await made(
         world.dialogue,
         "/v1/events",
-        new_event(host_city=CITY, title={"en": title}, public=False, timezone="Europe/Lisbon"),
+        new_event(host_city=CITY, title={"en": title}, public=public, timezone="Europe/Lisbon"),
     )
     return event["id"], title
 
@@ -434,12 +434,15 @@ async def test_who_confirmed_a_match_is_hidden_from_anonymous_readers(world: Wor
 # --- Every read of the dialogue, with ids of private objects --------------------------------
 
 
-async def a_private_world(world: World) -> tuple[dict[str, str], str, tuple[str, str]]:
+async def a_private_world(
+    world: World, *, public: bool = False
+) -> tuple[dict[str, str], str, tuple[str, str]]:
     """Objects hanging from an event that is not public, with an unlisted person of Lisbon as
     registrant, speaker, action owner and exchange contact: the ids for each path parameter,
-    the event's title, and the person's name and e-mail address."""
-    person_id, name, email = await a_person(world, listed=False)
-    event_id, title = await private_event(world)
+    the event's title, and the person's name and e-mail address. With ``public``, the event
+    is public and the person listed (but not contactable)."""
+    person_id, name, email = await a_person(world, listed=public)
+    event_id, title = await private_event(world, public=public)
     events = f"/v1/events/{event_id}"
     item = await made(
         world.dialogue,
@@ -579,3 +582,22 @@ async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
         shown.append(published in response.text)
 
     assert any(shown), "the published text is shown somewhere"
+
+
+@pytest.mark.parametrize("caller", ["anonymous", "viewer", "other_editor"])
+async def test_no_read_of_the_dialogue_shows_an_address_the_person_keeps_private(
+    world: World, dialogue_app: Any, caller: str
+) -> None:
+    ids, _, (name, email) = await a_private_world(world, public=True)
+    who = {"anonymous": {}, "viewer": {"role": Role.viewer}, "other_editor": LYON_EDITOR}[caller]
+    seen = []
+
+    for path, item in dialogue_app.openapi()["paths"].items():
+        if "get" not in item or not path.startswith("/v1/"):
+            continue
+        url = path.format(**ids) + SEARCHES.get(path, "").format(**ids)
+        response = await world.dialogue.get(url, **who)
+        assert email not in response.text, f"{caller} GET {url} showed {email!r}"
+        seen.append(name in response.text)
+
+    assert sum(seen) >= 5, "the listed person is shown where they take part"
