@@ -111,6 +111,8 @@ REJECTED = {
     "subject_empty": lambda: hs256(claims(sub="")),
     "subject_longer_than_recorded": lambda: hs256(claims(sub="x" * 201)),
     "expiry_not_a_number": lambda: hs256(claims(exp="tomorrow")),
+    "not_before_not_a_number": lambda: hs256(claims(nbf="now")),
+    "issued_at_not_a_number": lambda: hs256(claims(iat="today")),
     "signed_hs512_with_the_secret": lambda: _hs512(claims()),
     "not_a_jwt": lambda: "not-a-jwt",
     "tampered_payload": lambda: _tamper(hs256(claims(role="viewer")), role="admin"),
