@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.auth import Role
 from tests.dialogue.factories import new_action, new_event
 from tests.factories import Api, assert_problem
-from tests.shared.test_authorisation_matrix import (
+from tests.shared.access_calls import (
     CITY,
     OTHER_CITY,
     SECTION,
