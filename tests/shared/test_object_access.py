@@ -594,6 +594,10 @@ async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
         shown.append(published in response.text)
 
     assert any(shown), "the published text is shown somewhere"
+    for url in (f"/v1/cities/{CITY}/sections", SECTION):
+        asked = await world.profiles.get(url, params={"view": "working"})
+        assert_problem(asked, 401)
+        assert draft not in asked.text and never_published not in asked.text, url
 
 
 @pytest.mark.parametrize("caller", ["anonymous", "viewer", "other_editor"])
