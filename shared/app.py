@@ -157,7 +157,7 @@ def create_service_app(
         app.include_router(
             router, dependencies=[Depends(_no_nul_in_url), Depends(optional_principal)]
         )
-    install_openapi(app)
+    install_openapi(app, service=service)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -21,6 +21,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
+from shared.access_matrix import callers_of, describe
 from shared.auth import optional_principal, require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -99,8 +100,25 @@ def _anonymous_operations(app: FastAPI) -> set[tuple[str, str]]:
     return anonymous
 
 
-def install_openapi(app: FastAPI) -> None:
-    """Document every 4xx/5xx response of every operation as an RFC 9457 problem."""
+def _publish_access(operation: dict[str, Any], service: str) -> None:
+    """Say who may call the operation (``shared/access_matrix.py``): the ``x-mc2cm-access``
+    extension, a line of its description, and no token required where anyone may call it."""
+    callers = callers_of(service, operation.get("operationId", ""))
+    if callers is None:
+        return
+    operation["x-mc2cm-access"] = list(callers)
+    line = describe(callers)
+    description = operation.get("description")
+    operation["description"] = f"{description}\n\n{line}" if description else line
+    security = operation.get("security")
+    if "anonymous" in callers and security and {} not in security:
+        # Routers read a token when one is sent, so public reads list bearer security too.
+        operation["security"] = [{}, *security]
+
+
+def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
+    """Document every 4xx/5xx response of every operation as an RFC 9457 problem, and, for a
+    ``service`` of the platform, who may call each operation."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -142,6 +160,8 @@ def install_openapi(app: FastAPI) -> None:
                         if response["description"] == "Validation Error":
                             response["description"] = _ERROR_DESCRIPTIONS["422"]
                         response["content"] = _problem_content()
+                if service is not None:
+                    _publish_access(operation, service)
         app.openapi_schema = schema
         return schema
 

@@ -16,6 +16,8 @@ DEV_DIR = Path(".mc2cm")
 DEV_ENV_FILE = DEV_DIR / "dev.env"
 
 MIN_SECRET_LENGTH = 32
+#: How development secrets begin (``mc2cm dev`` generates them so): production refuses them.
+DEV_SECRET_PREFIX = "dev-"
 
 
 class Environment(enum.StrEnum):
@@ -108,7 +110,7 @@ class Settings(BaseSettings):
                 raise ValueError("production needs MC2CM_JWT_SECRET or MC2CM_JWKS_URL")
             if self.jwt_secret is not None:
                 secret = self.jwt_secret.get_secret_value()
-                if len(secret) < MIN_SECRET_LENGTH or secret.startswith("dev-"):
+                if len(secret) < MIN_SECRET_LENGTH or secret.startswith(DEV_SECRET_PREFIX):
                     raise ValueError(
                         "MC2CM_JWT_SECRET is a development secret; production needs a random "
                         f"secret of at least {MIN_SECRET_LENGTH} characters"

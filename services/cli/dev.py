@@ -26,18 +26,28 @@ from services.cli.mailsink import MailSink, mail_dir
 from services.cli.runtime import migrate_all, unit_of_work
 from shared.auth import Role, issue_token
 from shared.embedded import EmbeddedStack, start_embedded_stack
-from shared.settings import DEV_ENV_FILE, Settings, load_settings, to_libpq_url
+from shared.settings import (
+    DEV_ENV_FILE,
+    DEV_SECRET_PREFIX,
+    Settings,
+    load_settings,
+    to_libpq_url,
+)
 
 console = Console(stderr=True)
 DEV_DATABASE = "mc2cm"
 
 
-def _secret(data_dir: Path) -> str:
-    """The development signing secret, generated once per checkout and kept under .mc2cm/."""
+def development_secret(data_dir: Path) -> str:
+    """The development signing secret, generated once per checkout and kept under .mc2cm/.
+
+    It carries the development prefix, so production settings refuse it: a secret copied from
+    a laptop must not sign tokens a deployment accepts. One kept from before the prefix is
+    replaced (development tokens are printed again at each start)."""
     path = data_dir / "jwt_secret"
-    if not path.exists():
+    if not path.exists() or not path.read_text().startswith(DEV_SECRET_PREFIX):
         data_dir.mkdir(parents=True, exist_ok=True)
-        path.write_text(secrets.token_urlsafe(48))
+        path.write_text(DEV_SECRET_PREFIX + secrets.token_urlsafe(48))
         path.chmod(0o600)
     return path.read_text().strip()
 
@@ -100,7 +110,9 @@ def run_dev(data_dir: Path, *, ports: dict[str, int], smtp_port: int = 8025) -> 
     sink: MailSink | None = None
     processes: list[subprocess.Popen[bytes]] = []
     secret = (
-        configured.jwt_secret.get_secret_value() if configured.jwt_secret else _secret(data_dir)
+        configured.jwt_secret.get_secret_value()
+        if configured.jwt_secret
+        else development_secret(data_dir)
     )
     try:
         stack = start_embedded_stack(

@@ -740,10 +740,12 @@ async def test_matches_of_an_exchange(dialogue: Api) -> None:
     unmatched = await create(dialogue, city="ESMAD")
     match = await pair(dialogue, request, offer)
 
-    of_request = await dialogue.get(f"/v1/exchanges/{request['id']}/matches")
+    of_request = await dialogue.get(f"/v1/exchanges/{request['id']}/matches", role=Api.VIEWER)
+    anonymously = await dialogue.get(f"/v1/exchanges/{request['id']}/matches")
     of_unmatched = await dialogue.get(f"/v1/exchanges/{unmatched['id']}/matches")
 
     assert of_request.json() == {"items": [match], "next_cursor": None}
+    assert anonymously.json() == {"items": [{**match, "matched_by": None}], "next_cursor": None}
     assert of_unmatched.json() == {"items": [], "next_cursor": None}
     assert_problem(await dialogue.get("/v1/exchanges/987654321/matches"), 404)
 

@@ -10,6 +10,7 @@ import json
 import socket
 import threading
 import time
+import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -23,6 +24,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter
 from jwt.algorithms import RSAAlgorithm
+from jwt.warnings import InsecureKeyLengthWarning
 
 from services.profiles_api.db import idempotency_keys
 from shared.app import create_service_app
@@ -34,6 +36,7 @@ from tests.factories import Api
 from tests.shared.test_problems import assert_problem
 
 SOURCE = {"title": "Census 2021", "kind": "census"}
+EXCHANGE = {"kind": "offer", "city": "ITTRN", "theme": "employment", "title": {"en": "Diplomas"}}
 
 
 def claims(**overrides: Any) -> dict[str, Any]:
@@ -98,12 +101,38 @@ REJECTED = {
     "without_subject": lambda: hs256(claims(sub=None)),
     "role_not_in_the_set": lambda: hs256(claims(role="superuser")),
     "role_missing": lambda: hs256(claims(role=None)),
+    "role_a_number": lambda: hs256(claims(role=1)),
+    "role_a_list": lambda: hs256(claims(role=["admin"])),
+    "role_in_another_case": lambda: hs256(claims(role="Admin")),
     "cities_a_string": lambda: hs256(claims(role="editor", cities="PTLIS")),
     "cities_with_a_number": lambda: hs256(claims(role="editor", cities=["PTLIS", 7])),
+    "cities_an_object": lambda: hs256(claims(role="editor", cities={"PTLIS": True})),
+    "cities_null": lambda: hs256(claims(role="editor", cities=None) | {"cities": None}),
+    "subject_a_number": lambda: hs256(claims(sub=42)),
+    "subject_empty": lambda: hs256(claims(sub="")),
     "subject_longer_than_recorded": lambda: hs256(claims(sub="x" * 201)),
+    "expiry_not_a_number": lambda: hs256(claims(exp="tomorrow")),
+    "not_before_not_a_number": lambda: hs256(claims(nbf="now")),
+    "issued_at_not_a_number": lambda: hs256(claims(iat="today")),
+    "signed_hs512_with_the_secret": lambda: _hs512(claims()),
     "not_a_jwt": lambda: "not-a-jwt",
     "tampered_payload": lambda: _tamper(hs256(claims(role="viewer")), role="admin"),
 }
+
+#: A write and a public read of each API (method, URL, body): a bad token is refused on all.
+GUARDED = {
+    "profiles_write": ("POST", "/v1/sources", SOURCE),
+    "profiles_read": ("GET", "/v1/cities/PTLIS", None),
+    "dialogue_write": ("POST", "/v1/exchanges", EXCHANGE),
+    "dialogue_read": ("GET", "/v1/events", None),
+}
+
+
+def _hs512(payload: dict[str, Any]) -> str:
+    """Signed with the right secret but an algorithm the deployment does not accept."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", InsecureKeyLengthWarning)  # the secret is for HS256
+        return jwt.encode(payload, TEST_SECRET, algorithm="HS512")
 
 
 def _tamper(token: str, **changes: Any) -> str:
@@ -113,15 +142,32 @@ def _tamper(token: str, **changes: Any) -> str:
     return f"{header}.{_b64(json.dumps(body).encode())}.{signature}"
 
 
+@pytest.mark.parametrize("target", sorted(GUARDED))
 @pytest.mark.parametrize("case", sorted(REJECTED))
-async def test_bad_bearer_token_is_a_401_problem(api: Api, case: str) -> None:
+async def test_bad_bearer_token_is_a_401_problem_on_both_apis(
+    api: Api, dialogue: Api, case: str, target: str
+) -> None:
     token = REJECTED[case]()
+    method, url, body = GUARDED[target]
+    client = api if target.startswith("profiles") else dialogue
 
-    response = await api.post("/v1/sources", headers=bearer(token), json=SOURCE)
+    response = await client.request(method, url, headers=bearer(token), json=body)
 
-    body = assert_problem(response, 401, instance="/v1/sources")
-    assert body["type"] == "urn:mc2cm:problem:unauthorized", body
+    problem = assert_problem(response, 401, instance=url)
+    assert problem["type"] == "urn:mc2cm:problem:unauthorized", problem
     assert response.headers.get("www-authenticate", "").startswith("Bearer"), case
+
+
+@pytest.mark.parametrize("target", sorted(GUARDED))
+async def test_a_valid_token_passes_where_bad_ones_are_refused(
+    api: Api, dialogue: Api, target: str
+) -> None:
+    method, url, body = GUARDED[target]
+    client = api if target.startswith("profiles") else dialogue
+
+    response = await client.request(method, url, headers=bearer(hs256(claims())), json=body)
+
+    assert 200 <= response.status_code < 300, response.text
 
 
 async def test_basic_authorization_is_a_401_not_an_anonymous_call(api: Api) -> None:

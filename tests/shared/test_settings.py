@@ -10,6 +10,7 @@ import pytest
 from pydantic import ValidationError
 from sqlalchemy import text
 
+from services.cli.dev import development_secret
 from shared.db import Database
 from shared.settings import (
     DEV_ENV_FILE,
@@ -59,6 +60,24 @@ def test_production_accepts_a_long_random_secret_and_both_urls() -> None:
     ids=["short", "dev-prefixed", "empty", "31-characters"],
 )
 def test_production_refuses_a_development_secret(secret: str) -> None:
+    with pytest.raises(ValidationError, match="MC2CM_JWT_SECRET"):
+        production(jwt_secret=secret)
+
+
+def test_production_refuses_the_secret_mc2cm_dev_generates(tmp_path: Path) -> None:
+    secret = development_secret(tmp_path)
+
+    assert len(secret) >= 32 and development_secret(tmp_path) == secret, "kept per checkout"
+    with pytest.raises(ValidationError, match="MC2CM_JWT_SECRET"):
+        production(jwt_secret=secret)
+
+
+def test_a_dev_secret_kept_from_before_the_prefix_is_replaced(tmp_path: Path) -> None:
+    (tmp_path / "jwt_secret").write_text("x" * 64)
+
+    secret = development_secret(tmp_path)
+
+    assert secret != "x" * 64
     with pytest.raises(ValidationError, match="MC2CM_JWT_SECRET"):
         production(jwt_secret=secret)
 

@@ -187,7 +187,7 @@ async def confirm_match(
 ) -> MatchRead:
     match = await service.confirm_match(session, principal, request_id, payload)
     response.headers["Location"] = f"/v1/exchanges/{request_id}/matches"
-    return MatchRead.of(match)
+    return MatchRead.of(match, show_author=True)
 
 
 @router.get(
@@ -197,7 +197,13 @@ async def confirm_match(
     responses=problem_responses(404),
 )
 async def list_matches(
-    exchange_id: ExchangeId, session: SessionDep, page: PageDep
+    exchange_id: ExchangeId, session: SessionDep, page: PageDep, principal: MaybePrincipal
 ) -> Page[MatchRead]:
     matches = await service.matches_of(session, exchange_id, page)
-    return build_page(matches, page, key=lambda match: [match.id], item=MatchRead.of)
+    # Who confirmed is a token subject (often an e-mail address): not for anonymous readers.
+    return build_page(
+        matches,
+        page,
+        key=lambda match: [match.id],
+        item=lambda match: MatchRead.of(match, show_author=principal is not None),
+    )

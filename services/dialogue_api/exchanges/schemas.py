@@ -187,17 +187,19 @@ class MatchRead(BaseModel):
     offer: int
     request_city: str
     offer_city: str
-    matched_by: str
+    matched_by: str | None = Field(
+        description="The token subject who confirmed the pair; null for anonymous callers."
+    )
     created_at: datetime
 
     @classmethod
-    def of(cls, match: ExchangeMatch) -> Self:
+    def of(cls, match: ExchangeMatch, *, show_author: bool) -> Self:
         return cls(
             id=match.id,
             request=match.request_id,
             offer=match.offer_id,
             request_city=match.request_city,
             offer_city=match.offer_city,
-            matched_by=match.matched_by,
+            matched_by=match.matched_by if show_author else None,
             created_at=match.created_at,
         )
