@@ -111,17 +111,28 @@ async def test_each_caller_gets_what_the_matrix_says(
     witness = call.witness_url()
     before = await client.get(witness, role=Api.ADMIN) if witness else None
 
-    response: httpx.Response = await client.client.request(
-        call.method,
-        call.url,
-        json=call.json,
-        content=call.content,
-        headers={**call.headers, **headers_of(client, caller, call.city)},
-    )
+    headers = {**call.headers, **headers_of(client, caller, call.city)}
+    if call.method == "POST":
+        headers["Idempotency-Key"] = f"matrix-{caller}-{operation_id}"
+
+    async def send() -> httpx.Response:
+        return await client.client.request(
+            call.method, call.url, json=call.json, content=call.content, headers=headers
+        )
+
+    response = await send()
 
     what = f"{caller} {call.method} {call.url}"
     if caller in allowed:
         assert 200 <= response.status_code < 300, f"{what}: {response.status_code} {response.text}"
+        if call.method == "POST":
+            # Every POST honours Idempotency-Key: the same request again is answered, not redone.
+            replay = await send()
+            assert replay.headers.get("idempotent-replayed") == "true", f"{what}: not replayed"
+            assert (replay.status_code, replay.content) == (
+                response.status_code,
+                response.content,
+            ), what
         return
     if caller == "anonymous":
         assert_problem(response, 401)
