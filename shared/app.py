@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from sqlalchemy import text
 
 from shared.auth import TokenVerifier, optional_principal
+from shared.body_limit import BodyLimitMiddleware
 from shared.db import Database
 from shared.errors import ServiceUnavailable, invalid, render_problem
 from shared.observability import HttpMetrics, RequestContextMiddleware
@@ -130,10 +131,15 @@ def create_service_app(
     description: str,
     version: str,
     routers: Sequence[APIRouter],
+    upload_routers: Sequence[APIRouter] = (),
     openapi_tags: list[dict[str, Any]],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    """A FastAPI app with the platform's conventions; the service adds its routers."""
+    """A FastAPI app with the platform's conventions; the service adds its routers.
+
+    Request bodies are capped at ``max_json_body_bytes``, those of ``upload_routers``' operations
+    (file uploads, streamed) at ``max_import_body_bytes`` (``shared.body_limit``).
+    """
     app = FastAPI(
         title=title,
         description=description,
@@ -148,12 +154,11 @@ def create_service_app(
     app.state.metrics = HttpMetrics(service)
     install_problem_handlers(app)
     app.include_router(_ops_router())
+    # A token that is sent is checked on every operation, even one anonymous callers may
+    # use: an expired or forged token is a 401, never silently "anonymous".
+    checks = [Depends(_no_nul_in_url), Depends(optional_principal)]
     for router in routers:
-        # A token that is sent is checked on every operation, even one anonymous callers may
-        # use: an expired or forged token is a 401, never silently "anonymous".
-        app.include_router(
-            router, dependencies=[Depends(_no_nul_in_url), Depends(optional_principal)]
-        )
+        app.include_router(router, dependencies=checks)
     install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(
@@ -163,5 +168,11 @@ def create_service_app(
             allow_headers=["*"],
             expose_headers=["ETag", "Content-Language", "X-Request-ID", "Location"],
         )
+    app.add_middleware(
+        BodyLimitMiddleware,
+        default_limit=settings.max_json_body_bytes,
+        upload_limit=settings.max_import_body_bytes,
+        upload_routers=upload_routers,
+    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

@@ -39,6 +39,10 @@ _ERROR_DESCRIPTIONS = {
     "503": "A dependency is unavailable",
 }
 _ALWAYS = ("422", "503")
+_BODY_TOO_LARGE = (
+    "The body is over this operation's limit (`MC2CM_MAX_JSON_BODY_BYTES`, or "
+    "`MC2CM_MAX_IMPORT_BODY_BYTES` for imports); `max_body_bytes` gives it"
+)
 
 
 def operation_id(route: APIRoute) -> str:
@@ -110,6 +114,9 @@ def install_openapi(app: FastAPI) -> None:
                 responses: dict[str, Any] = operation.setdefault("responses", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
+                if "requestBody" in operation:
+                    # Every body is capped (shared.body_limit).
+                    responses.setdefault("413", {"description": _BODY_TOO_LARGE})
                 if operation.get("security"):
                     # A token that is sent is checked, even where none is needed.
                     responses.setdefault("401", {})

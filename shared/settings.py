@@ -53,6 +53,12 @@ class Settings(BaseSettings):
     jwt_issuer: str = "mc2cm"
     jwt_leeway_seconds: int = 30
 
+    #: Largest JSON (or any non-upload) request body, in bytes; beyond it a request is a 413.
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: Largest CSV import body, in bytes (streamed, so memory stays bounded whatever it is):
+    #: a census file of a million rows is about 200 MB.
+    max_import_body_bytes: int = Field(default=1024**3, ge=1)
+
     pagination_default_limit: int = 50
     pagination_max_limit: int = 1000
     import_max_reported_errors: int = 1000

@@ -64,4 +64,5 @@ def create_app(settings: Settings) -> FastAPI:
             compare,
             aggregates,
         ],
+        upload_routers=[imports],
     )
