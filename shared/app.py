@@ -21,6 +21,7 @@ from shared.errors import ServiceUnavailable, invalid, render_problem
 from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
 from shared.problem_handlers import install_problem_handlers
+from shared.rate_limit import RateLimiter, limit_uploads, limit_writes
 from shared.schemas import contains_nul
 from shared.settings import Settings
 
@@ -138,7 +139,8 @@ def create_service_app(
     """A FastAPI app with the platform's conventions; the service adds its routers.
 
     Request bodies are capped at ``max_json_body_bytes``, those of ``upload_routers``' operations
-    (file uploads, streamed) at ``max_import_body_bytes`` (``shared.body_limit``).
+    (file uploads, streamed) at ``max_import_body_bytes`` (``shared.body_limit``); their writes
+    count against the upload rate limit rather than the writes' one (``shared.rate_limit``).
     """
     app = FastAPI(
         title=title,
@@ -156,9 +158,18 @@ def create_service_app(
     app.include_router(_ops_router())
     # A token that is sent is checked on every operation, even one anonymous callers may
     # use: an expired or forged token is a 401, never silently "anonymous".
+    # Writes are rate-limited per caller (reads never are); uploads by their own limit.
     checks = [Depends(_no_nul_in_url), Depends(optional_principal)]
+    app.state.rate_limiter = RateLimiter(
+        key_prefix=settings.rate_limit_key_prefix,
+        timeout_seconds=settings.rate_limit_timeout_seconds,
+        pause_seconds=settings.rate_limit_pause_seconds,
+        registry=app.state.metrics.registry,
+        service=service,
+    )
     for router in routers:
-        app.include_router(router, dependencies=checks)
+        limit = limit_uploads if router in upload_routers else limit_writes
+        app.include_router(router, dependencies=[*checks, Depends(limit)])
     install_openapi(app)
     if settings.cors_origins:
         app.add_middleware(

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 
 from shared.auth import optional_principal, require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
+from shared.rate_limit import WRITE_METHODS
 from shared.settings import Environment, Settings
 
 _ERROR_DESCRIPTIONS = {
@@ -36,6 +37,7 @@ _ERROR_DESCRIPTIONS = {
     "415": "Unsupported media type",
     "422": "Invalid input; `errors` names each field",
     "428": "If-Match is required",
+    "429": "Too many writes by this caller; retry after `Retry-After` seconds",
     "503": "A dependency is unavailable",
 }
 _ALWAYS = ("422", "503")
@@ -114,6 +116,9 @@ def install_openapi(app: FastAPI) -> None:
                 responses: dict[str, Any] = operation.setdefault("responses", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
+                if method.upper() in WRITE_METHODS:
+                    # Every write is rate-limited (shared.rate_limit).
+                    responses.setdefault("429", {})
                 if "requestBody" in operation:
                     # Every body is capped (shared.body_limit).
                     responses.setdefault("413", {"description": _BODY_TOO_LARGE})

@@ -33,6 +33,7 @@ from shared.errors import (
     PreconditionRequired,
     ProblemError,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -58,6 +59,7 @@ _ERROR_OF_STATUS: dict[int, type[ProblemError]] = {
         UnsupportedMediaType,
         ValidationFailed,
         PreconditionRequired,
+        TooManyRequests,
         ServiceUnavailable,
         ProblemError,
     )
