@@ -124,7 +124,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30
     mail_from: str = "MC2CM network <no-reply@mc2cm.local>"
-    webhook_timeout_seconds: float = 10
+    #: Limit of one webhook call, connecting, sending and reading the answer all included.
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    #: Let webhooks go to loopback, link-local and private addresses (receivers on the same
+    #: host or network: development, tests); refused otherwise (``shared.outbound``).
+    webhook_allow_private_networks: bool = False
     #: Attempts of one delivery before it is given up (the wait doubles from the base:
     #: 30 s, 1 min, 2 min, 4 min, 8 min).
     delivery_max_attempts: int = 6

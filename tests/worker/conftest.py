@@ -89,7 +89,8 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
 
 
 def platform_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
-    """Settings of a test's platform: its own arq queue, the worker's timers short."""
+    """Settings of a test's platform: its own arq queue, the worker's timers short, webhooks
+    allowed to this host's receivers."""
     run = f"test-{uuid.uuid4().hex[:10]}"
     values = {
         "queue_name": run,
@@ -99,6 +100,8 @@ def platform_settings(database_url: str, redis_url: str, **overrides: Any) -> Se
         "rate_limit_key_prefix": f"{run}:rate-limit",
         "rate_limit_writes": "100000/minute",
         "rate_limit_imports": "100000/minute",
+        # The test receivers listen on this host.
+        "webhook_allow_private_networks": True,
         **FAST,
         **overrides,
     }
