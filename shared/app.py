@@ -171,19 +171,29 @@ def create_service_app(
         limit = limit_uploads if router in upload_routers else limit_writes
         app.include_router(router, dependencies=[*checks, Depends(limit)])
     install_openapi(app)
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=settings.cors_origins,
-            allow_methods=["*"],
-            allow_headers=["*"],
-            expose_headers=["ETag", "Content-Language", "X-Request-ID", "Location"],
-        )
+    # Inside CORS, so that a browser can read the 413 of a body refused up front.
     app.add_middleware(
         BodyLimitMiddleware,
         default_limit=settings.max_json_body_bytes,
         upload_limit=settings.max_import_body_bytes,
         upload_routers=upload_routers,
     )
+    if settings.cors_origins:
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=settings.cors_origins,
+            allow_methods=["*"],
+            allow_headers=["*"],
+            expose_headers=[
+                "ETag",
+                "Content-Language",
+                "X-Request-ID",
+                "Location",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
+        )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

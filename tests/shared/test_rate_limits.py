@@ -22,7 +22,7 @@ from shared.settings import parse_rate
 from tests.conftest import make_settings
 from tests.factories import Api, assert_problem, csv_file
 from tests.profiles.test_imports import row
-from tests.worker.receivers import free_port
+from tests.worker.receivers import bound_socket, free_port
 
 Limited = Callable[..., AbstractAsyncContextManager[Api]]
 
@@ -146,12 +146,13 @@ async def test_reads_are_never_limited(limited: Limited) -> None:
 
 
 async def test_the_limit_resets_when_its_window_ends(limited: Limited) -> None:
-    async with limited(rate_limit_writes="2/second") as api:
+    async with limited(rate_limit_writes="2/2 seconds") as api:
+        await api.get("/v1/sources")  # connects to the database, so the writes follow quickly
         await write(api)
         await write(api)
         refused = await write(api)
         assert_too_many(refused, 2)
-        await asyncio.sleep(1.1)
+        await asyncio.sleep(int(refused.headers["Retry-After"]) + 0.1)
         again = await write(api)
 
     assert again.status_code == 201, again.text
@@ -196,6 +197,36 @@ async def test_writes_are_accepted_when_redis_is_down(
     assert elapsed < 2, f"five writes took {elapsed:.2f} s with Redis down"
     assert 'rate_limit_unavailable_total{service="profiles"} 5.0' in metrics, metrics
     assert any("rate limit not checked" in record.message for record in caplog.records)
+
+
+async def test_a_redis_that_never_answers_delays_a_write_by_the_short_timeout_only(
+    limited: Limited,
+) -> None:
+    # A server that takes connections and answers nothing, as a hung Redis would.
+    async def silent(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()
+
+    server = await asyncio.start_server(silent, sock=bound_socket())
+    port = server.sockets[0].getsockname()[1]
+    try:
+        async with limited(
+            rate_limit_writes="1/minute",
+            rate_limit_timeout_seconds=0.2,
+            rate_limit_pause_seconds=30,
+            redis_url=f"redis://127.0.0.1:{port}/0",
+        ) as api:
+            timings = []
+            for _ in range(3):
+                started = time.perf_counter()
+                response = await write(api)
+                timings.append(time.perf_counter() - started)
+                assert response.status_code == 201, response.text
+    finally:
+        server.close()
+
+    # The first write waits the timeout; the next ones do not ask the silent Redis again.
+    assert 0.2 <= timings[0] < 1, timings
+    assert max(timings[1:]) < 0.2, timings
 
 
 @pytest.mark.parametrize(
