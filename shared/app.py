@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
 
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import text
@@ -133,14 +134,17 @@ def create_service_app(
     version: str,
     routers: Sequence[APIRouter],
     upload_routers: Sequence[APIRouter] = (),
+    batch_operations: Collection[str] = (),
     openapi_tags: list[dict[str, Any]],
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's conventions; the service adds its routers.
 
     Request bodies are capped at ``max_json_body_bytes``, those of ``upload_routers``' operations
-    (file uploads, streamed) at ``max_import_body_bytes`` (``shared.body_limit``); their writes
-    count against the upload rate limit rather than the writes' one (``shared.rate_limit``).
+    (file uploads, streamed) at ``max_import_body_bytes`` and those of ``batch_operations``
+    (operation ids of JSON batches) at ``max_batch_body_bytes`` (``shared.body_limit``).
+    Uploads count against the upload rate limit rather than the writes' one
+    (``shared.rate_limit``).
     """
     app = FastAPI(
         title=title,
@@ -172,11 +176,18 @@ def create_service_app(
         app.include_router(router, dependencies=[*checks, Depends(limit)])
     install_openapi(app)
     # Inside CORS, so that a browser can read the 413 of a body refused up front.
+    route_limits = [
+        (route, settings.max_import_body_bytes)
+        for router in upload_routers
+        for route in router.routes
+    ] + [
+        (route, settings.max_batch_body_bytes)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.name in batch_operations
+    ]
     app.add_middleware(
-        BodyLimitMiddleware,
-        default_limit=settings.max_json_body_bytes,
-        upload_limit=settings.max_import_body_bytes,
-        upload_routers=upload_routers,
+        BodyLimitMiddleware, default_limit=settings.max_json_body_bytes, route_limits=route_limits
     )
     if settings.cors_origins:
         app.add_middleware(

@@ -2,15 +2,14 @@
 
 A body is refused up front when its ``Content-Length`` is over the limit, and otherwise
 counted as it arrives (chunked bodies have no length), so neither a JSON body nor a streamed
-upload is ever read past its limit. Uploads (CSV imports) have their own, larger limit: the
-middleware gives it to the operations of the routers a service marks as upload routers.
+upload is ever read past its limit. Some operations have their own, larger limit: uploads
+(CSV imports, streamed) and batches (observations, up to 5000 in one JSON body).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from fastapi import APIRouter
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException
 from starlette.routing import BaseRoute, Match
@@ -48,27 +47,25 @@ def _declared_length(scope: Scope) -> int | None:
 
 
 class BodyLimitMiddleware:
-    """Caps each request body at ``default_limit``, or ``upload_limit`` on upload operations."""
+    """Caps each request body at ``default_limit``, or at the limit of its operation's route
+    in ``route_limits`` (the first that matches)."""
 
     def __init__(
         self,
         app: ASGIApp,
         *,
         default_limit: int,
-        upload_limit: int,
-        upload_routers: Sequence[APIRouter] = (),
+        route_limits: Sequence[tuple[BaseRoute, int]] = (),
     ) -> None:
         self.app = app
         self.default_limit = default_limit
-        self.upload_limit = upload_limit
-        self.upload_routes: list[BaseRoute] = [
-            route for router in upload_routers for route in router.routes
-        ]
+        self.route_limits = list(route_limits)
 
     def limit_of(self, scope: Scope) -> int:
         """The limit of the operation a request is for (matched as the router will)."""
-        if any(route.matches(scope)[0] is Match.FULL for route in self.upload_routes):
-            return self.upload_limit
+        for route, limit in self.route_limits:
+            if route.matches(scope)[0] is Match.FULL:
+                return limit
         return self.default_limit
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

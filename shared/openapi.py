@@ -41,10 +41,7 @@ _ERROR_DESCRIPTIONS = {
     "503": "A dependency is unavailable",
 }
 _ALWAYS = ("422", "503")
-_BODY_TOO_LARGE = (
-    "The body is over this operation's limit (`MC2CM_MAX_JSON_BODY_BYTES`, or "
-    "`MC2CM_MAX_IMPORT_BODY_BYTES` for imports); `max_body_bytes` gives it"
-)
+_BODY_TOO_LARGE = "The body is over this operation's limit; `max_body_bytes` gives it"
 
 
 def operation_id(route: APIRoute) -> str:

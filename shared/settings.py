@@ -81,6 +81,9 @@ class Settings(BaseSettings):
 
     #: Largest JSON (or any non-upload) request body, in bytes; beyond it a request is a 413.
     max_json_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: Largest body of a JSON batch (`POST /v1/observations`: up to 5000 observations, about
+    #: 300 bytes each with an inline source, 1.6 kB each at this limit).
+    max_batch_body_bytes: int = Field(default=8 * 1024**2, ge=1)
     #: Largest CSV import body, in bytes (streamed, so memory stays bounded whatever it is):
     #: a census file of a million rows is about 200 MB.
     max_import_body_bytes: int = Field(default=1024**3, ge=1)

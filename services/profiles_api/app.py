@@ -65,4 +65,5 @@ def create_app(settings: Settings) -> FastAPI:
             aggregates,
         ],
         upload_routers=[imports],
+        batch_operations=["upsert_observations"],
     )

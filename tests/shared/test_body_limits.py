@@ -18,9 +18,11 @@ from shared.openapi import render_openapi
 from tests.conftest import client_in_transaction, make_settings
 from tests.factories import Api, assert_problem, csv_file
 from tests.profiles.test_imports import row
+from tests.profiles.test_observations import vienna
 
 JSON_LIMIT = 2_000
 IMPORT_LIMIT = 8_000
+BATCH_LIMIT = 6_000
 SOURCE = {
     "title": "Body limit test source",
     "publisher": "Stadt Wien",
@@ -39,6 +41,7 @@ async def small_bodies_app(
         server_urls[1],
         max_json_body_bytes=JSON_LIMIT,
         max_import_body_bytes=IMPORT_LIMIT,
+        max_batch_body_bytes=BATCH_LIMIT,
     )
     app = create_app(settings)
     async with app.router.lifespan_context(app):
@@ -113,6 +116,27 @@ async def test_declared_length_over_the_limit_is_refused_before_anything_else(
         "/v1/sources", content=b"x" * (JSON_LIMIT + 1), headers={"Content-Type": "text/plain"}
     )
     assert_too_large(response, JSON_LIMIT)
+
+
+def observation_batch(count: int) -> bytes:
+    periods = (f"{1900 + n}" for n in range(count))
+    return json.dumps({"observations": [vienna(period=p) for p in periods]}).encode()
+
+
+async def test_an_observation_batch_has_its_own_larger_limit(small: Api) -> None:
+    within, over = observation_batch(15), observation_batch(25)
+    assert JSON_LIMIT < len(within) < BATCH_LIMIT < len(over), (len(within), len(over))
+    headers = {"Content-Type": "application/json"}
+    url = "/v1/observations"
+
+    accepted = await small.post(url, content=within, headers=headers, role=Role.admin)
+    refused = await small.post(url, content=over, headers=headers, role=Role.admin)
+
+    assert accepted.status_code == 200, accepted.text
+    assert_too_large(refused, BATCH_LIMIT)
+    # Other JSON operations keep the default limit.
+    source = await small.post("/v1/sources", content=over, headers=headers, role=Role.admin)
+    assert_too_large(source, JSON_LIMIT)
 
 
 async def test_import_has_its_own_larger_limit(small: Api) -> None:
