@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Any
@@ -11,17 +11,20 @@ from typing import Any
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
 from sqlalchemy import Table, text
 
 from shared.auth import TokenVerifier, optional_principal
+from shared.body_limit import BodyLimitMiddleware
 from shared.db import Database
 from shared.errors import ServiceUnavailable, invalid, render_problem
 from shared.idempotency import IdempotencyMiddleware
 from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
 from shared.problem_handlers import install_problem_handlers
+from shared.rate_limit import RateLimiter, limit_uploads, limit_writes
 from shared.schemas import contains_nul
 from shared.settings import Settings
 
@@ -132,11 +135,20 @@ def create_service_app(
     description: str,
     version: str,
     routers: Sequence[APIRouter],
+    upload_routers: Sequence[APIRouter] = (),
+    batch_operations: Collection[str] = (),
     openapi_tags: list[dict[str, Any]],
     idempotency_keys: Table,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
-    """A FastAPI app with the platform's conventions; the service adds its routers."""
+    """A FastAPI app with the platform's conventions; the service adds its routers.
+
+    Request bodies are capped at ``max_json_body_bytes``, those of ``upload_routers``' operations
+    (file uploads, streamed) at ``max_import_body_bytes`` and those of ``batch_operations``
+    (operation ids of JSON batches) at ``max_batch_body_bytes`` (``shared.body_limit``).
+    Uploads count against the upload rate limit rather than the writes' one
+    (``shared.rate_limit``).
+    """
     app = FastAPI(
         title=title,
         description=description,
@@ -151,25 +163,58 @@ def create_service_app(
     app.state.metrics = HttpMetrics(service)
     install_problem_handlers(app)
     app.include_router(_ops_router())
+    # A token that is sent is checked on every operation, even one anonymous callers may
+    # use: an expired or forged token is a 401, never silently "anonymous".
+    # Writes are rate-limited per caller (reads never are); uploads by their own limit.
+    checks = [Depends(_no_nul_in_url), Depends(optional_principal)]
+    app.state.rate_limiter = RateLimiter(
+        key_prefix=settings.rate_limit_key_prefix,
+        timeout_seconds=settings.rate_limit_timeout_seconds,
+        pause_seconds=settings.rate_limit_pause_seconds,
+        registry=app.state.metrics.registry,
+        service=service,
+    )
     for router in routers:
-        # A token that is sent is checked on every operation, even one anonymous callers may
-        # use: an expired or forged token is a 401, never silently "anonymous".
-        app.include_router(
-            router, dependencies=[Depends(_no_nul_in_url), Depends(optional_principal)]
-        )
+        limit = limit_uploads if router in upload_routers else limit_writes
+        app.include_router(router, dependencies=[*checks, Depends(limit)])
     install_openapi(app, service=service)
+    # Middleware, from the innermost: Idempotency-Key inside the body limit (a body refused
+    # up front never reaches it), the body limit inside CORS (so that a browser can read the
+    # 413), and the request id around everything.
+    app.add_middleware(
+        IdempotencyMiddleware,
+        table=idempotency_keys,
+        ttl=timedelta(hours=settings.idempotency_ttl_hours),
+    )
+    route_limits = [
+        (route, settings.max_import_body_bytes)
+        for router in upload_routers
+        for route in router.routes
+    ] + [
+        (route, settings.max_batch_body_bytes)
+        for router in routers
+        for route in router.routes
+        if isinstance(route, APIRoute) and route.name in batch_operations
+    ]
+    app.add_middleware(
+        BodyLimitMiddleware, default_limit=settings.max_json_body_bytes, route_limits=route_limits
+    )
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=settings.cors_origins,
             allow_methods=["*"],
             allow_headers=["*"],
-            expose_headers=["ETag", "Content-Language", "X-Request-ID", "Location"],
+            expose_headers=[
+                "ETag",
+                "Content-Language",
+                "X-Request-ID",
+                "Location",
+                "Retry-After",
+                "RateLimit-Limit",
+                "RateLimit-Remaining",
+                "RateLimit-Reset",
+            ],
         )
-    app.add_middleware(
-        IdempotencyMiddleware,
-        table=idempotency_keys,
-        ttl=timedelta(hours=settings.idempotency_ttl_hours),
-    )
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

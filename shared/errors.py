@@ -150,6 +150,12 @@ class PreconditionRequired(ProblemError):
     title = "Precondition required"
 
 
+class TooManyRequests(ProblemError):
+    status = 429
+    slug = "too-many-requests"
+    title = "Too many requests"
+
+
 class ServiceUnavailable(ProblemError):
     status = 503
     slug = "service-unavailable"

@@ -14,7 +14,8 @@ session (``shared.db.get_session``), in the transaction of the write it guards, 
 committed is always a key claimed. The response is added to that row when it has been sent.
 If the process dies between the two, a retry finds the key claimed without a response and
 gets a 409 that says the request was carried out; it is never run twice. Responses of 5xx
-(nothing was committed) are not kept: the caller may retry with the same key.
+(nothing was committed) and refusals of the moment (429 rate limit, 413, 408) are not kept:
+the caller may retry with the same key.
 
 While a request runs, a PostgreSQL transaction advisory lock on the caller and key keeps a
 concurrent one out; it lives in a transaction of the middleware's own, which ends with the
@@ -70,6 +71,9 @@ READ_AHEAD_BYTES = 1 << 20
 SCOPE_KEY = "mc2cm.idempotency"
 #: First key of the two-key advisory locks held while a keyed request runs ("IDM").
 LOCK_CLASS = 0x49444D
+#: Refusals that say "try again later" or "not like this" about the transport, not the
+#: request: they are not kept, so the same key may be retried once the cause has passed.
+_RETRYABLE = frozenset({408, 413, 425, 429})
 #: Response headers a replay repeats; the others (date, request id...) are the replay's own.
 _REPLAYED_HEADERS = frozenset(
     {b"content-type", b"location", b"etag", b"content-language", b"retry-after"}
@@ -309,8 +313,8 @@ class IdempotencyMiddleware:
 
         scope[SCOPE_KEY] = claim
         await self.app(scope, body.receive, capturing_send)
-        if status >= 500:
-            return  # nothing was committed; a retry with the same key runs again
+        if status >= 500 or (status in _RETRYABLE and not claim.claimed):
+            return  # nothing was done, and a retry with the same key may succeed: run it then
         kept = [
             [name.decode("latin-1"), value.decode("latin-1")]
             for name, value in headers
@@ -330,7 +334,10 @@ class IdempotencyMiddleware:
             )
         else:
             # Refused before its transaction (a 4xx): the same answer is kept all the same.
-            await body.read_ahead()
+            try:
+                await body.read_ahead()
+            except Exception:  # the body could not be read to its end: keep nothing
+                return
             await store.execute(
                 insert(table)
                 .values(

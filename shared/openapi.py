@@ -26,6 +26,7 @@ from shared.auth import optional_principal, require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.idempotency import MAX_KEY_LENGTH
+from shared.rate_limit import WRITE_METHODS
 from shared.settings import Environment, Settings
 
 _ERROR_DESCRIPTIONS = {
@@ -39,9 +40,11 @@ _ERROR_DESCRIPTIONS = {
     "415": "Unsupported media type",
     "422": "Invalid input; `errors` names each field",
     "428": "If-Match is required",
+    "429": "Too many writes by this caller; retry after `Retry-After` seconds",
     "503": "A dependency is unavailable",
 }
 _ALWAYS = ("422", "503")
+_BODY_TOO_LARGE = "The body is over this operation's limit; `max_body_bytes` gives it"
 
 
 #: Every POST honours ``Idempotency-Key`` (``shared.idempotency``).
@@ -146,6 +149,12 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
                     responses.setdefault("409", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
+                if method.upper() in WRITE_METHODS:
+                    # Every write is rate-limited (shared.rate_limit).
+                    responses.setdefault("429", {})
+                if "requestBody" in operation:
+                    # Every body is capped (shared.body_limit).
+                    responses.setdefault("413", {"description": _BODY_TOO_LARGE})
                 if operation.get("security"):
                     # A token that is sent is checked, even where none is needed.
                     responses.setdefault("401", {})

@@ -22,6 +22,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
 
+from shared.body_limit import BodyTooLarge, body_too_large
 from shared.errors import (
     BadRequest,
     Conflict,
@@ -32,6 +33,7 @@ from shared.errors import (
     PreconditionRequired,
     ProblemError,
     ServiceUnavailable,
+    TooManyRequests,
     Unauthorized,
     UnsupportedMediaType,
     ValidationFailed,
@@ -57,6 +59,7 @@ _ERROR_OF_STATUS: dict[int, type[ProblemError]] = {
         UnsupportedMediaType,
         ValidationFailed,
         PreconditionRequired,
+        TooManyRequests,
         ServiceUnavailable,
         ProblemError,
     )
@@ -154,6 +157,8 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
 async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
     status = exc.status_code
+    if isinstance(exc, BodyTooLarge):
+        return render_problem(body_too_large(exc.limit), instance=request.url.path)
     known = status in HTTPStatus._value2member_map_
     phrase = HTTPStatus(status).phrase if known else "Error"
     detail = exc.detail if isinstance(exc.detail, str) and exc.detail != phrase else None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import enum
 import os
+import re
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 #: Where ``mc2cm dev`` keeps the embedded servers' data and its generated secret.
@@ -18,6 +20,30 @@ DEV_ENV_FILE = DEV_DIR / "dev.env"
 MIN_SECRET_LENGTH = 32
 #: How development secrets begin (``mc2cm dev`` generates them so): production refuses them.
 DEV_SECRET_PREFIX = "dev-"
+_UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
+_RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.I)
+
+
+@dataclass(frozen=True)
+class Rate:
+    """``amount`` requests every ``seconds``."""
+
+    amount: int
+    seconds: int
+
+    def __str__(self) -> str:
+        return f"{self.amount}/{self.seconds}s"
+
+
+def parse_rate(text: str) -> Rate:
+    """``"120/minute"``, ``"10 per hour"``, ``"5/10 seconds"`` as a ``Rate``."""
+    match = _RATE.match(text)
+    if match is None:
+        raise ValueError(f"not a rate like '120/minute': {text!r}")
+    amount, multiple, unit = int(match[1]), int(match[2] or 1), _UNITS[match[3].lower()]
+    if amount < 1 or multiple < 1:
+        raise ValueError(f"a rate needs at least 1 request in at least 1 {match[3]}: {text!r}")
+    return Rate(amount, multiple * unit)
 
 
 class Environment(enum.StrEnum):
@@ -55,6 +81,27 @@ class Settings(BaseSettings):
     jwt_issuer: str = "mc2cm"
     jwt_leeway_seconds: int = 30
 
+    #: Largest JSON (or any non-upload) request body, in bytes; beyond it a request is a 413.
+    max_json_body_bytes: int = Field(default=1024 * 1024, ge=1)
+    #: Largest body of a JSON batch (`POST /v1/observations`: up to 5000 observations, about
+    #: 300 bytes each with an inline source, 1.6 kB each at this limit).
+    max_batch_body_bytes: int = Field(default=8 * 1024**2, ge=1)
+    #: Largest CSV import body, in bytes (streamed, so memory stays bounded whatever it is):
+    #: a census file of a million rows is about 200 MB.
+    max_import_body_bytes: int = Field(default=1024**3, ge=1)
+
+    # Rate limits of writes (POST, PUT, PATCH, DELETE) per token subject, or per client address
+    # for anonymous callers, counted in Redis ("120/minute", "10 per hour", "5/10 seconds").
+    rate_limit_enabled: bool = True
+    rate_limit_writes: str = "120/minute"
+    #: CSV imports count against this limit instead of the writes' one.
+    rate_limit_imports: str = "10/minute"
+    rate_limit_key_prefix: str = "mc2cm:rate-limit"
+    #: The longest a write waits for Redis to count it; past it the write goes unchecked.
+    rate_limit_timeout_seconds: float = Field(default=0.25, gt=0)
+    #: After Redis failed to answer, writes go unchecked this long before it is asked again.
+    rate_limit_pause_seconds: float = Field(default=5, ge=0)
+
     pagination_default_limit: int = 50
     pagination_max_limit: int = 1000
     import_max_reported_errors: int = 1000
@@ -85,7 +132,11 @@ class Settings(BaseSettings):
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30
     mail_from: str = "MC2CM network <no-reply@mc2cm.local>"
-    webhook_timeout_seconds: float = 10
+    #: Limit of one webhook call, connecting, sending and reading the answer all included.
+    webhook_timeout_seconds: float = Field(default=10, gt=0)
+    #: Let webhooks go to loopback, link-local and private addresses (receivers on the same
+    #: host or network: development, tests); refused otherwise (``shared.outbound``).
+    webhook_allow_private_networks: bool = False
     #: Attempts of one delivery before it is given up (the wait doubles from the base:
     #: 30 s, 1 min, 2 min, 4 min, 8 min).
     delivery_max_attempts: int = 6
@@ -102,6 +153,20 @@ class Settings(BaseSettings):
     #: Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or "*").
     forwarded_allow_ips: str = "127.0.0.1"
     cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("rate_limit_writes", "rate_limit_imports")
+    @classmethod
+    def _a_rate(cls, value: str) -> str:
+        parse_rate(value)
+        return value
+
+    @property
+    def write_rate(self) -> Rate:
+        return parse_rate(self.rate_limit_writes)
+
+    @property
+    def import_rate(self) -> Rate:
+        return parse_rate(self.rate_limit_imports)
 
     @model_validator(mode="after")
     def _production_needs_real_secrets(self) -> Settings:

@@ -92,6 +92,9 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         "database_url": database_url,
         "redis_url": redis_url,
         "jwt_secret": TEST_SECRET,
+        # The suite shares one Redis with parallel runs and every request comes from one
+        # address: rate limits would trip. tests/shared/test_rate_limits.py turns them on.
+        "rate_limit_enabled": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

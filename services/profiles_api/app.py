@@ -66,4 +66,6 @@ def create_app(settings: Settings) -> FastAPI:
             compare,
             aggregates,
         ],
+        upload_routers=[imports],
+        batch_operations=["upsert_observations"],
     )

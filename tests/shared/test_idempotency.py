@@ -295,3 +295,26 @@ async def test_a_concurrent_request_with_the_same_key_is_a_409(
     assert third.headers.get("idempotent-replayed") == "true"
     async with own_database.sessionmaker() as session:
         assert await sources_titled(session, title) == 1
+
+
+async def test_a_body_refused_as_too_large_does_not_use_up_its_key(
+    api: Api, session: AsyncSession
+) -> None:
+    key = str(uuid.uuid4())
+    title = "Sent again smaller"
+    huge = orjson.dumps({**SOURCE, "title": title, "licence": "x" * (2 << 20)})
+
+    async def chunked() -> AsyncIterator[bytes]:  # no Content-Length: cut off as it arrives
+        for start in range(0, len(huge), 64 << 10):
+            yield huge[start : start + (64 << 10)]
+
+    headers = keyed(key, **{"Content-Type": "application/json"})
+    refused = await api.post("/v1/sources", content=chunked(), role=Role.admin, headers=headers)
+    accepted = await api.post(
+        "/v1/sources", json={**SOURCE, "title": title}, role=Role.admin, headers=keyed(key)
+    )
+
+    assert_problem(refused, 413)
+    assert accepted.status_code == 201, accepted.text
+    assert "idempotent-replayed" not in accepted.headers
+    assert await sources_titled(session, title) == 1

@@ -89,8 +89,22 @@ async def open_platform(settings: Settings) -> AsyncIterator[Platform]:
 
 
 def platform_settings(database_url: str, redis_url: str, **overrides: Any) -> Settings:
-    """Settings of a test's platform: its own arq queue, the worker's timers short."""
-    values = {"queue_name": f"test-{uuid.uuid4().hex[:10]}", **FAST, **overrides}
+    """Settings of a test's platform: its own arq queue, the worker's timers short, webhooks
+    allowed to this host's receivers."""
+    run = f"test-{uuid.uuid4().hex[:10]}"
+    values = {
+        "queue_name": run,
+        # Rate limits on, in keys of this platform's own and too generous to trip: the
+        # outage test's writes go through the limiter while Redis is down.
+        "rate_limit_enabled": True,
+        "rate_limit_key_prefix": f"{run}:rate-limit",
+        "rate_limit_writes": "100000/minute",
+        "rate_limit_imports": "100000/minute",
+        # The test receivers listen on this host.
+        "webhook_allow_private_networks": True,
+        **FAST,
+        **overrides,
+    }
     return make_settings(database_url, redis_url, **values)
 
 

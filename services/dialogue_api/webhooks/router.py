@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Query, Response, status
+from fastapi import APIRouter, Path, Query, Request, Response, status
 
 from services.dialogue_api.webhooks import service
 from services.dialogue_api.webhooks.schemas import (
@@ -16,6 +16,7 @@ from shared.auth import AdminPrincipal
 from shared.concurrency import IfMatchHeader, represented
 from shared.db import SessionDep
 from shared.openapi import problem_responses
+from shared.outbound import OutboundPolicy
 from shared.pagination import Page, PageDep, build_page
 
 router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"])
@@ -41,12 +42,14 @@ SIGNING = (
     responses=problem_responses(401, 403),
 )
 async def create_webhook(
+    request: Request,
     payload: WebhookCreate,
     session: SessionDep,
     principal: AdminPrincipal,
     response: Response,
 ) -> WebhookCreated:
-    subscription = await service.create_subscription(session, principal, payload)
+    policy = OutboundPolicy.of(request.app.state.settings)
+    subscription = await service.create_subscription(session, principal, payload, policy)
     response.headers["Location"] = f"/v1/webhooks/{subscription.id}"
     return represented(response, WebhookCreated.of_new(subscription))
 
@@ -99,6 +102,7 @@ async def get_webhook(
     responses=problem_responses(401, 403, 404, 412, 428),
 )
 async def update_webhook(
+    request: Request,
     subscription_id: SubscriptionId,
     payload: WebhookUpdate,
     session: SessionDep,
@@ -106,8 +110,9 @@ async def update_webhook(
     response: Response,
     if_match: IfMatchHeader = None,
 ) -> WebhookRead:
+    policy = OutboundPolicy.of(request.app.state.settings)
     subscription = await service.update_subscription(
-        session, principal, subscription_id, payload, if_match=if_match
+        session, principal, subscription_id, payload, policy, if_match=if_match
     )
     return represented(response, WebhookRead.of(subscription))
 

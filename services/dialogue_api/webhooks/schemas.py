@@ -48,7 +48,9 @@ Url = Annotated[
     HttpUrl,
     Field(
         max_length=2000,
-        description="Where deliveries are POSTed (http or https).",
+        description="Where deliveries are POSTed: http or https (https only in production), "
+        "to a public address; loopback, link-local, private, multicast and reserved addresses "
+        "(or names resolving to them) are refused, here and again before each delivery.",
         examples=["https://partner.example.org/hooks/mc2cm"],
     ),
 ]

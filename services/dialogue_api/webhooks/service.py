@@ -14,6 +14,7 @@ import secrets
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from pydantic import HttpUrl
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -23,7 +24,8 @@ from services.dialogue_api.webhooks.repository import WebhookRepository
 from services.dialogue_api.webhooks.schemas import WebhookCreate, WebhookUpdate
 from shared.auth import Principal
 from shared.concurrency import check_if_match
-from shared.errors import NotFound
+from shared.errors import NotFound, invalid
+from shared.outbound import DestinationRefused, OutboundPolicy, check_given_url
 from shared.pagination import PageParams
 
 #: Bytes of randomness in a secret (Standard Webhooks asks for 24 to 64).
@@ -39,10 +41,19 @@ def _missing(subscription_id: int) -> NotFound:
     return NotFound(f"There is no webhook subscription {subscription_id}.", id=subscription_id)
 
 
+async def check_url(url: HttpUrl, policy: OutboundPolicy) -> None:
+    """A 422 naming ``url`` if deliveries could not go there (``shared.outbound``)."""
+    try:
+        await check_given_url(url.scheme, url.host or "", url.port or 0, policy)
+    except DestinationRefused as refused:
+        raise invalid("url", f"webhooks cannot be sent there: {refused}") from None
+
+
 async def create_subscription(
-    session: AsyncSession, principal: Principal, payload: WebhookCreate
+    session: AsyncSession, principal: Principal, payload: WebhookCreate, policy: OutboundPolicy
 ) -> WebhookSubscription:
     """Subscribe a partner's URL to event types, with a new secret."""
+    await check_url(payload.url, policy)
     subscription = WebhookSubscription(
         url=str(payload.url),
         event_types=[t.value for t in payload.event_types],
@@ -82,6 +93,7 @@ async def update_subscription(
     principal: Principal,
     subscription_id: int,
     payload: WebhookUpdate,
+    policy: OutboundPolicy,
     *,
     if_match: str | None,
 ) -> WebhookSubscription:
@@ -93,6 +105,7 @@ async def update_subscription(
     check_if_match(if_match, subscription.version, resource="webhook subscription")
     changes = payload.changes()
     if "url" in changes:
+        await check_url(changes["url"], policy)
         subscription.url = str(changes["url"])
     if "event_types" in changes:
         subscription.event_types = [t.value for t in changes["event_types"]]

@@ -39,6 +39,7 @@ from services.worker.context import WorkerContext
 from services.worker.notifications import webhooks
 from services.worker.notifications.claims import enqueue_delivery
 from services.worker.notifications.mail import PermanentFailure, build_message, send_message
+from shared.outbound import OutboundPolicy
 from shared.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -92,6 +93,7 @@ async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notif
             webhook_message_id(row.message_id),
             row.body,
             timeout=worker.settings.webhook_timeout_seconds,
+            policy=OutboundPolicy.of(worker.settings),
         )
     except (webhooks.DeliveryFailed, httpx.HTTPError):
         await repository.record_failure(

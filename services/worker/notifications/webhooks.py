@@ -11,6 +11,7 @@ failed attempt.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from math import floor
@@ -27,6 +28,13 @@ from services.dialogue_api.webhooks.repository import WebhookRepository
 from services.worker.context import WorkerContext
 from services.worker.notifications.claims import claim_and_enqueue, webhook_key
 from shared.contracts.events import OutboxEvent
+from shared.outbound import (
+    DestinationRefused,
+    IPAddress,
+    OutboundPolicy,
+    check_scheme,
+    resolve,
+)
 
 USER_AGENT = "mc2cm-webhooks/1"
 
@@ -68,13 +76,65 @@ def signed_headers(secret: str, message_id: str, body: str, at: datetime) -> dic
 
 
 async def post(
-    subscription: WebhookSubscription, message_id: str, body: str, *, timeout: float
+    subscription: WebhookSubscription,
+    message_id: str,
+    body: str,
+    *,
+    timeout: float,
+    policy: OutboundPolicy,
 ) -> None:
-    """POST one signed delivery; ``DeliveryFailed`` unless the receiver answers 2xx (and
-    ``httpx`` errors for the network's failures)."""
+    """POST one signed delivery; ``DeliveryFailed`` unless the receiver answers 2xx within
+    ``timeout`` seconds in all (and ``httpx`` errors for the network's failures).
+
+    The receiver's name is resolved and each of its addresses checked first
+    (``shared.outbound``): a name that now leads into a private network is not called. The
+    call goes to the address checked, with the name in ``Host`` and in TLS (SNI and the
+    certificate's check). Redirects are not followed.
+    """
+    url = httpx.URL(subscription.url)
     headers = signed_headers(subscription.secret, message_id, body, datetime.now(UTC))
-    headers |= {"content-type": "application/json", "user-agent": USER_AGENT}
-    async with httpx.AsyncClient(timeout=timeout, follow_redirects=False) as client:
-        response = await client.post(subscription.url, content=body.encode(), headers=headers)
+    headers |= {
+        "content-type": "application/json",
+        "user-agent": USER_AGENT,
+        "host": url.netloc.decode("ascii"),
+    }
+    try:
+        # One deadline for everything: httpx's timeouts bound each read, not the whole call,
+        # so a receiver dripping its answer could otherwise hold the worker indefinitely.
+        async with asyncio.timeout(timeout):
+            addresses = await _checked_addresses(url, policy)
+            extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
+            async with httpx.AsyncClient(
+                timeout=timeout, follow_redirects=False, trust_env=False
+            ) as client:
+                for address in addresses:
+                    try:
+                        response = await client.post(
+                            url.copy_with(host=str(address)),
+                            content=body.encode(),
+                            headers=headers,
+                            extensions=extensions,
+                        )
+                        break
+                    except httpx.ConnectError:
+                        # As a browser would, try the name's next address (IPv4 after IPv6).
+                        if address == addresses[-1]:
+                            raise
+    except TimeoutError:
+        raise DeliveryFailed(f"no answer within {timeout:g} s") from None
     if not response.is_success:
         raise DeliveryFailed(f"HTTP {response.status_code} from the receiver")
+
+
+async def _checked_addresses(url: httpx.URL, policy: OutboundPolicy) -> tuple[IPAddress, ...]:
+    """The addresses to call for ``url``: those its host resolves to, all of them allowed."""
+    try:
+        check_scheme(url.scheme, require_https=policy.require_https)
+        destination = await resolve(url.host, url.port or 0, allow_private=policy.allow_private)
+    except DestinationRefused as refused:
+        raise DeliveryFailed(f"not sent: {refused}") from None
+    except OSError as exc:
+        raise DeliveryFailed(f"cannot resolve {url.host}: {exc}") from None
+    if not destination.addresses:
+        raise DeliveryFailed(f"{url.host} resolves to no address")
+    return destination.addresses
