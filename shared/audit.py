@@ -25,9 +25,10 @@ import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from typing import Any, Final
+from typing import Annotated, Any, Final
 
-from pydantic import BaseModel, Field
+from fastapi import Depends, Query
+from pydantic import AwareDatetime, BaseModel, Field
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -49,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, Mapper, Session, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
 
+from shared.errors import invalid
 from shared.observability import actor_var, request_id_var
 from shared.pagination import PageParams, keyset
 
@@ -79,6 +81,8 @@ class Audited:
     resource: str
     #: The attribute holding the code of the city the resource belongs to, if any.
     city: str | None = None
+    #: The attributes the API names the resource by, joined by ``/`` (default: primary key).
+    identity: tuple[str, ...] = ()
     #: Fields whose values are never recorded (secrets): a change shows as ``[redacted]``.
     redact: frozenset[str] = frozenset()
     #: Bookkeeping fields: not recorded, and a change of them alone records nothing.
@@ -180,7 +184,7 @@ class AuditLog:
         *,
         action: str,
         resource: str,
-        resource_id: str | int | None,
+        resource_id: str | int | uuid.UUID | None,
         city: str | None = None,
         change: Mapping[str, Any] | None = None,
         actor: tuple[str, str | None] | None = None,
@@ -236,11 +240,10 @@ def _shown(spec: Audited, key: str, value: Any) -> Any:
     return REDACTED if key in spec.redact else value
 
 
-def _identity(state: InstanceState[Any]) -> str:
-    values = [
-        state.dict.get(state.mapper.get_property_by_column(c).key) for c in state.mapper.primary_key
-    ]
-    return "/".join(str(value) for value in values)
+def _identity(state: InstanceState[Any], spec: Audited) -> str:
+    mapper = state.mapper
+    keys = spec.identity or [mapper.get_property_by_column(c).key for c in mapper.primary_key]
+    return "/".join(str(state.dict.get(key)) for key in keys)
 
 
 def _snapshot(state: InstanceState[Any], spec: Audited) -> dict[str, Any]:
@@ -302,7 +305,7 @@ def _after_flush(session: Session, flush_context: UOWTransaction) -> None:
                 _entry(
                     action=action.value,
                     resource=spec.resource,
-                    resource_id=_identity(state),
+                    resource_id=_identity(state, spec),
                     city=_city(state, spec),
                     change=change,
                 ),
@@ -356,6 +359,50 @@ class AuditFilter:
     since: datetime | None = None
     until: datetime | None = None
     request_id: str | None = None
+
+
+def audit_filter(
+    actor: Annotated[
+        str | None,
+        Query(
+            min_length=1,
+            max_length=200,
+            description="A token's subject, `anonymous` or `system`.",
+            examples=["editor@lisboa.pt"],
+        ),
+    ] = None,
+    resource: Annotated[
+        str | None, Query(min_length=1, max_length=64, examples=["observation"])
+    ] = None,
+    resource_id: Annotated[
+        str | None, Query(min_length=1, max_length=200, examples=["4711"])
+    ] = None,
+    action: Annotated[Action | None, Query()] = None,
+    city: Annotated[str | None, Query(pattern=r"^[A-Z]{5}$", examples=["PTLIS"])] = None,
+    since: Annotated[
+        AwareDatetime | None, Query(description="Changes at or after this time.")
+    ] = None,
+    until: Annotated[AwareDatetime | None, Query(description="Changes before this time.")] = None,
+    request_id: Annotated[
+        str | None, Query(min_length=1, max_length=128, description="An `X-Request-ID`.")
+    ] = None,
+) -> AuditFilter:
+    """FastAPI dependency: the filters of ``GET /v1/audit``."""
+    if since is not None and until is not None and until <= since:
+        raise invalid("until", "must be later than since", location="query")
+    return AuditFilter(
+        actor=actor,
+        resource=resource,
+        resource_id=resource_id,
+        action=action.value if action is not None else None,
+        city=city,
+        since=since,
+        until=until,
+        request_id=request_id,
+    )
+
+
+AuditFilterDep = Annotated[AuditFilter, Depends(audit_filter)]
 
 
 def audit_query(table: Table, filters: AuditFilter, page: PageParams) -> Select[Any]:

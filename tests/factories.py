@@ -106,3 +106,23 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 def error_fields(problem: dict[str, Any]) -> set[str]:
     """The fields a 422 problem names."""
     return {error["field"] for error in problem.get("errors") or []}
+
+
+def request_id_of(response: httpx.Response) -> str:
+    """The ``X-Request-ID`` every response carries (the caller's own when it sent one)."""
+    return response.headers["x-request-id"]
+
+
+async def audit_entries(api: Api, request_id: str) -> list[dict[str, Any]]:
+    """The audit log entries the request ``request_id`` left in ``api``'s service, oldest
+    first (read through ``GET /v1/audit`` as an admin)."""
+    entries: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"request_id": request_id, "limit": 100}
+    while True:
+        response = await api.get("/v1/audit", role=Api.ADMIN, params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        entries.extend(page["items"])
+        if page["next_cursor"] is None:
+            return entries[::-1]
+        params["cursor"] = page["next_cursor"]

@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select
 
 from services.dialogue_api.agenda.models import AgendaItem, AgendaSpeaker
+from services.dialogue_api.db import audit_log
+from shared.audit import Action
 from shared.pagination import PageParams, keyset
 from shared.repository import Repository
 
@@ -76,6 +78,16 @@ class AgendaRepository(Repository[AgendaItem]):
 
     async def replace_speakers(self, item_id: int, person_ids: Sequence[int]) -> None:
         """Make ``person_ids`` the item's speakers, in that order."""
+        before = (await self.speakers_of([item_id])).get(item_id, [])
+        if before != list(person_ids):
+            # The speakers are part of the item; their rows are written without the ORM.
+            await audit_log.record(
+                self.session,
+                action=Action.update,
+                resource="agenda_item",
+                resource_id=item_id,
+                change={"speakers": [before, list(person_ids)]},
+            )
         await self.session.execute(
             delete(AgendaSpeaker).where(AgendaSpeaker.agenda_item_id == item_id)
         )

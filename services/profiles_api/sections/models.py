@@ -16,7 +16,9 @@ class Section(Timestamped, Versioned, Base):
     """A narrative chapter of a city's profile, with its last published text kept apart."""
 
     __tablename__ = "section"
-    __audit__: ClassVar[Audited | None] = Audited(resource="section", city="city_code")
+    __audit__: ClassVar[Audited | None] = Audited(
+        resource="section", city="city_code", identity=("city_code", "code")
+    )
     __table_args__ = (UniqueConstraint("city_code", "code"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
