@@ -24,6 +24,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter
 from jwt.algorithms import RSAAlgorithm
 
+from services.profiles_api.db import idempotency_keys
 from shared.app import create_service_app
 from shared.auth import CurrentPrincipal, Principal, Role, TokenVerifier, issue_token
 from shared.errors import ServiceUnavailable, Unauthorized
@@ -403,6 +404,7 @@ def _app_needing_a_token(settings: Settings) -> httpx.AsyncClient:
         version="0",
         routers=[router],
         openapi_tags=[],
+        idempotency_keys=idempotency_keys,
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://auth.test")
