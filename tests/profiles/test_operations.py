@@ -14,6 +14,7 @@ from fastapi import APIRouter
 from sqlalchemy.engine import make_url
 
 from services.profiles_api.app import create_app
+from services.profiles_api.db import idempotency_keys
 from shared.app import create_service_app
 from shared.observability import configure_logging
 from shared.settings import Settings
@@ -167,6 +168,7 @@ async def test_log_lines_written_while_serving_a_request_carry_its_request_id(
         version="0",
         routers=[router],
         openapi_tags=[],
+        idempotency_keys=idempotency_keys,
     )
     stream = io.StringIO()
     root = logging.getLogger()

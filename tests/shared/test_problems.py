@@ -9,6 +9,7 @@ import httpx
 import pytest
 from fastapi import APIRouter
 
+from services.profiles_api.db import idempotency_keys
 from shared.app import create_service_app
 from shared.errors import PROBLEM_MEDIA_TYPE, NotFound
 from shared.problem_handlers import database_problem
@@ -148,6 +149,7 @@ def _failing_app(settings: Settings) -> httpx.AsyncClient:
         version="0",
         routers=[router],
         openapi_tags=[],
+        idempotency_keys=idempotency_keys,
     )
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
     return httpx.AsyncClient(transport=transport, base_url="http://problems.test")
