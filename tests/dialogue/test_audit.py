@@ -8,6 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
+from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Role
@@ -20,7 +21,7 @@ from tests.dialogue.factories import (
     new_event,
     new_person,
 )
-from tests.factories import Api, assert_problem, audit_entries, request_id_of
+from tests.factories import Api, WriteWalk, assert_problem, audit_entries, request_id_of
 
 ADMIN: dict[str, Any] = {"role": Api.ADMIN}
 
@@ -187,96 +188,161 @@ async def test_only_admins_read_the_dialogue_log(
     assert_problem(await dialogue.get("/v1/audit", **caller), status)
 
 
-async def test_every_kind_of_write_leaves_an_entry_naming_its_resource_and_id(
-    dialogue: Api, session: AsyncSession
+async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
+    dialogue: Api, dialogue_app: FastAPI
 ) -> None:
-    """One write of each domain, each in its own request: the entry of that request names
-    the resource and the id the response gave."""
+    """Every write operation of the API, each in its own request: the entry of that request
+    names the resource and the id the response gave."""
+    walk = WriteWalk(dialogue, dialogue_app.openapi())
+    step = walk.step
 
-    async def check(response: httpx.Response, resource: str, resource_id: Any) -> None:
-        assert response.status_code < 300, response.text
-        entries = await audit_entries(dialogue, request_id_of(response))
-        named = [(e["resource"], e["resource_id"]) for e in entries]
-        assert (resource, str(resource_id)) in named, (resource, resource_id, entries)
+    def matching(response: httpx.Response) -> dict[str, str]:
+        return {"If-Match": response.headers["ETag"]}
 
-    event = await dialogue.post("/v1/events", json=new_event(), **ADMIN)
-    await check(event, "event", event.json()["id"])
-    event_id = event.json()["id"]
-    moved = await dialogue.patch(
-        f"/v1/events/{event_id}",
-        json={"venue": "Cité de la Culture, Tunis"},
-        headers={"If-Match": event.headers["ETag"]},
-        **ADMIN,
+    async def created(operation: str, url: str, resource: str, body: Any) -> httpx.Response:
+        response = await dialogue.post(url, json=body, **ADMIN)
+        assert response.status_code == 201, f"{operation}: {response.text}"
+        return await step(operation, response, resource, response.json()["id"])
+
+    async def changed(
+        operation: str, url: str, resource: str, before: httpx.Response, body: Any
+    ) -> httpx.Response:
+        response = await dialogue.patch(url, json=body, headers=matching(before), **ADMIN)
+        return await step(operation, response, resource, before.json()["id"])
+
+    async def removed(
+        operation: str, url: str, resource: str, before: httpx.Response
+    ) -> httpx.Response:
+        response = await dialogue.delete(url, headers=matching(before), **ADMIN)
+        return await step(operation, response, resource, before.json()["id"])
+
+    event = await created("POST /v1/events", "/v1/events", "event", new_event())
+    event_url = f"/v1/events/{event.json()['id']}"
+    await changed(
+        "PATCH /v1/events/{event_id}", event_url, "event", event, {"venue": "Cité de la Culture"}
     )
-    await check(moved, "event", event_id)
-    person = await dialogue.post("/v1/people", json=new_person(), **ADMIN)
-    await check(person, "person", person.json()["id"])
-    item = await dialogue.post(
-        f"/v1/events/{event_id}/agenda",
-        json={
+    item = await created(
+        "POST /v1/events/{event_id}/agenda",
+        f"{event_url}/agenda",
+        "agenda_item",
+        {
             "starts_at": "2027-03-10T10:00:00+01:00",
             "ends_at": "2027-03-10T11:00:00+01:00",
             "title": {"en": "Opening"},
         },
-        **ADMIN,
     )
-    await check(item, "agenda_item", item.json()["id"])
-    speaker = await add_person(session, "TNTUN")
-    registration = await dialogue.post(
-        f"/v1/events/{event_id}/registrations", json={"person": speaker.id}, **ADMIN
+    item_url = f"{event_url}/agenda/{item.json()['id']}"
+    item = await changed(
+        "PATCH /v1/events/{event_id}/agenda/{item_id}",
+        item_url,
+        "agenda_item",
+        item,
+        {"title": {"en": "Welcome"}},
     )
-    await check(registration, "registration", registration.json()["id"])
-    outcome = await dialogue.post(
-        f"/v1/events/{event_id}/outcomes",
-        json={
+    await removed("DELETE /v1/events/{event_id}/agenda/{item_id}", item_url, "agenda_item", item)
+    person = await created("POST /v1/people", "/v1/people", "person", new_person())
+    person_url = f"/v1/people/{person.json()['id']}"
+    person = await changed(
+        "PATCH /v1/people/{person_id}", person_url, "person", person, {"organisation": "CML"}
+    )
+    registration = await created(
+        "POST /v1/events/{event_id}/registrations",
+        f"{event_url}/registrations",
+        "registration",
+        {"person": person.json()["id"], "status": "invited"},
+    )
+    await changed(
+        "PATCH /v1/events/{event_id}/registrations/{registration_id}",
+        f"{event_url}/registrations/{registration.json()['id']}",
+        "registration",
+        registration,
+        {"status": "registered"},
+    )
+    outcome = await created(
+        "POST /v1/events/{event_id}/outcomes",
+        f"{event_url}/outcomes",
+        "outcome",
+        {
             "kind": "minutes",
             "title": {"en": "Minutes"},
             "url": "https://www.example.org/minutes.pdf",
             "document_language": "en",
         },
-        **ADMIN,
     )
-    await check(outcome, "outcome", outcome.json()["id"])
-    recommendation = await dialogue.post(
+    outcome_url = f"{event_url}/outcomes/{outcome.json()['id']}"
+    outcome = await changed(
+        "PATCH /v1/events/{event_id}/outcomes/{outcome_id}",
+        outcome_url,
+        "outcome",
+        outcome,
+        {"title": {"en": "Approved minutes"}},
+    )
+    await removed(
+        "DELETE /v1/events/{event_id}/outcomes/{outcome_id}", outcome_url, "outcome", outcome
+    )
+    recommendation = await created(
+        "POST /v1/recommendations",
         "/v1/recommendations",
-        json={
-            "event": event_id,
+        "recommendation",
+        {
+            "event": event.json()["id"],
             "theme": "housing",
             "text": {"en": "Open a one-stop reception desk."},
             "target_cities": ["TNTUN"],
             "governance_level": "local",
         },
-        **ADMIN,
     )
-    await check(recommendation, "recommendation", recommendation.json()["id"])
-    recommendation_id = recommendation.json()["id"]
-    evidence = await dialogue.post(
-        f"/v1/recommendations/{recommendation_id}/evidence",
-        json={"city": "TNTUN", "indicator": "foreign_nationals", "role": "motivates"},
-        **ADMIN,
+    recommendation_url = f"/v1/recommendations/{recommendation.json()['id']}"
+    recommendation = await changed(
+        "PATCH /v1/recommendations/{recommendation_id}",
+        recommendation_url,
+        "recommendation",
+        recommendation,
+        {"text": {"en": "Open a reception desk for newcomers."}},
     )
-    await check(evidence, "evidence", evidence.json()["id"])
-    action = await dialogue.post(
-        f"/v1/recommendations/{recommendation_id}/actions",
-        json={"city": "TNTUN", "title": {"en": "Open the desk"}, "due_on": "2027-06-30"},
-        **ADMIN,
+    evidence = await created(
+        "POST /v1/recommendations/{recommendation_id}/evidence",
+        f"{recommendation_url}/evidence",
+        "evidence",
+        {"city": "TNTUN", "indicator": "foreign_nationals", "role": "motivates"},
     )
-    await check(action, "action", action.json()["id"])
-    progress = await dialogue.post(
-        f"/v1/actions/{action.json()['id']}/updates", json={"text": {"en": "Begun."}}, **ADMIN
+    await step(
+        "DELETE /v1/recommendations/{recommendation_id}/evidence/{evidence_id}",
+        await dialogue.delete(f"{recommendation_url}/evidence/{evidence.json()['id']}", **ADMIN),
+        "evidence",
+        evidence.json()["id"],
     )
-    await check(progress, "action_update", progress.json()["id"])
-    request = await dialogue.post(
+    action = await created(
+        "POST /v1/recommendations/{recommendation_id}/actions",
+        f"{recommendation_url}/actions",
+        "action",
+        {"city": "TNTUN", "title": {"en": "Open the desk"}, "due_on": "2027-06-30"},
+    )
+    action_url = f"/v1/actions/{action.json()['id']}"
+    await created(
+        "POST /v1/actions/{action_id}/updates",
+        f"{action_url}/updates",
+        "action_update",
+        {"text": {"en": "Begun."}},
+    )
+    action = await dialogue.get(action_url)
+    action = await changed(
+        "PATCH /v1/actions/{action_id}", action_url, "action", action, {"title": {"en": "Desk"}}
+    )
+    await removed("DELETE /v1/actions/{action_id}", action_url, "action", action)
+    recommendation = await dialogue.get(recommendation_url, **ADMIN)
+    await removed(
+        "DELETE /v1/recommendations/{recommendation_id}",
+        recommendation_url,
+        "recommendation",
+        recommendation,
+    )
+    request = await created(
+        "POST /v1/exchanges",
         "/v1/exchanges",
-        json={
-            "kind": "request",
-            "city": "TNTUN",
-            "theme": "employment",
-            "title": {"en": "Recognising diplomas"},
-        },
-        **ADMIN,
+        "exchange",
+        {"kind": "request", "city": "TNTUN", "theme": "employment", "title": {"en": "Diplomas"}},
     )
-    await check(request, "exchange", request.json()["id"])
     offer = await dialogue.post(
         "/v1/exchanges",
         json={
@@ -287,25 +353,64 @@ async def test_every_kind_of_write_leaves_an_entry_naming_its_resource_and_id(
         },
         **ADMIN,
     )
-    match = await dialogue.post(
-        f"/v1/exchanges/{request.json()['id']}/matches", json={"offer": offer.json()["id"]}, **ADMIN
+    exchange_url = f"/v1/exchanges/{offer.json()['id']}"
+    offer = await changed(
+        "PATCH /v1/exchanges/{exchange_id}",
+        exchange_url,
+        "exchange",
+        offer,
+        {"title": {"en": "Recognising diplomas in Turin"}},
     )
-    await check(match, "exchange_match", match.json()["id"])
-    webhook = await dialogue.post(
+    await created(
+        "POST /v1/exchanges/{request_id}/matches",
+        f"/v1/exchanges/{request.json()['id']}/matches",
+        "exchange_match",
+        {"offer": offer.json()["id"]},
+    )
+    spare = await dialogue.post(
+        "/v1/exchanges",
+        json={"kind": "offer", "city": "ITTRN", "theme": "health", "title": {"en": "Spare"}},
+        **ADMIN,
+    )
+    await removed(
+        "DELETE /v1/exchanges/{exchange_id}",
+        f"/v1/exchanges/{spare.json()['id']}",
+        "exchange",
+        spare,
+    )
+    webhook = await created(
+        "POST /v1/webhooks",
         "/v1/webhooks",
-        json={"url": "https://partner.example.org/walk", "event_types": ["event.changed"]},
-        **ADMIN,
+        "webhook_subscription",
+        {"url": "https://partner.example.org/walk", "event_types": ["event.changed"]},
     )
-    await check(webhook, "webhook_subscription", webhook.json()["id"])
-    unsubscribed = await dialogue.delete(
-        f"/v1/webhooks/{webhook.json()['id']}",
-        headers={"If-Match": webhook.headers["ETag"]},
-        **ADMIN,
+    webhook_url = f"/v1/webhooks/{webhook.json()['id']}"
+    webhook = await changed(
+        "PATCH /v1/webhooks/{subscription_id}",
+        webhook_url,
+        "webhook_subscription",
+        webhook,
+        {"description": "Walk"},
     )
-    await check(unsubscribed, "webhook_subscription", webhook.json()["id"])
-    spare = await create_event(dialogue)
-    removed = await dialogue.delete(f"/v1/events/{spare['id']}", **ADMIN)
-    await check(removed, "event", spare["id"])
+    await removed(
+        "DELETE /v1/webhooks/{subscription_id}", webhook_url, "webhook_subscription", webhook
+    )
+    unregistered = await dialogue.post("/v1/people", json=new_person(), **ADMIN)
+    await removed(
+        "DELETE /v1/people/{person_id}",
+        f"/v1/people/{unregistered.json()['id']}",
+        "person",
+        unregistered,
+    )
+    spare_event = await dialogue.post("/v1/events", json=new_event(), **ADMIN)
+    await removed(
+        "DELETE /v1/events/{event_id}",
+        f"/v1/events/{spare_event.json()['id']}",
+        "event",
+        spare_event,
+    )
+
+    assert walk.missed == set(), f"write operations the walk does not go through: {walk.missed}"
 
 
 async def test_helpers_of_other_tests_write_through_the_api(dialogue: Api) -> None:
