@@ -157,9 +157,8 @@ def _entry(
     resource_id: str | None,
     city: str | None,
     change: Mapping[str, Any] | None,
-    actor: tuple[str, str | None] | None = None,
 ) -> dict[str, Any]:
-    who, role = actor or current_actor()
+    who, role = current_actor()
     return {
         "actor": who,
         "actor_role": role,
@@ -187,7 +186,6 @@ class AuditLog:
         resource_id: str | int | uuid.UUID | None,
         city: str | None = None,
         change: Mapping[str, Any] | None = None,
-        actor: tuple[str, str | None] | None = None,
     ) -> None:
         """Add one entry; it commits or rolls back with the change it describes."""
         await session.execute(
@@ -198,7 +196,6 @@ class AuditLog:
                     resource_id=None if resource_id is None else str(resource_id),
                     city=city,
                     change=change,
-                    actor=actor,
                 )
             )
         )
