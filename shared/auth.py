@@ -22,6 +22,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from shared.errors import Forbidden, ServiceUnavailable, Unauthorized
+from shared.observability import actor_var
 from shared.settings import Settings
 
 #: How long a request may wait for the identity provider's keys.
@@ -167,7 +168,10 @@ async def optional_principal(
             raise Unauthorized("The Authorization header must be 'Bearer <token>'.")
         return None
     verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify_async(credentials.credentials)
+    principal = await verifier.verify_async(credentials.credentials)
+    # The audit log records changes under this caller's name.
+    actor_var.set((principal.subject, principal.role.value))
+    return principal
 
 
 async def require_principal(

@@ -15,6 +15,12 @@ request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
 )
 
+#: Who the current request acts for, as (subject, role); ``None`` outside requests. Set by
+#: ``shared.auth.optional_principal``, read by the audit log.
+actor_var: contextvars.ContextVar[tuple[str, str | None] | None] = contextvars.ContextVar(
+    "actor", default=None
+)
+
 REQUEST_ID_HEADER = "x-request-id"
 #: Where the request id is kept in the ASGI scope, for the 500 handler: Starlette renders
 #: unhandled errors outside every middleware, after this one has finished.
@@ -63,6 +69,9 @@ class RequestContextMiddleware:
         request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
         scope[REQUEST_ID_SCOPE_KEY] = request_id
         token = request_id_var.set(request_id)
+        # Anonymous until a token says otherwise; reset below so that nothing leaks from one
+        # request into code that runs after it in the same task (tests, embedded clients).
+        actor_token = actor_var.set(("anonymous", None))
         status = 500
         started = time.perf_counter()
 
@@ -86,6 +95,7 @@ class RequestContextMiddleware:
                 time.perf_counter() - started
             )
             request_id_var.reset(token)
+            actor_var.reset(actor_token)
 
 
 class RequestIdFilter(logging.Filter):

@@ -95,15 +95,18 @@ SortColumn: TypeAlias = ColumnElement[Any] | QueryableAttribute[Any]
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 
-def keyset(statement: S, params: PageParams, *sort_key: SortColumn) -> S:
-    """Order by ``sort_key`` ascending, start after the cursor, fetch one row more than a page."""
+def keyset(statement: S, params: PageParams, *sort_key: SortColumn, descending: bool = False) -> S:
+    """Order by ``sort_key`` (ascending, or descending for newest-first lists), start after
+    the cursor, fetch one row more than a page."""
     if params.cursor is not None:
         if len(params.cursor) != len(sort_key) or not all(
             _fits(value, column) for value, column in zip(params.cursor, sort_key, strict=True)
         ):
             raise invalid("cursor", "not a cursor returned by this list", location="query")
-        statement = statement.where(tuple_(*sort_key) > tuple_(*params.cursor))
-    return statement.order_by(*sort_key).limit(params.limit + 1)
+        key, after = tuple_(*sort_key), tuple_(*params.cursor)
+        statement = statement.where(key < after if descending else key > after)
+    order = [column.desc() for column in sort_key] if descending else list(sort_key)
+    return statement.order_by(*order).limit(params.limit + 1)
 
 
 #: PostgreSQL's bigint range: a cursor value outside it would fail in the database, not here.

@@ -106,3 +106,62 @@ def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
 def error_fields(problem: dict[str, Any]) -> set[str]:
     """The fields a 422 problem names."""
     return {error["field"] for error in problem.get("errors") or []}
+
+
+def request_id_of(response: httpx.Response) -> str:
+    """The ``X-Request-ID`` every response carries (the caller's own when it sent one)."""
+    return response.headers["x-request-id"]
+
+
+async def audit_entries(api: Api, request_id: str) -> list[dict[str, Any]]:
+    """The audit log entries the request ``request_id`` left in ``api``'s service, oldest
+    first (read through ``GET /v1/audit`` as an admin)."""
+    entries: list[dict[str, Any]] = []
+    params: dict[str, Any] = {"request_id": request_id, "limit": 100}
+    while True:
+        response = await api.get("/v1/audit", role=Api.ADMIN, params=params)
+        assert response.status_code == 200, response.text
+        page = response.json()
+        entries.extend(page["items"])
+        if page["next_cursor"] is None:
+            return entries[::-1]
+        params["cursor"] = page["next_cursor"]
+
+
+class WriteWalk:
+    """Goes through the write operations of an app, checking that each left an audit entry
+    naming its resource and id; ``missed`` lists the operations not gone through yet."""
+
+    WRITE_METHODS = frozenset({"post", "put", "patch", "delete"})
+
+    def __init__(self, api: Api, openapi: dict[str, Any]) -> None:
+        self.api = api
+        self.operations = {
+            f"{method.upper()} {path}"
+            for path, methods in openapi["paths"].items()
+            for method in methods
+            if method in self.WRITE_METHODS
+        }
+        self.done: set[str] = set()
+
+    async def step(
+        self,
+        operation: str,
+        response: httpx.Response,
+        resource: str,
+        resource_id: object,
+    ) -> httpx.Response:
+        """Check the entry of ``response``, a response of ``operation``
+        (``"PATCH /v1/cities/{code}"``); ``resource_id`` ``None`` for writes without one."""
+        assert operation in self.operations, f"{operation} is not a write operation of the app"
+        assert response.status_code < 300, f"{operation}: {response.text}"
+        entries = await audit_entries(self.api, request_id_of(response))
+        expected = (resource, None if resource_id is None else str(resource_id))
+        named = [(entry["resource"], entry["resource_id"]) for entry in entries]
+        assert expected in named, f"{operation} left {entries}, not {expected}"
+        self.done.add(operation)
+        return response
+
+    @property
+    def missed(self) -> set[str]:
+        return self.operations - self.done

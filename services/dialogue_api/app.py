@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.dialogue_api import SERVICE
 from services.dialogue_api.actions.router import router as actions
 from services.dialogue_api.agenda.router import router as agenda
+from services.dialogue_api.audit.router import router as audit
 from services.dialogue_api.calendars.router import router as calendars
 from services.dialogue_api.cities.router import router as cities
 from services.dialogue_api.db import idempotency_keys
@@ -36,6 +37,7 @@ TAGS = [
     {"name": "cities", "description": "The network's cities as the dialogue knows them."},
     {"name": "webhooks", "description": "Partner systems subscribed to events, signed."},
     {"name": "notifications", "description": "The log of e-mails and webhooks delivered."},
+    {"name": "audit", "description": "Every change, who made it and when (admins)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -64,5 +66,6 @@ def create_app(settings: Settings) -> FastAPI:
             cities,
             webhooks,
             notifications,
+            audit,
         ],
     )

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.profiles_api import SERVICE
 from services.profiles_api.aggregates.router import router as aggregates
+from services.profiles_api.audit.router import router as audit
 from services.profiles_api.challenges.router import router as challenges
 from services.profiles_api.cities.router import router as cities
 from services.profiles_api.compare.router import router as compare
@@ -38,6 +39,7 @@ TAGS = [
         "description": "Computed by the worker from the published figures: network and "
         "regional aggregates, derived indicators' values and the data-coverage matrix.",
     },
+    {"name": "audit", "description": "Every change, who made it and when (admins)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
 
@@ -65,6 +67,7 @@ def create_app(settings: Settings) -> FastAPI:
             profiles,
             compare,
             aggregates,
+            audit,
         ],
         upload_routers=[imports],
         batch_operations=["upsert_observations"],

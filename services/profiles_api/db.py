@@ -1,10 +1,11 @@
-"""The declarative base and outbox of schema ``profiles``."""
+"""The declarative base, outbox and audit log of schema ``profiles``."""
 
 from __future__ import annotations
 
 from sqlalchemy.orm import DeclarativeBase
 
 from services.profiles_api import SCHEMA, SERVICE
+from shared.audit import AuditLog, audit_table
 from shared.db import schema_metadata
 from shared.idempotency import idempotency_table
 from shared.outbox import OutboxWriter, outbox_table
@@ -17,3 +18,5 @@ class Base(DeclarativeBase):
 outbox = outbox_table(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
 events = OutboxWriter(outbox, source=SERVICE)
+audit_log_table = audit_table(Base.metadata)
+audit_log = AuditLog(audit_log_table)

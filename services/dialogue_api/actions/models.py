@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, Date, DateTime, ForeignKey, Identity, Index, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -18,6 +20,7 @@ class Action(Timestamped, Versioned, Base):
     """
 
     __tablename__ = "action"
+    __audit__: ClassVar[Audited | None] = Audited(resource="action", city="city_code")
     __table_args__ = (
         Index("ix_action_recommendation", "recommendation_id", "id"),
         Index("ix_action_city_due", "city_code", "due_on", "id"),
@@ -39,6 +42,7 @@ class ActionUpdate(Base):
     """A dated progress report on an action."""
 
     __tablename__ = "action_update"
+    __audit__: ClassVar[Audited | None] = Audited(resource="action_update")
     __table_args__ = (Index("ix_action_update_action", "action_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

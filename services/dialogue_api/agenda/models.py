@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, CheckConstraint, DateTime, ForeignKey, Identity, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import NOT_AUDITED, Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -20,6 +22,7 @@ class AgendaItem(Timestamped, Versioned, Base):
     """
 
     __tablename__ = "agenda_item"
+    __audit__: ClassVar[Audited | None] = Audited(resource="agenda_item")
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_agenda_item_event", "event_id", "starts_at", "id"),
@@ -38,6 +41,7 @@ class AgendaSpeaker(Base):
     """A person speaking in an agenda item, in order."""
 
     __tablename__ = "agenda_speaker"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # recorded as the agenda item's "speakers"
     __table_args__ = (Index("ix_agenda_speaker_person", "person_id"),)
 
     agenda_item_id: Mapped[int] = mapped_column(

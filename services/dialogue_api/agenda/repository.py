@@ -6,6 +6,8 @@ from datetime import datetime
 from sqlalchemy import delete, func, insert, select
 
 from services.dialogue_api.agenda.models import AgendaItem, AgendaSpeaker
+from services.dialogue_api.db import audit_log
+from shared.audit import Action
 from shared.pagination import PageParams, keyset
 from shared.repository import Repository
 
@@ -74,16 +76,29 @@ class AgendaRepository(Repository[AgendaItem]):
             speakers.setdefault(item_id, []).append(person_id)
         return speakers
 
-    async def replace_speakers(self, item_id: int, person_ids: Sequence[int]) -> None:
-        """Make ``person_ids`` the item's speakers, in that order."""
+    async def replace_speakers(self, item_id: int, person_ids: Sequence[int]) -> bool:
+        """Make ``person_ids`` the item's speakers, in that order; whether they changed."""
+        before = (await self.speakers_of([item_id])).get(item_id, [])
+        after = list(person_ids)
+        if before == after:
+            return False
         await self.session.execute(
             delete(AgendaSpeaker).where(AgendaSpeaker.agenda_item_id == item_id)
         )
-        if person_ids:
+        if after:
             await self.session.execute(
                 insert(AgendaSpeaker),
                 [
                     {"agenda_item_id": item_id, "person_id": person_id, "position": position}
-                    for position, person_id in enumerate(person_ids)
+                    for position, person_id in enumerate(after)
                 ],
             )
+        # The speakers are part of the item; their rows are written without the ORM.
+        await audit_log.record(
+            self.session,
+            action=Action.update,
+            resource="agenda_item",
+            resource_id=item_id,
+            change={"speakers": [before, after]},
+        )
+        return True

@@ -211,11 +211,7 @@ async def update_item(
             session, event_id, values.get("room", item.room), starts_at, ends_at, item_id=item.id
         )
     repository = AgendaRepository.from_session(session)
-    if (
-        speakers is not None
-        and (await repository.speakers_of([item.id])).get(item.id, []) != speakers
-    ):
-        await repository.replace_speakers(item.id, speakers)
+    if speakers is not None and await repository.replace_speakers(item.id, speakers):
         # The speakers are part of the item: its version (and ETag) moves with them.
         values["updated_at"] = datetime.now(UTC)
     for field, value in values.items():

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import DateTime, String, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import NOT_AUDITED, Audited
 
 
 class CityRef(Base):
@@ -17,6 +19,7 @@ class CityRef(Base):
     """
 
     __tablename__ = "city_ref"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # a read model of profiles' cities
 
     code: Mapped[str] = mapped_column(String(5), primary_key=True)
     names: Mapped[dict[str, str]] = mapped_column(JSONB)

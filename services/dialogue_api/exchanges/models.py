@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import (
     BigInteger,
     CheckConstraint,
@@ -14,6 +16,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -21,6 +24,7 @@ class Exchange(Timestamped, Versioned, Base):
     """A city offering, or asking for, expertise on a theme."""
 
     __tablename__ = "exchange"
+    __audit__: ClassVar[Audited | None] = Audited(resource="exchange", city="city_code")
     __table_args__ = (
         Index("ix_exchange_open", "kind", "theme", postgresql_where=text("status = 'open'")),
         Index("ix_exchange_city", "city_code", "id"),
@@ -43,6 +47,7 @@ class ExchangeMatch(Timestamped, Base):
     """An offer and a request the network agreed to pair."""
 
     __tablename__ = "exchange_match"
+    __audit__: ClassVar[Audited | None] = Audited(resource="exchange_match", city="request_city")
     __table_args__ = (
         UniqueConstraint("request_id", "offer_id"),
         CheckConstraint("request_id <> offer_id", name="distinct_exchanges"),

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -19,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import NOT_AUDITED, Audited
 
 
 class Notification(Base):
@@ -33,6 +35,7 @@ class Notification(Base):
     """
 
     __tablename__ = "notification"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the delivery log
     __table_args__ = (
         CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
         CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status"),

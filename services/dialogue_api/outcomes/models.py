@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -12,6 +15,7 @@ class Outcome(Timestamped, Versioned, Base):
     """What an event left behind: its minutes, reports, presentations, as links."""
 
     __tablename__ = "outcome"
+    __audit__: ClassVar[Audited | None] = Audited(resource="outcome")
     __table_args__ = (Index("ix_outcome_event", "event_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, func
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -12,6 +15,7 @@ class Person(Timestamped, Versioned, Base):
     """Someone who takes part in the dialogue: a mayor, a focal point, an expert…"""
 
     __tablename__ = "person"
+    __audit__: ClassVar[Audited | None] = Audited(resource="person", city="city_code")
     __table_args__ = (Index("ix_person_city", "city_code", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -16,6 +17,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import NOT_AUDITED, Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -23,6 +25,7 @@ class Recommendation(Timestamped, Versioned, Base):
     """What an event recommends, to which cities, at which level of government."""
 
     __tablename__ = "recommendation"
+    __audit__: ClassVar[Audited | None] = Audited(resource="recommendation")
     __table_args__ = (
         Index("ix_recommendation_event", "event_id", "id"),
         Index("ix_recommendation_cities", "target_cities", postgresql_using="gin"),
@@ -41,6 +44,7 @@ class RecommendationStatusChange(Base):
     """One dated step of a recommendation's status history (the first is its creation)."""
 
     __tablename__ = "recommendation_status_change"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the status history is itself a log
     __table_args__ = (Index("ix_recommendation_status_change", "recommendation_id", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -62,6 +66,7 @@ class Evidence(Timestamped, Base):
     """
 
     __tablename__ = "evidence"
+    __audit__: ClassVar[Audited | None] = Audited(resource="evidence", city="city_code")
     __table_args__ = (UniqueConstraint("recommendation_id", "city_code", "indicator_code", "role"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -15,6 +16,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -28,6 +30,7 @@ class Registration(Timestamped, Versioned, Base):
     """
 
     __tablename__ = "registration"
+    __audit__: ClassVar[Audited | None] = Audited(resource="registration")
     __table_args__ = (
         UniqueConstraint("event_id", "person_id"),
         Index("ix_registration_event_status", "event_id", "status", "waitlisted_at", "id"),

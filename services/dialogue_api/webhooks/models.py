@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, DateTime, Identity, Index, String
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -19,6 +21,12 @@ class WebhookSubscription(Timestamped, Versioned, Base):
     """
 
     __tablename__ = "webhook_subscription"
+    __audit__: ClassVar[Audited | None] = Audited(
+        resource="webhook_subscription",
+        redact=frozenset({"secret"}),
+        # Counted by every delivery; the disabling it leads to is recorded.
+        ignore=frozenset({"consecutive_failures"}),
+    )
     __table_args__ = (
         Index("ix_webhook_subscription_event_types", "event_types", postgresql_using="gin"),
     )

@@ -7,7 +7,7 @@ Every row here can be rebuilt from the observations and the catalogue; none is e
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -25,6 +25,7 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from shared.audit import NOT_AUDITED, Audited
 
 
 class DerivedValue(Base):
@@ -32,6 +33,7 @@ class DerivedValue(Base):
     preferred values. Published observations of the same indicator are left as they are."""
 
     __tablename__ = "derived_value"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # derived from observations
     __table_args__ = (
         UniqueConstraint(
             "indicator_code",
@@ -65,6 +67,7 @@ class Aggregate(Base):
     """One network or regional figure of an indicator for a period, scope and breakdown."""
 
     __tablename__ = "aggregate"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # derived from observations
     __table_args__ = (
         UniqueConstraint(
             "indicator_code",
@@ -106,6 +109,7 @@ class Coverage(Base):
     """A cell of the data-coverage matrix: one city and one theme."""
 
     __tablename__ = "coverage"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # derived from observations
 
     city_code: Mapped[str] = mapped_column(
         ForeignKey("city.code", ondelete="CASCADE"), primary_key=True
@@ -124,6 +128,7 @@ class AggregationRequest(Base):
     """A pending recomputation of one indicator, due once writes to it have paused."""
 
     __tablename__ = "aggregation_request"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # bookkeeping of the worker
 
     indicator_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -135,6 +140,7 @@ class AggregationRun(Base):
     """The log of recomputations: what ran, when, for which change, and what it wrote."""
 
     __tablename__ = "aggregation_run"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # bookkeeping of the worker
     __table_args__ = (Index("ix_aggregation_run_indicator", "indicator_code", "started_at"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

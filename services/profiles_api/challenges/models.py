@@ -1,10 +1,13 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -12,6 +15,7 @@ class Challenge(Timestamped, Versioned, Base):
     """A need a city names for a theme, from its stakeholders' priority work."""
 
     __tablename__ = "challenge"
+    __audit__: ClassVar[Audited | None] = Audited(resource="challenge", city="city_code")
     __table_args__ = (Index("ix_challenge_city", "city_code", "id"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

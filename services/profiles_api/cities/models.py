@@ -1,18 +1,20 @@
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import Date, String
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
 class City(Timestamped, Versioned, Base):
     __tablename__ = "city"
+    __audit__: ClassVar[Audited | None] = Audited(resource="city", city="code")
 
     code: Mapped[str] = mapped_column(String(5), primary_key=True)
     names: Mapped[dict[str, str]] = mapped_column(JSONB)

@@ -1,15 +1,19 @@
 from __future__ import annotations
 
+from typing import ClassVar
+
 from sqlalchemy import String, Text
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
 class Indicator(Timestamped, Versioned, Base):
     __tablename__ = "indicator"
+    __audit__: ClassVar[Audited | None] = Audited(resource="indicator")
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     names: Mapped[dict[str, str]] = mapped_column(JSONB)

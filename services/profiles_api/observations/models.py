@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
@@ -21,6 +21,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from shared.audit import NOT_AUDITED, Audited
 from shared.db import Timestamped
 
 
@@ -28,6 +29,9 @@ class Observation(Timestamped, Base):
     """One published figure: a city's value of an indicator for a period, scope and breakdown."""
 
     __tablename__ = "observation"
+    __audit__: ClassVar[Audited | None] = Audited(
+        resource="observation", city="city_code", ignore=frozenset({"updated_by"})
+    )
     __table_args__ = (
         UniqueConstraint(
             "city_code",
@@ -69,6 +73,7 @@ class ObservationChange(Base):
     """One change of an observation's value: kept forever, even after the observation goes."""
 
     __tablename__ = "observation_history"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the value history is itself a log
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     observation_id: Mapped[int] = mapped_column(BigInteger, index=True)

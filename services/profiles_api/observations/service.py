@@ -8,7 +8,7 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.profiles_api.db import events
+from services.profiles_api.db import audit_log, events
 from services.profiles_api.observations.fields import FieldProblem
 from services.profiles_api.observations.models import (
     VALUE_FIELDS,
@@ -29,6 +29,7 @@ from services.profiles_api.observations.validation import (
 from services.profiles_api.observations.writer import ObservationBatch
 from services.profiles_api.sources.models import Source
 from services.profiles_api.sources.repository import SourceRepository
+from shared.audit import Action
 from shared.auth import Principal, ensure_city_editor
 from shared.contracts.events import ObservationKey, ObservationsChanged
 from shared.errors import NotFound, ValidationFailed, field_error
@@ -139,6 +140,23 @@ async def delete_observation(
     ).first()
     if withdrawn is None:
         raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
+    await audit_log.record(
+        session,
+        action=Action.delete,
+        resource="observation",
+        resource_id=observation_id,
+        city=observation.city_code,
+        change={
+            "city_code": observation.city_code,
+            "indicator_code": observation.indicator_code,
+            "period": observation.period,
+            "scope": observation.scope,
+            "disaggregation": observation.disaggregation,
+            "source_id": observation.source_id,
+            **dict(zip(VALUE_FIELDS, withdrawn, strict=True)),
+            "reason": reason,
+        },
+    )
     session.add(
         ObservationChange(
             observation_id=observation_id,

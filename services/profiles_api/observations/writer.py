@@ -16,7 +16,7 @@ from typing import Any
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.profiles_api.db import events
+from services.profiles_api.db import audit_log, events
 from services.profiles_api.observations.repository import lock_city_observations
 from services.profiles_api.observations.validation import (
     STAGING_COLUMNS,
@@ -24,6 +24,7 @@ from services.profiles_api.observations.validation import (
     StagingRecord,
 )
 from services.profiles_api.sources.models import Source
+from shared.audit import Action
 from shared.contracts.events import ObservationKey, ObservationsChanged
 
 _STAGING_DDL = """
@@ -197,7 +198,8 @@ class ObservationBatch:
                                 CAST(:ranks AS integer[])) AS n(title, publisher, url, kind, rank)
                     ORDER BY title, url
                     ON CONFLICT (title, (coalesce(url, ''))) DO NOTHING
-                    RETURNING title, coalesce(url, '') AS url
+                    RETURNING id, title, coalesce(url, '') AS url, publisher, kind,
+                              reliability_rank
                     """
                 ),
                 {
@@ -208,7 +210,21 @@ class ObservationBatch:
                     "ranks": [SourceRegistry.default_rank(source) for source in named],
                 },
             )
-            created = {(row.title, row.url) for row in inserted}
+            for row in inserted:
+                created.add((row.title, row.url))
+                await audit_log.record(
+                    self.session,
+                    action=Action.create,
+                    resource="source",
+                    resource_id=row.id,
+                    change={
+                        "title": row.title,
+                        "url": row.url or None,
+                        "publisher": row.publisher,
+                        "kind": row.kind,
+                        "reliability_rank": row.reliability_rank,
+                    },
+                )
         matched = await self.session.execute(
             text(
                 f"""
@@ -319,6 +335,7 @@ class ObservationBatch:
             result.keys.append(
                 ObservationKey(indicator=row.indicator_code, period=row.period, cities=row.cities)
             )
+        await self._record(result, reason=reason, import_id=import_id)
         if result.keys:
             await events.add(
                 self.session,
@@ -327,6 +344,30 @@ class ObservationBatch:
                 ),
                 actor=actor,
             )
+
+    async def _record(
+        self, result: WriteResult, *, reason: str | None, import_id: uuid.UUID | None
+    ) -> None:
+        """One audit entry for the whole batch or import, with its counts (each value's
+        change is in the observations' own history)."""
+        cities = sorted({city for key in result.keys for city in key.cities})
+        await audit_log.record(
+            self.session,
+            action=Action.import_ if import_id is not None else Action.upsert,
+            resource="import" if import_id is not None else "observation",
+            resource_id=import_id,
+            city=cities[0] if len(cities) == 1 else None,
+            change={
+                "received": result.received,
+                "inserted": result.inserted,
+                "updated": result.updated,
+                "unchanged": result.unchanged,
+                "sources_created": result.sources_created,
+                "cities": cities,
+                "indicators": sorted({key.indicator for key in result.keys}),
+                "reason": reason,
+            },
+        )
 
 
 class _Counted:

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, DateTime, ForeignKey, Identity, String, UniqueConstraint
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
@@ -14,6 +16,9 @@ class Section(Timestamped, Versioned, Base):
     """A narrative chapter of a city's profile, with its last published text kept apart."""
 
     __tablename__ = "section"
+    __audit__: ClassVar[Audited | None] = Audited(
+        resource="section", city="city_code", identity=("city_code", "code")
+    )
     __table_args__ = (UniqueConstraint("city_code", "code"),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -1,16 +1,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import ClassVar
 
 from sqlalchemy import BigInteger, Date, Identity, Index, SmallInteger, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from shared.audit import Audited
 from shared.db import Timestamped, Versioned
 
 
 class Source(Timestamped, Versioned, Base):
     __tablename__ = "source"
+    __audit__: ClassVar[Audited | None] = Audited(resource="source")
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     title: Mapped[str] = mapped_column(Text)

@@ -1,0 +1,29 @@
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from services.dialogue_api.audit.repository import AuditRepository
+from services.dialogue_api.audit.schemas import AuditEntry
+from shared.audit import AuditFilterDep
+from shared.auth import AdminPrincipal
+from shared.db import SessionDep
+from shared.openapi import problem_responses
+from shared.pagination import Page, PageDep, build_page
+
+router = APIRouter(prefix="/v1/audit", tags=["audit"])
+
+
+@router.get(
+    "",
+    summary="The audit log",
+    description="Admins only. Every change of the service's data, newest first: who made it "
+    "(with the role of their token), when, in which request, to which resource and city, and "
+    "what changed. Filters combine with AND.",
+    response_model=Page[AuditEntry],
+    responses=problem_responses(401, 403),
+)
+async def list_audit(
+    session: SessionDep, page: PageDep, filters: AuditFilterDep, principal: AdminPrincipal
+) -> Page[AuditEntry]:
+    rows = await AuditRepository.from_session(session).search(filters, page)
+    return build_page(rows, page, key=lambda row: [row.id], item=AuditEntry.of)
