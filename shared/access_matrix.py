@@ -92,6 +92,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "list_aggregates"):                EVERYONE,
     (PROFILES, "list_derived_values"):            EVERYONE,
     (PROFILES, "coverage_matrix"):                EVERYONE,
+    (PROFILES, "list_audit"):                     ADMIN,
     # --- dialogue ------------------------------------------------------------------------
     (DIALOGUE, "healthz"):                        EVERYONE,
     (DIALOGUE, "readyz"):                         EVERYONE,
@@ -153,6 +154,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (DIALOGUE, "update_webhook"):                 ADMIN,
     (DIALOGUE, "delete_webhook"):                 ADMIN,
     (DIALOGUE, "list_notifications"):             ADMIN,
+    (DIALOGUE, "list_audit"):                     ADMIN,
     (DIALOGUE, "get_notification"):               ADMIN,
 }
 # fmt: on

@@ -108,6 +108,7 @@ for _service in (PROFILES, DIALOGUE):
     _plain(_service, "metrics", "GET", "/metrics")
     _plain(_service, "list_cities", "GET", "/v1/cities")
     _plain(_service, "get_city", "GET", f"/v1/cities/{CITY}")
+    _plain(_service, "list_audit", "GET", f"/v1/audit?city={CITY}")
 _plain(PROFILES, "list_themes", "GET", "/v1/themes")
 _plain(PROFILES, "list_indicators", "GET", "/v1/indicators")
 _plain(PROFILES, "get_indicator", "GET", "/v1/indicators/foreign_nationals")

@@ -22,7 +22,7 @@ from services.profiles_api.app import create_app as create_profiles_app
 from shared.access_matrix import ACCESS, CALLERS, DIALOGUE, PROFILES, Caller, callers_of
 from shared.auth import Role
 from shared.settings import Environment, Settings
-from tests.factories import Api, assert_problem
+from tests.factories import Api, assert_problem, audit_entries, request_id_of
 from tests.shared.access_calls import BUILDERS, OTHER_CITY, World
 
 
@@ -58,6 +58,15 @@ def headers_of(api: Api, caller: Caller, city: str) -> dict[str, str]:
         "admin": (Role.admin, ()),
     }[caller]
     return api.headers(role, cities)
+
+
+#: The role of each kind of caller with a token (their tokens' subject is ``<role>@test``).
+ROLE_OF: dict[Caller, str] = {
+    "viewer": "viewer",
+    "city_editor": "editor",
+    "other_editor": "editor",
+    "admin": "admin",
+}
 
 
 def _matches(template: str, url: str) -> bool:
@@ -125,6 +134,11 @@ async def test_each_caller_gets_what_the_matrix_says(
     what = f"{caller} {call.method} {call.url}"
     if caller in allowed:
         assert 200 <= response.status_code < 300, f"{what}: {response.status_code} {response.text}"
+        if call.method != "GET":
+            # Every write is in the audit log, with who made it.
+            entries = await audit_entries(client, request_id_of(response))
+            assert entries, f"{what} left no audit entry"
+            assert {entry["actor"] for entry in entries} == {f"{ROLE_OF[caller]}@test"}, entries
         if call.method == "POST":
             # Every POST honours Idempotency-Key: the same request again is answered, not redone.
             replay = await send()
