@@ -3,8 +3,9 @@
 Domain errors (``shared.errors``) carry their status; this module turns the others into
 them: FastAPI's validation errors (422 naming each field), Starlette's 404 and 405, stale
 versioned writes (412), constraint races (409), and database errors by SQLSTATE class:
-malformed values (422), serialisation failures and deadlocks (503, retry), timeouts and
-lost connections (503). Anything else is a 500 that says nothing of its cause.
+malformed values (422), serialisation failures and deadlocks (503, retry), timeouts, and a
+server that cannot be reached or dropped the connection (503, ``Retry-After``). Anything else
+is a 500 that says nothing of its cause.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -61,7 +63,9 @@ _ERROR_OF_STATUS: dict[int, type[ProblemError]] = {
         ProblemError,
     )
 }
+#: A conflict between transactions clears at once; a server that is away takes longer.
 RETRY_SOON = {"Retry-After": "1"}
+RETRY_LATER = {"Retry-After": "5"}
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -95,17 +99,59 @@ def _default_detail(request: Request, status: int, headers: Mapping[str, str] | 
     return HTTPStatus(status).description or HTTPStatus(status).phrase
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The error and those it wraps (SQLAlchemy's ``orig``, ``raise ... from``); not the
+    errors it was merely raised while handling, which say nothing of its cause."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending and len(seen) < 10:
+        candidate = pending.pop(0)
+        if candidate is None or any(candidate is known for known in seen):
+            continue
+        seen.append(candidate)
+        pending += [getattr(candidate, "orig", None), candidate.__cause__]
+    return seen
+
+
 def _sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a database error, whichever layer wrapped it."""
-    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+    for candidate in _causes(exc):
         code = getattr(candidate, "sqlstate", None)
         if isinstance(code, str):
             return code
-        if candidate is not None and (inner := getattr(candidate, "__cause__", None)):
-            code = getattr(inner, "sqlstate", None)
-            if isinstance(code, str):
-                return code
     return None
+
+
+#: asyncpg's errors that mean the connection to PostgreSQL failed or was lost, whatever the
+#: statement: the server refused, restarted, is starting or has no connection slot left.
+_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
+    asyncpg.ConnectionDoesNotExistError,
+    asyncpg.PostgresConnectionError,
+    asyncpg.CannotConnectNowError,
+    asyncpg.TooManyConnectionsError,
+)
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """Whether ``exc`` means PostgreSQL could not be reached or dropped the connection.
+
+    Such an error is the platform's fault of the moment, not the request's: the same request
+    succeeds once the server is back. A misuse of the driver (a wrong parameter type, a closed
+    cursor) is a defect and is not one of them, even though asyncpg calls both "interface"
+    errors.
+    """
+    for error in _causes(exc):
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        # No connection of the pool came free in time (SQLAlchemy's own TimeoutError).
+        if isinstance(error, PoolTimeout):
+            return True
+        # Refused, reset, unreachable, or asyncpg's connect timeout (TimeoutError is one).
+        if isinstance(error, (OSError, *_CONNECTION_ERRORS)):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error):
+            return True
+    return False
 
 
 def database_problem(exc: BaseException) -> ProblemError | None:
@@ -123,17 +169,15 @@ def database_problem(exc: BaseException) -> ProblemError | None:
         )
     if code == "57014":
         return ServiceUnavailable("The database took too long; retry later.", headers=RETRY_SOON)
-    if code.startswith(("08", "53", "57P")) or isinstance(
-        exc, InterfaceError | OperationalError | asyncpg.InterfaceError
-    ):
-        return ServiceUnavailable(
-            "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
-        )
     if isinstance(exc, OSError):
         # A socket error while reaching PostgreSQL or Redis (refused, reset, socket missing).
         return ServiceUnavailable(
             "A server the platform depends on is unreachable; try again shortly.",
-            headers={"Retry-After": "5"},
+            headers=RETRY_LATER,
+        )
+    if code.startswith(("08", "53", "57P")) or database_unreachable(exc):
+        return ServiceUnavailable(
+            "The database is unavailable; try again shortly.", headers=RETRY_LATER
         )
     return None
 
@@ -206,5 +250,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _handle_database)
     app.add_exception_handler(asyncpg.PostgresError, _handle_database)
     app.add_exception_handler(asyncpg.InterfaceError, _handle_database)
+    app.add_exception_handler(PoolTimeout, _handle_database)
     app.add_exception_handler(OSError, _handle_database)
     app.add_exception_handler(Exception, _handle_unexpected)
