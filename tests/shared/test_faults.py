@@ -179,7 +179,9 @@ async def test_requests_answer_503_problems_while_postgresql_is_stopped_and_succ
             assert_unavailable(response, call)
             waits.append(elapsed)
     assert max(waits) < CONNECT_TIMEOUT_SECONDS + MARGIN_SECONDS, waits
+    ready_waits = []
     for response, elapsed in await readiness(platform):
+        ready_waits.append(elapsed)
         assert response.status_code == 503, response.text
         assert response.headers["content-type"] == PROBLEM_MEDIA_TYPE, response.headers
         assert response.json()["checks"]["redis"] == "ok", response.json()
@@ -194,7 +196,12 @@ async def test_requests_answer_503_problems_while_postgresql_is_stopped_and_succ
     for response, _ in await readiness(platform):
         assert response.status_code == 200, response.text
         assert response.json()["checks"] == {"postgresql": "ok", "redis": "ok"}
-    log.info("503 within %.3f s; served again %.3f s after the restart", max(waits), recovered)
+    log.info(
+        "503 within %.3f s (/readyz %.3f s); served again %.3f s after the restart",
+        max(waits),
+        max(ready_waits),
+        recovered,
+    )
 
 
 async def test_readiness_names_redis_while_it_is_down_and_the_apis_keep_serving(
@@ -264,6 +271,29 @@ async def test_requests_answer_503_when_no_connection_of_the_pool_comes_free(
         assert CONNECT_TIMEOUT_SECONDS <= elapsed < CONNECT_TIMEOUT_SECONDS + MARGIN_SECONDS
 
         assert_served((await call.send(platform))[0], call)
+
+
+async def test_requests_answer_503_while_postgresql_has_no_connection_slot_left(
+    postgres: PostgresServer, seeded: str, server_urls: tuple[str, str]
+) -> None:
+    async with platform_on(postgres, server_urls[1]) as platform:
+        others: list[asyncpg.Connection] = []
+        try:
+            while len(others) < 100:  # other clients take every slot of the server
+                try:
+                    others.append(await asyncpg.connect(postgres.url))
+                except asyncpg.TooManyConnectionsError:
+                    break
+            for call in CALLS:
+                response, elapsed = await call.send(platform)
+                assert_unavailable(response, call)
+                assert elapsed < CONNECT_TIMEOUT_SECONDS + MARGIN_SECONDS, (call.name, elapsed)
+        finally:
+            for other in others:
+                await other.close()
+
+        for call in CALLS:
+            assert_served((await call.send(platform))[0], call)
 
 
 async def test_a_write_in_flight_when_postgresql_dies_answers_503_and_leaves_nothing_behind(
