@@ -127,6 +127,11 @@ def _ping_on_checkout(engine: AsyncEngine, *, timeout: float) -> None:
             # a server that may not answer. The pool then opens another connection.
             connection.terminate()
             raise InvalidatePoolError(f"pooled connection failed its test: {error!r}") from error
+        except BaseException:
+            # Cancelled mid-test (the caller gave up, e.g. a readiness probe's limit): what
+            # the connection was doing is unknown, and closing it politely could wait as well.
+            connection.terminate()
+            raise
 
 
 class Database:

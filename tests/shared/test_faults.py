@@ -259,6 +259,36 @@ async def test_requests_answer_503_within_the_limits_while_postgresql_does_not_a
         log.info("503 within %.3f s of a server that does not answer", max(waits))
 
 
+async def test_readiness_probes_cut_short_by_their_limit_leave_the_pool_whole(
+    postgres: PostgresServer, seeded: str, server_urls: tuple[str, str]
+) -> None:
+    # The connect limit is longer than the probe's, so each probe is cancelled mid-connect;
+    # with a pool of one, a connection lost by a cancelled probe would starve the app.
+    async with platform_on(
+        postgres,
+        server_urls[1],
+        db_connect_timeout_seconds=READY_TIMEOUT_SECONDS * 3,
+        db_pool_size=1,
+        db_max_overflow=0,
+    ) as platform:
+        assert_served((await CALLS[0].send(platform))[0], CALLS[0])
+        postgres.freeze()
+        try:
+            for _ in range(2):
+                started = time.monotonic()
+                response = await platform.profiles.get("/readyz")
+                elapsed = time.monotonic() - started
+                checks = response.json()["checks"]
+                assert checks["postgresql"] == "down: TimeoutError", checks
+                assert elapsed < READY_TIMEOUT_SECONDS + MARGIN_SECONDS, elapsed
+        finally:
+            postgres.resume()
+
+        ready = await platform.profiles.get("/readyz")
+        assert ready.status_code == 200, ready.text
+        assert_served((await CALLS[0].send(platform))[0], CALLS[0])
+
+
 async def test_requests_answer_503_when_no_connection_of_the_pool_comes_free(
     postgres: PostgresServer, seeded: str, server_urls: tuple[str, str]
 ) -> None:
