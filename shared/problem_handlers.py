@@ -169,6 +169,10 @@ def database_problem(exc: BaseException) -> ProblemError | None:
         )
     if code == "57014":
         return ServiceUnavailable("The database took too long; retry later.", headers=RETRY_SOON)
+    if isinstance(exc, PoolTimeout):
+        return ServiceUnavailable(
+            "Every database connection is busy; try again shortly.", headers=RETRY_LATER
+        )
     if isinstance(exc, OSError):
         # A socket error while reaching PostgreSQL or Redis (refused, reset, socket missing).
         return ServiceUnavailable(
