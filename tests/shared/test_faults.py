@@ -164,13 +164,14 @@ async def readiness(platform: Platform) -> list[tuple[httpx.Response, float]]:
     return results
 
 
+@pytest.mark.parametrize("shutdown", ["immediate", "fast"])
 async def test_requests_answer_503_problems_while_postgresql_is_stopped_and_succeed_once_it_returns(
-    platform: Platform, postgres: PostgresServer
+    platform: Platform, postgres: PostgresServer, shutdown: str
 ) -> None:
     for call in CALLS:  # every API has pooled connections to lose
         assert_served((await call.send(platform))[0], call)
 
-    postgres.stop()
+    postgres.stop(shutdown)
     # Twice each: first with the pool's connections broken, then with none left to lend.
     waits = []
     for _ in range(2):
@@ -197,7 +198,8 @@ async def test_requests_answer_503_problems_while_postgresql_is_stopped_and_succ
         assert response.status_code == 200, response.text
         assert response.json()["checks"] == {"postgresql": "ok", "redis": "ok"}
     log.info(
-        "503 within %.3f s (/readyz %.3f s); served again %.3f s after the restart",
+        "%s shutdown: 503 within %.3f s (/readyz %.3f s); served again %.3f s after the restart",
+        shutdown,
         max(waits),
         max(ready_waits),
         recovered,
@@ -298,6 +300,7 @@ async def test_requests_answer_503_when_no_connection_of_the_pool_comes_free(
         async with database.engine.connect():  # the pool's only connection, held
             response, elapsed = await call.send(platform)
         assert_unavailable(response, call)
+        assert "busy" in response.json()["detail"], response.json()
         assert CONNECT_TIMEOUT_SECONDS <= elapsed < CONNECT_TIMEOUT_SECONDS + MARGIN_SECONDS
 
         assert_served((await call.send(platform))[0], call)
