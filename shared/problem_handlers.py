@@ -122,32 +122,29 @@ def _sqlstate(exc: BaseException) -> str | None:
     return None
 
 
-#: asyncpg's errors that mean the connection to PostgreSQL failed or was lost, whatever the
-#: statement: the server refused, restarted, is starting or has no connection slot left.
-_CONNECTION_ERRORS: tuple[type[BaseException], ...] = (
-    asyncpg.ConnectionDoesNotExistError,
-    asyncpg.PostgresConnectionError,
-    asyncpg.CannotConnectNowError,
-    asyncpg.TooManyConnectionsError,
-)
+#: SQLSTATE classes of a server that cannot take the request now: connection exceptions
+#: (08, asyncpg's lost connection too), insufficient resources (53, too many connections)
+#: and operator intervention (57P, shutting down or starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
 
 
-def database_unreachable(exc: BaseException) -> bool:
-    """Whether ``exc`` means PostgreSQL could not be reached or dropped the connection.
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means PostgreSQL could not be reached, dropped the connection or had
+    none to give.
 
     Such an error is the platform's fault of the moment, not the request's: the same request
     succeeds once the server is back. A misuse of the driver (a wrong parameter type, a closed
     cursor) is a defect and is not one of them, even though asyncpg calls both "interface"
     errors.
     """
+    if (_sqlstate(exc) or "").startswith(_UNAVAILABLE_SQLSTATES):
+        return True
     for error in _causes(exc):
         if isinstance(error, DBAPIError) and error.connection_invalidated:
             return True
-        # No connection of the pool came free in time (SQLAlchemy's own TimeoutError).
-        if isinstance(error, PoolTimeout):
-            return True
-        # Refused, reset, unreachable, or asyncpg's connect timeout (TimeoutError is one).
-        if isinstance(error, (OSError, *_CONNECTION_ERRORS)):
+        # Refused, reset, unreachable, asyncpg's connect timeout (TimeoutError is an
+        # OSError), or no connection of the pool free in time (SQLAlchemy's TimeoutError).
+        if isinstance(error, OSError | PoolTimeout):
             return True
         if isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error):
             return True
@@ -179,7 +176,7 @@ def database_problem(exc: BaseException) -> ProblemError | None:
             "A server the platform depends on is unreachable; try again shortly.",
             headers=RETRY_LATER,
         )
-    if code.startswith(("08", "53", "57P")) or database_unreachable(exc):
+    if database_unavailable(exc):
         return ServiceUnavailable(
             "The database is unavailable; try again shortly.", headers=RETRY_LATER
         )

@@ -30,7 +30,7 @@ from shared.app import READY_TIMEOUT_SECONDS
 from shared.auth import Role
 from shared.db import Database
 from shared.errors import PROBLEM_MEDIA_TYPE
-from shared.problem_handlers import database_problem, database_unreachable
+from shared.problem_handlers import database_problem, database_unavailable
 from tests.conftest import make_settings
 from tests.dialogue.factories import new_person
 from tests.factories import Api
@@ -394,7 +394,7 @@ async def test_errors_of_the_request_itself_are_not_reported_as_an_unavailable_d
                 errors[name] = raised.value
                 await connection.rollback()
 
-    assert not any(database_unreachable(error) for error in errors.values()), errors
+    assert not any(database_unavailable(error) for error in errors.values()), errors
     statuses = {
         name: getattr(database_problem(error), "status", 500) for name, error in errors.items()
     }
