@@ -9,6 +9,7 @@ start again on the same port; Redis for the Redis outage is the worker's ``Redis
 from __future__ import annotations
 
 import asyncio
+import itertools
 import logging
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -48,7 +49,7 @@ log = logging.getLogger(__name__)
 
 @pytest.fixture(scope="module")
 def postgres() -> Iterator[PostgresServer]:
-    """A migrated PostgreSQL with the demo data, of this module alone; removed afterwards."""
+    """A PostgreSQL of this module alone, running; removed afterwards."""
     server = PostgresServer()
     try:
         server.start()
@@ -59,6 +60,7 @@ def postgres() -> Iterator[PostgresServer]:
 
 @pytest.fixture(scope="module")
 async def seeded(postgres: PostgresServer, server_urls: tuple[str, str]) -> str:
+    """The module's PostgreSQL, migrated, with the demo data; its URL."""
     await migrate_all(postgres.url)
     async with unit_of_work(make_settings(postgres.url, server_urls[1]), name="seed") as session:
         await seed_all(session)
@@ -116,10 +118,12 @@ class Call:
         return response, time.monotonic() - started
 
 
+_CITY_NUMBERS = itertools.count(1)
+
+
 def new_city() -> dict[str, Any]:
     """A Greek city no other request creates (codes GRZ + two letters)."""
-    new_city.count = getattr(new_city, "count", 0) + 1  # type: ignore[attr-defined]
-    n: int = new_city.count  # type: ignore[attr-defined]
+    n = next(_CITY_NUMBERS)
     code = "GRZ" + chr(ord("A") + n // 26) + chr(ord("A") + n % 26)
     return {
         "code": code,
@@ -207,13 +211,12 @@ async def test_requests_answer_503_problems_while_postgresql_is_stopped_and_succ
 
 
 async def test_readiness_names_redis_while_it_is_down_and_the_apis_keep_serving(
-    seeded: str, tmp_path: Path
+    postgres: PostgresServer, seeded: str, tmp_path: Path
 ) -> None:
     redis = RedisServer(tmp_path)
     redis.start()
     try:
-        settings = make_settings(seeded, redis.url)
-        async with open_platform(settings) as platform:
+        async with platform_on(postgres, redis.url) as platform:
             for response, _ in await readiness(platform):
                 assert response.status_code == 200, response.text
 
