@@ -23,11 +23,13 @@ from shared.errors import ServiceUnavailable, invalid, render_problem
 from shared.idempotency import IdempotencyMiddleware
 from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
-from shared.problem_handlers import install_problem_handlers
+from shared.problem_handlers import RETRY_LATER, install_problem_handlers
 from shared.rate_limit import RateLimiter, limit_uploads, limit_writes
 from shared.schemas import contains_nul
 from shared.settings import Settings
 
+#: Each dependency of ``/readyz`` answers within this or is reported down: a probe never
+#: waits for the engine's own (longer) connect and pool timeouts.
 READY_TIMEOUT_SECONDS = 2.0
 
 
@@ -104,9 +106,8 @@ def _ops_router() -> APIRouter:
                 media_type="application/json",
             )
         down = ", ".join(f"{name} {state}" for name, state in checks.items() if state != "ok")
-        return render_problem(
-            ServiceUnavailable(f"Not ready: {down}.", checks=checks), instance=request.url.path
-        )
+        problem = ServiceUnavailable(f"Not ready: {down}.", checks=checks, headers=RETRY_LATER)
+        return render_problem(problem, instance=request.url.path)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request) -> Response:

@@ -6,13 +6,16 @@ handler returns and rolls back when it raises. Services and repositories flush, 
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated, Any
 
+import asyncpg
 import orjson
 from fastapi import Depends, Request
-from sqlalchemy import DateTime, MetaData, func
+from sqlalchemy import DateTime, MetaData, event, func
+from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -20,6 +23,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
+from sqlalchemy.util import await_
 
 from shared.idempotency import SCOPE_KEY as IDEMPOTENCY_SCOPE_KEY
 from shared.idempotency import claim_in_transaction
@@ -69,21 +74,66 @@ def _json_dumps(value: Any) -> str:
 
 
 def create_engine(settings: Settings, *, application_name: str) -> AsyncEngine:
-    """An engine for the configured database, with orjson for JSONB and a statement timeout."""
-    return create_async_engine(
+    """An engine for the configured database, with orjson for JSONB and bounded waits.
+
+    A request never waits on PostgreSQL without a limit: opening a connection is bounded by
+    ``db_connect_timeout_seconds`` (asyncpg's ``timeout``), waiting for a free one by
+    ``db_pool_timeout_seconds``, testing a pooled one before lending it by the connect
+    limit again (``_ping_on_checkout``), and each statement by the server's
+    ``statement_timeout``.
+    """
+    engine = create_async_engine(
         settings.async_database_url,
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
-        pool_pre_ping=True,
+        pool_timeout=settings.db_pool_timeout_seconds,
         json_serializer=_json_dumps,
         json_deserializer=orjson.loads,
         connect_args={
+            "timeout": settings.db_connect_timeout_seconds,
             "server_settings": {
                 "application_name": application_name,
                 "statement_timeout": str(settings.db_statement_timeout_ms),
-            }
+            },
         },
     )
+    _ping_on_checkout(engine, timeout=settings.db_connect_timeout_seconds)
+    return engine
+
+
+def _ping_on_checkout(engine: AsyncEngine, *, timeout: float) -> None:
+    """Test each pooled connection before lending it, waiting at most ``timeout`` seconds.
+
+    SQLAlchemy's ``pool_pre_ping`` does the same without a limit, so a server that stopped
+    answering (frozen, or its packets dropped) would hold every request forever. A connection
+    that fails the test makes the pool discard every connection opened before it (the server
+    restarted, or went away and came back) and open a fresh one, so the first request after
+    PostgreSQL returns succeeds. A connection opened for this very checkout is not tested.
+    """
+
+    @event.listens_for(engine.sync_engine.pool, "connect")
+    def _opened(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info["fresh"] = True
+
+    @event.listens_for(engine.sync_engine.pool, "checkout")
+    def _ping(
+        _dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: PoolProxiedConnection
+    ) -> None:
+        if record.info.pop("fresh", False):
+            return
+        connection: asyncpg.Connection = record.driver_connection
+        try:
+            await_(asyncio.wait_for(connection.fetchrow(";"), timeout))
+        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+            # TimeoutError is an OSError. Closed at once: the pool's own close would wait for
+            # a server that may not answer. The pool then opens another connection.
+            connection.terminate()
+            raise InvalidatePoolError(f"pooled connection failed its test: {error!r}") from error
+        except BaseException:
+            # Cancelled mid-test (the caller gave up, e.g. a readiness probe's limit): what
+            # the connection was doing is unknown, and closing it politely could wait as well.
+            connection.terminate()
+            raise
 
 
 class Database:

@@ -3,8 +3,9 @@
 Domain errors (``shared.errors``) carry their status; this module turns the others into
 them: FastAPI's validation errors (422 naming each field), Starlette's 404 and 405, stale
 versioned writes (412), constraint races (409), and database errors by SQLSTATE class:
-malformed values (422), serialisation failures and deadlocks (503, retry), timeouts and
-lost connections (503). Anything else is a 500 that says nothing of its cause.
+malformed values (422), serialisation failures and deadlocks (503, retry), timeouts, and a
+server that cannot be reached or dropped the connection (503, ``Retry-After``). Anything else
+is a 500 that says nothing of its cause.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from typing import Any
 import asyncpg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError, IntegrityError, InterfaceError, OperationalError
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import Response
@@ -64,7 +66,9 @@ _ERROR_OF_STATUS: dict[int, type[ProblemError]] = {
         ProblemError,
     )
 }
+#: A conflict between transactions clears at once; a server that is away takes longer.
 RETRY_SOON = {"Retry-After": "1"}
+RETRY_LATER = {"Retry-After": "5"}
 
 
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
@@ -98,17 +102,56 @@ def _default_detail(request: Request, status: int, headers: Mapping[str, str] | 
     return HTTPStatus(status).description or HTTPStatus(status).phrase
 
 
+def _causes(exc: BaseException) -> list[BaseException]:
+    """The error and those it wraps (SQLAlchemy's ``orig``, ``raise ... from``); not the
+    errors it was merely raised while handling, which say nothing of its cause."""
+    seen: list[BaseException] = []
+    pending: list[BaseException | None] = [exc]
+    while pending and len(seen) < 10:
+        candidate = pending.pop(0)
+        if candidate is None or any(candidate is known for known in seen):
+            continue
+        seen.append(candidate)
+        pending += [getattr(candidate, "orig", None), candidate.__cause__]
+    return seen
+
+
 def _sqlstate(exc: BaseException) -> str | None:
     """The SQLSTATE of a database error, whichever layer wrapped it."""
-    for candidate in (exc, getattr(exc, "orig", None), getattr(exc, "__cause__", None)):
+    for candidate in _causes(exc):
         code = getattr(candidate, "sqlstate", None)
         if isinstance(code, str):
             return code
-        if candidate is not None and (inner := getattr(candidate, "__cause__", None)):
-            code = getattr(inner, "sqlstate", None)
-            if isinstance(code, str):
-                return code
     return None
+
+
+#: SQLSTATE classes of a server that cannot take the request now: connection exceptions
+#: (08, asyncpg's lost connection too), insufficient resources (53, too many connections)
+#: and operator intervention (57P, shutting down or starting up).
+_UNAVAILABLE_SQLSTATES = ("08", "53", "57P")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` means PostgreSQL could not be reached, dropped the connection or had
+    none to give.
+
+    Such an error is the platform's fault of the moment, not the request's: the same request
+    succeeds once the server is back. A misuse of the driver (a wrong parameter type, a closed
+    cursor) is a defect and is not one of them, even though asyncpg calls both "interface"
+    errors.
+    """
+    if (_sqlstate(exc) or "").startswith(_UNAVAILABLE_SQLSTATES):
+        return True
+    for error in _causes(exc):
+        if isinstance(error, DBAPIError) and error.connection_invalidated:
+            return True
+        # Refused, reset, unreachable, asyncpg's connect timeout (TimeoutError is an
+        # OSError), or no connection of the pool free in time (SQLAlchemy's TimeoutError).
+        if isinstance(error, OSError | PoolTimeout):
+            return True
+        if isinstance(error, asyncpg.InterfaceError) and "connection is closed" in str(error):
+            return True
+    return False
 
 
 def database_problem(exc: BaseException) -> ProblemError | None:
@@ -126,17 +169,19 @@ def database_problem(exc: BaseException) -> ProblemError | None:
         )
     if code == "57014":
         return ServiceUnavailable("The database took too long; retry later.", headers=RETRY_SOON)
-    if code.startswith(("08", "53", "57P")) or isinstance(
-        exc, InterfaceError | OperationalError | asyncpg.InterfaceError
-    ):
+    if isinstance(exc, PoolTimeout):
         return ServiceUnavailable(
-            "The database is unavailable; try again shortly.", headers={"Retry-After": "5"}
+            "Every database connection is busy; try again shortly.", headers=RETRY_LATER
         )
     if isinstance(exc, OSError):
         # A socket error while reaching PostgreSQL or Redis (refused, reset, socket missing).
         return ServiceUnavailable(
             "A server the platform depends on is unreachable; try again shortly.",
-            headers={"Retry-After": "5"},
+            headers=RETRY_LATER,
+        )
+    if database_unavailable(exc):
+        return ServiceUnavailable(
+            "The database is unavailable; try again shortly.", headers=RETRY_LATER
         )
     return None
 
@@ -211,5 +256,6 @@ def install_problem_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DBAPIError, _handle_database)
     app.add_exception_handler(asyncpg.PostgresError, _handle_database)
     app.add_exception_handler(asyncpg.InterfaceError, _handle_database)
+    app.add_exception_handler(PoolTimeout, _handle_database)
     app.add_exception_handler(OSError, _handle_database)
     app.add_exception_handler(Exception, _handle_unexpected)

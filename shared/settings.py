@@ -73,6 +73,11 @@ class Settings(BaseSettings):
     db_pool_size: int = 10
     db_max_overflow: int = 10
     db_statement_timeout_ms: int = 30_000
+    #: Limit of opening one connection to PostgreSQL (TCP, TLS and start-up): past it, a
+    #: request answers 503 instead of waiting for a server that does not answer.
+    db_connect_timeout_seconds: float = Field(default=5, gt=0)
+    #: Wait for a free connection of the pool before a request answers 503.
+    db_pool_timeout_seconds: float = Field(default=5, gt=0)
 
     # Authentication: HS256 tokens signed with `jwt_secret`, RS256 tokens verified by `jwks_url`.
     jwt_secret: SecretStr | None = None

@@ -8,6 +8,7 @@ import asyncpg
 import httpx
 import pytest
 from fastapi import APIRouter
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.profiles_api.db import idempotency_keys
 from shared.app import create_service_app
@@ -217,7 +218,13 @@ async def test_nul_character_is_a_422_naming_the_field_not_a_database_error(
         (asyncpg.exceptions.QueryCanceledError("statement timeout"), 503),
         (asyncpg.exceptions.ConnectionDoesNotExistError("gone"), 503),
         (ConnectionRefusedError("refused"), 503),
+        (TimeoutError(), 503),
+        (asyncpg.exceptions.CannotConnectNowError("the database system is starting up"), 503),
+        (asyncpg.exceptions.TooManyConnectionsError("sorry, too many clients already"), 503),
+        (asyncpg.exceptions.AdminShutdownError("terminating connection"), 503),
+        (PoolTimeout("QueuePool limit of size 10 overflow 10 reached"), 503),
         (asyncpg.exceptions.UndefinedTableError("no such table"), None),
+        (asyncpg.InterfaceError("another operation is in progress"), None),
     ],
 )
 def test_database_errors_reach_the_caller_by_their_class(
