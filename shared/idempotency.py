@@ -25,6 +25,7 @@ request (or with the connection, when a process dies).
 from __future__ import annotations
 
 import hashlib
+import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -58,9 +59,12 @@ from shared.errors import (
     invalid,
     render_problem,
 )
+from shared.problem_handlers import database_problem
 
 if TYPE_CHECKING:
     from shared.db import Database
+
+log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -241,12 +245,32 @@ class IdempotencyMiddleware:
             path=scope["path"],
             query=scope.get("query_string", b""),
         )
+        started = False
+
+        async def tracking_send(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self._guarded(scope, receive, tracking_send, claim)
+        except Exception as exc:
+            # The store's own database work failed (the app's errors are answered inside it).
+            problem = database_problem(exc)
+            if problem is None or started:
+                raise
+            log.warning("Idempotency-Key store unavailable on %s: %s", scope["path"], exc)
+            await render_problem(problem, instance=scope["path"])(scope, receive, send)
+
+    async def _guarded(self, scope: Scope, receive: Receive, send: Send, claim: Claim) -> None:
         database: Database = scope["app"].state.database
         # One transaction for the whole request: its lock keeps a concurrent use of the key
         # out, and ends with it (or with the connection, if the process dies).
         async with database.sessionmaker() as store, store.begin():
             locked = await store.scalar(
-                select(func.pg_try_advisory_xact_lock(LOCK_CLASS, _lock_key(caller, key)))
+                select(
+                    func.pg_try_advisory_xact_lock(LOCK_CLASS, _lock_key(claim.caller, claim.key))
+                )
             )
             if not locked:
                 busy = Conflict(

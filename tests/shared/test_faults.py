@@ -12,6 +12,7 @@ import asyncio
 import itertools
 import logging
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -106,11 +107,15 @@ class Call:
     path: str
     role: Role | None = None
     body: Any = None
+    #: Sent with an ``Idempotency-Key`` (a new one each time), whose store needs PostgreSQL too.
+    keyed: bool = False
 
     async def send(self, platform: Platform) -> tuple[httpx.Response, float]:
         """The response and how long it took, in seconds."""
         api: Api = getattr(platform, self.api)
         kwargs: dict[str, Any] = {"role": self.role}
+        if self.keyed:
+            kwargs["headers"] = {"Idempotency-Key": uuid.uuid4().hex}
         if self.body is not None:
             kwargs["json"] = self.body() if callable(self.body) else self.body
         started = time.monotonic()
@@ -143,6 +148,8 @@ CALLS = [
     Call("profiles write", "profiles", "POST", "/v1/cities", Role.admin, new_city),
     Call("dialogue read", "dialogue", "GET", "/v1/people", Role.admin),
     Call("dialogue write", "dialogue", "POST", "/v1/people", Role.admin, new_person),
+    Call("profiles keyed write", "profiles", "POST", "/v1/cities", Role.admin, new_city, True),
+    Call("dialogue keyed write", "dialogue", "POST", "/v1/people", Role.admin, new_person, True),
 ]
 
 
