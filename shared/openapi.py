@@ -84,6 +84,13 @@ def _anonymous_operations(app: FastAPI) -> set[tuple[str, str]]:
     return anonymous
 
 
+def _takes_if_match(operation: dict[str, Any]) -> bool:
+    return any(
+        parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match"
+        for parameter in operation.get("parameters", ())
+    )
+
+
 def install_openapi(app: FastAPI) -> None:
     """Document every 4xx/5xx response of every operation as an RFC 9457 problem."""
 
@@ -110,6 +117,10 @@ def install_openapi(app: FastAPI) -> None:
                 responses: dict[str, Any] = operation.setdefault("responses", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
+                if _takes_if_match(operation):
+                    # A stale If-Match is a 412 and a blank one a 428, on deletes too.
+                    for status in ("412", "428"):
+                        responses.setdefault(status, {})
                 if operation.get("security"):
                     # A token that is sent is checked, even where none is needed.
                     responses.setdefault("401", {})

@@ -190,3 +190,19 @@ async def test_served_openapi_documents_are_the_committed_ones(api: Api, dialogu
         assert response.status_code == 200, response.text
         committed = (DOCS / f"{service}.json").read_text(encoding="utf-8")
         assert response.json() == json.loads(committed), service
+
+
+def test_operations_taking_if_match_document_stale_and_blank_preconditions(
+    document: dict[str, Any],
+) -> None:
+    # A DELETE checks If-Match only when it is sent, but a blank one is still a 428.
+    taking = {
+        name: set(operation["responses"])
+        for name, operation in operations(document)
+        if any(
+            p["in"] == "header" and p["name"] == "If-Match" for p in operation.get("parameters", ())
+        )
+    }
+    assert any(name.startswith("DELETE ") for name in taking), sorted(taking)
+    undocumented = {name: {"412", "428"} - statuses for name, statuses in taking.items()}
+    assert not {name: missing for name, missing in undocumented.items() if missing}
