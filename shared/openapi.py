@@ -21,7 +21,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
-from shared.auth import optional_principal, require_principal
+from shared.auth import require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
 from shared.settings import Environment, Settings
 
@@ -75,11 +75,13 @@ def _api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
 
 
 def _anonymous_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """(path, method) of operations that read a bearer token but also serve anonymous callers."""
+    """(path, method) of operations that serve anonymous callers: all but those that require
+    a principal. (Every router of a service checks a token that is sent, through a dependency
+    of the router that the route's own dependencies do not show; a route that never looks at
+    the caller is public all the same.)"""
     anonymous: set[tuple[str, str]] = set()
     for path, methods, route in _api_routes(app):
-        calls = _calls(route.dependant)
-        if optional_principal in calls and require_principal not in calls:
+        if require_principal not in _calls(route.dependant):
             anonymous |= {(path, method.lower()) for method in methods}
     return anonymous
 

@@ -141,6 +141,27 @@ def test_profiles_city_reads_are_public_and_writes_are_not() -> None:
     assert post_cities["security"] == [{"HTTPBearer": []}], post_cities["security"]
 
 
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("profiles", "/v1/themes"),
+        ("profiles", "/v1/observations"),
+        ("profiles", "/v1/compare"),
+        ("dialogue", "/v1/cities"),
+        ("dialogue", "/v1/exchanges/matches"),
+    ],
+)
+def test_public_reads_that_never_look_at_the_caller_are_documented_as_public(
+    service: str, path: str
+) -> None:
+    # The token check every router adds is not among the route's own dependencies: these were
+    # documented as needing a token, so generated clients refused to call them without one.
+    document = json.loads(render_openapi(FACTORIES[service]))
+    security = document["paths"][path]["get"]["security"]
+
+    assert {} in security, f"{service} GET {path}: {security}"
+
+
 def test_writes_require_a_bearer_token(document: dict[str, Any]) -> None:
     open_writes = [
         name
