@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.dialogue_api.app import create_app as create_dialogue_app
 from services.profiles_api.app import create_app as create_profiles_app
 from shared.errors import PROBLEM_MEDIA_TYPE
+from shared.i18n import LANGUAGE_TAG_PATTERN
 from shared.openapi import render_openapi
 from tests.factories import Api
 
@@ -242,3 +243,14 @@ def test_partial_updates_document_null_only_on_fields_that_can_be_cleared() -> N
     accepting = {name for name, member in members.items() if _accepts_null(member)}
     assert accepting == {"publisher", "url", "licence", "accessed_on"}, accepting
     assert "default" not in members["title"], members["title"]
+
+
+def test_language_maps_document_their_tags_non_blank_texts_and_required_english() -> None:
+    # A key that is no language tag, a blank text or a missing English text is refused (422);
+    # the document said only "an object of strings".
+    document = json.loads(render_openapi(create_profiles_app))
+    names = document["components"]["schemas"]["CityCreate"]["properties"]["names"]
+
+    assert names["propertyNames"] == {"pattern": LANGUAGE_TAG_PATTERN}, names
+    assert names["additionalProperties"] == {"type": "string", "pattern": r"\S"}, names
+    assert names["required"] == ["en"], names
