@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 
 from shared.auth import require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
+from shared.pagination import page_params
 from shared.settings import Environment, Settings
 
 _ERROR_DESCRIPTIONS = {
@@ -93,6 +94,27 @@ def _takes_if_match(operation: dict[str, Any]) -> bool:
     )
 
 
+def _paged_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the lists paged by ``shared.pagination``."""
+    return {
+        (path, method.lower())
+        for path, methods, route in _api_routes(app)
+        if page_params in _calls(route.dependant)
+        for method in methods
+    }
+
+
+def _document_page_size(operation: dict[str, Any], settings: Settings) -> None:
+    """The page size's cap is a setting, so the document states the app's own."""
+    for parameter in operation.get("parameters", ()):
+        if parameter.get("in") != "query" or parameter.get("name") != "limit":
+            continue
+        schema = parameter.get("schema", {})
+        for alternative in schema.get("anyOf", [schema]):
+            if alternative.get("type") == "integer":
+                alternative["maximum"] = settings.pagination_max_limit
+
+
 def install_openapi(app: FastAPI) -> None:
     """Document every 4xx/5xx response of every operation as an RFC 9457 problem."""
 
@@ -114,11 +136,15 @@ def install_openapi(app: FastAPI) -> None:
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         anonymous = _anonymous_operations(app)
+        paged = _paged_operations(app)
+        settings: Settings = app.state.settings
         for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
                 responses: dict[str, Any] = operation.setdefault("responses", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
+                if (path, method) in paged:
+                    _document_page_size(operation, settings)
                 if _takes_if_match(operation):
                     # A stale If-Match is a 412 and a blank one a 428, on deletes too.
                     for status in ("412", "428"):
