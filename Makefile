@@ -28,7 +28,7 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .mc2cm .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .mc2cm .pytest_cache .mypy_cache .ruff_cache .hypothesis
 
 # Regenerate the committed OpenAPI documents after changing an API (a test checks for drift).
 openapi: $(STAMP)

@@ -51,10 +51,19 @@ def _require_english(value: dict[str, str]) -> dict[str, str]:
 LangMap = Annotated[
     dict[str, str],
     AfterValidator(_check_language_map),
-    Field(examples=[{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}]),
+    Field(
+        examples=[{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}],
+        # What `_check_language_map` checks, so that clients and fuzzers know it too.
+        json_schema_extra={
+            "propertyNames": {"pattern": LANGUAGE_TAG_PATTERN},
+            "additionalProperties": {"type": "string", "pattern": r"\S"},
+        },
+    ),
 ]
 #: A language map that must hold English, the fallback every reader can get.
-LangMapEn = Annotated[LangMap, AfterValidator(_require_english)]
+LangMapEn = Annotated[
+    LangMap, AfterValidator(_require_english), Field(json_schema_extra={"required": ["en"]})
+]
 
 
 def parse_accept_language(header: str | None) -> list[str]:

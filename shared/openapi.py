@@ -22,10 +22,11 @@ from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 
 from shared.access_matrix import callers_of, describe
-from shared.auth import optional_principal, require_principal
+from shared.auth import require_principal
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.idempotency import MAX_KEY_LENGTH
+from shared.pagination import page_params
 from shared.rate_limit import WRITE_METHODS
 from shared.settings import Environment, Settings
 
@@ -94,13 +95,43 @@ def _api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
 
 
 def _anonymous_operations(app: FastAPI) -> set[tuple[str, str]]:
-    """(path, method) of operations that read a bearer token but also serve anonymous callers."""
+    """(path, method) of operations that serve anonymous callers: all but those that require
+    a principal. (Every router of a service checks a token that is sent, through a dependency
+    of the router that the route's own dependencies do not show; a route that never looks at
+    the caller is public all the same.)"""
     anonymous: set[tuple[str, str]] = set()
     for path, methods, route in _api_routes(app):
-        calls = _calls(route.dependant)
-        if optional_principal in calls and require_principal not in calls:
+        if require_principal not in _calls(route.dependant):
             anonymous |= {(path, method.lower()) for method in methods}
     return anonymous
+
+
+def _takes_if_match(operation: dict[str, Any]) -> bool:
+    return any(
+        parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match"
+        for parameter in operation.get("parameters", ())
+    )
+
+
+def _paged_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of the lists paged by ``shared.pagination``."""
+    return {
+        (path, method.lower())
+        for path, methods, route in _api_routes(app)
+        if page_params in _calls(route.dependant)
+        for method in methods
+    }
+
+
+def _document_page_size(operation: dict[str, Any], settings: Settings) -> None:
+    """The page size's cap is a setting, so the document states the app's own."""
+    for parameter in operation.get("parameters", ()):
+        if parameter.get("in") != "query" or parameter.get("name") != "limit":
+            continue
+        schema = parameter.get("schema", {})
+        for alternative in schema.get("anyOf", [schema]):
+            if alternative.get("type") == "integer":
+                alternative["maximum"] = settings.pagination_max_limit
 
 
 def _publish_access(operation: dict[str, Any], service: str) -> None:
@@ -141,6 +172,8 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
         components.pop("HTTPValidationError", None)
         components.pop("ValidationError", None)
         anonymous = _anonymous_operations(app)
+        paged = _paged_operations(app)
+        settings: Settings = app.state.settings
         for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
                 responses: dict[str, Any] = operation.setdefault("responses", {})
@@ -155,6 +188,12 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
                 if "requestBody" in operation:
                     # Every body is capped (shared.body_limit).
                     responses.setdefault("413", {"description": _BODY_TOO_LARGE})
+                if (path, method) in paged:
+                    _document_page_size(operation, settings)
+                if _takes_if_match(operation):
+                    # A stale If-Match is a 412 and a blank one a 428, on deletes too.
+                    for status in ("412", "428"):
+                        responses.setdefault(status, {})
                 if operation.get("security"):
                     # A token that is sent is checked, even where none is needed.
                     responses.setdefault("401", {})

@@ -199,8 +199,23 @@ async def _handle_validation(request: Request, exc: Exception) -> Response:
     return render_problem(problem, instance=request.url.path)
 
 
+def _undecodable_body(exc: StarletteHTTPException) -> ValidationFailed | None:
+    """FastAPI answers a 400 when a JSON body is not UTF-8 text; it is invalid input like
+    any other malformed JSON, so a 422 about the whole body."""
+    cause = exc.__cause__
+    if exc.status_code != 400 or not isinstance(cause, UnicodeDecodeError):
+        return None
+    detail = f"JSON decode error: the body is not UTF-8 text (byte {cause.start})"
+    return ValidationFailed(
+        "Invalid input in: body.",
+        errors=[field_error("", detail, location="body") | {"type": "json_invalid"}],
+    )
+
+
 async def _handle_http(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, StarletteHTTPException)
+    if (undecodable := _undecodable_body(exc)) is not None:
+        return render_problem(undecodable, instance=request.url.path)
     status = exc.status_code
     if isinstance(exc, BodyTooLarge):
         return render_problem(body_too_large(exc.limit), instance=request.url.path)

@@ -37,11 +37,38 @@ class InputModel(BaseModel):
         return value
 
 
+_NULL = {"type": "null"}
+
+
+def _null_only_where_clearable(schema: dict[str, Any], model: type[Any]) -> None:
+    """The JSON schema of a partial update says what validation does: ``null`` is accepted
+    only by the fields in ``nullable``; the others may be omitted, and have no default."""
+    fields: dict[str, Any] = getattr(model, "model_fields", {})
+    clearable = {fields[name].alias or name for name in getattr(model, "nullable", ())}
+    for name, member in schema.get("properties", {}).items():
+        if name in clearable or not isinstance(member, dict):
+            continue
+        if member.get("default", ...) is None:
+            del member["default"]
+        alternatives = member.get("anyOf")
+        if not isinstance(alternatives, list) or _NULL not in alternatives:
+            continue
+        rest = [alternative for alternative in alternatives if alternative != _NULL]
+        del member["anyOf"]
+        if len(rest) == 1 and not set(rest[0]) & set(member):
+            member.update(rest[0])
+        else:
+            member["anyOf"] = rest
+
+
 class PatchModel(InputModel):
     """A partial update: omitted fields stay as they are; ``null`` only where it clears a value.
 
-    Subclasses list in ``nullable`` the fields a caller may clear by sending ``null``.
+    Subclasses list in ``nullable`` the fields a caller may clear by sending ``null``; the
+    OpenAPI document shows ``null`` on those fields only.
     """
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra=_null_only_where_clearable)
 
     nullable: ClassVar[frozenset[str]] = frozenset()
 

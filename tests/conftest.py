@@ -144,15 +144,21 @@ async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
 
 @asynccontextmanager
 async def client_in_transaction(
-    app: FastAPI, connection: AsyncConnection, settings: Settings, base_url: str
+    app: FastAPI,
+    connection: AsyncConnection,
+    settings: Settings,
+    base_url: str,
+    *,
+    client: tuple[str, int] = ("127.0.0.1", 123),
 ) -> AsyncIterator[Api]:
-    """An HTTP client of ``app`` whose requests run inside the test's transaction."""
+    """An HTTP client of ``app`` whose requests run inside the test's transaction; ``client``
+    is the caller's address the app sees."""
     database: Database = app.state.database
     original = database.sessionmaker
     database.sessionmaker = async_sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False)
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client)
     try:
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield Api(client, settings)

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from services.dialogue_api.app import create_app as create_dialogue_app
 from services.profiles_api.app import create_app as create_profiles_app
 from shared.errors import PROBLEM_MEDIA_TYPE
+from shared.i18n import LANGUAGE_TAG_PATTERN
 from shared.openapi import render_openapi
 from tests.factories import Api
 
@@ -141,6 +142,27 @@ def test_profiles_city_reads_are_public_and_writes_are_not() -> None:
     assert post_cities["security"] == [{"HTTPBearer": []}], post_cities["security"]
 
 
+@pytest.mark.parametrize(
+    ("service", "path"),
+    [
+        ("profiles", "/v1/themes"),
+        ("profiles", "/v1/observations"),
+        ("profiles", "/v1/compare"),
+        ("dialogue", "/v1/cities"),
+        ("dialogue", "/v1/exchanges/matches"),
+    ],
+)
+def test_public_reads_that_never_look_at_the_caller_are_documented_as_public(
+    service: str, path: str
+) -> None:
+    # The token check every router adds is not among the route's own dependencies: these were
+    # documented as needing a token, so generated clients refused to call them without one.
+    document = json.loads(render_openapi(FACTORIES[service]))
+    security = document["paths"][path]["get"]["security"]
+
+    assert {} in security, f"{service} GET {path}: {security}"
+
+
 def test_writes_require_a_bearer_token(document: dict[str, Any]) -> None:
     open_writes = [
         name
@@ -190,3 +212,45 @@ async def test_served_openapi_documents_are_the_committed_ones(api: Api, dialogu
         assert response.status_code == 200, response.text
         committed = (DOCS / f"{service}.json").read_text(encoding="utf-8")
         assert response.json() == json.loads(committed), service
+
+
+def test_operations_taking_if_match_document_stale_and_blank_preconditions(
+    document: dict[str, Any],
+) -> None:
+    # A DELETE checks If-Match only when it is sent, but a blank one is still a 428.
+    taking = {
+        name: set(operation["responses"])
+        for name, operation in operations(document)
+        if any(
+            p["in"] == "header" and p["name"] == "If-Match" for p in operation.get("parameters", ())
+        )
+    }
+    assert any(name.startswith("DELETE ") for name in taking), sorted(taking)
+    undocumented = {name: {"412", "428"} - statuses for name, statuses in taking.items()}
+    assert not {name: missing for name, missing in undocumented.items() if missing}
+
+
+def _accepts_null(member: dict[str, Any]) -> bool:
+    return member.get("type") == "null" or {"type": "null"} in member.get("anyOf", [])
+
+
+def test_partial_updates_document_null_only_on_fields_that_can_be_cleared() -> None:
+    # A PATCH refuses null on the other fields ("may be omitted but not null"); documenting
+    # null there led generated clients to send it.
+    document = json.loads(render_openapi(create_profiles_app))
+    members = document["components"]["schemas"]["SourceUpdate"]["properties"]
+
+    accepting = {name for name, member in members.items() if _accepts_null(member)}
+    assert accepting == {"publisher", "url", "licence", "accessed_on"}, accepting
+    assert "default" not in members["title"], members["title"]
+
+
+def test_language_maps_document_their_tags_non_blank_texts_and_required_english() -> None:
+    # A key that is no language tag, a blank text or a missing English text is refused (422);
+    # the document said only "an object of strings".
+    document = json.loads(render_openapi(create_profiles_app))
+    names = document["components"]["schemas"]["CityCreate"]["properties"]["names"]
+
+    assert names["propertyNames"] == {"pattern": LANGUAGE_TAG_PATTERN}, names
+    assert names["additionalProperties"] == {"type": "string", "pattern": r"\S"}, names
+    assert names["required"] == ["en"], names

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from services.profiles_api.app import create_app
 from shared.errors import ValidationFailed
 from shared.pagination import decode_cursor, encode_cursor
-from shared.settings import Settings
+from shared.settings import Environment, Settings
 from tests.conftest import make_settings
 from tests.factories import Api
 from tests.shared.test_problems import assert_problem, field_errors
@@ -187,3 +187,12 @@ async def test_page_size_default_and_cap_come_from_settings(small_pages_app: Fas
     assert len(at_cap.json()["items"]) == 3, at_cap.text
     body = assert_problem(over_cap, 422, instance="/v1/cities")
     assert body["errors"][0]["detail"] == "must be at most 3", body
+
+
+def test_openapi_document_states_the_deployment_page_size_cap() -> None:
+    # A limit above the cap is a 422; the document allowed any positive integer.
+    app = create_app(Settings(environment=Environment.test, pagination_max_limit=3))
+    parameters = app.openapi()["paths"]["/v1/cities"]["get"]["parameters"]
+    (limit,) = [parameter for parameter in parameters if parameter["name"] == "limit"]
+
+    assert {"type": "integer", "minimum": 1, "maximum": 3} in limit["schema"]["anyOf"], limit

@@ -127,6 +127,20 @@ async def test_malformed_json_is_a_422_about_the_whole_body(api: Api) -> None:
     assert "JSON" in body["errors"][0]["detail"], body["errors"]
 
 
+async def test_json_body_that_is_not_utf8_is_a_422_about_the_whole_body(api: Api) -> None:
+    response = await api.post(
+        "/v1/sources",
+        role=Api.ADMIN,
+        content=b'{"title": "Censo \xe9"}',
+        headers={"Content-Type": "application/json"},
+    )
+
+    # Undocumented 400 before: the same malformed input as a JSON syntax error.
+    body = assert_problem(response, 422, instance="/v1/sources")
+    assert field_errors(body) == {("body", "")}, body["errors"]
+    assert "UTF-8" in body["errors"][0]["detail"], body["errors"]
+
+
 async def test_domain_error_keeps_its_detail_and_extensions(api: Api) -> None:
     response = await api.get("/v1/cities/XXABC")
 

@@ -1,0 +1,143 @@
+"""Fixtures of the fuzz run: each app's requests inside the test's transaction, one savepoint
+an example, and the count of examples sent, printed at the end of the run."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from schemathesis import Case
+from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    response_headers_conformance,
+    response_schema_conformance,
+    status_code_conformance,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from shared.auth import Role, issue_token
+from shared.settings import Settings
+from tests.conftest import client_in_transaction
+
+#: The address the apps see the fuzz requests come from (an ASGI scope value, no traffic).
+FUZZ_CLIENT = ("127.0.0.77", 40000)
+
+#: Examples sent, by app and caller (e.g. ``("profiles", "admin")``), for the run's summary.
+EXAMPLES: Counter[tuple[str, str]] = Counter()
+
+#: What every response must satisfy: no 5xx, and status, media type, body and headers as the
+#: operation's OpenAPI document declares them.
+CHECKS = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    response_headers_conformance,
+]
+
+
+def _httpx_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Schemathesis prepares a request in the arguments of ``requests``; httpx names some
+    differently (a raw body is ``content``, cookies go in the header)."""
+    request: dict[str, Any] = {
+        "method": arguments["method"],
+        "url": arguments["url"],
+        "headers": dict(arguments.get("headers") or {}),
+        "params": arguments.get("params"),
+    }
+    if cookies := arguments.get("cookies"):
+        pairs = (f"{name}={value}" for name, value in cookies.items())
+        request["headers"]["Cookie"] = "; ".join(pairs)
+    if "json" in arguments:
+        request["json"] = arguments["json"]
+    data = arguments.get("data")
+    if isinstance(data, bytes | str):
+        request["content"] = data
+    elif data is not None:
+        request["data"] = data
+    if arguments.get("files"):
+        request["files"] = arguments["files"]
+    return request
+
+
+class Fuzzer:
+    """Sends schemathesis cases to one app as one caller; each example's writes are undone."""
+
+    def __init__(
+        self,
+        loop: asyncio.AbstractEventLoop,
+        client: httpx.AsyncClient,
+        connection: AsyncConnection,
+        settings: Settings,
+        app_name: str,
+    ) -> None:
+        self.loop = loop
+        self.client = client
+        self.connection = connection
+        self.settings = settings
+        self.app_name = app_name
+
+    def check(self, case: Case, caller: Role | None) -> None:
+        """Send ``case`` as ``caller`` (``None``: anonymous) and validate the response."""
+        headers = {}
+        if caller is not None:
+            token = issue_token(self.settings, subject=f"fuzz-{caller.value}@test", role=caller)
+            headers["Authorization"] = f"Bearer {token}"
+        arguments = case.as_transport_kwargs(base_url=str(self.client.base_url), headers=headers)
+        # The test is synchronous (Hypothesis drives it); the app and the connection live on
+        # the session's event loop, idle between fixtures, so each request runs to completion
+        # on it.
+        response = self.loop.run_until_complete(self._send(_httpx_arguments(arguments)))
+        EXAMPLES[self.app_name, caller.value if caller else "anonymous"] += 1
+        case.validate_response(response, checks=CHECKS, headers=headers)
+
+    async def _send(self, request: dict[str, Any]) -> httpx.Response:
+        savepoint = await self.connection.begin_nested()
+        try:
+            return await self.client.request(**request)
+        finally:
+            await savepoint.rollback()
+
+
+@asynccontextmanager
+async def _fuzzer(
+    app: FastAPI, connection: AsyncConnection, settings: Settings, name: str
+) -> AsyncIterator[Fuzzer]:
+    # A caller of its own (address and token subject), so that whatever the platform counts
+    # per caller (rate limits) after thousands of fuzz requests is not charged to other tests.
+    async with client_in_transaction(
+        app, connection, settings, f"http://{name}.test", client=FUZZ_CLIENT
+    ) as api:
+        yield Fuzzer(asyncio.get_running_loop(), api.client, connection, settings, name)
+
+
+@pytest.fixture
+async def profiles_fuzzer(
+    profiles_app: FastAPI, connection: AsyncConnection, settings: Settings
+) -> AsyncIterator[Fuzzer]:
+    async with _fuzzer(profiles_app, connection, settings, "profiles") as fuzzer:
+        yield fuzzer
+
+
+@pytest.fixture
+async def dialogue_fuzzer(
+    dialogue_app: FastAPI, connection: AsyncConnection, settings: Settings
+) -> AsyncIterator[Fuzzer]:
+    async with _fuzzer(dialogue_app, connection, settings, "dialogue") as fuzzer:
+        yield fuzzer
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    if not EXAMPLES:
+        return
+    counts = sorted(EXAMPLES.items())
+    by_caller = ", ".join(f"{app} as {caller}: {n}" for (app, caller), n in counts)
+    terminalreporter.write_sep("-", "schemathesis")
+    terminalreporter.write_line(f"fuzz examples executed: {sum(EXAMPLES.values())} ({by_caller})")

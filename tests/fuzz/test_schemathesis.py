@@ -1,0 +1,84 @@
+"""Fuzzing both APIs with schemathesis: every operation of each app's OpenAPI document, as
+the network's admin and as an anonymous caller, in-process, inside the test's transaction.
+
+The operations come from the documents the apps build, so new routes are fuzzed as soon as
+they exist. Examples are derandomised so that CI runs the same requests every time.
+"""
+
+from __future__ import annotations
+
+import os
+
+import schemathesis
+from hypothesis import HealthCheck, settings
+from schemathesis import Case
+
+from services.dialogue_api.app import create_app as create_dialogue_app
+from services.profiles_api.app import create_app as create_profiles_app
+from shared.auth import Role
+from shared.settings import Environment, Settings
+from tests.fuzz.conftest import Fuzzer
+
+#: Generated examples per operation and caller, besides the documents' own examples and
+#: schemathesis' coverage cases (boundaries, missing and wrong-typed values), which make up
+#: most of the run. ``TEST_FUZZ_EXAMPLES=500`` fuzzes deeper by hand.
+MAX_EXAMPLES = int(os.environ.get("TEST_FUZZ_EXAMPLES", "25"))
+
+fuzz_settings = settings(
+    max_examples=MAX_EXAMPLES,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[
+        HealthCheck.too_slow,
+        HealthCheck.filter_too_much,
+        HealthCheck.data_too_large,
+        # One client and transaction serve all of an operation's examples; each example runs
+        # in a savepoint of its own that is rolled back.
+        HealthCheck.function_scoped_fixture,
+    ],
+)
+
+
+def _schema(factory: object) -> schemathesis.BaseSchema:
+    """The OpenAPI document the app builds (no server needed)."""
+    app = factory(Settings(environment=Environment.test))  # type: ignore[operator]
+    return schemathesis.openapi.from_dict(app.openapi())
+
+
+profiles = _schema(create_profiles_app)
+dialogue = _schema(create_dialogue_app)
+
+
+@schemathesis.serializer("text/csv")
+def _csv(context: schemathesis.SerializationContext, value: object) -> dict[str, bytes]:
+    """CSV bodies (figure imports) are sent as the UTF-8 text generated for them."""
+    return {"data": value if isinstance(value, bytes) else str(value).encode()}
+
+
+@profiles.parametrize()
+@fuzz_settings
+def test_profiles_api_as_admin_answers_as_documented(case: Case, profiles_fuzzer: Fuzzer) -> None:
+    profiles_fuzzer.check(case, Role.admin)
+
+
+@profiles.parametrize()
+@fuzz_settings
+def test_profiles_api_as_anonymous_answers_as_documented(
+    case: Case, profiles_fuzzer: Fuzzer
+) -> None:
+    profiles_fuzzer.check(case, None)
+
+
+@dialogue.parametrize()
+@fuzz_settings
+def test_dialogue_api_as_admin_answers_as_documented(case: Case, dialogue_fuzzer: Fuzzer) -> None:
+    dialogue_fuzzer.check(case, Role.admin)
+
+
+@dialogue.parametrize()
+@fuzz_settings
+def test_dialogue_api_as_anonymous_answers_as_documented(
+    case: Case, dialogue_fuzzer: Fuzzer
+) -> None:
+    dialogue_fuzzer.check(case, None)
