@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
 NUL = "\x00"
+#: Instants a request may name: what any time zone can show (a year of 1 or 9999 in one
+#: zone is out of range in another) and what the platform's business can mean.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2200, 12, 31, 23, 59, 59, tzinfo=UTC)
 
 
 def contains_nul(value: Any) -> bool:
@@ -24,7 +29,8 @@ class InputModel(BaseModel):
     """A request body: unknown fields are an error, not silently dropped.
 
     No text may hold a NUL character: PostgreSQL cannot store one, so it is refused here
-    with the field named rather than failing at the database.
+    with the field named rather than failing at the database. Instants (aware date-times)
+    lie between 1900 and 2200.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -34,6 +40,8 @@ class InputModel(BaseModel):
     def _no_nul(cls, value: Any) -> Any:
         if contains_nul(value):
             raise ValueError("must not contain the NUL character")
+        if isinstance(value, datetime) and value.tzinfo and not EARLIEST <= value <= LATEST:
+            raise ValueError("must lie between 1900-01-01T00:00:00Z and 2200-12-31T23:59:59Z")
         return value
 
 

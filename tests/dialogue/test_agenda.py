@@ -643,3 +643,17 @@ async def test_two_writers_cannot_both_book_a_room_for_the_same_time(
         await first.commit()
         with pytest.raises(Conflict):
             await racing
+
+
+@pytest.mark.parametrize("starts_at", ["0001-01-01T00:00:01+02:18", "9999-12-31T23:59:59-14:00"])
+async def test_an_instant_outside_the_platform_range_is_a_422_naming_the_field(
+    dialogue: Api, starts_at: str
+) -> None:
+    # Both were a 500: no time zone can show them in UTC or in the event's zone.
+    event = await create_event(dialogue)
+
+    response = await dialogue.post(
+        agenda(event), json=new_item(starts_at=starts_at), role=Role.admin
+    )
+
+    assert error_fields(assert_problem(response, 422)) == {"starts_at"}

@@ -43,6 +43,15 @@ CHECKS = [
 ]
 
 
+def _header_bytes(value: str | bytes) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    try:
+        return value.encode("latin-1")
+    except UnicodeEncodeError:
+        return value.encode("utf-8")
+
+
 def _httpx_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     """Schemathesis prepares a request in the arguments of ``requests``; httpx names some
     differently (a raw body is ``content``, cookies go in the header)."""
@@ -55,6 +64,9 @@ def _httpx_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     if cookies := arguments.get("cookies"):
         pairs = (f"{name}={value}" for name, value in cookies.items())
         request["headers"]["Cookie"] = "; ".join(pairs)
+    # Generated header values may hold any character; on the wire they are bytes (httpx only
+    # encodes ASCII itself).
+    request["headers"] = {name: _header_bytes(value) for name, value in request["headers"].items()}
     if "json" in arguments:
         request["json"] = arguments["json"]
     data = arguments.get("data")
