@@ -1,13 +1,13 @@
 """P1 read: ``GET /v1/observations?city=&indicator=`` (100 rows) against a bare Starlette app.
 
-Deterministic data, generated in SQL: the demo catalogue, then ``CITIES`` bench cities ×
-``INDICATORS`` bench indicators × 100 yearly totals each (200,000 observations in full mode),
+Deterministic data, generated in SQL: the demo catalogue, then ``CITIES`` bench cities x
+``INDICATORS`` bench indicators x 100 yearly totals each (200,000 observations in full mode),
 so that the query must find its 100 rows among many. The profiles API is served as in
 production (``mc2cm serve profiles``: one uvicorn process, uvloop, httptools) and the raw
 baseline (``bench/raw_read_app.py``: Starlette + asyncpg, the same SQL and JSON) by one
 uvicorn process with the same pool size. One load generator process (this module with
 ``--load``: raw HTTP/1.1 on keep-alive connections, uvloop) drives each in turn for the same
-time with the same concurrency, cycling over every city × indicator; rounds alternate
+time with the same concurrency, cycling over every city x indicator; rounds alternate
 ours / raw and each side keeps its best round, as the machine is shared.
 
     .venv/bin/python -m bench.p1_read [--quick]
@@ -40,7 +40,7 @@ from services.profiles_api.demo.seed import seed
 from shared.settings import Settings, to_libpq_url
 
 SECRET = "bench-secret-" + "x" * 40
-ROWS = 100  # observations per city × indicator: the page the figure asks for
+ROWS = 100  # observations per city x indicator: the page the figure asks for
 POOL_SIZE = 10  # the API's default MC2CM_DB_POOL_SIZE; the raw app gets the same
 TEMPLATE_CITY = "ITTRN"
 TEMPLATE_INDICATOR = "foreign_nationals"
@@ -103,7 +103,8 @@ async def prepare(database_url: str, redis_url: str, mode: Mode) -> int:
                    period_end, scope, disaggregation, dimensions, value, obs_status, source_id,
                    created_at, updated_at)
                SELECT city, indicator, year::text, make_date(year, 1, 1), make_date(year, 12, 31),
-                      'municipality', '', '{}', 1000 + (ci * 7919 + ii * 104729 + year * 31) % 90000,
+                      'municipality', '', '{}',
+                      1000 + (ci * 7919 + ii * 104729 + year * 31) % 90000,
                       'A', $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
                FROM unnest($1::text[]) WITH ORDINALITY AS c(city, ci),
                     unnest($2::text[]) WITH ORDINALITY AS i(indicator, ii),
@@ -206,7 +207,9 @@ async def _connection_loop(
         writer.close()
 
 
-async def _load(url: str, targets: list[str], concurrency: int, warmup: float, seconds: float) -> dict[str, Any]:
+async def _load(
+    url: str, targets: list[str], concurrency: int, warmup: float, seconds: float
+) -> dict[str, Any]:
     host, port = url.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors: list[int] = []
@@ -317,9 +320,10 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
     ]
     log = env.workdir / "p1_servers.log"
     results: dict[str, list[dict[str, Any]]] = {"ours": [], "raw": []}
-    with server(ours_command, server_env, log) as (_, ours_url), server(
-        raw_command, server_env, log
-    ) as (_, raw_url):
+    with (
+        server(ours_command, server_env, log) as (_, ours_url),
+        server(raw_command, server_env, log) as (_, raw_url),
+    ):
         equality = same_body(ours_url, raw_url, targets[len(targets) // 2])
         for _ in range(mode.rounds):
             results["ours"].append(run_load(ours_url, mode, targets_file))
@@ -342,7 +346,7 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
                 f"p50/p99 ours {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} ms, "
                 f"raw {raw['p50_ms']:.1f}/{raw['p99_ms']:.1f} ms",
                 f"{observations:,} observations, {mode.concurrency} connections, "
-                f"best of {mode.rounds} × {mode.seconds:g} s",
+                f"best of {mode.rounds} x {mode.seconds:g} s",
                 f"load generator at {100 * generator:.0f}% of a core; bodies {equality}",
                 *([f"{errors} non-200 answers"] if errors else []),
                 "rounds (req/s): ours "

@@ -16,15 +16,17 @@ from services.profiles_api.observations.schemas import (
     ObservationBatchIn,
     ObservationChangeRead,
     ObservationRead,
+    observation_json,
 )
+from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.query import parse_period_bound, split_values
-from shared.auth import CurrentPrincipal
+from shared.auth import CurrentPrincipal, MaybePrincipal
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.errors import invalid
 from shared.negotiation import preferred_media_type
 from shared.openapi import problem_responses
-from shared.pagination import Page, PageDep, build_page
+from shared.pagination import Page, PageDep, build_page, page_response
 
 router = APIRouter(prefix="/v1/observations", tags=["observations"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -86,10 +88,9 @@ def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
 )
 async def list_observations(
     request: Request,
-    response: Response,
     session: SessionDep,
     page: PageDep,
-    suppression: SuppressionDep,
+    principal: MaybePrincipal,
     city: Annotated[list[str] | None, Query(description="City codes.")] = None,
     indicator: Annotated[list[str] | None, Query(description="Indicator codes.")] = None,
     theme: Annotated[Theme | None, Query()] = None,
@@ -123,6 +124,7 @@ async def list_observations(
             "totals have no breakdown: use either total=true or dimension",
             location="query",
         )
+    threshold: int = request.app.state.settings.suppression_threshold
     start = parse_period_bound("period_from", period_from)
     end = parse_period_bound("period_to", period_to)
     criteria = ObservationFilter(
@@ -149,6 +151,7 @@ async def list_observations(
                     "the CSV export holds every matching observation: drop limit and cursor",
                     location="query",
                 )
+        suppression = await Suppression.load(session, principal, threshold)
         return StreamingResponse(
             export_csv(request.app.state.database.sessionmaker, criteria, suppression),
             media_type=f"{CSV}; charset=utf-8; header=present",
@@ -157,13 +160,19 @@ async def list_observations(
                 "Vary": "Accept",
             },
         )
-    response.headers["Vary"] = "Accept"
     rows = await service.list_observations(session, criteria, page)
-    return build_page(
+    suppression = await Suppression.load_for(
+        session,
+        principal,
+        threshold,
+        ((row.city_code, row.disaggregation, row.value) for row in rows[: page.limit]),
+    )
+    return page_response(
         rows,
         page,
-        key=lambda row: [row[0].city_code, row[0].indicator_code, row[0].period_start, row[0].id],
-        item=lambda row: ObservationRead.of(row[0], row[1], suppression),
+        key=lambda row: [row.city_code, row.indicator_code, row.period_start, row.id],
+        item=lambda row: observation_json(row, suppression),
+        headers={"Vary": "Accept"},
     )
 
 

@@ -19,6 +19,8 @@ from shared.contracts.indicators import IndicatorCode
 from shared.schemas import InputModel
 
 if TYPE_CHECKING:
+    from sqlalchemy.engine import Row
+
     from services.profiles_api.observations.models import Observation, ObservationChange
     from services.profiles_api.observations.suppression import Suppression
     from services.profiles_api.observations.writer import WriteResult
@@ -164,6 +166,37 @@ class ObservationRead(BaseModel):
             source=SourceSummary.of(source),
             updated_at=observation.updated_at,
         )
+
+
+def observation_json(row: Row[*tuple[Any, ...]], suppression: Suppression) -> dict[str, Any]:
+    """``ObservationRead`` of a row of ``repository.LIST_COLUMNS``, as the JSON it serialises
+    to (lists of figures are answered without building a model per figure)."""
+    hidden = suppression.hides(row.city_code, row.indicator_code, row.disaggregation, row.value)
+    return {
+        "id": row.id,
+        "city": row.city_code,
+        "indicator": row.indicator_code,
+        "period": row.period,
+        "period_start": row.period_start,
+        "period_end": row.period_end,
+        "scope": row.scope,
+        "dimensions": row.dimensions,
+        "value": None if hidden else row.value,
+        "value_low": None if hidden else row.value_low,
+        "value_high": None if hidden else row.value_high,
+        "obs_status": row.obs_status,
+        "status": ValueStatus.suppressed.value if hidden else ValueStatus.shown.value,
+        "note": row.note,
+        "source": {
+            "id": row.source_id,
+            "title": row.source_title,
+            "publisher": row.source_publisher,
+            "url": row.source_url,
+            "kind": row.source_kind,
+            "reliability_rank": row.source_reliability_rank,
+        },
+        "updated_at": row.updated_at,
+    }
 
 
 class ObservationChangeRead(BaseModel):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy import delete
 from sqlalchemy.engine import Row
@@ -109,9 +110,10 @@ async def write_batch(
 
 async def list_observations(
     session: AsyncSession, criteria: ObservationFilter, page: PageParams
-) -> Sequence[Row[Observation, Source]]:
-    """A page of the observations ``criteria`` select, each with its source."""
-    return await ObservationRepository.from_session(session).query(criteria, page)
+) -> Sequence[Row[*tuple[Any, ...]]]:
+    """A page of the observations ``criteria`` select, each with its source, as rows of
+    ``repository.LIST_COLUMNS``."""
+    return await ObservationRepository.from_session(session).page_rows(criteria, page)
 
 
 async def get_observation(session: AsyncSession, observation_id: int) -> tuple[Observation, Source]:

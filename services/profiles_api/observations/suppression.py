@@ -45,6 +45,34 @@ class Suppression:
         codes = await session.scalars(select(Indicator.code).where(Indicator.unit.in_(COUNT_UNITS)))
         return cls(threshold=threshold, principal=principal, count_indicators=frozenset(codes))
 
+    @classmethod
+    async def load_for(
+        cls,
+        session: AsyncSession,
+        principal: Principal | None,
+        threshold: int,
+        figures: Iterable[tuple[str, str, float | None]],
+    ) -> Suppression:
+        """The rule for ``principal`` over these figures (city, breakdown, value) only.
+
+        The catalogue is asked only if one of them could be hidden from the caller (a
+        breakdown below the threshold in a city they may not see): whatever the catalogue
+        says, every other figure is shown, so a page of totals or of large values costs no
+        query. Use the rule for those figures only.
+        """
+        rule = cls(threshold=threshold, principal=principal, count_indicators=frozenset())
+        if threshold == 0 or (principal is not None and principal.is_admin):
+            return rule
+        if any(
+            disaggregation != ""
+            and value is not None
+            and value < threshold
+            and not rule.may_see_city(city)
+            for city, disaggregation, value in figures
+        ):
+            return await cls.load(session, principal, threshold)
+        return rule
+
     def may_see_city(self, city: str) -> bool:
         """Whether the caller sees the city's small counts (admins and its editors do)."""
         return self.threshold == 0 or (
