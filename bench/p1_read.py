@@ -41,7 +41,7 @@ from shared.settings import Settings, to_libpq_url
 
 SECRET = "bench-secret-" + "x" * 40
 ROWS = 100  # observations per city x indicator: the page the figure asks for
-POOL_SIZE = 10  # the API's default MC2CM_DB_POOL_SIZE; the raw app gets the same
+POOL_SIZE = 20  # the API's default MC2CM_DB_POOL_SIZE; the raw app gets the same
 TEMPLATE_CITY = "ITTRN"
 TEMPLATE_INDICATOR = "foreign_nationals"
 
@@ -52,12 +52,12 @@ class Mode:
     indicators: int
     concurrency: int
     warmup: float
-    seconds: float
-    rounds: int
+    seconds: float  # measured on each side, in alternating slices
+    slices: int
 
 
-FULL = Mode(cities=50, indicators=40, concurrency=32, warmup=3, seconds=20, rounds=2)
-QUICK = Mode(cities=20, indicators=10, concurrency=32, warmup=1, seconds=5, rounds=1)
+FULL = Mode(cities=50, indicators=40, concurrency=32, warmup=3, seconds=40, slices=10)
+QUICK = Mode(cities=20, indicators=10, concurrency=32, warmup=1, seconds=6, slices=3)
 
 
 def city_codes(count: int) -> list[str]:
@@ -207,14 +207,15 @@ async def _connection_loop(
         writer.close()
 
 
-async def _load(
+async def _drive_one(
     url: str, targets: list[str], concurrency: int, warmup: float, seconds: float
-) -> dict[str, Any]:
+) -> tuple[list[float], int]:
+    """``concurrency`` keep-alive connections on ``url`` for ``warmup + seconds``; the
+    latencies of the requests sent after the warm-up, and how many were not 200."""
     host, port = url.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors: list[int] = []
-    started = time.perf_counter()
-    measure_from = started + warmup
+    measure_from = time.perf_counter() + warmup
     until = measure_from + seconds
     await asyncio.gather(
         *(
@@ -224,29 +225,51 @@ async def _load(
             for n in range(concurrency)
         )
     )
+    return latencies, len(errors)
+
+
+async def _load(
+    urls: list[str],
+    targets: list[str],
+    concurrency: int,
+    warmup: float,
+    seconds: float,
+    slices: int,
+) -> dict[str, Any]:
+    """Drive each URL in turn, in ``slices`` alternating slices of ``seconds / slices``, so
+    that a neighbour's load on the shared machine falls on both sides alike."""
+    started = time.perf_counter()
+    latencies: dict[str, list[float]] = {url: [] for url in urls}
+    errors = dict.fromkeys(urls, 0)
+    for url in urls:
+        await _drive_one(url, targets, concurrency, warmup, 0)
+    for _ in range(slices):
+        for url in urls:
+            measured, failed = await _drive_one(url, targets, concurrency, 0.2, seconds / slices)
+            latencies[url] += measured
+            errors[url] += failed
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu = usage.ru_utime + usage.ru_stime
     wall = time.perf_counter() - started
-    latencies.sort()
-    return {
-        "requests": len(latencies),
-        "errors": len(errors),
-        "rps": len(latencies) / seconds,
-        "p50_ms": 1000 * latencies[len(latencies) // 2] if latencies else None,
-        "p99_ms": 1000 * latencies[int(len(latencies) * 0.99)] if latencies else None,
-        "generator_cpu": cpu / wall,  # share of one core the generator used
-    }
+    results: dict[str, Any] = {"generator_cpu": (usage.ru_utime + usage.ru_stime) / wall}
+    for url, measured in latencies.items():
+        measured.sort()
+        results[url] = {
+            "requests": len(measured),
+            "errors": errors[url],
+            "rps": len(measured) / seconds,
+            "p50_ms": 1000 * measured[len(measured) // 2] if measured else 0.0,
+            "p99_ms": 1000 * measured[int(len(measured) * 0.99)] if measured else 0.0,
+        }
+    return results
 
 
-def run_load(url: str, mode: Mode, targets_file: Path) -> dict[str, Any]:
-    """Drive ``url`` from another process; its figures as a dict."""
+def run_load(urls: list[str], mode: Mode, targets_file: Path) -> dict[str, Any]:
+    """Drive ``urls`` from another process; its figures as a dict (one entry per URL)."""
     result = subprocess.run(
         [
             sys.executable,
             "-m",
             "bench.p1_read",
-            "--load",
-            url,
             "--targets",
             str(targets_file),
             "--concurrency",
@@ -255,6 +278,10 @@ def run_load(url: str, mode: Mode, targets_file: Path) -> dict[str, Any]:
             str(mode.warmup),
             "--seconds",
             str(mode.seconds),
+            "--slices",
+            str(mode.slices),
+            "--load",
+            *urls,
         ],
         capture_output=True,
         check=True,
@@ -319,19 +346,15 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
         "1",
     ]
     log = env.workdir / "p1_servers.log"
-    results: dict[str, list[dict[str, Any]]] = {"ours": [], "raw": []}
     with (
         server(ours_command, server_env, log) as (_, ours_url),
         server(raw_command, server_env, log) as (_, raw_url),
     ):
         equality = same_body(ours_url, raw_url, targets[len(targets) // 2])
-        for _ in range(mode.rounds):
-            results["ours"].append(run_load(ours_url, mode, targets_file))
-            results["raw"].append(run_load(raw_url, mode, targets_file))
-    ours = max(results["ours"], key=lambda r: r["rps"])
-    raw = max(results["raw"], key=lambda r: r["rps"])
-    generator = max(r["generator_cpu"] for r in results["ours"] + results["raw"])
-    errors = sum(r["errors"] for r in results["ours"] + results["raw"])
+        results = run_load([ours_url, raw_url], mode, targets_file)
+    ours, raw = results[ours_url], results[raw_url]
+    generator = results["generator_cpu"]
+    errors = ours["errors"] + raw["errors"]
     return [
         Figure(
             key="P1",
@@ -346,13 +369,9 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
                 f"p50/p99 ours {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} ms, "
                 f"raw {raw['p50_ms']:.1f}/{raw['p99_ms']:.1f} ms",
                 f"{observations:,} observations, {mode.concurrency} connections, "
-                f"best of {mode.rounds} x {mode.seconds:g} s",
+                f"{mode.seconds:g} s each in {mode.slices} alternating slices",
                 f"load generator at {100 * generator:.0f}% of a core; bodies {equality}",
                 *([f"{errors} non-200 answers"] if errors else []),
-                "rounds (req/s): ours "
-                + ", ".join(f"{r['rps']:.0f}" for r in results["ours"])
-                + "; raw "
-                + ", ".join(f"{r['rps']:.0f}" for r in results["raw"]),
             ],
         )
     ]
@@ -361,7 +380,8 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="Smaller data, shorter runs.")
-    parser.add_argument("--load", metavar="URL", help=argparse.SUPPRESS)
+    parser.add_argument("--load", metavar="URL", nargs="+", help=argparse.SUPPRESS)
+    parser.add_argument("--slices", type=int, default=1, help=argparse.SUPPRESS)
     parser.add_argument("--targets", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=32, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=float, default=1, help=argparse.SUPPRESS)
@@ -371,7 +391,9 @@ def main() -> None:
         import uvloop
 
         targets = json.loads(args.targets.read_text())
-        result = uvloop.run(_load(args.load, targets, args.concurrency, args.warmup, args.seconds))
+        result = uvloop.run(
+            _load(args.load, targets, args.concurrency, args.warmup, args.seconds, args.slices)
+        )
         print(json.dumps(result))
         return
     with bench_env() as env:

@@ -5,7 +5,7 @@ joined with their sources, in the series order, one row more than the page) thro
 asyncpg pool of the API's size, and the same JSON body, serialised with orjson. Nothing
 else: no authentication, suppression, validation, middleware or metrics.
 
-    MC2CM_DATABASE_URL=... MC2CM_DB_POOL_SIZE=10 uvicorn --factory bench.raw_read_app:create_app
+    MC2CM_DATABASE_URL=... MC2CM_DB_POOL_SIZE=20 uvicorn --factory bench.raw_read_app:create_app
 """
 
 from __future__ import annotations
@@ -90,7 +90,7 @@ async def observations(request: Request) -> Response:
 
 def create_app() -> Starlette:
     database_url = to_libpq_url(os.environ["MC2CM_DATABASE_URL"])
-    size = int(os.environ.get("MC2CM_DB_POOL_SIZE", "10"))
+    size = int(os.environ.get("MC2CM_DB_POOL_SIZE", "20"))
 
     @asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:

@@ -73,14 +73,17 @@ def decode_cursor(cursor: str) -> list[Any]:
         raise invalid("cursor", "not a cursor returned by this list", location="query") from exc
 
 
-def page_params(
+async def page_params(
     request: Request,
     limit: Annotated[
         int | None, Query(ge=1, description="Items per page (capped by the server).")
     ] = None,
     cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
 ) -> PageParams:
-    """FastAPI dependency: the page size (default and cap from settings) and decoded cursor."""
+    """FastAPI dependency: the page size (default and cap from settings) and decoded cursor.
+
+    ``async`` although it never waits: FastAPI runs a plain ``def`` dependency in a worker
+    thread, a hop that costs more than the work."""
     settings = request.app.state.settings
     size = limit if limit is not None else settings.pagination_default_limit
     if size > settings.pagination_max_limit:

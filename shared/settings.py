@@ -70,8 +70,11 @@ class Settings(BaseSettings):
         description="Redis URL (redis:// or unix://); when unset, `mc2cm dev` embeds one.",
     )
     data_dir: Path = DEV_DIR
-    db_pool_size: int = 10
-    db_max_overflow: int = 10
+    #: Connections each process keeps open. No overflow by default: a connection opened
+    #: beyond the pool is closed as soon as it is returned, so a sustained load above the pool
+    #: would open one (TCP, TLS negotiation, start-up) per request; the same 20 at most stay open.
+    db_pool_size: int = Field(default=20, ge=1)
+    db_max_overflow: int = Field(default=0, ge=0)
     db_statement_timeout_ms: int = 30_000
     #: Limit of opening one connection to PostgreSQL (TCP, TLS and start-up): past it, a
     #: request answers 503 instead of waiting for a server that does not answer.

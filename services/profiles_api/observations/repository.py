@@ -94,7 +94,7 @@ def preferred_ids(criteria: ObservationFilter) -> Select[int]:
 
 #: What a page of observations answers with, read as plain rows: building ORM instances
 #: (identity map, attribute instrumentation) for figures only serialised cost most of a read.
-LIST_COLUMNS = (
+LIST_COLUMNS = (  # in the order ``schemas.observation_json`` unpacks them
     Observation.id,
     Observation.city_code,
     Observation.indicator_code,
