@@ -154,16 +154,18 @@ async def client_in_transaction(
     """An HTTP client of ``app`` whose requests run inside the test's transaction; ``client``
     is the caller's address the app sees."""
     database: Database = app.state.database
-    original = database.sessionmaker
+    original, original_read = database.sessionmaker, database.read_sessionmaker
     database.sessionmaker = async_sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+    # Reads without a transaction of their own run in the test's too.
+    database.read_sessionmaker = database.sessionmaker
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client)
     try:
         async with httpx.AsyncClient(transport=transport, base_url=base_url) as client:
             yield Api(client, settings)
     finally:
-        database.sessionmaker = original
+        database.sessionmaker, database.read_sessionmaker = original, original_read
 
 
 @pytest.fixture

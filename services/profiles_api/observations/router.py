@@ -22,7 +22,7 @@ from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.query import parse_period_bound, split_values
 from shared.auth import CurrentPrincipal, MaybePrincipal
 from shared.contracts.themes import Theme
-from shared.db import SessionDep
+from shared.db import ReadSessionDep, SessionDep
 from shared.errors import invalid
 from shared.negotiation import preferred_media_type
 from shared.openapi import problem_responses
@@ -88,7 +88,7 @@ def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
 )
 async def list_observations(
     request: Request,
-    session: SessionDep,
+    session: ReadSessionDep,
     page: PageDep,
     principal: MaybePrincipal,
     city: Annotated[list[str] | None, Query(description="City codes.")] = None,
