@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format bench clean openapi
+.PHONY: dev test lint format bench bench-quick clean openapi
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -35,8 +35,15 @@ openapi: $(STAMP)
 	$(BIN)/python -m shared.openapi services.profiles_api.app:create_app docs/openapi/profiles.json
 	$(BIN)/python -m shared.openapi services.dialogue_api.app:create_app docs/openapi/dialogue.json
 
-# Benchmarks print figures against a raw baseline measured in the same run (see bench/).
+# Benchmarks: one table of figures, each against a raw baseline measured in the same run
+# (bench/__main__.py; about 15 minutes, `bench-quick` about 2). `ARGS="--only P1,P3"`,
+# `ARGS="--markdown bench.md"`. The older single benchmarks below still run until the
+# figure replacing each lands (P2: import_vs_copy, P3: aggregate_latency, P5: notification_fanout).
 bench: $(STAMP)
+	$(BIN)/python -m bench $(ARGS)
 	$(BIN)/python -m bench.import_vs_copy --rows 100000
 	$(BIN)/python -m bench.aggregate_latency --writes 20
 	$(BIN)/python -m bench.notification_fanout --recipients 1000
+
+bench-quick: $(STAMP)
+	$(BIN)/python -m bench --quick $(ARGS)
