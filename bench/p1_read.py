@@ -181,6 +181,7 @@ async def _connection_loop(
     measure_from: float,
     latencies: list[float],
     errors: list[int],
+    answered: list[int],
 ) -> None:
     reader, writer = await asyncio.open_connection(host, port)
     requests = [
@@ -199,6 +200,7 @@ async def _connection_loop(
                 if line[:15].lower() == b"content-length:":
                     length = int(line[15:])
             await reader.readexactly(length)
+            answered.append(1)
             if now >= measure_from:
                 if status != 200:
                     errors.append(status)
@@ -207,29 +209,47 @@ async def _connection_loop(
         writer.close()
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time a process has used (``/proc/<pid>/stat``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 async def _drive_one(
     url: str, targets: list[str], concurrency: int, warmup: float, seconds: float
-) -> tuple[list[float], int]:
+) -> tuple[list[float], int, int]:
     """``concurrency`` keep-alive connections on ``url`` for ``warmup + seconds``; the
-    latencies of the requests sent after the warm-up, and how many were not 200."""
+    latencies of the requests sent after the warm-up, how many were not 200, and how many
+    were answered in all."""
     host, port = url.removeprefix("http://").split(":")
     latencies: list[float] = []
     errors: list[int] = []
+    answered: list[int] = []
     measure_from = time.perf_counter() + warmup
     until = measure_from + seconds
     await asyncio.gather(
         *(
             _connection_loop(
-                host, int(port), targets, n, concurrency, until, measure_from, latencies, errors
+                host,
+                int(port),
+                targets,
+                n,
+                concurrency,
+                until,
+                measure_from,
+                latencies,
+                errors,
+                answered,
             )
             for n in range(concurrency)
         )
     )
-    return latencies, len(errors)
+    return latencies, len(errors), len(answered)
 
 
 async def _load(
     urls: list[str],
+    pids: list[int],
     targets: list[str],
     concurrency: int,
     warmup: float,
@@ -237,17 +257,26 @@ async def _load(
     slices: int,
 ) -> dict[str, Any]:
     """Drive each URL in turn, in ``slices`` alternating slices of ``seconds / slices``, so
-    that a neighbour's load on the shared machine falls on both sides alike."""
+    that a neighbour's load on the shared machine falls on both sides alike. With the
+    servers' ``pids``, also the CPU time each spent per answer (what a neighbour's load
+    barely changes)."""
     started = time.perf_counter()
     latencies: dict[str, list[float]] = {url: [] for url in urls}
     errors = dict.fromkeys(urls, 0)
+    answers = dict.fromkeys(urls, 0)
+    cpu = dict.fromkeys(urls, 0.0)
     for url in urls:
         await _drive_one(url, targets, concurrency, warmup, 0)
     for _ in range(slices):
-        for url in urls:
-            measured, failed = await _drive_one(url, targets, concurrency, 0.2, seconds / slices)
+        for url, pid in zip(urls, pids or [0] * len(urls), strict=True):
+            before = cpu_seconds(pid) if pid else 0.0
+            measured, failed, answered = await _drive_one(
+                url, targets, concurrency, 0.2, seconds / slices
+            )
+            cpu[url] += (cpu_seconds(pid) if pid else 0.0) - before
             latencies[url] += measured
             errors[url] += failed
+            answers[url] += answered
     usage = resource.getrusage(resource.RUSAGE_SELF)
     wall = time.perf_counter() - started
     results: dict[str, Any] = {"generator_cpu": (usage.ru_utime + usage.ru_stime) / wall}
@@ -259,11 +288,14 @@ async def _load(
             "rps": len(measured) / seconds,
             "p50_ms": 1000 * measured[len(measured) // 2] if measured else 0.0,
             "p99_ms": 1000 * measured[int(len(measured) * 0.99)] if measured else 0.0,
+            "cpu_ms": 1000 * cpu[url] / answers[url] if answers[url] else 0.0,
         }
     return results
 
 
-def run_load(urls: list[str], mode: Mode, targets_file: Path) -> dict[str, Any]:
+def run_load(
+    urls: list[str], mode: Mode, targets_file: Path, pids: list[int] | None = None
+) -> dict[str, Any]:
     """Drive ``urls`` from another process; its figures as a dict (one entry per URL)."""
     result = subprocess.run(
         [
@@ -280,6 +312,8 @@ def run_load(urls: list[str], mode: Mode, targets_file: Path) -> dict[str, Any]:
             str(mode.seconds),
             "--slices",
             str(mode.slices),
+            "--pids",
+            *(str(pid) for pid in pids or []),
             "--load",
             *urls,
         ],
@@ -347,11 +381,11 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
     ]
     log = env.workdir / "p1_servers.log"
     with (
-        server(ours_command, server_env, log) as (_, ours_url),
-        server(raw_command, server_env, log) as (_, raw_url),
+        server(ours_command, server_env, log) as (ours_pid, ours_url),
+        server(raw_command, server_env, log) as (raw_pid, raw_url),
     ):
         equality = same_body(ours_url, raw_url, targets[len(targets) // 2])
-        results = run_load([ours_url, raw_url], mode, targets_file)
+        results = run_load([ours_url, raw_url], mode, targets_file, [ours_pid, raw_pid])
     ours, raw = results[ours_url], results[raw_url]
     generator = results["generator_cpu"]
     errors = ours["errors"] + raw["errors"]
@@ -368,6 +402,8 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
             notes=[
                 f"p50/p99 ours {ours['p50_ms']:.1f}/{ours['p99_ms']:.1f} ms, "
                 f"raw {raw['p50_ms']:.1f}/{raw['p99_ms']:.1f} ms",
+                f"server CPU per request ours {ours['cpu_ms']:.2f} ms, raw {raw['cpu_ms']:.2f} ms "
+                f"(ratio {raw['cpu_ms'] / ours['cpu_ms'] if ours['cpu_ms'] else 0:.2f})",
                 f"{observations:,} observations, {mode.concurrency} connections, "
                 f"{mode.seconds:g} s each in {mode.slices} alternating slices",
                 f"load generator at {100 * generator:.0f}% of a core; bodies {equality}",
@@ -382,6 +418,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="Smaller data, shorter runs.")
     parser.add_argument("--load", metavar="URL", nargs="+", help=argparse.SUPPRESS)
     parser.add_argument("--slices", type=int, default=1, help=argparse.SUPPRESS)
+    parser.add_argument("--pids", type=int, nargs="*", default=[], help=argparse.SUPPRESS)
     parser.add_argument("--targets", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--concurrency", type=int, default=32, help=argparse.SUPPRESS)
     parser.add_argument("--warmup", type=float, default=1, help=argparse.SUPPRESS)
@@ -392,7 +429,15 @@ def main() -> None:
 
         targets = json.loads(args.targets.read_text())
         result = uvloop.run(
-            _load(args.load, targets, args.concurrency, args.warmup, args.seconds, args.slices)
+            _load(
+                args.load,
+                args.pids,
+                targets,
+                args.concurrency,
+                args.warmup,
+                args.seconds,
+                args.slices,
+            )
         )
         print(json.dumps(result))
         return

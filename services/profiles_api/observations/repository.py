@@ -133,7 +133,9 @@ class ObservationRepository(Repository[Observation]):
     ) -> Sequence[Row[*tuple[Any, ...]]]:
         """A page as ``query`` selects it, as rows of ``LIST_COLUMNS``."""
         statement = self._selection(criteria).with_only_columns(*LIST_COLUMNS)
-        rows = await self.session.execute(keyset(statement, page, *SORT_KEY))
+        # Plain columns: run on the session's connection, without the ORM's execution steps.
+        connection = await self.session.connection()
+        rows = await connection.execute(keyset(statement, page, *SORT_KEY))
         return rows.all()
 
     async def query(
