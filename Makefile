@@ -37,6 +37,5 @@ openapi: $(STAMP)
 
 # Benchmarks print figures against a raw baseline measured in the same run (see bench/).
 bench: $(STAMP)
-	$(BIN)/python -m bench.import_vs_copy --rows 100000
 	$(BIN)/python -m bench.aggregate_latency --writes 20
 	$(BIN)/python -m bench.notification_fanout --recipients 1000
