@@ -52,7 +52,9 @@ async def _ours(database_url: str) -> tuple[float, int]:
     async with unit_of_work(settings, name="bench-p3") as session:
         definition = (await Catalogue.load(session)).get(INDICATOR)
         assert definition is not None
-        result = await recompute_indicator(session, definition)
+        result = await recompute_indicator(
+            session, definition, timeout_seconds=settings.aggregation_statement_timeout_seconds
+        )
     return time.perf_counter() - started, result.aggregate_rows
 
 

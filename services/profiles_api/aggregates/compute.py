@@ -297,8 +297,15 @@ class Recomputed:
     aggregate_rows: int
 
 
-async def recompute_indicator(session: AsyncSession, definition: Definition) -> Recomputed:
-    """Derived values first (aggregates read them), then aggregates, under the lock."""
+async def recompute_indicator(
+    session: AsyncSession, definition: Definition, *, timeout_seconds: int | None = None
+) -> Recomputed:
+    """Derived values first (aggregates read them), then aggregates, under the lock.
+
+    ``timeout_seconds`` bounds each statement from here on, in place of the usual limit.
+    """
+    if timeout_seconds is not None:
+        await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'"))
     await lock_indicator(session, definition.code)
     derived = await recompute_derived(session, definition)
     aggregates = await recompute_aggregates(session, definition)
