@@ -37,13 +37,10 @@ openapi: $(STAMP)
 
 # Benchmarks: one table of figures, each against a raw baseline measured in the same run
 # (bench/__main__.py; about 15 minutes, `bench-quick` about 2). `ARGS="--only P1,P3"`,
-# `ARGS="--markdown bench.md"`. The older single benchmarks below still run until the
-# figure replacing each lands (P2: import_vs_copy, P3: aggregate_latency, P5: notification_fanout).
+# `ARGS="--markdown bench.md"`. `python -m bench.aggregate_latency` measures write-to-aggregate
+# latency on its own.
 bench: $(STAMP)
 	$(BIN)/python -m bench $(ARGS)
-	$(BIN)/python -m bench.import_vs_copy --rows 100000
-	$(BIN)/python -m bench.aggregate_latency --writes 20
-	$(BIN)/python -m bench.notification_fanout --recipients 1000
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick $(ARGS)

@@ -129,6 +129,9 @@ class Settings(BaseSettings):
     job_max_tries: int = 5
     #: A burst of writes to one indicator is recomputed once, this long after the last write.
     aggregation_debounce_seconds: float = 2
+    #: Statement limit of a recomputation's transaction: an indicator of millions of
+    #: observations takes longer than a request may.
+    aggregation_statement_timeout_seconds: int = Field(default=600, gt=0)
 
     # Notifications: e-mail over SMTP and signed webhooks.
     smtp_host: str | None = Field(

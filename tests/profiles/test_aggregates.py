@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.aggregates.catalogue import Catalogue
@@ -297,3 +298,19 @@ async def test_bad_coverage_filters_are_422_problems_naming_the_parameter(
 ) -> None:
     problem = assert_problem(await api.get("/v1/coverage", params=params), 422)
     assert field in error_fields(problem), problem
+
+
+async def test_recomputation_has_its_own_statement_limit_and_restores_the_planner(
+    session: AsyncSession,
+) -> None:
+    # A large indicator outlasts a request's statement limit; its recomputation sets its
+    # own, and leaves the planner and memory settings of the transaction as they were.
+    before = {
+        name: await session.scalar(text(f"SHOW {name}")) for name in ("enable_nestloop", "work_mem")
+    }
+    definition = (await Catalogue.load(session)).get("foreign_nationals")
+    assert definition is not None
+    await recompute_indicator(session, definition, timeout_seconds=600)
+    assert await session.scalar(text("SHOW statement_timeout")) == "10min"
+    after = {name: await session.scalar(text(f"SHOW {name}")) for name in before}
+    assert after == before

@@ -832,3 +832,26 @@ async def test_values_must_be_plain_decimal_numbers(api: Api, value: str) -> Non
 
     assert_problem(response, 422)
     assert row_errors(response) == [(2, "value")], response.json()
+
+
+async def test_every_row_repeating_a_bad_source_or_breakdown_is_reported(api: Api) -> None:
+    # Rows naming the same source and breakdown are checked once when valid; a bad one is
+    # reported on each row that repeats it, between valid rows naming another.
+    response = await import_file(
+        api,
+        csv_file(
+            row(period="2016", source_url="ftp://example.org/"),
+            row(period="2017"),
+            row(period="2018", source_url="ftp://example.org/"),
+            row(period="2019", dimension="sex"),
+            row(period="2020"),
+            row(period="2021", dimension="sex"),
+        ),
+    )
+    assert_problem(response, 422)
+    assert row_errors(response) == [
+        (2, "source_url"),
+        (4, "source_url"),
+        (5, "dimension"),
+        (7, "dimension"),
+    ]

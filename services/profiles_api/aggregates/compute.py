@@ -66,6 +66,15 @@ def _effective(codes_parameter: str) -> str:
     )"""
 
 
+#: For a weighted mean, each city's weight: its total population for the same period and
+#: scope; only cities with a positive one contribute.
+_WEIGHT_JOIN = """
+            JOIN effective w
+                   ON w.indicator_code = :weight_indicator AND w.disaggregation = ''
+                  AND w.city_code = e.city_code AND w.period = e.period AND w.scope = e.scope
+                  AND w.value > 0"""
+
+
 def _same_figure(alias: str, first: str = "i0") -> str:
     return " AND ".join(
         f"{alias}.{column} = {first}.{column}"
@@ -172,13 +181,11 @@ async def recompute_aggregates(session: AsyncSession, definition: Definition) ->
         contributions AS (
             SELECT e.city_code, e.period, e.period_start, e.period_end, e.scope,
                    e.disaggregation, e.dimensions, e.value, e.derived, c.region,
-                   w.value AS weight
+                   {"w.value" if weighted else "CAST(NULL AS double precision)"} AS weight
             FROM effective e
             JOIN profiles.city c ON c.code = e.city_code
-            LEFT JOIN effective w
-                   ON w.indicator_code = :weight_indicator AND w.disaggregation = ''
-                  AND w.city_code = e.city_code AND w.period = e.period AND w.scope = e.scope
-            WHERE e.indicator_code = :code {"AND w.value > 0" if weighted else ""}
+            {_WEIGHT_JOIN if weighted else ""}
+            WHERE e.indicator_code = :code
         )
         INSERT INTO profiles.aggregate (
             indicator_code, period, period_start, period_end, scope, disaggregation,
@@ -198,16 +205,22 @@ async def recompute_aggregates(session: AsyncSession, definition: Definition) ->
         )
         RETURNING 1
     """
-    return await _count(
-        session,
-        statement,
-        {
-            "code": definition.code,
-            "codes": [definition.code, WEIGHT_INDICATOR],
-            "weight_indicator": WEIGHT_INDICATOR,
-            "rule": definition.aggregation,
-        },
-    )
+    parameters: dict[str, Any] = {
+        "code": definition.code,
+        "codes": [definition.code, WEIGHT_INDICATOR] if weighted else [definition.code],
+        "rule": definition.aggregation,
+    }
+    if weighted:
+        parameters["weight_indicator"] = WEIGHT_INDICATOR
+    # The CTEs hide their sizes from the planner, which then guesses a handful of rows and
+    # may join them by nested loops: quadratic in the indicator's observations (a 100,000-
+    # row indicator ran for minutes). Hash joins, and sorts in memory, for this statement.
+    await session.execute(text("SET LOCAL enable_nestloop = off"))
+    await session.execute(text("SET LOCAL work_mem = '64MB'"))
+    written = await _count(session, statement, parameters)
+    await session.execute(text("RESET enable_nestloop"))
+    await session.execute(text("RESET work_mem"))
+    return written
 
 
 async def recompute_coverage(
@@ -284,8 +297,15 @@ class Recomputed:
     aggregate_rows: int
 
 
-async def recompute_indicator(session: AsyncSession, definition: Definition) -> Recomputed:
-    """Derived values first (aggregates read them), then aggregates, under the lock."""
+async def recompute_indicator(
+    session: AsyncSession, definition: Definition, *, timeout_seconds: int | None = None
+) -> Recomputed:
+    """Derived values first (aggregates read them), then aggregates, under the lock.
+
+    ``timeout_seconds`` bounds each statement from here on, in place of the usual limit.
+    """
+    if timeout_seconds is not None:
+        await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'"))
     await lock_indicator(session, definition.code)
     derived = await recompute_derived(session, definition)
     aggregates = await recompute_aggregates(session, definition)

@@ -34,6 +34,8 @@ from shared.auth import Principal
 from shared.errors import ValidationFailed
 from shared.schemas import NUL
 
+#: How many distinct sources, and breakdowns, an import remembers as already checked.
+_MEMO_SIZE = 10_000
 _FIELD_TO_COLUMN = {"dimensions": "dimension", "source": "source_title"}
 _KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
 #: A source named in a row obeys the rules of the sources API (``SourceCreate``).
@@ -106,6 +108,10 @@ class _RowReader:
         self.index = {name: position for position, name in enumerate(header)}
         self.width = len(header)
         self.validator = validator
+        # A file names few sources and breakdowns over many rows: each distinct one is
+        # checked once (a bounded memo; a row that fails is checked again, and reported).
+        self.source_memo: dict[tuple[str | None, ...], InlineSource] = {}
+        self.dimension_memo: dict[str, dict[str, str]] = {}
 
     def cell(self, cells: list[str], column: str) -> str | None:
         position = self.index.get(column)
@@ -114,9 +120,10 @@ class _RowReader:
     def record(self, row_no: int, cells: list[str]) -> StagingRecord:
         if len(cells) != self.width:
             raise FieldProblem("row", f"has {len(cells)} cells where the header has {self.width}")
-        for column, position in self.index.items():
-            if NUL in cells[position]:
-                raise FieldProblem(column, "must not contain the NUL character")
+        if NUL in "".join(cells):
+            for column, position in self.index.items():
+                if NUL in cells[position]:
+                    raise FieldProblem(column, "must not contain the NUL character")
 
         def required(column: str) -> str:
             value = (self.cell(cells, column) or "").strip()
@@ -128,16 +135,7 @@ class _RowReader:
         # else it is wrong.
         city = required("city")
         self.validator.check_city(city)
-        title = _source_field("source_title", required("source_title"))
-        publisher = _optional_source_field("source_publisher", self.cell(cells, "source_publisher"))
-        url = _optional_source_field("source_url", self.cell(cells, "source_url"))
-        kind_text = _optional(self.cell(cells, "source_kind")) or SourceKind.other.value
-        try:
-            kind = SourceKind(kind_text)
-        except ValueError:
-            raise FieldProblem(
-                "source_kind", f"{kind_text!r} is not one of {', '.join(SourceKind)}"
-            ) from None
+        source = self.source(cells, required("source_title"))
         shown = _optional(self.cell(cells, "status")) or ValueStatus.shown.value
         if shown == ValueStatus.suppressed:
             raise FieldProblem(
@@ -160,19 +158,49 @@ class _RowReader:
             indicator=required("indicator"),
             period=required("period"),
             scope=required("scope"),
-            dimensions=parse_dimension_text(self.cell(cells, "dimension") or ""),
+            dimensions=self.dimensions(self.cell(cells, "dimension") or ""),
             value=_number("value", self.cell(cells, "value") or ""),
             value_low=_number("value_low", self.cell(cells, "value_low") or ""),
             value_high=_number("value_high", self.cell(cells, "value_high") or ""),
             obs_status=status,
             note=_optional(self.cell(cells, "note")),
-            source=InlineSource(
-                title=title,
-                publisher=publisher,
-                url=url,
-                kind=kind,
-            ),
+            source=source,
         )
+
+    def source(self, cells: list[str], title_text: str) -> InlineSource:
+        """The row's inline source, checked as the sources API checks one."""
+        texts = (
+            title_text,
+            self.cell(cells, "source_publisher"),
+            self.cell(cells, "source_url"),
+            self.cell(cells, "source_kind"),
+        )
+        known = self.source_memo.get(texts)
+        if known is not None:
+            return known
+        title = _source_field("source_title", title_text)
+        publisher = _optional_source_field("source_publisher", texts[1])
+        url = _optional_source_field("source_url", texts[2])
+        kind_text = _optional(texts[3]) or SourceKind.other.value
+        try:
+            kind = SourceKind(kind_text)
+        except ValueError:
+            raise FieldProblem(
+                "source_kind", f"{kind_text!r} is not one of {', '.join(SourceKind)}"
+            ) from None
+        source = InlineSource(title=title, publisher=publisher, url=url, kind=kind)
+        if len(self.source_memo) < _MEMO_SIZE:
+            self.source_memo[texts] = source
+        return source
+
+    def dimensions(self, text: str) -> dict[str, str]:
+        """The breakdown of a ``dimension`` cell (shared between rows: not to be changed)."""
+        known = self.dimension_memo.get(text)
+        if known is None:
+            known = parse_dimension_text(text)
+            if len(self.dimension_memo) < _MEMO_SIZE:
+                self.dimension_memo[text] = known
+        return known
 
 
 def _check_header(cells: list[str]) -> list[str]:

@@ -64,13 +64,13 @@ def _record(session: AsyncSession, run: _Run) -> None:
 
 
 async def _recompute(
-    session: AsyncSession, catalogue: Catalogue, code: str, run: _Run
+    session: AsyncSession, catalogue: Catalogue, code: str, run: _Run, *, timeout_seconds: int
 ) -> Recomputed | None:
     definition = catalogue.get(code)
     if definition is None:
         await forget_indicator(session, code)
         return None
-    result = await recompute_indicator(session, definition)
+    result = await recompute_indicator(session, definition, timeout_seconds=timeout_seconds)
     run.derived_rows, run.aggregate_rows = result.derived_rows, result.aggregate_rows
     return result
 
@@ -96,7 +96,13 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
             runs = []
             for code in catalogue.in_order(claims):
                 run = _Run(code, "change", started, requested_at=claims[code].requested_at)
-                await _recompute(session, catalogue, code, run)
+                await _recompute(
+                    session,
+                    catalogue,
+                    code,
+                    run,
+                    timeout_seconds=worker.settings.aggregation_statement_timeout_seconds,
+                )
                 runs.append(run)
             themes = sorted({d.theme for code in claims if (d := catalogue.get(code)) is not None})
             if themes:
@@ -125,7 +131,13 @@ async def _refresh_one(ctx: dict[str, Any], code: str, trigger: str) -> _Run:
         pending = await claim_any(session, code)
         run.requested_at = pending.requested_at if pending else None
         # The definition as it is now, not as it was when a long refresh began.
-        await _recompute(session, await Catalogue.load(session), code, run)
+        await _recompute(
+            session,
+            await Catalogue.load(session),
+            code,
+            run,
+            timeout_seconds=worker.settings.aggregation_statement_timeout_seconds,
+        )
         _record(session, run)
     return run
 
