@@ -1,7 +1,7 @@
 """P4 scale: reading one series costs the same with 10,000 or 10,000,000 observations.
 
-The series is what a dashboard draws: every period of one city × indicator,
-``GET /v1/observations?city=X&indicator=Y&limit=100`` — 40 yearly totals (1986–2025), one
+The series is what a dashboard draws: every period of one city x indicator,
+``GET /v1/observations?city=X&indicator=Y&limit=100`` — 40 yearly totals (1986-2025), one
 page. It is read through the profiles API served as in production (``mc2cm serve profiles``,
 one uvicorn process), anonymously (so the suppression rule asks the catalogue), one request
 after another from this process, for pairs drawn with a fixed seed among those that have data.
@@ -47,7 +47,7 @@ SOURCES = 20
 FIRST_YEAR, LAST_YEAR = 1986, 2025
 PERIODS = LAST_YEAR - FIRST_YEAR + 1  # rows of one series
 PAIRS = CITIES * INDICATORS
-#: Maps series k to a distinct city × indicator pair (coprime with PAIRS: a permutation).
+#: Maps series k to a distinct city x indicator pair (coprime with PAIRS: a permutation).
 STRIDE = 7919
 SMALL = 10_000
 LARGE = 10_000_000
@@ -131,9 +131,12 @@ async def _schema_objects(connection: asyncpg.Connection) -> tuple[list[str], li
     return drop, build
 
 
-async def generate(url: str, rows: int) -> None:
-    """``rows`` observations (a multiple of 40) in the migrated database at ``url``."""
+async def generate(url: str, rows: int) -> dict[str, float]:
+    """``rows`` observations (a multiple of 40) in the migrated database at ``url``; the
+    seconds each phase took (insert, indexes, vacuum)."""
     series = rows // PERIODS
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
     connection = await asyncpg.connect(url)
     try:
         await connection.execute(CATALOGUE_SQL)
@@ -155,15 +158,21 @@ async def generate(url: str, rows: int) -> None:
         finally:
             for loader in loaders:
                 await loader.close()
+        phases["insert"] = time.perf_counter() - started
+        started = time.perf_counter()
         await connection.execute("SET maintenance_work_mem = '512MB'")
         for statement in build:
             await connection.execute(statement)
         await connection.execute(
             "SELECT setval(pg_get_serial_sequence('profiles.observation', 'id'), $1)", rows
         )
+        phases["indexes"] = time.perf_counter() - started
+        started = time.perf_counter()
         await connection.execute("VACUUM ANALYZE profiles.observation")
+        phases["vacuum"] = time.perf_counter() - started
     finally:
         await connection.close()
+    return phases
 
 
 def _free_port() -> int:
@@ -223,7 +232,7 @@ def read_series(base_url: str, series: int, warmup: int, requests: int) -> list[
             response.raise_for_status()
             items = response.json()["items"]
             if len(items) != PERIODS:
-                raise AssertionError(f"{city} × {indicator}: {len(items)} rows, not {PERIODS}")
+                raise AssertionError(f"{city} x {indicator}: {len(items)} rows, not {PERIODS}")
             if n >= warmup:
                 latencies.append(elapsed * 1000)
     return latencies

@@ -3,18 +3,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, String, case, func, select, text
 from sqlalchemy.dialects.postgresql import array, distinct_on
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.observations.models import Observation, ObservationChange
 from services.profiles_api.sources.models import Source
 from shared.pagination import PageParams, keyset
 from shared.repository import Repository
+
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 #: The order lists and pages follow: a city's series of an indicator, oldest first.
 SORT_KEY = (
@@ -47,7 +50,7 @@ class ObservationFilter:
     source_id: int | None = None
     preferred: bool = False
 
-    def apply(self, statement: Select[Observation, Source]) -> Select[Observation, Source]:
+    def apply(self, statement: S) -> S:
         if self.cities:
             statement = statement.where(Observation.city_code.in_(self.cities))
         if self.indicators:
@@ -92,18 +95,34 @@ def preferred_ids(criteria: ObservationFilter) -> Select[int]:
     )
 
 
+def page_statement(criteria: ObservationFilter, page: PageParams) -> Select[Observation, Source]:
+    """The page of observations ``criteria`` select, each with its source, in keyset order.
+
+    The page is chosen from the observations alone, then joined to its sources: ordered by
+    the series index and cut by the limit, it is one index range scan that stops after the
+    page, however long the series and however large the table. Joined first, the planner may
+    hash-join every row of the series and sort them all when it underestimates the series.
+    """
+    statement = select(Observation)
+    if criteria.preferred:
+        statement = statement.where(Observation.id.in_(preferred_ids(criteria)))
+    else:
+        statement = criteria.apply(statement)
+    chosen = aliased(Observation, keyset(statement, page, *SORT_KEY).subquery("page"))
+    return (
+        select(chosen, Source)
+        .join(Source, Source.id == chosen.source_id)
+        .order_by(*(getattr(chosen, column.key) for column in SORT_KEY))
+    )
+
+
 class ObservationRepository(Repository[Observation]):
     model = Observation
 
     async def query(
         self, criteria: ObservationFilter, page: PageParams
     ) -> Sequence[Row[Observation, Source]]:
-        statement = select(Observation, Source).join(Source, Source.id == Observation.source_id)
-        if criteria.preferred:
-            statement = statement.where(Observation.id.in_(preferred_ids(criteria)))
-        else:
-            statement = criteria.apply(statement)
-        rows = await self.session.execute(keyset(statement, page, *SORT_KEY))
+        rows = await self.session.execute(page_statement(criteria, page))
         return rows.all()
 
     async def with_source(self, observation_id: int) -> Row[Observation, Source] | None:
