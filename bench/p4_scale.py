@@ -75,21 +75,27 @@ SELECT s, 'Bench source ' || s, 'register', 1 + s % 5 FROM generate_series(1, {S
 SELECT setval(pg_get_serial_sequence('profiles.source', 'id'), {SOURCES});
 """
 
-#: Rows of the years [:first, :last] for series 0 … :series - 1, year after year.
+#: Rows n in [$1, $2) of $3 series. In series order ($4 false) row n is year n % 40 of series
+#: n / 40, so the heap and the series indexes are built from rows already in index order; in
+#: import order ($4 true) it is series n % $3 of year n / $3, a series spread over 40 pages.
+#: Series k is the pair (k * $5) % PAIRS: with every pair present, $5 = 1 keeps pairs in code
+#: order; otherwise $5 = STRIDE, as ``pair`` computes.
 ROWS_SQL = f"""
 INSERT INTO profiles.observation (
     id, city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
     dimensions, value, obs_status, source_id, created_at, updated_at
 ) OVERRIDING SYSTEM VALUE
-SELECT (y - {FIRST_YEAR})::bigint * $3 + k + 1,
+SELECT n + 1,
        'C' || lpad((p / {INDICATORS})::text, 4, '0'),
        'bench_' || lpad((p % {INDICATORS})::text, 3, '0'),
        y::text, make_date(y, 1, 1), make_date(y, 12, 31), 'municipality', '', '{{}}',
        ((p * 31 + y * 17) % 100000)::float8, 'A', 1 + p % {SOURCES},
        '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
-FROM generate_series($1::int, $2::int) AS y,
-     LATERAL (SELECT k, (k::bigint * {STRIDE}) % {PAIRS} AS p
-              FROM generate_series(0, $3 - 1) AS k) AS series
+FROM (
+    SELECT n, ({FIRST_YEAR} + CASE WHEN $4 THEN n / $3 ELSE n % {PERIODS} END)::int AS y,
+           (CASE WHEN $4 THEN n % $3 ELSE n / {PERIODS} END * $5::bigint) % {PAIRS} AS p
+    FROM (SELECT generate_series($1::bigint, $2::bigint - 1) AS n) AS numbers
+) AS rows
 """
 
 
@@ -97,6 +103,7 @@ FROM generate_series($1::int, $2::int) AS y,
 class Level:
     rows: int
     load_seconds: float
+    phases: dict[str, float]
     latencies_ms: list[float]
 
     @property
@@ -131,10 +138,11 @@ async def _schema_objects(connection: asyncpg.Connection) -> tuple[list[str], li
     return drop, build
 
 
-async def generate(url: str, rows: int) -> dict[str, float]:
-    """``rows`` observations (a multiple of 40) in the migrated database at ``url``; the
-    seconds each phase took (insert, indexes, vacuum)."""
+async def generate(url: str, rows: int, *, scattered: bool = False) -> dict[str, float]:
+    """``rows`` observations (a multiple of 40) in the migrated database at ``url``, in series
+    order or (``scattered``) in import order; the seconds each phase took."""
     series = rows // PERIODS
+    multiplier = 1 if series == PAIRS and not scattered else STRIDE
     phases: dict[str, float] = {}
     started = time.perf_counter()
     connection = await asyncpg.connect(url)
@@ -144,14 +152,13 @@ async def generate(url: str, rows: int) -> dict[str, float]:
         for statement in drop:
             await connection.execute(statement)
         await connection.execute("ALTER TABLE profiles.observation SET UNLOGGED")
-        # Two connections, half of the years each: the machine's two cores.
-        middle = (FIRST_YEAR + LAST_YEAR) // 2
-        halves = [(FIRST_YEAR, middle), (middle + 1, LAST_YEAR)]
+        # Two connections, half of the rows each: the machine's two cores.
+        halves = [(0, rows // 2), (rows // 2, rows)]
         loaders = [await asyncpg.connect(url) for _ in halves]
         try:
             await asyncio.gather(
                 *(
-                    loader.execute(ROWS_SQL, first, last, series)
+                    loader.execute(ROWS_SQL, first, last, series, scattered, multiplier)
                     for loader, (first, last) in zip(loaders, halves, strict=True)
                 )
             )
@@ -160,7 +167,8 @@ async def generate(url: str, rows: int) -> dict[str, float]:
                 await loader.close()
         phases["insert"] = time.perf_counter() - started
         started = time.perf_counter()
-        await connection.execute("SET maintenance_work_mem = '512MB'")
+        # Sorts of 10,000,000 keys in memory rather than on disk.
+        await connection.execute("SET maintenance_work_mem = '1GB'")
         for statement in build:
             await connection.execute(statement)
         await connection.execute(
@@ -217,48 +225,76 @@ def profiles_api(database_url: str, redis_url: str, log: Path) -> Iterator[str]:
             process.wait()
 
 
-def read_series(base_url: str, series: int, warmup: int, requests: int) -> list[float]:
-    """Milliseconds of each of ``requests`` sequential series reads (after ``warmup``)."""
-    draw = random.Random(SEED)
-    latencies: list[float] = []
-    with httpx.Client(base_url=base_url, timeout=30) as client:
+def _read(client: httpx.Client, city: str, indicator: str) -> float:
+    """Milliseconds of one series read (checked: the whole series, one page)."""
+    started = time.perf_counter()
+    response = client.get(
+        "/v1/observations", params={"city": city, "indicator": indicator, "limit": 100}
+    )
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    items = response.json()["items"]
+    if len(items) != PERIODS:
+        raise AssertionError(f"{city} x {indicator}: {len(items)} rows, not {PERIODS}")
+    return elapsed * 1000
+
+
+def read_series(
+    base_urls: list[str], series: list[int], warmup: int, requests: int
+) -> list[list[float]]:
+    """Milliseconds of ``requests`` sequential series reads of each API (after ``warmup``).
+
+    The APIs take turns, request by request, and which goes first alternates: whatever else
+    the machine does at a moment slows both alike, and the ratio of medians keeps steady.
+    """
+    draws = [random.Random(SEED) for _ in base_urls]
+    latencies: list[list[float]] = [[] for _ in base_urls]
+    clients = [httpx.Client(base_url=url, timeout=30) for url in base_urls]
+    try:
         for n in range(warmup + requests):
-            city, indicator = pair(draw.randrange(series))
-            started = time.perf_counter()
-            response = client.get(
-                "/v1/observations", params={"city": city, "indicator": indicator, "limit": 100}
-            )
-            elapsed = time.perf_counter() - started
-            response.raise_for_status()
-            items = response.json()["items"]
-            if len(items) != PERIODS:
-                raise AssertionError(f"{city} x {indicator}: {len(items)} rows, not {PERIODS}")
-            if n >= warmup:
-                latencies.append(elapsed * 1000)
+            order = range(len(clients)) if n % 2 == 0 else reversed(range(len(clients)))
+            for i in order:
+                elapsed = _read(clients[i], *pair(draws[i].randrange(series[i])))
+                if n >= warmup:
+                    latencies[i].append(elapsed)
+    finally:
+        for client in clients:
+            client.close()
     return latencies
 
 
-def measure_level(env: BenchEnv, rows: int, warmup: int, requests: int) -> Level:
-    async def run() -> Level:
-        async with env.database("mc2cm_bench_p4") as url:
-            await migrate_all(url)
-            started = time.perf_counter()
-            await generate(url, rows)
-            load_seconds = time.perf_counter() - started
-            latencies = await asyncio.to_thread(_serve_and_read, url, rows, warmup, requests)
-            return Level(rows=rows, load_seconds=load_seconds, latencies_ms=latencies)
+def measure(env: BenchEnv, quick: bool, *, scattered: bool = False) -> list[Figure]:
+    warmup, requests = (30, 200) if quick else (50, 400)
+    sizes = [SMALL, LARGE_QUICK if quick else LARGE]
 
-    def _serve_and_read(url: str, rows: int, warmup: int, requests: int) -> list[float]:
-        with profiles_api(url, env.redis_url, env.workdir / f"p4-api-{rows}.log") as base_url:
-            return read_series(base_url, rows // PERIODS, warmup, requests)
+    async def run() -> list[Level]:
+        async with (
+            env.database("mc2cm_bench_p4") as small_url,
+            env.database("mc2cm_bench_p4") as large_url,
+        ):
+            urls = [small_url, large_url]
+            phases, seconds = [], []
+            for url, rows in zip(urls, sizes, strict=True):
+                await migrate_all(url)
+                started = time.perf_counter()
+                phases.append(await generate(url, rows, scattered=scattered))
+                seconds.append(time.perf_counter() - started)
+            latencies = await asyncio.to_thread(serve_and_read, urls)
+            return [
+                Level(rows=rows, load_seconds=s, phases=p, latencies_ms=ms)
+                for rows, s, p, ms in zip(sizes, seconds, phases, latencies, strict=True)
+            ]
 
-    return asyncio.run(run())
+    def serve_and_read(urls: list[str]) -> list[list[float]]:
+        with (
+            profiles_api(urls[0], env.redis_url, env.workdir / "p4-api-small.log") as small,
+            profiles_api(urls[1], env.redis_url, env.workdir / "p4-api-large.log") as large,
+        ):
+            return read_series(
+                [small, large], [rows // PERIODS for rows in sizes], warmup, requests
+            )
 
-
-def measure(env: BenchEnv, quick: bool) -> list[Figure]:
-    warmup, requests = (30, 150) if quick else (50, 400)
-    small = measure_level(env, SMALL, warmup, requests)
-    large = measure_level(env, LARGE_QUICK if quick else LARGE, warmup, requests)
+    small, large = asyncio.run(run())
     return [
         Figure(
             key="P4",
@@ -271,7 +307,9 @@ def measure(env: BenchEnv, quick: bool) -> list[Figure]:
             baseline=f"same read at {small.rows:,} observations",
             notes=[
                 f"{level.rows:,} rows: median {level.median:.2f} ms, p95 {level.p95:.2f} ms, "
-                f"generated in {level.load_seconds:.1f} s"
+                f"generated in {level.load_seconds:.1f} s ("
+                + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in level.phases.items())
+                + ")"
                 for level in (small, large)
             ],
         )
@@ -281,9 +319,14 @@ def measure(env: BenchEnv, quick: bool) -> list[Figure]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000,000 rows, fewer requests")
+    parser.add_argument(
+        "--scattered",
+        action="store_true",
+        help="rows in import order (a series on 40 pages); slower to index",
+    )
     args = parser.parse_args()
     with bench_env() as env:
-        for figure in measure(env, args.quick):
+        for figure in measure(env, args.quick, scattered=args.scattered):
             print(
                 f"{figure.key} {figure.name}: {figure.ours:.2f} {figure.unit} against "
                 f"{figure.raw:.2f} {figure.unit} ({figure.baseline}) — ratio "
