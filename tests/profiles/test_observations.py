@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles_api.observations.repository import ObservationFilter, page_statement
 from shared.auth import Role
+from shared.pagination import PageParams
 from tests.factories import Api, observation
 
 PROBLEM = "application/problem+json"
@@ -957,12 +959,6 @@ async def test_a_page_of_a_long_series_is_one_index_range_scan_cut_at_the_page(
 ) -> None:
     """However long the series and large the table, a page reads the series index up to the
     page's last row and only then joins the sources: no sort of the whole series."""
-    from services.profiles_api.observations.repository import (
-        ObservationFilter,
-        page_statement,
-    )
-    from shared.pagination import PageParams
-
     await session.execute(
         text(
             "INSERT INTO profiles.observation (city_code, indicator_code, period, period_start, "
