@@ -12,7 +12,9 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles_api.observations.repository import ObservationFilter, page_statement
 from shared.auth import Role
+from shared.pagination import PageParams
 from tests.factories import Api, observation
 
 PROBLEM = "application/problem+json"
@@ -944,3 +946,52 @@ async def test_a_dimension_given_twice_in_a_query_is_refused(api: Api) -> None:
 
     assert response.status_code == 422, response.text
     assert response.json()["errors"][0]["field"] == "dimension", response.json()
+
+
+def plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    """A node of an ``EXPLAIN (FORMAT JSON)`` plan and every node below it."""
+    return [node, *(n for child in node.get("Plans", []) for n in plan_nodes(child))]
+
+
+@pytest.mark.parametrize("after", [None, 3000], ids=["first page", "later page"])
+async def test_a_page_of_a_long_series_is_one_index_range_scan_cut_at_the_page(
+    session: AsyncSession, after: int | None
+) -> None:
+    """However long the series and large the table, a page reads the series index up to the
+    page's last row and only then joins the sources: no sort of the whole series."""
+    await session.execute(
+        text(
+            "INSERT INTO profiles.observation (city_code, indicator_code, period, period_start, "
+            "period_end, scope, disaggregation, dimensions, value, source_id) "
+            "SELECT 'ATVIE', 'foreign_nationals', y::text, make_date(y, 1, 1), "
+            "make_date(y, 12, 31), 'municipality', 'citizenship=C' || c, "
+            "jsonb_build_object('citizenship', 'C' || c), c, "
+            "(SELECT min(id) FROM profiles.source) "
+            "FROM generate_series(1976, 2025) AS y, generate_series(10, 109) AS c"
+        )
+    )
+    await session.execute(text("ANALYZE profiles.observation"))
+    cursor = None
+    if after is not None:
+        row = (
+            await session.execute(
+                text(
+                    "SELECT period_start, id FROM profiles.observation WHERE city_code = 'ATVIE' "
+                    "ORDER BY period_start, id OFFSET :after LIMIT 1"
+                ),
+                {"after": after},
+            )
+        ).one()
+        cursor = ["ATVIE", "foreign_nationals", row.period_start, row.id]
+    statement = page_statement(
+        ObservationFilter(cities=["ATVIE"], indicators=["foreign_nationals"]),
+        PageParams(limit=100, cursor=cursor),
+    )
+    sql = statement.compile(dialect=session.bind.dialect, compile_kwargs={"literal_binds": True})
+    plan = (await session.execute(text(f"EXPLAIN (FORMAT JSON) {sql}"))).scalar_one()[0]["Plan"]
+
+    limit = next(node for node in plan_nodes(plan) if node["Node Type"] == "Limit")
+    below = plan_nodes(limit)[1:]
+    assert [node["Node Type"] for node in below] == ["Index Scan"], below
+    assert below[0]["Index Name"] == "ix_observation_series"
+    assert below[0]["Relation Name"] == "observation"

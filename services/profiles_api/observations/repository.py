@@ -3,18 +3,21 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, String, case, func, select, text
 from sqlalchemy.dialects.postgresql import array, distinct_on
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.observations.models import Observation, ObservationChange
 from services.profiles_api.sources.models import Source
 from shared.pagination import PageParams, keyset
 from shared.repository import Repository
+
+S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 #: The order lists and pages follow: a city's series of an indicator, oldest first.
 SORT_KEY = (
@@ -47,7 +50,7 @@ class ObservationFilter:
     source_id: int | None = None
     preferred: bool = False
 
-    def apply(self, statement: Select[Observation, Source]) -> Select[Observation, Source]:
+    def apply(self, statement: S) -> S:
         if self.cities:
             statement = statement.where(Observation.city_code.in_(self.cities))
         if self.indicators:
@@ -92,56 +95,88 @@ def preferred_ids(criteria: ObservationFilter) -> Select[int]:
     )
 
 
-#: What a page of observations answers with, read as plain rows: building ORM instances
-#: (identity map, attribute instrumentation) for figures only serialised cost most of a read.
-LIST_COLUMNS = (  # in the order ``schemas.observation_json`` unpacks them
-    Observation.id,
-    Observation.city_code,
-    Observation.indicator_code,
-    Observation.period,
-    Observation.period_start,
-    Observation.period_end,
-    Observation.scope,
-    Observation.disaggregation,
-    Observation.dimensions,
-    Observation.value,
-    Observation.value_low,
-    Observation.value_high,
-    Observation.obs_status,
-    Observation.note,
-    Observation.updated_at,
-    Source.id.label("source_id"),
-    Source.title.label("source_title"),
-    Source.publisher.label("source_publisher"),
-    Source.url.label("source_url"),
-    Source.kind.label("source_kind"),
-    Source.reliability_rank.label("source_reliability_rank"),
+def _page_of(criteria: ObservationFilter, page: PageParams) -> Any:
+    """The observations of one page, chosen from ``observation`` alone, as an alias.
+
+    Ordered by the series index and cut by the limit, choosing the page is one index range
+    scan that stops after the page, however long the series and however large the table;
+    sources are joined to the page afterwards. Joined first, the planner may hash-join every
+    row of a series and sort them all when it underestimates the series.
+    """
+    statement = select(Observation)
+    if criteria.preferred:
+        statement = statement.where(Observation.id.in_(preferred_ids(criteria)))
+    else:
+        statement = criteria.apply(statement)
+    return aliased(Observation, keyset(statement, page, *SORT_KEY).subquery("page"))
+
+
+def page_statement(criteria: ObservationFilter, page: PageParams) -> Select[Observation, Source]:
+    """The page of observations ``criteria`` select, each with its source, in keyset order."""
+    chosen = _page_of(criteria, page)
+    return (
+        select(chosen, Source)
+        .join(Source, Source.id == chosen.source_id)
+        .order_by(*(getattr(chosen, column.key) for column in SORT_KEY))
+    )
+
+
+#: What a page of observations answers with, read as plain rows (building ORM instances for
+#: figures only serialised cost most of a read), in the order ``schemas.observation_json``
+#: unpacks them.
+LIST_COLUMNS = (
+    "id",
+    "city_code",
+    "indicator_code",
+    "period",
+    "period_start",
+    "period_end",
+    "scope",
+    "disaggregation",
+    "dimensions",
+    "value",
+    "value_low",
+    "value_high",
+    "obs_status",
+    "note",
+    "updated_at",
 )
+
+
+def page_rows_statement(criteria: ObservationFilter, page: PageParams) -> Select[*tuple[Any, ...]]:
+    """``page_statement`` as plain rows of ``LIST_COLUMNS`` and the source's fields."""
+    chosen = _page_of(criteria, page)
+    return (
+        select(
+            *(getattr(chosen, name) for name in LIST_COLUMNS),
+            Source.id.label("source_id"),
+            Source.title.label("source_title"),
+            Source.publisher.label("source_publisher"),
+            Source.url.label("source_url"),
+            Source.kind.label("source_kind"),
+            Source.reliability_rank.label("source_reliability_rank"),
+        )
+        .join(Source, Source.id == chosen.source_id)
+        .order_by(*(getattr(chosen, column.key) for column in SORT_KEY))
+    )
 
 
 class ObservationRepository(Repository[Observation]):
     model = Observation
 
-    def _selection(self, criteria: ObservationFilter) -> Select[Observation, Source]:
-        statement = select(Observation, Source).join(Source, Source.id == Observation.source_id)
-        if criteria.preferred:
-            return statement.where(Observation.id.in_(preferred_ids(criteria)))
-        return criteria.apply(statement)
-
     async def page_rows(
         self, criteria: ObservationFilter, page: PageParams
     ) -> Sequence[Row[*tuple[Any, ...]]]:
-        """A page as ``query`` selects it, as rows of ``LIST_COLUMNS``."""
-        statement = self._selection(criteria).with_only_columns(*LIST_COLUMNS)
+        """A page as ``query`` selects it, as plain rows (``page_rows_statement``)."""
         # Plain columns: run on the session's connection, without the ORM's execution steps.
         connection = await self.session.connection()
-        rows = await connection.execute(keyset(statement, page, *SORT_KEY))
+        rows = await connection.execute(page_rows_statement(criteria, page))
         return rows.all()
 
     async def query(
         self, criteria: ObservationFilter, page: PageParams
     ) -> Sequence[Row[Observation, Source]]:
-        rows = await self.session.execute(keyset(self._selection(criteria), page, *SORT_KEY))
+        rows = await self.session.execute(page_statement(criteria, page))
         return rows.all()
 
     async def with_source(self, observation_id: int) -> Row[Observation, Source] | None:

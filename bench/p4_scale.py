@@ -1,0 +1,341 @@
+"""P4 scale: reading one series costs the same with 10,000 or 10,000,000 observations.
+
+The series is what a dashboard draws: every period of one city x indicator,
+``GET /v1/observations?city=X&indicator=Y&limit=100`` — 40 yearly totals (1986-2025), one
+page. It is read through the profiles API served as in production (``mc2cm serve profiles``,
+one uvicorn process), anonymously (so the suppression rule asks the catalogue), one request
+after another from this process, for pairs drawn with a fixed seed among those that have data.
+
+Both databases hold the same catalogue (500 cities, 500 indicators — a third of them counts of
+persons — and 20 sources); only the number of series with data differs (250 against 250,000;
+quick mode: 25,000). The rows are generated in SQL, year after year as imports bring them, so
+the 40 rows of a series lie on 40 different pages of the table: the large table is read as a
+real one would be, not in the order of the series. Indexes and foreign keys are built after
+the load (as the migrations define them), then ``VACUUM ANALYZE``.
+
+    .venv/bin/python -m bench.p4_scale [--quick]
+
+Figure: median latency at the large size ÷ median at the small size (target ≤ 1.5).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import random
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+
+from bench.env import BenchEnv, bench_env
+from bench.figures import Figure
+from services.cli.runtime import migrate_all
+
+SEED = 20261201
+CITIES = 500
+INDICATORS = 500
+SOURCES = 20
+FIRST_YEAR, LAST_YEAR = 1986, 2025
+PERIODS = LAST_YEAR - FIRST_YEAR + 1  # rows of one series
+PAIRS = CITIES * INDICATORS
+#: Maps series k to a distinct city x indicator pair (coprime with PAIRS: a permutation).
+STRIDE = 7919
+SMALL = 10_000
+LARGE = 10_000_000
+LARGE_QUICK = 1_000_000
+SECRET = "bench-p4-secret-" + "x" * 40
+
+
+def pair(k: int) -> tuple[str, str]:
+    """The city and indicator codes of series ``k`` (as the SQL below computes them)."""
+    p = (k * STRIDE) % PAIRS
+    return f"C{p // INDICATORS:04d}", f"bench_{p % INDICATORS:03d}"
+
+
+CATALOGUE_SQL = f"""
+INSERT INTO profiles.city (code, names, country, region, timezone, membership_status)
+SELECT 'C' || lpad(c::text, 4, '0'), jsonb_build_object('en', 'Bench city ' || c), 'ZZ',
+       'europe', 'UTC', 'confirmed'
+FROM generate_series(0, {CITIES - 1}) AS c;
+INSERT INTO profiles.indicator (code, names, theme, unit, value_type, aggregation)
+SELECT 'bench_' || lpad(i::text, 3, '0'), jsonb_build_object('en', 'Bench indicator ' || i),
+       'demography', CASE WHEN i % 3 = 0 THEN 'persons' ELSE 'percent' END, 'decimal', 'mean'
+FROM generate_series(0, {INDICATORS - 1}) AS i;
+INSERT INTO profiles.source (id, title, kind, reliability_rank) OVERRIDING SYSTEM VALUE
+SELECT s, 'Bench source ' || s, 'register', 1 + s % 5 FROM generate_series(1, {SOURCES}) AS s;
+SELECT setval(pg_get_serial_sequence('profiles.source', 'id'), {SOURCES});
+"""
+
+#: Rows n in [$1, $2) of $3 series. In series order ($4 false) row n is year n % 40 of series
+#: n / 40, so the heap and the series indexes are built from rows already in index order; in
+#: import order ($4 true) it is series n % $3 of year n / $3, a series spread over 40 pages.
+#: Series k is the pair (k * $5) % PAIRS: with every pair present, $5 = 1 keeps pairs in code
+#: order; otherwise $5 = STRIDE, as ``pair`` computes.
+ROWS_SQL = f"""
+INSERT INTO profiles.observation (
+    id, city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
+    dimensions, value, obs_status, source_id, created_at, updated_at
+) OVERRIDING SYSTEM VALUE
+SELECT n + 1,
+       'C' || lpad((p / {INDICATORS})::text, 4, '0'),
+       'bench_' || lpad((p % {INDICATORS})::text, 3, '0'),
+       y::text, make_date(y, 1, 1), make_date(y, 12, 31), 'municipality', '', '{{}}',
+       ((p * 31 + y * 17) % 100000)::float8, 'A', 1 + p % {SOURCES},
+       '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
+FROM (
+    SELECT n, ({FIRST_YEAR} + CASE WHEN $4 THEN n / $3 ELSE n % {PERIODS} END)::int AS y,
+           (CASE WHEN $4 THEN n % $3 ELSE n / {PERIODS} END * $5::bigint) % {PAIRS} AS p
+    FROM (SELECT generate_series($1::bigint, $2::bigint - 1) AS n) AS numbers
+) AS rows
+"""
+
+
+@dataclass(frozen=True)
+class Level:
+    rows: int
+    load_seconds: float
+    phases: dict[str, float]
+    latencies_ms: list[float]
+
+    @property
+    def median(self) -> float:
+        return statistics.median(self.latencies_ms)
+
+    @property
+    def p95(self) -> float:
+        return statistics.quantiles(self.latencies_ms, n=20)[-1]
+
+
+async def _schema_objects(connection: asyncpg.Connection) -> tuple[list[str], list[str]]:
+    """The observation table's constraints and indexes: how to drop them, how to rebuild them."""
+    constraints = await connection.fetch(
+        "SELECT conname, pg_get_constraintdef(oid) AS definition FROM pg_constraint "
+        "WHERE conrelid = 'profiles.observation'::regclass AND contype IN ('p', 'u', 'f') "
+        "ORDER BY contype = 'f', conname"
+    )
+    indexes = await connection.fetch(
+        "SELECT indexrelid::regclass::text AS name, pg_get_indexdef(indexrelid) AS definition "
+        "FROM pg_index WHERE indrelid = 'profiles.observation'::regclass AND NOT EXISTS ("
+        "SELECT FROM pg_constraint WHERE conindid = indexrelid AND contype IN ('p', 'u'))"
+    )
+    drop = [
+        f"ALTER TABLE profiles.observation DROP CONSTRAINT {c['conname']}"
+        for c in reversed(constraints)
+    ] + [f"DROP INDEX {i['name']}" for i in indexes]
+    build = [
+        f"ALTER TABLE profiles.observation ADD CONSTRAINT {c['conname']} {c['definition']}"
+        for c in constraints
+    ] + [i["definition"] for i in indexes]
+    return drop, build
+
+
+async def generate(url: str, rows: int, *, scattered: bool = False) -> dict[str, float]:
+    """``rows`` observations (a multiple of 40) in the migrated database at ``url``, in series
+    order or (``scattered``) in import order; the seconds each phase took."""
+    series = rows // PERIODS
+    multiplier = 1 if series == PAIRS and not scattered else STRIDE
+    phases: dict[str, float] = {}
+    started = time.perf_counter()
+    connection = await asyncpg.connect(url)
+    try:
+        await connection.execute(CATALOGUE_SQL)
+        drop, build = await _schema_objects(connection)
+        for statement in drop:
+            await connection.execute(statement)
+        await connection.execute("ALTER TABLE profiles.observation SET UNLOGGED")
+        # Two connections, half of the rows each: the machine's two cores.
+        halves = [(0, rows // 2), (rows // 2, rows)]
+        loaders = [await asyncpg.connect(url) for _ in halves]
+        try:
+            await asyncio.gather(
+                *(
+                    loader.execute(ROWS_SQL, first, last, series, scattered, multiplier)
+                    for loader, (first, last) in zip(loaders, halves, strict=True)
+                )
+            )
+        finally:
+            for loader in loaders:
+                await loader.close()
+        phases["insert"] = time.perf_counter() - started
+        started = time.perf_counter()
+        # Sorts of 10,000,000 keys in memory rather than on disk.
+        await connection.execute("SET maintenance_work_mem = '1GB'")
+        for statement in build:
+            await connection.execute(statement)
+        await connection.execute(
+            "SELECT setval(pg_get_serial_sequence('profiles.observation', 'id'), $1)", rows
+        )
+        phases["indexes"] = time.perf_counter() - started
+        started = time.perf_counter()
+        await connection.execute("VACUUM ANALYZE profiles.observation")
+        phases["vacuum"] = time.perf_counter() - started
+    finally:
+        await connection.close()
+    return phases
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@contextmanager
+def profiles_api(database_url: str, redis_url: str, log: Path) -> Iterator[str]:
+    """``mc2cm serve profiles`` running on the database; its base URL. Stopped afterwards."""
+    port = _free_port()
+    env = os.environ | {
+        "MC2CM_DATABASE_URL": database_url,
+        "MC2CM_REDIS_URL": redis_url,
+        "MC2CM_JWT_SECRET": SECRET,
+    }
+    command = [sys.executable, "-m", "services.cli", "serve", "profiles", "--port", str(port)]
+    with log.open("w") as output:
+        process = subprocess.Popen(command, env=env, stdout=output, stderr=output)
+    try:
+        base_url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"the profiles API did not start: see {log}")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.terminate()
+        try:
+            process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def _read(client: httpx.Client, city: str, indicator: str) -> float:
+    """Milliseconds of one series read (checked: the whole series, one page)."""
+    started = time.perf_counter()
+    response = client.get(
+        "/v1/observations", params={"city": city, "indicator": indicator, "limit": 100}
+    )
+    elapsed = time.perf_counter() - started
+    response.raise_for_status()
+    items = response.json()["items"]
+    if len(items) != PERIODS:
+        raise AssertionError(f"{city} x {indicator}: {len(items)} rows, not {PERIODS}")
+    return elapsed * 1000
+
+
+def read_series(
+    base_urls: list[str], series: list[int], warmup: int, requests: int
+) -> list[list[float]]:
+    """Milliseconds of ``requests`` sequential series reads of each API (after ``warmup``).
+
+    The APIs take turns, request by request, and which goes first alternates: whatever else
+    the machine does at a moment slows both alike, and the ratio of medians keeps steady.
+    """
+    draws = [random.Random(SEED) for _ in base_urls]
+    latencies: list[list[float]] = [[] for _ in base_urls]
+    clients = [httpx.Client(base_url=url, timeout=30) for url in base_urls]
+    try:
+        for n in range(warmup + requests):
+            order = range(len(clients)) if n % 2 == 0 else reversed(range(len(clients)))
+            for i in order:
+                elapsed = _read(clients[i], *pair(draws[i].randrange(series[i])))
+                if n >= warmup:
+                    latencies[i].append(elapsed)
+    finally:
+        for client in clients:
+            client.close()
+    return latencies
+
+
+def measure(env: BenchEnv, quick: bool, *, scattered: bool = False) -> list[Figure]:
+    warmup, requests = (30, 200) if quick else (50, 400)
+    sizes = [SMALL, LARGE_QUICK if quick else LARGE]
+
+    async def run() -> list[Level]:
+        async with (
+            env.database("mc2cm_bench_p4") as small_url,
+            env.database("mc2cm_bench_p4") as large_url,
+        ):
+            urls = [small_url, large_url]
+            phases, seconds = [], []
+            for url, rows in zip(urls, sizes, strict=True):
+                await migrate_all(url)
+                started = time.perf_counter()
+                phases.append(await generate(url, rows, scattered=scattered))
+                seconds.append(time.perf_counter() - started)
+            latencies = await asyncio.to_thread(serve_and_read, urls)
+            return [
+                Level(rows=rows, load_seconds=s, phases=p, latencies_ms=ms)
+                for rows, s, p, ms in zip(sizes, seconds, phases, latencies, strict=True)
+            ]
+
+    def serve_and_read(urls: list[str]) -> list[list[float]]:
+        with (
+            profiles_api(urls[0], env.redis_url, env.workdir / "p4-api-small.log") as small,
+            profiles_api(urls[1], env.redis_url, env.workdir / "p4-api-large.log") as large,
+        ):
+            return read_series(
+                [small, large], [rows // PERIODS for rows in sizes], warmup, requests
+            )
+
+    small, large = asyncio.run(run())
+    return [
+        Figure(
+            key="P4",
+            name=f"series read, median at {large.rows:,} ÷ at {small.rows:,} observations",
+            ours=large.median,
+            raw=small.median,
+            unit="ms",
+            target=1.5,
+            better="lower",
+            baseline=f"same read at {small.rows:,} observations",
+            notes=[
+                f"{level.rows:,} rows: median {level.median:.2f} ms, p95 {level.p95:.2f} ms, "
+                f"generated in {level.load_seconds:.1f} s ("
+                + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in level.phases.items())
+                + ")"
+                for level in (small, large)
+            ],
+        )
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="1,000,000 rows, fewer requests")
+    parser.add_argument(
+        "--scattered",
+        action="store_true",
+        help="rows in import order (a series on 40 pages); slower to index",
+    )
+    args = parser.parse_args()
+    with bench_env() as env:
+        for figure in measure(env, args.quick, scattered=args.scattered):
+            print(
+                f"{figure.key} {figure.name}: {figure.ours:.2f} {figure.unit} against "
+                f"{figure.raw:.2f} {figure.unit} ({figure.baseline}) — ratio "
+                f"{figure.ratio:.2f}, target ≤ {figure.target} "
+                f"{'met' if figure.met else 'NOT met'}"
+            )
+            for note in figure.notes:
+                print(f"    {note}")
+
+
+if __name__ == "__main__":
+    main()
