@@ -73,7 +73,7 @@ async def _send_email(worker: WorkerContext, session: AsyncSession, row: Notific
     settings = worker.settings
     if not settings.smtp_host:
         raise Skipped("no SMTP server is configured (MC2CM_SMTP_HOST)")
-    await send_message(build_message(row, sender=settings.mail_from), settings)
+    await send_message(build_message(row, sender=settings.mail_from), worker.smtp)
 
 
 async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notification) -> None:
@@ -107,16 +107,25 @@ async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notif
 DELIVERY_LOCK_CLASS = 0x4E4F54  # "NOT"
 
 
+#: Statements outside the attempt's second transaction run on their own, without BEGIN and
+#: COMMIT round trips (each is its own transaction in PostgreSQL).
+_ON_THEIR_OWN = "AUTOCOMMIT"
+_IN_A_TRANSACTION = "READ COMMITTED"
+
+
 async def deliver(worker: WorkerContext, notification_id: int) -> str:
     """Make the next attempt of a delivery, if it is due and nobody else is making it; what
     became of it.
 
     A session advisory lock on the delivery is held across both transactions (counting the
     attempt, then sending it), so a second run of the same job finds it taken; a worker that
-    dies lets it go with its connection.
+    dies lets it go with its connection. Taking the lock, counting the attempt and letting
+    the lock go are single statements, each committed on its own; sending and recording the
+    outcome is the one transaction (seven round trips to PostgreSQL in all).
     """
     key = (DELIVERY_LOCK_CLASS, notification_id % 2**31)
     async with worker.database.engine.connect() as connection:
+        await connection.execution_options(isolation_level=_ON_THEIR_OWN)
         taken = await connection.scalar(select(func.pg_try_advisory_lock(*key)))
         await connection.commit()
         if not taken:
@@ -124,22 +133,28 @@ async def deliver(worker: WorkerContext, notification_id: int) -> str:
         try:
             return await _attempt(worker, connection, notification_id)
         finally:
+            await connection.rollback()
+            await connection.execution_options(isolation_level=_ON_THEIR_OWN)
             await connection.execute(select(func.pg_advisory_unlock(*key)))
             await connection.commit()
 
 
 async def _attempt(worker: WorkerContext, connection: AsyncConnection, notification_id: int) -> str:
-    """The two transactions of one attempt, on ``connection`` (which holds the lock)."""
+    """The two transactions of one attempt, on ``connection`` (which holds the lock, and
+    runs each statement on its own until told otherwise)."""
     settings = worker.settings
     now = datetime.now(UTC)
     sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
     async with sessions() as session, session.begin():
+        # One statement: the attempt is counted (and committed) whatever follows.
         attempt = await NotificationRepository.from_session(session).start_attempt(
             notification_id, now, slack=CLOCK_SLACK
         )
     if attempt is None:
         return "nothing due"
 
+    await connection.commit()
+    await connection.execution_options(isolation_level=_IN_A_TRANSACTION)
     retry = None
     async with sessions() as session, session.begin():
         row = await NotificationRepository.from_session(session).lock_attempt(

@@ -3,6 +3,8 @@
 The message is the same bytes on every attempt: its ``Message-ID`` comes from the delivery
 and its ``Date`` is when the delivery was claimed, so a receiver that got an earlier attempt
 (sent, but the worker died before recording it) can tell the copy.
+
+Messages go over the worker's open connections (``services/worker/smtp.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import aiosmtplib
 
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.schemas import email_message_id
-from shared.settings import Settings
+from services.worker.smtp import SmtpConnections
 
 
 class PermanentFailure(Exception):
@@ -52,20 +54,12 @@ def build_message(notification: Notification, *, sender: str) -> EmailMessage:
     return message
 
 
-async def send_message(message: EmailMessage, settings: Settings) -> None:
+async def send_message(message: EmailMessage, connections: SmtpConnections) -> None:
     """Send over the configured SMTP server; ``PermanentFailure`` when the server refuses
     the recipient or message for good (5xx), any other ``aiosmtplib`` or network error for
     what a retry may mend."""
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls=settings.smtp_starttls or None,
-            timeout=settings.smtp_timeout_seconds,
-        )
+        await connections.send(message)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         if all(refusal.code >= 500 for refusal in exc.recipients):
             raise PermanentFailure(str(exc)) from exc

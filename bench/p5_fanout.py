@@ -1,40 +1,39 @@
-"""Notification fan-out benchmark: e-mail deliveries per second against arq's own ceiling.
+"""P5, notification fan-out: e-mails delivered per second against arq's own ceiling.
 
 In one run, on the same PostgreSQL and Redis: claims N rendered e-mails (each with its event
-calendar attached, as a confirmation has) to N people, then runs the real worker in burst
-mode until every one is delivered to a local aiosmtpd server (a process of its own, so it
-takes no CPU from the worker's); beside it, the same worker settings run N arq jobs that do
-nothing. Prints claims/s, deliveries/s and no-op jobs/s; every delivery must end ``sent``.
+calendar attached, as a confirmation has) to N people (10,000; ``--quick``: 1,000), then
+runs the real worker (``build_worker``, as ``mc2cm worker`` does) in burst mode until every
+one is delivered to a local aiosmtpd server (a process of its own, so it takes no CPU from
+the worker's); beside it, the same worker settings run N arq jobs that do nothing. Every
+delivery must end ``sent``. The sink's own ceiling is measured too (the same messages sent
+over one SMTP connection, no worker), to show it is not what limits the figure.
 
-    .venv/bin/python -m bench.notification_fanout --recipients 1000
-
-Uses BENCH_DATABASE_URL / BENCH_REDIS_URL, else TEST_DATABASE_URL / TEST_REDIS_URL, else
-the embedded servers.
+    .venv/bin/python -m bench.p5_fanout [--quick]
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import socket
 import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
-from pathlib import Path
 from typing import Any
 
+import aiosmtplib
 import asyncpg
 from arq.worker import Worker, func
 from sqlalchemy import func as sql
 from sqlalchemy import select
 
+from bench.env import BenchEnv, bench_env
+from bench.figures import Figure
 from services.cli.runtime import migrate_all
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.notifications.models import Notification
@@ -44,11 +43,10 @@ from services.worker.app import build_worker, open_worker
 from services.worker.context import WorkerContext
 from services.worker.notifications.calendar import Invitations, Method
 from services.worker.notifications.claims import enqueue_delivery
+from services.worker.notifications.mail import build_message
 from services.worker.notifications.messages import event_fields, mail_to
 from services.worker.notifications.templates import Kind
-from shared.embedded import start_embedded_stack
 from shared.settings import Environment, Settings, to_libpq_url
-from tests.conftest import create_database, drop_database
 from tests.worker.receivers import free_port
 
 SECRET = "bench-secret-" + "x" * 40
@@ -179,62 +177,99 @@ async def noop_jobs(worker: WorkerContext, count: int) -> float:
     return elapsed
 
 
-async def run(database_url: str, redis_url: str, recipients: int) -> None:
-    await migrate_all(database_url)
-    person_ids = await add_people(database_url, recipients)
-    port = free_port()
-    settings = Settings(
-        environment=Environment.test,
-        database_url=database_url,
-        redis_url=redis_url,
-        jwt_secret=SECRET,
-        queue_name=f"bench-{uuid.uuid4().hex[:8]}",
-        smtp_host="127.0.0.1",
-        smtp_port=port,
-    )
-    with smtp_server(port):
-        async with open_worker(settings, name="bench") as worker:
-            claimed = await claim(worker, person_ids)
-            delivered = await deliver_all(worker)
-            baseline = await noop_jobs(worker, recipients)
-            async with worker.database.sessionmaker() as session:
-                sent = await session.scalar(
-                    select(sql.count()).where(Notification.status == "sent")
-                )
+async def sink_ceiling(worker: WorkerContext, count: int) -> float:
+    """``count`` copies of a claimed e-mail sent to the sink over one SMTP connection, no
+    database and no queue; the seconds it took (the sink's ceiling, and aiosmtplib's)."""
+    async with worker.database.sessionmaker() as session:
+        row = await session.scalar(select(Notification).limit(1))
+    assert row is not None
+    message = build_message(row, sender=worker.settings.mail_from)
+    client = aiosmtplib.SMTP(hostname=worker.settings.smtp_host, port=worker.settings.smtp_port)
+    started = time.perf_counter()
+    async with client:
+        for _ in range(count):
+            await client.send_message(message)
+    return time.perf_counter() - started
+
+
+async def run(env: BenchEnv, recipients: int) -> dict[str, float]:
+    """The seconds of each phase for ``recipients`` e-mails."""
+    async with env.database("mc2cm_bench_p5") as database_url:
+        await migrate_all(database_url)
+        person_ids = await add_people(database_url, recipients)
+        port = free_port()
+        settings = Settings(
+            environment=Environment.test,
+            database_url=database_url,
+            redis_url=env.redis_url,
+            jwt_secret=SECRET,
+            queue_name=f"bench-{uuid.uuid4().hex[:8]}",
+            smtp_host="127.0.0.1",
+            smtp_port=port,
+        )
+        with smtp_server(port):
+            async with open_worker(settings, name="bench") as worker:
+                try:
+                    claimed = await claim(worker, person_ids)
+                    delivered = await deliver_all(worker)
+                    baseline = await noop_jobs(worker, recipients)
+                    sink = await sink_ceiling(worker, min(recipients, 2000))
+                    async with worker.database.sessionmaker() as session:
+                        sent = await session.scalar(
+                            select(sql.count()).where(Notification.status == "sent")
+                        )
+                finally:
+                    # The queues and whatever their jobs left (results, in-progress keys).
+                    keys = [
+                        key
+                        async for key in worker.redis.scan_iter(
+                            f"*{settings.queue_name}*", count=1000
+                        )
+                    ]
+                    if keys:
+                        await worker.redis.delete(*keys)
     assert sent == recipients, f"{sent} of {recipients} deliveries sent"
-    rows = [
-        ("claims (rendered, with calendar)", claimed),
-        ("e-mail deliveries", delivered),
-        ("arq no-op jobs", baseline),
+    return {
+        "claim": claimed,
+        "deliver": delivered,
+        "noop": baseline,
+        "sink": sink / min(recipients, 2000) * recipients,
+    }
+
+
+def measure(env: BenchEnv, quick: bool) -> list[Figure]:
+    recipients = 1_000 if quick else 10_000
+    seconds = asyncio.run(run(env, recipients))
+    rate = {phase: recipients / spent for phase, spent in seconds.items()}
+    return [
+        Figure(
+            key="P5",
+            name=f"e-mails delivered to a local SMTP sink ({recipients:,} recipients)",
+            ours=rate["deliver"],
+            raw=rate["noop"],
+            unit="mails/s",
+            target=0.5,
+            baseline="arq no-op jobs/s, same Redis and worker settings",
+            notes=[
+                f"claims {rate['claim']:,.0f}/s (rendered, with calendar)",
+                f"SMTP sink ceiling {rate['sink']:,.0f} mails/s over one connection",
+            ],
+        )
     ]
-    print(f"{recipients} recipients")
-    for label, seconds in rows:
-        print(f"{label:<34}{recipients / seconds:8.0f} /s  ({seconds:.2f} s)")
-    print(f"{'deliveries per no-op job':<34}{baseline / delivered:8.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--recipients", type=int, default=1000)
+    parser.add_argument("--quick", action="store_true", help="1,000 recipients, not 10,000")
     args = parser.parse_args()
-    database = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
-    redis = os.environ.get("BENCH_REDIS_URL") or os.environ.get("TEST_REDIS_URL")
-    with tempfile.TemporaryDirectory() as tmp:
-        stack = None
-        if database is None or redis is None:
-            stack = start_embedded_stack(
-                Path(tmp) / "stack", postgres=database is None, redis=redis is None
-            )
-        try:
-            server = database or stack.database_url  # type: ignore[union-attr]
-            database_url = asyncio.run(create_database(server, "mc2cm_bench"))
-            try:
-                asyncio.run(run(database_url, redis or stack.redis_url, args.recipients))  # type: ignore[union-attr]
-            finally:
-                asyncio.run(drop_database(database_url))
-        finally:
-            if stack is not None:
-                stack.close()
+    with bench_env() as env:
+        for figure in measure(env, args.quick):
+            ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else "-"
+            print(f"{figure.key} {figure.name}")
+            print(f"  ours {figure.ours:,.0f} {figure.unit}; {figure.baseline}: {figure.raw:,.0f}")
+            print(f"  ratio {ratio} (target ≥ {figure.target}, met: {figure.met})")
+            for note in figure.notes:
+                print(f"  {note}")
 
 
 if __name__ == "__main__":
