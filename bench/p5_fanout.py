@@ -42,7 +42,7 @@ from services.dialogue_api.people.models import Person
 from services.worker.app import build_worker, open_worker
 from services.worker.context import WorkerContext
 from services.worker.notifications.calendar import Invitations, Method
-from services.worker.notifications.claims import enqueue_delivery
+from services.worker.notifications.claims import enqueue_deliveries
 from services.worker.notifications.mail import build_message
 from services.worker.notifications.messages import event_fields, mail_to
 from services.worker.notifications.templates import Kind
@@ -138,8 +138,7 @@ async def claim(worker: WorkerContext, person_ids: list[int]) -> float:
             for person in people
         ]
         scheduled = await claim_deliveries(session, deliveries)
-    for row in scheduled:
-        await enqueue_delivery(worker, row)
+    await enqueue_deliveries(worker, scheduled)
     return time.perf_counter() - started
 
 

@@ -11,7 +11,7 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from email.message import EmailMessage
+from email.message import Message
 
 import aiosmtplib
 
@@ -83,7 +83,7 @@ class SmtpConnections:
         if client.is_connected:
             self._idle.append((time.monotonic(), client))
 
-    async def send(self, message: EmailMessage) -> None:
+    async def send(self, message: Message) -> None:
         """Send ``message`` on an open connection, or a new one. A reused connection the
         server had closed meanwhile is replaced once by a new one (the server took nothing
         on it; had it closed during DATA, receivers de-duplicate on the Message-ID)."""

@@ -100,24 +100,30 @@ class NotificationRepository(Repository[Notification]):
         """Count one more attempt of a pending delivery due by ``now`` (give or take
         ``slack``) that nobody is sending right now; the attempt's number, or ``None`` when
         there is nothing to attempt."""
+        return (await self.start_attempts([notification_id], now, slack=slack)).get(notification_id)
+
+    async def start_attempts(
+        self, notification_ids: Sequence[int], now: datetime, *, slack: timedelta = timedelta(0)
+    ) -> dict[int, int]:
+        """``start_attempt`` for many deliveries in one statement: the number of the attempt
+        counted, by delivery (those with nothing to attempt left out)."""
         due = (
             select(Notification.id)
             .where(
-                Notification.id == notification_id,
+                Notification.id.in_(notification_ids),
                 Notification.status == "pending",
                 Notification.next_attempt_at <= now + slack,
             )
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
         )
-        attempt: int | None = await self.session.scalar(
+        counted = await self.session.execute(
             update(Notification)
-            .where(Notification.id == due)
+            .where(Notification.id.in_(due))
             .values(attempts=Notification.attempts + 1, last_attempt_at=now)
-            .returning(Notification.attempts)
+            .returning(Notification.id, Notification.attempts)
             .execution_options(synchronize_session=False)
         )
-        return attempt
+        return {row.id: row.attempts for row in counted}
 
     async def lock_attempt(self, notification_id: int, attempt: int) -> Notification | None:
         """The delivery, locked until the transaction ends, if it is still pending at attempt
