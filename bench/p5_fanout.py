@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import socket
 import subprocess
 import sys
@@ -24,6 +25,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 import aiosmtplib
@@ -54,8 +56,14 @@ SECRET = "bench-secret-" + "x" * 40
 SINK = "aiosmtpd.handlers.Sink"
 
 
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU time process ``pid`` has used so far (Linux ``/proc``)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def smtp_server(port: int) -> Iterator[None]:
+def smtp_server(port: int) -> Iterator[int]:
     """aiosmtpd's discarding server on ``port``, in a process of its own."""
     server = subprocess.Popen(
         [sys.executable, "-m", "aiosmtpd", "-n", "-l", f"127.0.0.1:{port}", "-c", SINK],
@@ -69,7 +77,7 @@ def smtp_server(port: int) -> Iterator[None]:
                 break
             except OSError:
                 time.sleep(0.05)
-        yield
+        yield server.pid
     finally:
         server.terminate()
         server.wait()
@@ -142,21 +150,26 @@ async def claim(worker: WorkerContext, person_ids: list[int]) -> float:
     return time.perf_counter() - started
 
 
-async def deliver_all(worker: WorkerContext) -> float:
-    """Run the worker in burst mode until the queue is empty; the seconds it took."""
+async def deliver_all(worker: WorkerContext, sink: int) -> tuple[float, float, float]:
+    """Run the worker in burst mode until the queue is empty; the seconds it took, and the
+    CPU seconds of the worker (this process) and of the SMTP sink meanwhile."""
     arq = build_worker(worker, burst=True, poll_delay=0, cron_jobs=[])
-    started = time.perf_counter()
+    started, cpu, sink_cpu = time.perf_counter(), time.process_time(), cpu_seconds(sink)
     await arq.main()
-    elapsed = time.perf_counter() - started
-    return elapsed
+    return (
+        time.perf_counter() - started,
+        time.process_time() - cpu,
+        cpu_seconds(sink) - sink_cpu,
+    )
 
 
 async def noop(ctx: dict[str, Any]) -> None:
     return None
 
 
-async def noop_jobs(worker: WorkerContext, count: int) -> float:
-    """N jobs that do nothing, through the same worker settings; the seconds they took."""
+async def noop_jobs(worker: WorkerContext, count: int) -> tuple[float, float]:
+    """N jobs that do nothing, through the same worker settings; the seconds they took and
+    the CPU seconds of the worker."""
     queue = f"{worker.settings.queue_name}-noop"
     for n in range(count):
         await worker.redis.enqueue_job("noop", _job_id=f"noop:{queue}:{n}", _queue_name=queue)
@@ -170,10 +183,9 @@ async def noop_jobs(worker: WorkerContext, count: int) -> float:
         job_timeout=worker.settings.job_timeout_seconds,
         max_tries=worker.settings.job_max_tries,
     )
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     await arq.main()
-    elapsed = time.perf_counter() - started
-    return elapsed
+    return time.perf_counter() - started, time.process_time() - cpu
 
 
 async def sink_ceiling(worker: WorkerContext, count: int) -> float:
@@ -206,12 +218,12 @@ async def run(env: BenchEnv, recipients: int) -> dict[str, float]:
             smtp_host="127.0.0.1",
             smtp_port=port,
         )
-        with smtp_server(port):
+        with smtp_server(port) as sink_pid:
             async with open_worker(settings, name="bench") as worker:
                 try:
                     claimed = await claim(worker, person_ids)
-                    delivered = await deliver_all(worker)
-                    baseline = await noop_jobs(worker, recipients)
+                    delivered, worker_cpu, sink_cpu = await deliver_all(worker, sink_pid)
+                    baseline, noop_cpu = await noop_jobs(worker, recipients)
                     sink = await sink_ceiling(worker, min(recipients, 2000))
                     async with worker.database.sessionmaker() as session:
                         sent = await session.scalar(
@@ -233,6 +245,9 @@ async def run(env: BenchEnv, recipients: int) -> dict[str, float]:
         "deliver": delivered,
         "noop": baseline,
         "sink": sink / min(recipients, 2000) * recipients,
+        "worker_cpu": worker_cpu,
+        "sink_cpu": sink_cpu,
+        "noop_cpu": noop_cpu,
     }
 
 
@@ -240,6 +255,7 @@ def measure(env: BenchEnv, quick: bool) -> list[Figure]:
     recipients = 1_000 if quick else 10_000
     seconds = asyncio.run(run(env, recipients))
     rate = {phase: recipients / spent for phase, spent in seconds.items()}
+    per_mail = {phase: spent / recipients * 1000 for phase, spent in seconds.items()}
     return [
         Figure(
             key="P5",
@@ -252,6 +268,8 @@ def measure(env: BenchEnv, quick: bool) -> list[Figure]:
             notes=[
                 f"claims {rate['claim']:,.0f}/s (rendered, with calendar)",
                 f"SMTP sink ceiling {rate['sink']:,.0f} mails/s over one connection",
+                f"CPU per mail: worker {per_mail['worker_cpu']:.2f} ms, "
+                f"sink {per_mail['sink_cpu']:.2f} ms; per no-op job {per_mail['noop_cpu']:.2f} ms",
             ],
         )
     ]
