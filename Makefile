@@ -39,4 +39,3 @@ openapi: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.import_vs_copy --rows 100000
 	$(BIN)/python -m bench.aggregate_latency --writes 20
-	$(BIN)/python -m bench.notification_fanout --recipients 1000
