@@ -27,6 +27,7 @@ from services.worker.context import WorkerContext
 from services.worker.events import handle_event
 from services.worker.housekeeping import purge_idempotency_keys
 from services.worker.relay import run_relay, sweep_outbox
+from services.worker.smtp import SmtpConnections
 from shared.db import Database
 from shared.settings import Settings
 
@@ -87,9 +88,11 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
     assert settings.redis_url is not None
     database = Database.from_settings(settings, application_name=f"mc2cm-{name}")
     redis = redis_client(settings.redis_url, settings.queue_name)
+    smtp = SmtpConnections(settings)
     try:
-        yield WorkerContext(settings=settings, database=database, redis=redis)
+        yield WorkerContext(settings=settings, database=database, redis=redis, smtp=smtp)
     finally:
+        await smtp.close()
         await redis.aclose(close_connection_pool=True)
         await database.dispose()
 

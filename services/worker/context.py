@@ -1,4 +1,5 @@
-"""What every job of the worker reaches: settings, the database and the arq queue."""
+"""What every job of the worker reaches: settings, the database, the arq queue and the open
+SMTP connections."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
+from services.worker.smtp import SmtpConnections
 from shared.contracts.events import OutboxEvent
 from shared.db import Database
 from shared.settings import Settings
@@ -20,6 +22,7 @@ class WorkerContext:
     settings: Settings
     database: Database
     redis: ArqRedis
+    smtp: SmtpConnections
 
     async def enqueue(self, function: str, *args: Any, **options: Any) -> bool:
         """Enqueue ``function`` on the worker's queue; ``False`` when a job of that id exists."""

@@ -7,9 +7,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.notifications.repository import NotificationRepository
 from tests.dialogue.factories import add_person
 from tests.factories import Api, assert_problem, error_fields
 
@@ -146,3 +148,43 @@ async def test_unknown_filter_values_name_the_parameter(dialogue: Api) -> None:
         response = await dialogue.get(f"/v1/notifications?{query}", role=Api.ADMIN)
         problem = assert_problem(response, 422)
         assert error_fields(problem) == {field}, (query, problem)
+
+
+async def test_an_event_with_thousands_of_participants_claims_each_delivery_once(
+    session: AsyncSession,
+) -> None:
+    """More deliveries than one statement can carry (asyncpg takes 32,767 parameters, a
+    delivery 14): every one is claimed, and claiming them again adds none."""
+    outbox_event_id = uuid.uuid4()
+    rows = [
+        {
+            "delivery_key": f"{outbox_event_id}:email:person:{n}",
+            "message_id": uuid.uuid4(),
+            "channel": "email",
+            "recipient": f"participant.{n}@example.org",
+            "recipient_name": f"Participant {n}",
+            "event_type": "event.changed",
+            "outbox_event_id": outbox_event_id,
+            "person_id": None,
+            "subscription_id": None,
+            "language": "en",
+            "subject": "Event changed",
+            "body": "Dear participant,",
+            "calendar": None,
+            "calendar_method": None,
+        }
+        for n in range(2500)
+    ]
+    repository = NotificationRepository.from_session(session)
+
+    scheduled = await repository.claim(rows)
+    again = await repository.claim(rows)
+
+    assert len(scheduled) == 2500
+    assert [row.id for row in scheduled] == sorted(row.id for row in scheduled)
+    assert {row.message_id for row in scheduled} == {row["message_id"] for row in rows}
+    assert again == scheduled
+    stored = await session.scalar(
+        select(func.count()).where(Notification.outbox_event_id == outbox_event_id)
+    )
+    assert stored == 2500

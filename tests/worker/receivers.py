@@ -54,8 +54,8 @@ def bound_socket() -> socket.socket:
 class _Controller(Controller):
     """aiosmtpd's threaded controller serving an already bound socket."""
 
-    def __init__(self, handler: Any, server: socket.socket) -> None:
-        super().__init__(handler, hostname=HOST, port=server.getsockname()[1])
+    def __init__(self, handler: Any, server: socket.socket, **smtp: Any) -> None:
+        super().__init__(handler, hostname=HOST, port=server.getsockname()[1], **smtp)
         self._socket = server
 
     def _create_server(self) -> Any:
@@ -72,10 +72,13 @@ async def wait_until(check: Any, *, timeout: float = 15, interval: float = 0.05)
 
 
 class SmtpSink:
-    """An SMTP server that keeps every message it accepts (``messages``, parsed)."""
+    """An SMTP server that keeps every message it accepts (``messages``, parsed) and the
+    client address each came from (``peers``); it drops clients idle ``idle_timeout``
+    seconds."""
 
-    def __init__(self, *, stall_first: bool = False) -> None:
+    def __init__(self, *, stall_first: bool = False, idle_timeout: float = 300) -> None:
         self.messages: list[EmailMessage] = []
+        self.peers: list[Any] = []
         self.conversations = 0
         self.stall_first = stall_first
         #: Set once the first message is held in the middle of its conversation.
@@ -83,7 +86,7 @@ class SmtpSink:
         self._release = threading.Event()
         server = bound_socket()
         self.port: int = server.getsockname()[1]
-        self._controller = _Controller(self, server)
+        self._controller = _Controller(self, server, timeout=idle_timeout)
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """aiosmtpd's hook: the message is in; ``250`` accepts it."""
@@ -97,6 +100,7 @@ class SmtpSink:
         message = email.message_from_bytes(content, policy=policy.default)
         assert isinstance(message, EmailMessage)
         self.messages.append(message)
+        self.peers.append(session.peer)
         return "250 2.0.0 Accepted"
 
     def to(self, address: str) -> list[EmailMessage]:

@@ -24,6 +24,10 @@ class NotificationFilters:
     subscription_id: int | None = None
 
 
+#: Most deliveries claimed by one statement.
+CLAIM_CHUNK = 1000
+
+
 class Scheduled(NamedTuple):
     """What enqueueing the next attempt of a pending delivery needs to know of it."""
 
@@ -66,22 +70,23 @@ class NotificationRepository(Repository[Notification]):
     async def claim(self, rows: Sequence[dict[str, Any]]) -> Sequence[Scheduled]:
         """Insert the deliveries whose keys nobody claimed yet; the pending ones among all
         the keys given (new or claimed before), to be enqueued."""
-        if not rows:
-            return []
-        await self.session.execute(
-            insert(Notification)
-            .values(list(rows))
-            .on_conflict_do_nothing(index_elements=[Notification.delivery_key])
-        )
-        found = await self.session.execute(
-            select(*_SCHEDULED)
-            .where(
-                Notification.delivery_key.in_([row["delivery_key"] for row in rows]),
-                Notification.status == "pending",
+        scheduled: list[Scheduled] = []
+        # By chunks: one statement takes at most 32,767 parameters (asyncpg), 14 a row.
+        for start in range(0, len(rows), CLAIM_CHUNK):
+            chunk = list(rows[start : start + CLAIM_CHUNK])
+            await self.session.execute(
+                insert(Notification)
+                .values(chunk)
+                .on_conflict_do_nothing(index_elements=[Notification.delivery_key])
             )
-            .order_by(Notification.id)
-        )
-        return [Scheduled(*row) for row in found]
+            found = await self.session.execute(
+                select(*_SCHEDULED).where(
+                    Notification.delivery_key.in_([row["delivery_key"] for row in chunk]),
+                    Notification.status == "pending",
+                )
+            )
+            scheduled.extend(Scheduled(*row) for row in found)
+        return sorted(scheduled, key=lambda row: row.id)
 
     async def due(self, now: datetime, *, limit: int) -> Sequence[Scheduled]:
         """Pending deliveries due by ``now``, the longest waiting first. It locks nothing: an
@@ -100,24 +105,30 @@ class NotificationRepository(Repository[Notification]):
         """Count one more attempt of a pending delivery due by ``now`` (give or take
         ``slack``) that nobody is sending right now; the attempt's number, or ``None`` when
         there is nothing to attempt."""
+        return (await self.start_attempts([notification_id], now, slack=slack)).get(notification_id)
+
+    async def start_attempts(
+        self, notification_ids: Sequence[int], now: datetime, *, slack: timedelta = timedelta(0)
+    ) -> dict[int, int]:
+        """``start_attempt`` for many deliveries in one statement: the number of the attempt
+        counted, by delivery (those with nothing to attempt left out)."""
         due = (
             select(Notification.id)
             .where(
-                Notification.id == notification_id,
+                Notification.id.in_(notification_ids),
                 Notification.status == "pending",
                 Notification.next_attempt_at <= now + slack,
             )
             .with_for_update(skip_locked=True)
-            .scalar_subquery()
         )
-        attempt: int | None = await self.session.scalar(
+        counted = await self.session.execute(
             update(Notification)
-            .where(Notification.id == due)
+            .where(Notification.id.in_(due))
             .values(attempts=Notification.attempts + 1, last_attempt_at=now)
-            .returning(Notification.attempts)
+            .returning(Notification.id, Notification.attempts)
             .execution_options(synchronize_session=False)
         )
-        return attempt
+        return {row.id: row.attempts for row in counted}
 
     async def lock_attempt(self, notification_id: int, attempt: int) -> Notification | None:
         """The delivery, locked until the transaction ends, if it is still pending at attempt

@@ -5,7 +5,8 @@ A delivery is claimed by inserting its row with a unique ``delivery_key``
 once, claim it once. The message is rendered before the claim and stored with it. Once the
 claim commits, every pending delivery among the keys (new, or claimed by an earlier run that
 died before enqueueing) gets a ``deliver_notification`` job whose id names the attempt and
-when it is due, so enqueueing it again adds nothing; the sweep
+when it is due, so enqueueing it again adds nothing; deliveries due at once go by
+``DELIVERY_BATCH`` in one ``deliver_notifications`` job. The sweep
 (``jobs.enqueue_due_deliveries``) catches any job that was lost all the same.
 """
 
@@ -22,6 +23,10 @@ from services.dialogue_api.notifications.service import Delivery, claim_deliveri
 from services.worker.context import WorkerContext
 
 DELIVER = "deliver_notification"
+DELIVER_MANY = "deliver_notifications"
+#: Most deliveries one ``deliver_notifications`` job attempts: a job, its locks and its
+#: counting are shared by that many, each still sent and recorded on its own.
+DELIVERY_BATCH = 50
 
 
 def email_key(event_id: uuid.UUID, person_id: int) -> str:
@@ -57,6 +62,30 @@ async def enqueue_delivery(worker: WorkerContext, scheduled: Scheduled) -> bool:
     )
 
 
+async def enqueue_deliveries(worker: WorkerContext, scheduled: Sequence[Scheduled]) -> int:
+    """Enqueue the next attempt of pending deliveries: those due now by ``DELIVERY_BATCH`` in
+    one job (named after its first), the others each deferred until due; how many deliveries
+    got a new job."""
+    now = datetime.now(UTC)
+    due = [row for row in scheduled if row.next_attempt_at <= now]
+    enqueued = 0
+    for row in scheduled:
+        if row.next_attempt_at > now:
+            enqueued += await enqueue_delivery(worker, row)
+    for start in range(0, len(due), DELIVERY_BATCH):
+        batch = due[start : start + DELIVERY_BATCH]
+        first = batch[0]
+        if len(batch) == 1:
+            enqueued += await enqueue_delivery(worker, first)
+        elif await worker.enqueue(
+            DELIVER_MANY,
+            [row.id for row in batch],
+            _job_id=f"notifications:{first.message_id}:{first.attempts + 1}:{len(batch)}",
+        ):
+            enqueued += len(batch)
+    return enqueued
+
+
 async def claim_and_enqueue(
     worker: WorkerContext,
     build: Callable[[AsyncSession], Awaitable[Sequence[Delivery]]],
@@ -66,7 +95,4 @@ async def claim_and_enqueue(
     async with worker.database.sessionmaker() as session, session.begin():
         deliveries = await build(session)
         scheduled = await claim_deliveries(session, deliveries)
-    enqueued = 0
-    for row in scheduled:
-        enqueued += await enqueue_delivery(worker, row)
-    return enqueued
+    return await enqueue_deliveries(worker, scheduled)

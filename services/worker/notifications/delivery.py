@@ -24,11 +24,13 @@ again.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, literal, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
 from services.dialogue_api.notifications.models import Notification
@@ -73,7 +75,7 @@ async def _send_email(worker: WorkerContext, session: AsyncSession, row: Notific
     settings = worker.settings
     if not settings.smtp_host:
         raise Skipped("no SMTP server is configured (MC2CM_SMTP_HOST)")
-    await send_message(build_message(row, sender=settings.mail_from), settings)
+    await send_message(build_message(row, sender=settings.mail_from), worker.smtp)
 
 
 async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notification) -> None:
@@ -107,39 +109,89 @@ async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notif
 DELIVERY_LOCK_CLASS = 0x4E4F54  # "NOT"
 
 
+#: Statements outside the attempt's second transaction run on their own, without BEGIN and
+#: COMMIT round trips (each is its own transaction in PostgreSQL).
+_ON_THEIR_OWN = "AUTOCOMMIT"
+_IN_A_TRANSACTION = "READ COMMITTED"
+
+
+def _lock_key(notification_id: ColumnElement[int]) -> ColumnElement[int]:
+    """The second half of a delivery's advisory lock key (an ``integer``)."""
+    return cast(notification_id % 2**31, Integer)
+
+
 async def deliver(worker: WorkerContext, notification_id: int) -> str:
     """Make the next attempt of a delivery, if it is due and nobody else is making it; what
-    became of it.
+    became of it."""
+    return (await deliver_many(worker, [notification_id]))[notification_id]
 
-    A session advisory lock on the delivery is held across both transactions (counting the
-    attempt, then sending it), so a second run of the same job finds it taken; a worker that
-    dies lets it go with its connection.
+
+async def deliver_many(worker: WorkerContext, notification_ids: Sequence[int]) -> dict[int, str]:
+    """Make the next attempt of each delivery that is due and nobody else is making; what
+    became of each.
+
+    A session advisory lock on each delivery is held across both transactions of its attempt
+    (counting it, then sending it), so a second run of the same job finds it taken; a worker
+    that dies lets them go with its connection. Taking the locks, counting the attempts and
+    letting the locks go are one statement each for the whole batch, committed on its own;
+    then each delivery is sent and its outcome recorded in a transaction of its own, so one
+    delivery's failure or retry is its own.
     """
-    key = (DELIVERY_LOCK_CLASS, notification_id % 2**31)
+    outcomes = dict.fromkeys(notification_ids, "nothing due")
+    ids = func.unnest(literal(list(notification_ids), ARRAY(BigInteger))).column_valued("id")
     async with worker.database.engine.connect() as connection:
-        taken = await connection.scalar(select(func.pg_try_advisory_lock(*key)))
+        await connection.execution_options(isolation_level=_ON_THEIR_OWN)
+        taken = list(
+            await connection.scalars(
+                select(ids).where(func.pg_try_advisory_lock(DELIVERY_LOCK_CLASS, _lock_key(ids)))
+            )
+        )
         await connection.commit()
         if not taken:
-            return "nothing due"
+            return outcomes
         try:
-            return await _attempt(worker, connection, notification_id)
+            outcomes |= await _attempt(worker, connection, taken)
         finally:
-            await connection.execute(select(func.pg_advisory_unlock(*key)))
+            held = func.unnest(literal(taken, ARRAY(BigInteger))).column_valued("id")
+            await connection.rollback()
+            await connection.execution_options(isolation_level=_ON_THEIR_OWN)
+            await connection.execute(
+                select(func.pg_advisory_unlock(DELIVERY_LOCK_CLASS, _lock_key(held)))
+            )
             await connection.commit()
+    return outcomes
 
 
-async def _attempt(worker: WorkerContext, connection: AsyncConnection, notification_id: int) -> str:
-    """The two transactions of one attempt, on ``connection`` (which holds the lock)."""
-    settings = worker.settings
+async def _attempt(
+    worker: WorkerContext, connection: AsyncConnection, notification_ids: list[int]
+) -> dict[int, str]:
+    """The two transactions of each attempt, on ``connection`` (which holds the locks, and
+    runs each statement on its own until told otherwise)."""
     now = datetime.now(UTC)
     sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
     async with sessions() as session, session.begin():
-        attempt = await NotificationRepository.from_session(session).start_attempt(
-            notification_id, now, slack=CLOCK_SLACK
+        # One statement: the attempts are counted (and committed) whatever follows.
+        attempts = await NotificationRepository.from_session(session).start_attempts(
+            notification_ids, now, slack=CLOCK_SLACK
         )
-    if attempt is None:
-        return "nothing due"
+    await connection.commit()
+    await connection.execution_options(isolation_level=_IN_A_TRANSACTION)
+    outcomes = {}
+    for notification_id in notification_ids:
+        attempt = attempts.get(notification_id)
+        if attempt is not None:
+            outcomes[notification_id] = await _send(worker, sessions, notification_id, attempt)
+    return outcomes
 
+
+async def _send(
+    worker: WorkerContext,
+    sessions: async_sessionmaker[AsyncSession],
+    notification_id: int,
+    attempt: int,
+) -> str:
+    """The second transaction of an attempt: lock the row at it, send, record the outcome."""
+    settings = worker.settings
     retry = None
     async with sessions() as session, session.begin():
         row = await NotificationRepository.from_session(session).lock_attempt(

@@ -1,4 +1,5 @@
-"""The notifications' arq jobs: one attempt of a delivery, the sweep, the reminders."""
+"""The notifications' arq jobs: one attempt of a delivery or of a batch of them, the sweep,
+the reminders."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from arq.worker import Function, func
 
 from services.dialogue_api.notifications.repository import NotificationRepository
 from services.worker.context import WorkerContext, worker_context
-from services.worker.notifications.claims import DELIVER, enqueue_delivery
-from services.worker.notifications.delivery import deliver
+from services.worker.notifications.claims import DELIVER, DELIVER_MANY, enqueue_delivery
+from services.worker.notifications.delivery import deliver, deliver_many
 from services.worker.notifications.reminders import send_reminders
 
 log = logging.getLogger(__name__)
@@ -25,6 +26,13 @@ SWEEP_BATCH = 5000
 async def deliver_notification(ctx: dict[str, Any], notification_id: int) -> str:
     """Job: the next attempt of delivery ``notification_id`` (a no-op if it is not due)."""
     return await deliver(worker_context(ctx), notification_id)
+
+
+async def deliver_notifications(ctx: dict[str, Any], notification_ids: list[int]) -> str:
+    """Job: the next attempt of each of the deliveries (those not due are left alone)."""
+    outcomes = await deliver_many(worker_context(ctx), notification_ids)
+    sent = sum(outcome.startswith("sent") for outcome in outcomes.values())
+    return f"{sent} of {len(outcomes)} sent"
 
 
 async def enqueue_due(worker: WorkerContext) -> int:
@@ -54,7 +62,10 @@ async def remind(ctx: dict[str, Any]) -> int:
     return await send_reminders(worker_context(ctx))
 
 
-FUNCTIONS: list[Function] = [func(deliver_notification, name=DELIVER)]
+FUNCTIONS: list[Function] = [
+    func(deliver_notification, name=DELIVER),
+    func(deliver_notifications, name=DELIVER_MANY),
+]
 CRON_JOBS: list[CronJob] = [
     cron(enqueue_due_deliveries, name="enqueue_due_deliveries", second={0}, run_at_startup=True),
     cron(remind, name="send_reminders", minute=set(range(0, 60, 5)), second={20}),

@@ -3,69 +3,80 @@
 The message is the same bytes on every attempt: its ``Message-ID`` comes from the delivery
 and its ``Date`` is when the delivery was claimed, so a receiver that got an earlier attempt
 (sent, but the worker died before recording it) can tell the copy.
+
+Messages go over the worker's open connections (``services/worker/smtp.py``).
 """
 
 from __future__ import annotations
 
-from email.headerregistry import Address
-from email.message import EmailMessage
-from email.utils import format_datetime
+from email.charset import QP, Charset
+from email.header import Header
+from email.message import Message
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
+from email.utils import format_datetime, formataddr
 
 import aiosmtplib
 
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.schemas import email_message_id
-from shared.settings import Settings
+from services.worker.smtp import SmtpConnections
 
 
 class PermanentFailure(Exception):
     """A failure no retry can mend (the server refused the recipient for good)."""
 
 
-def build_message(notification: Notification, *, sender: str) -> EmailMessage:
-    """The e-mail of a delivery, with its calendar attached when it has one."""
-    message = EmailMessage()
+#: UTF-8 bodies in quoted-printable: readable where mostly ASCII, safe through any relay.
+_UTF8 = Charset("utf-8")
+_UTF8.body_encoding = QP
+
+
+def _text(content: str, subtype: str) -> MIMEText:
+    return MIMEText(content, subtype, _UTF8)  # type: ignore[arg-type]
+
+
+def _header(name: str, value: str) -> str:
+    """``value`` as header ``name``: as is in ASCII, RFC 2047-encoded and folded otherwise."""
+    return value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
+
+
+def build_message(notification: Notification, *, sender: str) -> Message:
+    """The e-mail of a delivery, with its calendar attached when it has one.
+
+    Built with the ``compat32`` classes of ``email.mime``, which take headers as given: the
+    default policy parses every header it is given and again when writing, which cost more
+    than sending the message.
+    """
+    body = _text(notification.body, "plain")
+    message: Message = body
+    if notification.calendar is not None:
+        method = notification.calendar_method or "PUBLISH"
+        calendar = _text(notification.calendar, "calendar")
+        calendar.set_param("method", method)
+        filename = "invite.ics" if method == "REQUEST" else "event.ics"
+        calendar.add_header("Content-Disposition", "attachment", filename=filename)
+        message = MIMEMultipart("mixed", _subparts=[body, calendar])
     message["From"] = sender
     name = notification.recipient_name
-    message["To"] = (
-        Address(display_name=name, addr_spec=notification.recipient)
-        if name
-        else notification.recipient
-    )
-    message["Subject"] = notification.subject or ""
+    recipient = notification.recipient
+    message["To"] = formataddr((name, recipient), "utf-8") if name else recipient
+    message["Subject"] = _header("Subject", notification.subject or "")
     message["Date"] = format_datetime(notification.created_at)
     message["Message-ID"] = email_message_id(notification.message_id)
     # RFC 3834: automatic replies (vacation notices) should not answer it.
     message["Auto-Submitted"] = "auto-generated"
-    message.set_content(notification.body)
-    if notification.calendar is not None:
-        method = notification.calendar_method or "PUBLISH"
-        message.add_attachment(
-            notification.calendar,
-            subtype="calendar",
-            filename="invite.ics" if method == "REQUEST" else "event.ics",
-            params={"method": method},
-        )
-    # Last: setting the content drops ``Content-*`` headers.
     if notification.language:
         message["Content-Language"] = notification.language
     return message
 
 
-async def send_message(message: EmailMessage, settings: Settings) -> None:
+async def send_message(message: Message, connections: SmtpConnections) -> None:
     """Send over the configured SMTP server; ``PermanentFailure`` when the server refuses
     the recipient or message for good (5xx), any other ``aiosmtplib`` or network error for
     what a retry may mend."""
     try:
-        await aiosmtplib.send(
-            message,
-            hostname=settings.smtp_host,
-            port=settings.smtp_port,
-            username=settings.smtp_username,
-            password=settings.smtp_password.get_secret_value() if settings.smtp_password else None,
-            start_tls=settings.smtp_starttls or None,
-            timeout=settings.smtp_timeout_seconds,
-        )
+        await connections.send(message)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         if all(refusal.code >= 500 for refusal in exc.recipients):
             raise PermanentFailure(str(exc)) from exc
