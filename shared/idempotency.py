@@ -31,7 +31,6 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-import orjson
 from sqlalchemy import (
     Column,
     DateTime,
@@ -48,6 +47,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, insert
 from sqlalchemy.ext.asyncio import AsyncSession
+from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from shared.auth import TokenVerifier
@@ -161,25 +161,14 @@ def _lock_key(caller: str, key: str) -> int:
     return int.from_bytes(digest[:4], "big", signed=True)
 
 
-def _valid_key(raw: bytes) -> str:
-    try:
-        key = raw.decode("ascii")
-    except UnicodeDecodeError:
-        key = ""
-    if not 1 <= len(key) <= MAX_KEY_LENGTH or not key.isprintable():
+def _valid_key(key: str) -> str:
+    if not 1 <= len(key) <= MAX_KEY_LENGTH or not (key.isascii() and key.isprintable()):
         raise invalid(
             HEADER,
             f"must be 1 to {MAX_KEY_LENGTH} printable ASCII characters (a UUID is a good key)",
             location="header",
         )
     return key
-
-
-def _header(scope: Scope, name: bytes) -> bytes | None:
-    for header, value in scope["headers"]:
-        if header == name:
-            return bytes(value)
-    return None
 
 
 class _Body:
@@ -224,7 +213,7 @@ class IdempotencyMiddleware:
         if scope["type"] != "http" or scope["method"] != "POST":
             await self.app(scope, receive, send)
             return
-        raw_key = _header(scope, HEADER.lower().encode())
+        raw_key = Headers(scope=scope).get(HEADER)
         if raw_key is None:
             await self.app(scope, receive, send)
             return
@@ -285,11 +274,11 @@ class IdempotencyMiddleware:
             await self._run_once(scope, _Body(receive, claim), send, store, claim)
 
     async def _caller(self, scope: Scope) -> str | None:
-        authorization = _header(scope, b"authorization")
+        authorization = Headers(scope=scope).get("authorization")
         if authorization is None:
             client = scope.get("client")
             return f"anonymous:{client[0] if client else '-'}"
-        scheme, _, token = authorization.decode("latin-1").partition(" ")
+        scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
         verifier: TokenVerifier = scope["app"].state.token_verifier
@@ -312,7 +301,7 @@ class IdempotencyMiddleware:
                 )
             )
         ).one_or_none()
-        length = _header(scope, b"content-length")
+        length = Headers(scope=scope).get("content-length")
         if stored is not None or (
             length is not None and length.isdigit() and int(length) <= READ_AHEAD_BYTES
         ):
@@ -422,6 +411,5 @@ async def _replay(send: Send, stored: Any) -> None:
 
 
 def _pairs(value: Any) -> Iterable[tuple[str, str]]:
-    if isinstance(value, (bytes, str)):
-        value = orjson.loads(value)
+    # JSONB comes back decoded (the engine's deserializer).
     return [(str(name), str(header)) for name, header in value or []]
