@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test lint format bench bench-quick clean openapi
+.PHONY: dev test lint format bench bench-quick clean openapi lock
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -44,3 +44,12 @@ bench: $(STAMP)
 
 bench-quick: $(STAMP)
 	$(BIN)/python -m bench --quick $(ARGS)
+
+# The image's dependencies (`project.dependencies`, no extras, and the build backend), pinned
+# with hashes for Python 3.11 on Linux x86_64 and aarch64; the Dockerfile installs them with
+# --require-hashes. Pins already in the file are kept: `make lock ARGS=--upgrade` moves them to
+# the newest releases (tests/deploy/test_lock.py checks the file covers pyproject.toml).
+lock: $(STAMP)
+	$(BIN)/uv pip compile pyproject.toml deploy/build-requirements.in --universal \
+		--python-version 3.11 --generate-hashes --custom-compile-command "make lock" --quiet \
+		$(ARGS) -o deploy/requirements.lock

