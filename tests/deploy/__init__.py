@@ -1,0 +1,1 @@
+"""Static checks of the deployment files: image, lock file, compose file, Kubernetes."""
