@@ -25,7 +25,7 @@ from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
 from shared.problem_handlers import RETRY_LATER, install_problem_handlers
 from shared.rate_limit import RateLimiter, limit_uploads, limit_writes
-from shared.root_path import RootPathLocationMiddleware
+from shared.root_path import RootPathMiddleware
 from shared.schemas import contains_nul
 from shared.settings import Settings
 
@@ -156,7 +156,6 @@ def create_service_app(
         description=description,
         version=version,
         openapi_tags=openapi_tags,
-        root_path=settings.root_path,
         generate_unique_id_function=operation_id,
         lifespan=_lifespan(settings, service, lifespan),
     )
@@ -182,8 +181,8 @@ def create_service_app(
     install_openapi(app, service=service)
     # Middleware, from the innermost: Idempotency-Key inside the body limit (a body refused
     # up front never reaches it), the body limit inside CORS (so that a browser can read the
-    # 413), Location headers under the root path (behind a proxy's prefix), and the request
-    # id around everything.
+    # 413), the root path (MC2CM_ROOT_PATH: the scope's, and Location headers), and the
+    # request id around everything.
     app.add_middleware(
         IdempotencyMiddleware,
         table=idempotency_keys,
@@ -220,6 +219,6 @@ def create_service_app(
             ],
         )
     if settings.root_path:
-        app.add_middleware(RootPathLocationMiddleware, root_path=settings.root_path)
+        app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
     return app

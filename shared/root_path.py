@@ -1,18 +1,27 @@
-"""``Location`` headers under the root path: behind a proxy serving an API at a prefix
-(``MC2CM_ROOT_PATH=/profiles``), a created resource is at ``/profiles/v1/cities/GRATH`` for the
-caller, not at the ``/v1/cities/GRATH`` the routers write."""
+"""Serving an API under a prefix (``MC2CM_ROOT_PATH=/profiles``), behind a proxy that strips
+the prefix (the compose proxy) or one that keeps it (an Ingress without rewriting).
+
+The ASGI scope's ``root_path`` is set, so the router matches ``/profiles/v1/...`` and
+``/v1/...`` alike and FastAPI names the prefix in the OpenAPI document's ``servers`` and the
+docs pages; and every ``Location`` header that is a path of this host gets the prefix: a
+created resource is at ``/profiles/v1/cities/GRATH`` for the caller, not at the
+``/v1/cities/GRATH`` the routers write. (FastAPI's own ``root_path`` argument is deprecated in
+favour of the server's, and uvicorn's prepends the prefix to every path, which only a
+stripping proxy fits.)
+"""
 
 from __future__ import annotations
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
-class RootPathLocationMiddleware:
-    """Prefixes every absolute-path ``Location`` header with ``root_path``."""
+class RootPathMiddleware:
+    """Serves ``app`` under ``root_path``: the scope's root path, and ``Location`` headers."""
 
     def __init__(self, app: ASGIApp, root_path: str) -> None:
         self.app = app
-        self.prefix = root_path.rstrip("/").encode("latin-1")
+        self.root_path = root_path.rstrip("/")
+        self.prefix = self.root_path.encode("latin-1")
 
     def _located(self, value: bytes) -> bytes:
         relative_to_host = value.startswith(b"/") and not value.startswith(b"//")
@@ -24,6 +33,7 @@ class RootPathLocationMiddleware:
         if scope["type"] != "http" or not self.prefix:
             await self.app(scope, receive, send)
             return
+        scope["root_path"] = self.root_path
 
         async def send_located(message: Message) -> None:
             if message["type"] == "http.response.start":

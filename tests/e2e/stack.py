@@ -83,9 +83,7 @@ class Role:
         )
 
 
-def compose_role(
-    service: str, *, port: int | None, replace: dict[str, str], log: Path
-) -> Role:
+def compose_role(service: str, *, port: int | None, replace: dict[str, str], log: Path) -> Role:
     """The compose service ``service`` as a process: its command with ``--host`` on loopback
     and ``--port`` on ``port``, its environment with every interpolated value (``${…}``)
     replaced from ``replace`` and what ``replace`` names overriding the rest."""

@@ -17,7 +17,7 @@ from starlette.routing import Route
 
 from services.profiles_api.app import create_app
 from shared.auth import Role
-from shared.root_path import RootPathLocationMiddleware
+from shared.root_path import RootPathMiddleware
 from tests.conftest import client_in_transaction, make_settings
 from tests.factories import Api
 
@@ -73,7 +73,7 @@ async def test_only_paths_of_this_host_get_the_prefix(written: str, sent: str) -
     async def redirect(request: Request) -> Response:
         return Response(status_code=201, headers={"Location": written})
 
-    app = RootPathLocationMiddleware(Starlette(routes=[Route("/", redirect)]), PREFIX)
+    app = RootPathMiddleware(Starlette(routes=[Route("/", redirect)]), PREFIX)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://proxy.test") as client:
         response = await client.get("/")

@@ -1,0 +1,477 @@
+"""The deployment, proven without a container engine: every role of deploy/compose.yaml runs
+as its own process, with the image's command (``mc2cm migrate``, ``mc2cm serve profiles``,
+``mc2cm serve dialogue``, ``mc2cm worker``) and its compose environment, against this
+machine's PostgreSQL and Redis, behind nginx serving the compose proxy's own routes
+(deploy/nginx/routes.conf). A short scenario goes through the proxy only; then SIGTERM, with a
+request and a job in flight, loses neither.
+
+nginx is installed by .ci/run (Debian's nginx-light); under CI this test fails without it,
+elsewhere it is skipped.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import signal
+import subprocess
+import sys
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import asyncpg
+import httpx
+import pytest
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.engine import make_url
+
+from shared.auth import Role, issue_token
+from shared.settings import Settings, to_libpq_url
+from tests.conftest import create_database, drop_database
+from tests.dialogue.factories import new_event, new_person
+from tests.e2e.stack import (
+    HOST,
+    MailSink,
+    compose_role,
+    find_nginx,
+    free_port,
+    nginx_config,
+    wait_for,
+)
+from tests.e2e.stack import Role as Process
+from tests.factories import csv_file
+
+MC2CM = str(Path(sys.executable).with_name("mc2cm"))
+#: A year no demo figure has: the network aggregate of it is made of this test's rows only.
+PERIOD = "2031"
+SOURCE = "Deployment test register,Statistics office,https://stats.example.org/deploy,register"
+FIGURES = {"GRATH": 87012, "PTLIS": 100000}
+
+
+@dataclass
+class Platform:
+    """The running platform: the proxy's address, the processes, what the test set up."""
+
+    url: str
+    roles: dict[str, Process]
+    nginx: Process
+    database_url: str
+    settings: Settings
+    sink: MailSink
+    ports: dict[str, int]
+    import_request_id: str = ""
+
+    def headers(self, **extra: str) -> dict[str, str]:
+        token = issue_token(self.settings, subject="ops@deploy.test", role=Role.admin)
+        return {"Authorization": f"Bearer {token}", **extra}
+
+    def client(self, **options: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **options)
+
+    def query(self, sql: str, *args: Any) -> list[asyncpg.Record]:
+        async def run() -> list[asyncpg.Record]:
+            connection = await asyncpg.connect(self.database_url)
+            try:
+                return list(await connection.fetch(sql, *args))
+            finally:
+                await connection.close()
+
+        return asyncio.run(run())
+
+
+def _redis_url(server: str) -> str:
+    """The test Redis server, database 11: the queue and its keys stay apart from the suite's."""
+    return make_url(server).set(database="11").render_as_string(False)
+
+
+def _run_once(role: Process, timeout: float = 120) -> None:
+    role.start(MC2CM)
+    code = role.wait(timeout)
+    assert code == 0, role.tail()
+
+
+@pytest.fixture(scope="module")
+def platform(
+    server_urls: tuple[str, str], tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Platform]:
+    nginx = find_nginx()
+    if nginx is None:
+        if os.environ.get("CI"):
+            pytest.fail("nginx is missing: .ci/run installs it from Debian's packages")
+        pytest.skip("nginx is not installed (apt-get install nginx-light)")
+    directory = tmp_path_factory.mktemp("deploy")
+    database_url = asyncio.run(create_database(server_urls[0], "mc2cm_deploy"))
+    sink = MailSink()
+    sink.start()
+    processes: list[Process] = []
+    try:
+        secret = secrets.token_urlsafe(48)
+        run = uuid.uuid4().hex[:8]
+        ports = {name: free_port() for name in ("profiles", "dialogue", "metrics", "proxy")}
+        common = {
+            "MC2CM_DATABASE_URL": database_url,
+            "MC2CM_REDIS_URL": _redis_url(server_urls[1]),
+            "MC2CM_JWT_SECRET": secret,
+            "MC2CM_QUEUE_NAME": f"mc2cm-deploy-{run}",
+            "MC2CM_RATE_LIMIT_KEY_PREFIX": f"mc2cm-deploy-{run}:rate-limit",
+            "MC2CM_SMTP_HOST": HOST,
+            "MC2CM_SMTP_PORT": str(sink.port),
+        }
+        worker_only = {
+            "MC2CM_METRICS_HOST": HOST,
+            "MC2CM_METRICS_PORT": str(ports["metrics"]),
+            "MC2CM_HEALTHCHECK_URL": f"http://{HOST}:{ports['metrics']}/healthz",
+        }
+
+        def role(service: str, port: int | None = None, **extra: str) -> Process:
+            return compose_role(
+                service, port=port, replace=common | extra, log=directory / f"{service}.log"
+            )
+
+        # As compose does: the one-shot migration first, then (an operator's first step on a
+        # new database) the network's cities and catalogue, then the roles.
+        _run_once(role("migrate"))
+        seed = role("migrate")
+        seed.args, seed.name, seed.log = ["seed"], "seed", directory / "seed.log"
+        _run_once(seed)
+        roles = {
+            "profiles": role("profiles", ports["profiles"]),
+            "dialogue": role("dialogue", ports["dialogue"]),
+            "worker": role("worker", **worker_only),
+        }
+        for process in roles.values():
+            processes.append(process)
+            process.start(MC2CM)
+        config = nginx_config(
+            directory,
+            listen=ports["proxy"],
+            upstreams={"profiles": ports["profiles"], "dialogue": ports["dialogue"]},
+        )
+        proxy = Process(
+            "nginx",
+            ["-p", str(directory), "-c", str(config)],
+            dict(os.environ),
+            directory / "nginx.log",
+        )
+        processes.append(proxy)
+        proxy.start(nginx)
+        url = f"http://{HOST}:{ports['proxy']}"
+        for prefix in ("/profiles", "/dialogue"):
+            wait_for(
+                lambda prefix=prefix: (
+                    httpx.get(f"{url}{prefix}/readyz", timeout=2).status_code == 200
+                ),
+                timeout=60,
+                what=f"{prefix}/readyz through the proxy",
+                roles=processes,
+            )
+        yield Platform(
+            url=url,
+            roles=roles,
+            nginx=proxy,
+            database_url=to_libpq_url(database_url),
+            settings=Settings(jwt_secret=secret),
+            sink=sink,
+            ports=ports,
+        )
+    finally:
+        for process in processes:
+            process.stop()
+        sink.stop()
+        asyncio.run(drop_database(database_url))
+
+
+# --- the scenario, through the proxy only ------------------------------------------------------
+
+
+def test_a_city_its_figures_and_a_registration_go_through_the_proxy(platform: Platform) -> None:
+    roles = list(platform.roles.values())
+    with platform.client() as proxy:
+        athens = proxy.post(
+            "/profiles/v1/cities",
+            headers=platform.headers(),
+            json={
+                "code": "GRATH",
+                "names": {"en": "Athens"},
+                "country": "GR",
+                "region": "europe",
+                "latitude": 37.98,
+                "longitude": 23.73,
+                "timezone": "Europe/Athens",
+                "membership": {"status": "expected", "since": "2026-01-15"},
+            },
+        )
+        assert athens.status_code == 201, athens.text
+        # The Location names the proxy's prefix, so it leads back to the city.
+        assert athens.headers["location"] == "/profiles/v1/cities/GRATH"
+        assert proxy.get(athens.headers["location"]).json()["code"] == "GRATH"
+
+        platform.import_request_id = f"deploy-import-{uuid.uuid4().hex}"
+        rows = [
+            f"{city},foreign_nationals,{PERIOD},municipality,,{value},,,A,{SOURCE},"
+            for city, value in FIGURES.items()
+        ]
+        imported = proxy.post(
+            "/profiles/v1/imports",
+            content=csv_file(*rows),
+            headers=platform.headers(
+                **{"Content-Type": "text/csv", "X-Request-ID": platform.import_request_id}
+            ),
+        )
+        assert imported.status_code == 200, imported.text
+        assert imported.json()["inserted"] == len(FIGURES), imported.json()
+        assert imported.headers["x-request-id"] == platform.import_request_id
+
+        def network_total() -> dict[str, Any] | None:
+            page = proxy.get(
+                "/profiles/v1/aggregates",
+                params={
+                    "indicator": "foreign_nationals",
+                    "period": PERIOD,
+                    "group": "network",
+                    "disaggregation": "",
+                },
+            ).json()
+            return page["items"][0] if page["items"] else None
+
+        total = wait_for(network_total, timeout=30, what="the network aggregate", roles=roles)
+        assert total["value"] == sum(FIGURES.values()), total
+        assert total["cities"] == sorted(FIGURES), total
+
+        # The worker told the dialogue about Athens; a person of Athens registers for an event.
+        wait_for(
+            lambda: proxy.get("/dialogue/v1/cities/GRATH").status_code == 200,
+            timeout=30,
+            what="Athens known to the dialogue",
+            roles=roles,
+        )
+        person = proxy.post(
+            "/dialogue/v1/people",
+            headers=platform.headers(),
+            json=new_person(city="GRATH", email="eleni.deploy@example.org", languages=["en"]),
+        )
+        assert person.status_code == 201, person.text
+        event = proxy.post(
+            "/dialogue/v1/events",
+            headers=platform.headers(),
+            json=new_event(host_city="GRATH", participating_cities=["PTLIS"]),
+        )
+        assert event.status_code == 201, event.text
+        assert event.headers["location"].startswith("/dialogue/v1/events/"), event.headers
+        registered = proxy.post(
+            f"/dialogue/v1/events/{event.json()['id']}/registrations",
+            headers=platform.headers(),
+            json={"person": person.json()["id"], "status": "registered"},
+        )
+        assert registered.status_code == 201, registered.text
+
+    (mail,) = wait_for(
+        lambda: platform.sink.to("eleni.deploy@example.org"),
+        timeout=30,
+        what="the registration's mail at the SMTP server",
+        roles=roles,
+    )
+    assert mail["Subject"], mail
+
+
+def test_each_api_names_its_prefix_and_the_proxy_keeps_its_routes(platform: Platform) -> None:
+    with platform.client() as proxy:
+        for prefix in ("/profiles", "/dialogue"):
+            document = proxy.get(f"{prefix}/openapi.json").json()
+            assert document["servers"] == [{"url": prefix}], document.get("servers")
+            docs = proxy.get(f"{prefix}/docs")
+            assert f"'{prefix}/openapi.json'" in docs.text
+            moved = proxy.get(prefix)
+            assert (moved.status_code, moved.headers["location"]) == (308, f"{prefix}/")
+            hidden = proxy.get(f"{prefix}/metrics")
+            assert hidden.status_code == 404, "metrics are for Prometheus, not the public"
+            assert hidden.headers["content-type"] == "application/problem+json"
+        elsewhere = proxy.get("/wp-admin")
+        assert elsewhere.status_code == 404 and elsewhere.json()["status"] == 404
+    # An Ingress that does not strip the prefix reaches the same routes.
+    direct = httpx.get(f"http://{HOST}:{platform.ports['profiles']}/profiles/v1/themes")
+    assert direct.status_code == 200, direct.text
+
+
+def _healthcheck(url: str) -> int:
+    return subprocess.run(
+        [sys.executable, "-m", "services.cli.healthcheck"],
+        env={**os.environ, "MC2CM_HEALTHCHECK_URL": url},
+        capture_output=True,
+        timeout=10,
+    ).returncode
+
+
+def test_the_image_health_check_passes_on_each_api(platform: Platform) -> None:
+    for api in ("profiles", "dialogue"):
+        assert _healthcheck(f"http://{HOST}:{platform.ports[api]}/healthz") == 0, api
+
+
+# --- operations: health, metrics and logs of every process ------------------------------------
+
+
+def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
+    return [
+        (sample.name, sample.labels, sample.value)
+        for family in text_string_to_metric_families(text)
+        for sample in family.samples
+    ]
+
+
+def test_worker_and_apis_expose_health_metrics_and_outbox_lag(platform: Platform) -> None:
+    worker = f"http://{HOST}:{platform.ports['metrics']}"
+    assert httpx.get(f"{worker}/healthz").status_code == 200
+    ready = httpx.get(f"{worker}/readyz")
+    assert ready.status_code == 200, ready.text
+    assert _healthcheck(f"{worker}/healthz") == 0
+
+    samples = _samples(httpx.get(f"{worker}/metrics").text)
+    names = {name for name, _, _ in samples}
+    for schema in ("profiles", "dialogue"):
+        for metric in ("mc2cm_outbox_lag_seconds", "mc2cm_outbox_pending_events"):
+            assert any(
+                n == metric and labels.get("schema") == schema for n, labels, _ in samples
+            ), f"{metric}{{schema={schema!r}}} missing from the worker's /metrics"
+    handled = [
+        (labels, value)
+        for name, labels, value in samples
+        if name == "mc2cm_jobs_total" and labels.get("job") == "handle_event"
+    ]
+    assert handled and sum(value for _, value in handled) >= 1, handled
+    assert {"outcome"} <= set(handled[0][0]), handled
+    assert any(n.startswith("mc2cm_job_duration_seconds") for n in names), sorted(names)
+
+    api = _samples(httpx.get(f"http://{HOST}:{platform.ports['profiles']}/metrics").text)
+    imports = [
+        value
+        for name, labels, value in api
+        if name == "http_requests_total" and labels.get("route") == "/v1/imports"
+    ]
+    assert imports and sum(imports) >= 1, "requests counted by route"
+    assert any(
+        name == "mc2cm_outbox_lag_seconds" and labels.get("schema") == "profiles"
+        for name, labels, _ in api
+    ), "the profiles API shows its outbox's lag"
+
+
+def test_logs_are_json_and_carry_the_request_id_into_the_jobs(platform: Platform) -> None:
+    request_id = platform.import_request_id
+    assert request_id, "runs after the scenario"
+    for name in ("profiles", "worker"):
+        lines = [line for line in platform.roles[name].output().splitlines() if line.strip()]
+        assert lines, f"{name} logged nothing"
+        records = []
+        for line in lines:
+            try:
+                records.append(json.loads(line))
+            except ValueError:
+                pytest.fail(f"{name} wrote a line that is not JSON: {line!r}")
+        carrying = [record for record in records if request_id in json.dumps(record)]
+        assert carrying, f"no {name} log line carries the import's request id {request_id}"
+
+
+# --- SIGTERM: what is in flight finishes, nothing new is taken ---------------------------------
+
+
+def test_sigterm_lets_the_request_and_the_job_in_flight_finish(platform: Platform) -> None:
+    profiles, dialogue, worker = (platform.roles[n] for n in ("profiles", "dialogue", "worker"))
+    held = "held.deploy@example.org"
+    platform.sink.hold_for = held
+    with platform.client() as proxy:
+        # A job in flight: the confirmation mail of a registration, held by the SMTP server.
+        person = proxy.post(
+            "/dialogue/v1/people",
+            headers=platform.headers(),
+            json=new_person(city="PTLIS", email=held),
+        )
+        assert person.status_code == 201, person.text
+        event = proxy.post("/dialogue/v1/events", headers=platform.headers(), json=new_event())
+        assert event.status_code == 201, event.text
+        registered = proxy.post(
+            f"/dialogue/v1/events/{event.json()['id']}/registrations",
+            headers=platform.headers(),
+            json={"person": person.json()["id"], "status": "registered"},
+        )
+        assert registered.status_code == 201, registered.text
+    assert platform.sink.held.wait(30), "the mail job never reached the SMTP server"
+
+    # A request in flight: a CSV import uploaded slowly through the proxy.
+    rows = [
+        f"ESMAD,foreign_nationals,{year},municipality,,{400000 + year},,,A,{SOURCE},"
+        for year in range(2001, 2031)
+    ]
+    first_rows_sent = threading.Event()
+
+    def slow_upload() -> Iterator[bytes]:
+        yield csv_file(rows[0])  # the header and the first row
+        first_rows_sent.set()
+        for line in rows[1:]:
+            time.sleep(0.1)
+            yield (line + "\n").encode()
+
+    answer: dict[str, httpx.Response | BaseException] = {}
+
+    def upload() -> None:
+        try:
+            with platform.client() as proxy:
+                answer["import"] = proxy.post(
+                    "/profiles/v1/imports",
+                    content=slow_upload(),
+                    headers=platform.headers(**{"Content-Type": "text/csv"}),
+                )
+        except BaseException as exc:  # reported by the assertion below
+            answer["import"] = exc
+
+    uploading = threading.Thread(target=upload)
+    uploading.start()
+    try:
+        assert first_rows_sent.wait(10), "the upload did not start"
+        time.sleep(0.3)  # the first rows are at the API
+        for process in (profiles, dialogue, worker):
+            process.signal(signal.SIGTERM)
+
+        # No new request is taken: the proxy answers its own 503 problem at once.
+        def refused() -> bool:
+            response = httpx.get(f"{platform.url}/dialogue/healthz", timeout=2)
+            return response.status_code == 503
+
+        wait_for(refused, timeout=10, what="the stopping API refusing new requests")
+        # The worker waits for its running job instead of leaving.
+        time.sleep(1)
+        assert worker.running(), f"the worker left its job running\n{worker.tail()}"
+        platform.sink.release()
+    finally:
+        uploading.join(timeout=60)
+    result = answer["import"]
+    assert isinstance(result, httpx.Response), f"the import in flight was cut off: {result!r}"
+    assert result.status_code == 200, result.text
+    assert result.json()["inserted"] == len(rows), result.json()
+
+    codes = {process.name: process.wait(timeout=60) for process in (profiles, dialogue, worker)}
+    logs = "\n".join(p.tail() for p in (profiles, dialogue, worker))
+    # uvicorn, once its graceful shutdown is over, raises again the signal it caught, so that
+    # the exit status says what stopped it (-15 here, 143 in a container); the worker exits 0.
+    stopped = {0, -signal.SIGTERM}
+    assert codes["profiles"] in stopped and codes["dialogue"] in stopped, f"{codes}\n{logs}"
+    assert codes["worker"] == 0, f"{codes}\n{logs}"
+
+    # Nothing lost: the held mail was sent and recorded, the import's rows are all stored.
+    assert platform.sink.to(held), "the mail held at SIGTERM never arrived"
+    (delivery,) = platform.query(
+        "SELECT status, attempts FROM dialogue.notification WHERE recipient LIKE $1",
+        f"%{held}%",
+    )
+    assert (delivery["status"], delivery["attempts"]) == ("sent", 1), dict(delivery)
+    stored = platform.query(
+        "SELECT count(*) AS n FROM profiles.observation WHERE city_code = 'ESMAD' "
+        "AND indicator_code = 'foreign_nationals' AND period BETWEEN '2001' AND '2030' "
+        "AND source_id = (SELECT id FROM profiles.source WHERE title = 'Deployment test register')"
+    )
+    assert stored[0]["n"] == len(rows), stored
