@@ -162,3 +162,33 @@ def test_mails_lists_and_shows_what_the_dev_sink_received(tmp_path: Path) -> Non
     missing = runner.invoke(app, ["mails", "--data-dir", str(tmp_path), "--show", "3"])
     assert missing.exit_code == 2
     assert "There is no message 3" in missing.output
+
+
+def test_migrate_wait_applies_nothing_and_says_when_the_schemas_are_up_to_date(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a Kubernetes init container runs while the migration Job works."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MC2CM_DATABASE_URL", empty_database)
+
+    behind = runner.invoke(app, ["migrate", "--wait", "1"])
+    assert behind.exit_code == 1, behind.output
+    assert "Not migrated after 1 s: profiles, dialogue." in behind.output, behind.output
+
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    current = runner.invoke(app, ["migrate", "--wait", "0"])
+    assert current.exit_code == 0, current.output
+    assert "latest revision" in current.output
+
+
+async def test_two_migrations_started_together_both_succeed_one_after_the_other(
+    empty_database: str,
+) -> None:
+    """A Job retried while its first pod still runs, or two releases applied at once."""
+    import asyncio
+
+    from services.cli.runtime import migrate_all, schemas_behind
+
+    await asyncio.gather(migrate_all(empty_database), migrate_all(empty_database))
+
+    assert await schemas_behind(empty_database) == []
