@@ -87,7 +87,10 @@ class Platform:
 
 
 def _redis_url(server: str) -> str:
-    """The test Redis server, database 11: the queue and its keys stay apart from the suite's."""
+    """The test Redis server, database 11: the queue and its keys stay apart from the suite's
+    (an embedded Redis, on a unix socket, is this run's own anyway)."""
+    if not server.startswith(("redis://", "rediss://")):
+        return server
     return make_url(server).set(database="11").render_as_string(False)
 
 
