@@ -367,17 +367,19 @@ def test_worker_and_apis_expose_health_metrics_and_outbox_lag(platform: Platform
 def test_logs_are_json_and_carry_the_request_id_into_the_jobs(platform: Platform) -> None:
     request_id = platform.import_request_id
     assert request_id, "runs after the scenario"
-    for name in ("profiles", "worker"):
+    records: dict[str, list[dict[str, Any]]] = {}
+    for name in ("profiles", "dialogue", "worker"):
         lines = [line for line in platform.roles[name].output().splitlines() if line.strip()]
         assert lines, f"{name} logged nothing"
-        records = []
+        records[name] = []
         for line in lines:
             try:
-                records.append(json.loads(line))
+                records[name].append(json.loads(line))
             except ValueError:
                 pytest.fail(f"{name} wrote a line that is not JSON: {line!r}")
-        carrying = [record for record in records if request_id in json.dumps(record)]
-        assert carrying, f"no {name} log line carries the import's request id {request_id}"
+    # The import's outbox event, and the jobs it caused (relay, aggregation), log its id.
+    carrying = [record for record in records["worker"] if request_id in json.dumps(record)]
+    assert carrying, f"no worker log line carries the import's request id {request_id}"
 
 
 # --- SIGTERM: what is in flight finishes, nothing new is taken ---------------------------------
