@@ -74,8 +74,17 @@ async def serve_operations(context: WorkerContext, draining: asyncio.Event) -> A
     if settings.metrics_port == 0:
         yield
         return
+    address = (settings.metrics_host, settings.metrics_port)
     family = socket.AF_INET6 if ":" in settings.metrics_host else socket.AF_INET
-    listener = socket.create_server((settings.metrics_host, settings.metrics_port), family=family)
+    try:
+        listener = socket.create_server(address, family=family)
+    except OSError as exc:
+        raise OSError(
+            exc.errno,
+            f"cannot serve the worker's /healthz, /readyz and /metrics on "
+            f"{settings.metrics_host}:{settings.metrics_port}: {exc.strerror} (set "
+            "MC2CM_METRICS_PORT to a free port, or to 0 to serve none)",
+        ) from exc
     config = uvicorn.Config(
         operations_app(context, draining),
         lifespan="off",
