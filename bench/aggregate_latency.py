@@ -65,6 +65,8 @@ def processes(
         "MC2CM_JWT_SECRET": SECRET,
         # A queue of its own: no other worker takes these jobs.
         "MC2CM_QUEUE_NAME": f"bench-{uuid.uuid4().hex[:8]}",
+        # No operations endpoints: the default port may be another process's.
+        "MC2CM_METRICS_PORT": "0",
     }
     if debounce is not None:
         env["MC2CM_AGGREGATION_DEBOUNCE_SECONDS"] = str(debounce)

@@ -25,16 +25,20 @@ from starlette.routing import Route
 from shared.pagination import encode_cursor
 from shared.settings import to_libpq_url
 
-#: What the API's repository sends for ``?city=X&indicator=Y&limit=N`` (its columns, join,
-#: order and ``LIMIT N + 1``), written by hand.
+#: What the API's repository sends for ``?city=X&indicator=Y&limit=N`` (the page chosen from
+#: the observations alone in the series order with ``LIMIT N + 1``, then its sources joined),
+#: written by hand.
 SQL = """
 SELECT o.id, o.city_code, o.indicator_code, o.period, o.period_start, o.period_end, o.scope,
        o.dimensions, o.value, o.value_low, o.value_high, o.obs_status, o.note, o.updated_at,
        s.id AS source_id, s.title, s.publisher, s.url, s.kind, s.reliability_rank
-FROM profiles.observation AS o JOIN profiles.source AS s ON s.id = o.source_id
-WHERE o.city_code = $1 AND o.indicator_code = $2
+FROM (
+    SELECT * FROM profiles.observation
+    WHERE city_code = $1 AND indicator_code = $2
+    ORDER BY city_code, indicator_code, period_start, id
+    LIMIT $3
+) AS o JOIN profiles.source AS s ON s.id = o.source_id
 ORDER BY o.city_code, o.indicator_code, o.period_start, o.id
-LIMIT $3
 """
 
 

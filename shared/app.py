@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
@@ -14,33 +13,26 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.routing import APIRoute
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from pydantic import BaseModel
-from sqlalchemy import Table, text
+from sqlalchemy import Table
 
 from shared.auth import TokenVerifier, optional_principal
 from shared.body_limit import BodyLimitMiddleware
 from shared.db import Database
-from shared.errors import ServiceUnavailable, invalid, render_problem
+from shared.errors import invalid
 from shared.idempotency import IdempotencyMiddleware
 from shared.observability import HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
-from shared.problem_handlers import RETRY_LATER, install_problem_handlers
+from shared.outbox_metrics import OutboxMetrics
+from shared.problem_handlers import install_problem_handlers
 from shared.rate_limit import RateLimiter, limit_uploads, limit_writes
+from shared.readiness import Readiness, check_dependencies, readiness_response
 from shared.root_path import RootPathMiddleware
 from shared.schemas import contains_nul
 from shared.settings import Settings
 
-#: Each dependency of ``/readyz`` answers within this or is reported down: a probe never
-#: waits for the engine's own (longer) connect and pool timeouts.
-READY_TIMEOUT_SECONDS = 2.0
-
 
 class Health(BaseModel):
     status: str
-
-
-class Readiness(BaseModel):
-    status: str
-    checks: dict[str, str]
 
 
 def _lifespan(
@@ -68,14 +60,6 @@ def _lifespan(
     return lifespan
 
 
-async def _check(name: str, probe: Callable[[], Any]) -> tuple[str, str]:
-    try:
-        await asyncio.wait_for(probe(), timeout=READY_TIMEOUT_SECONDS)
-    except Exception as exc:  # a readiness probe reports every failure, whatever it is
-        return name, f"down: {type(exc).__name__}"
-    return name, "ok"
-
-
 def _ops_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
@@ -90,28 +74,14 @@ def _ops_router() -> APIRouter:
         responses={503: {"description": "A dependency is down; `checks` says which"}},
     )
     async def readyz(request: Request) -> Response:
-        database: Database = request.app.state.database
-
-        async def ping_database() -> None:
-            async with database.engine.connect() as connection:
-                await connection.execute(text("SELECT 1"))
-
-        probes: list[tuple[str, Callable[[], Any]]] = [("postgresql", ping_database)]
-        redis_client = request.app.state.redis
-        if redis_client is not None:
-            probes.append(("redis", redis_client.ping))
-        checks = dict(await asyncio.gather(*(_check(name, probe) for name, probe in probes)))
-        if all(state == "ok" for state in checks.values()):
-            return Response(
-                Readiness(status="ok", checks=checks).model_dump_json(),
-                media_type="application/json",
-            )
-        down = ", ".join(f"{name} {state}" for name, state in checks.items() if state != "ok")
-        problem = ServiceUnavailable(f"Not ready: {down}.", checks=checks, headers=RETRY_LATER)
-        return render_problem(problem, instance=request.url.path)
+        checks = await check_dependencies(request.app.state.database, request.app.state.redis)
+        return readiness_response(checks, instance=request.url.path)
 
     @router.get("/metrics", summary="Prometheus metrics", response_class=Response)
     async def metrics(request: Request) -> Response:
+        outbox_metrics: OutboxMetrics | None = request.app.state.outbox_metrics
+        if outbox_metrics is not None:
+            await outbox_metrics.refresh(request.app.state.database)
         registry = request.app.state.metrics.registry
         return Response(generate_latest(registry), media_type=CONTENT_TYPE_LATEST)
 
@@ -141,6 +111,7 @@ def create_service_app(
     batch_operations: Collection[str] = (),
     openapi_tags: list[dict[str, Any]],
     idempotency_keys: Table,
+    outbox: Table | None = None,
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's conventions; the service adds its routers.
@@ -148,6 +119,8 @@ def create_service_app(
     Request bodies are capped at ``max_json_body_bytes``, those of ``upload_routers``' operations
     (file uploads, streamed) at ``max_import_body_bytes`` and those of ``batch_operations``
     (operation ids of JSON batches) at ``max_batch_body_bytes`` (``shared.body_limit``).
+    With ``outbox``, ``/metrics`` shows the backlog of the service's outbox
+    (``shared.outbox_metrics``).
     Uploads count against the upload rate limit rather than the writes' one
     (``shared.rate_limit``).
     """
@@ -162,6 +135,11 @@ def create_service_app(
     app.state.settings = settings
     app.state.token_verifier = TokenVerifier(settings)
     app.state.metrics = HttpMetrics(service)
+    app.state.outbox_metrics = (
+        OutboxMetrics(app.state.metrics.registry, {outbox.schema or "public": outbox})
+        if outbox is not None
+        else None
+    )
     install_problem_handlers(app)
     app.include_router(_ops_router())
     # A token that is sent is checked on every operation, even one anonymous callers may

@@ -1,4 +1,4 @@
-"""Request ids, access metrics and structured logs shared by every HTTP service."""
+"""Request ids, access metrics and structured logs shared by every process of the platform."""
 
 from __future__ import annotations
 
@@ -6,10 +6,15 @@ import contextvars
 import logging
 import time
 import uuid
-from typing import TextIO
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, TextIO
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.settings import LogFormat
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -98,22 +103,73 @@ class RequestContextMiddleware:
             actor_var.reset(actor_token)
 
 
-class RequestIdFilter(logging.Filter):
-    """Adds the current request id to every log record."""
+@dataclass(frozen=True)
+class JobRef:
+    """The job a worker task runs: its function's name and its arq job id."""
+
+    name: str
+    id: str
+
+
+#: The job the current task runs; ``None`` outside the worker's jobs. Set by the worker.
+job_var: contextvars.ContextVar[JobRef | None] = contextvars.ContextVar("job", default=None)
+
+
+class ContextFilter(logging.Filter):
+    """Adds the current request id and job to every log record (``None`` when there is none)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        record.request_id = request_id_var.get() or "-"
+        record.request_id = request_id_var.get()
+        record.job = job_var.get()
         return True
 
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+class TextFormatter(logging.Formatter):
+    """``time LEVEL logger [request id] message`` for a terminal; ``-`` outside requests."""
+
+    def __init__(self) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s [%(request_label)s] %(message)s")
+
+    def format(self, record: logging.LogRecord) -> str:
+        record.request_label = getattr(record, "request_id", None) or "-"
+        return super().format(record)
 
 
-def configure_logging(level: str, stream: TextIO | None = None) -> None:
-    """Log to stderr with the request id of the request each record belongs to."""
+class JsonFormatter(logging.Formatter):
+    """One JSON object a line: ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``,
+    ``request_id``; ``job`` and ``job_id`` inside the worker's jobs; ``exc_info`` (the
+    traceback as text) when an exception is logged."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        moment = datetime.fromtimestamp(record.created, UTC)
+        line: dict[str, Any] = {
+            "time": moment.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+            "request_id": getattr(record, "request_id", None),
+        }
+        job: JobRef | None = getattr(record, "job", None)
+        if job is not None:
+            line["job"], line["job_id"] = job.name, job.id
+        if record.exc_info:
+            line["exc_info"] = self.formatException(record.exc_info)
+        elif record.exc_text:
+            line["exc_info"] = record.exc_text
+        if record.stack_info:
+            line["stack_info"] = self.formatStack(record.stack_info)
+        return orjson.dumps(line, default=str).decode()
+
+
+def configure_logging(
+    level: str, stream: TextIO | None = None, *, log_format: str = LogFormat.json
+) -> None:
+    """Log to stderr (or ``stream``) in ``log_format``, each line with the request id of the
+    request or job it was written for. Every logger goes through this one handler, uvicorn's
+    included (``mc2cm serve`` and the worker's server leave logging to it)."""
     handler = logging.StreamHandler(stream)
-    handler.addFilter(RequestIdFilter())
-    handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    handler.addFilter(ContextFilter())
+    handler.setFormatter(JsonFormatter() if log_format == LogFormat.json else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -4,7 +4,8 @@
 event to the current session and asks PostgreSQL to notify the relay when the transaction
 commits (``NOTIFY`` is transactional: a rolled-back change wakes nobody). The worker's relay
 sets ``relayed_at`` when it has enqueued the event's job, the job sets ``handled_at`` when every
-handler has run; a row relayed long ago and still unhandled is enqueued again.
+handler has run; a row relayed long ago and still unhandled is enqueued again. The envelope
+records the id of the request (or job) that wrote it, which the relay hands to the event's job.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.events import EventPayload, OutboxEvent
+from shared.observability import request_id_var
 
 #: The channel the relay listens on; the payload is the schema that has new rows.
 OUTBOX_CHANNEL = "mc2cm_outbox"
@@ -70,7 +72,9 @@ class OutboxWriter:
         self, session: AsyncSession, payload: EventPayload, *, actor: str | None
     ) -> OutboxEvent:
         """Write ``payload`` as an event; it commits or rolls back with the change."""
-        event = OutboxEvent.wrap(payload, source=self.source, actor=actor)
+        event = OutboxEvent.wrap(
+            payload, source=self.source, actor=actor, request_id=request_id_var.get()
+        )
         await session.execute(
             insert(self.table).values(
                 id=event.id,

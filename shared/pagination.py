@@ -17,7 +17,7 @@ from typing import Annotated, Any, Generic, TypeAlias, TypeVar
 import orjson
 from fastapi import Depends, Query, Request, Response
 from pydantic import BaseModel, Field
-from sqlalchemy import ColumnElement, Select, tuple_
+from sqlalchemy import ColumnElement, Select, bindparam, tuple_
 from sqlalchemy.orm import QueryableAttribute
 
 from shared.errors import invalid
@@ -100,16 +100,35 @@ S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
 def keyset(statement: S, params: PageParams, *sort_key: SortColumn, descending: bool = False) -> S:
     """Order by ``sort_key`` (ascending, or descending for newest-first lists), start after
-    the cursor, fetch one row more than a page."""
+    the cursor, fetch one row more than a page.
+
+    The cursor's values and the limit are bound parameters named as ``keyset_parameters``
+    names them, so that a statement built once can run again for another page."""
+    values = keyset_parameters(params, *sort_key)
+    if params.cursor is not None:
+        after = tuple_(
+            *(
+                bindparam(f"cursor_{index}", values[f"cursor_{index}"], type_=column.type)
+                for index, column in enumerate(sort_key)
+            )
+        )
+        key = tuple_(*sort_key)
+        statement = statement.where(key < after if descending else key > after)
+    order = [column.desc() for column in sort_key] if descending else list(sort_key)
+    return statement.order_by(*order).limit(bindparam("page_limit", values["page_limit"]))
+
+
+def keyset_parameters(params: PageParams, *sort_key: SortColumn) -> dict[str, Any]:
+    """The values of ``keyset``'s bound parameters for ``params``; a 422 naming ``cursor`` if
+    the cursor does not fit ``sort_key``."""
+    values: dict[str, Any] = {"page_limit": params.limit + 1}
     if params.cursor is not None:
         if len(params.cursor) != len(sort_key) or not all(
             _fits(value, column) for value, column in zip(params.cursor, sort_key, strict=True)
         ):
             raise invalid("cursor", "not a cursor returned by this list", location="query")
-        key, after = tuple_(*sort_key), tuple_(*params.cursor)
-        statement = statement.where(key < after if descending else key > after)
-    order = [column.desc() for column in sort_key] if descending else list(sort_key)
-    return statement.order_by(*order).limit(params.limit + 1)
+        values |= {f"cursor_{index}": value for index, value in enumerate(params.cursor)}
+    return values
 
 
 #: PostgreSQL's bigint range: a cursor value outside it would fail in the database, not here.

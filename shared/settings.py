@@ -46,6 +46,13 @@ def parse_rate(text: str) -> Rate:
     return Rate(amount, multiple * unit)
 
 
+class LogFormat(enum.StrEnum):
+    """How log lines are written: one JSON object a line, or plain text for a terminal."""
+
+    json = "json"
+    text = "text"
+
+
 class Environment(enum.StrEnum):
     development = "development"
     test = "test"
@@ -161,6 +168,16 @@ class Settings(BaseSettings):
 
     root_path: str = ""
     log_level: str = "INFO"
+    #: ``json`` (one object a line, for log collectors) or ``text``; ``mc2cm dev`` asks for text.
+    log_format: LogFormat = LogFormat.json
+    #: Seconds a stopping process gives what is running: an API its requests in flight
+    #: (uvicorn's graceful shutdown), the worker its running jobs (then they are cancelled and
+    #: run again elsewhere). An orchestrator's kill deadline must be longer.
+    shutdown_grace_seconds: int = Field(default=20, ge=0)
+    #: The worker's HTTP server of ``/healthz``, ``/readyz`` and ``/metrics``: all interfaces
+    #: by default, as a container's probes and scrapers come from outside it; port 0 turns it off.
+    metrics_host: str = "0.0.0.0"
+    metrics_port: int = Field(default=9100, ge=0, le=65535)
     #: Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or "*").
     forwarded_allow_ips: str = "127.0.0.1"
     cors_origins: list[str] = Field(default_factory=list)

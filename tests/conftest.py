@@ -95,6 +95,9 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         # The suite shares one Redis with parallel runs and every request comes from one
         # address: rate limits would trip. tests/shared/test_rate_limits.py turns them on.
         "rate_limit_enabled": False,
+        # No worker operations server unless a test asks for one on a free port: parallel
+        # runs on the machine would fight over the default port.
+        "metrics_port": 0,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -100,7 +100,14 @@ def _alive_after(process: subprocess.Popen[bytes], seconds: float) -> bool:
     return False
 
 
-def run_dev(data_dir: Path, *, ports: dict[str, int], smtp_port: int = 8025) -> int:
+#: What the processes ``mc2cm dev`` starts log like, unless the environment says otherwise:
+#: text for the terminal, the worker's operations endpoints on the loopback only.
+DEV_DEFAULTS = {"MC2CM_LOG_FORMAT": "text", "MC2CM_METRICS_HOST": "127.0.0.1"}
+
+
+def run_dev(
+    data_dir: Path, *, ports: dict[str, int], smtp_port: int = 8025, metrics_port: int = 9100
+) -> int:
     """Run until interrupted; the exit status of the platform."""
     warnings.filterwarnings("ignore", module="platformdirs")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
@@ -144,7 +151,7 @@ def run_dev(data_dir: Path, *, ports: dict[str, int], smtp_port: int = 8025) -> 
         console.print(f"Redis:      {redis_url}")
         asyncio.run(migrate_all(database_url))
         asyncio.run(_seed(settings))
-        child_env = os.environ | env
+        child_env = DEV_DEFAULTS | os.environ | env | {"MC2CM_METRICS_PORT": str(metrics_port)}
         for service, port in ports.items():
             processes.append(
                 subprocess.Popen(
@@ -166,6 +173,8 @@ def run_dev(data_dir: Path, *, ports: dict[str, int], smtp_port: int = 8025) -> 
         for service, port in ports.items():
             console.print(f"{service:>9}: http://127.0.0.1:{port}/v1  (docs: /docs)")
         console.print("   worker: relaying events, aggregating, notifying")
+        if metrics_port:
+            console.print(f"           http://127.0.0.1:{metrics_port}/metrics  (and /readyz)")
         if sink is not None:
             host, port = sink.address
             console.print(f"     mail: SMTP sink on {host}:{port}; `mc2cm mails` lists what it got")

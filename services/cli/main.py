@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import enum
+import signal
 from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
+from types import FrameType
 from typing import Annotated
 
 import typer
@@ -16,6 +18,7 @@ from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColu
 
 from services.cli.runtime import migrate_all, unit_of_work, wait_for_migrations
 from shared.auth import Role, issue_token
+from shared.observability import configure_logging
 from shared.settings import load_settings
 
 app = typer.Typer(help="MC2CM platform: city migration profiles and the cities' dialogue.")
@@ -34,6 +37,10 @@ APP_FACTORIES = {
 }
 
 
+def _exit_cleanly(signum: int, frame: FrameType | None) -> None:
+    raise SystemExit(0)
+
+
 def _require_database() -> str:
     settings = load_settings()
     if settings.database_url is None:
@@ -48,19 +55,18 @@ def _require_database() -> str:
 def worker() -> None:
     """Run the worker: the outbox relay, every job and the cron jobs, until SIGTERM or Ctrl-C.
 
-    On SIGTERM it takes no new job and lets running ones finish (up to the job timeout).
+    On SIGTERM it takes no new job, lets running ones finish (up to
+    MC2CM_SHUTDOWN_GRACE_SECONDS) and exits 0. /healthz, /readyz and /metrics are served on
+    MC2CM_METRICS_HOST:MC2CM_METRICS_PORT (0.0.0.0:9100) until then.
     """
-    import signal
-
     from services.worker.app import run_worker
-    from shared.observability import configure_logging
 
     _require_database()
     settings = load_settings()
     if settings.redis_url is None:
         console.print("[red]No Redis configured:[/] set MC2CM_REDIS_URL (or run `mc2cm dev`).")
         raise typer.Exit(2)
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format=settings.log_format)
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -103,9 +109,18 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (profiles: 8001, dialogue: 8002).")] = None,
     workers: Annotated[int, typer.Option(min=1, help="Worker processes.")] = 1,
 ) -> None:
-    """Serve one API with uvicorn (uvloop and httptools)."""
+    """Serve one API with uvicorn (uvloop and httptools).
+
+    On SIGTERM it stops accepting connections, lets requests in flight finish (up to
+    MC2CM_SHUTDOWN_GRACE_SECONDS) and exits 0.
+    """
     _require_database()
     settings = load_settings()
+    configure_logging(settings.log_level, log_format=settings.log_format)
+    # uvicorn handles SIGTERM while it serves, then raises the signal again once it has
+    # stopped, for the handler it found: this one makes that a clean exit (status 0) rather
+    # than death by the signal, as does a SIGTERM arriving before uvicorn listens.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     uvicorn.run(
         APP_FACTORIES[service],
         factory=True,
@@ -118,7 +133,7 @@ def serve(
         forwarded_allow_ips=settings.forwarded_allow_ips,
         access_log=False,
         log_config=None,
-        timeout_graceful_shutdown=20,
+        timeout_graceful_shutdown=settings.shutdown_grace_seconds,
     )
 
 
@@ -266,6 +281,9 @@ def dev(
     smtp_port: Annotated[
         int, typer.Option(help="Port of the local SMTP sink (unless MC2CM_SMTP_HOST is set).")
     ] = 8025,
+    metrics_port: Annotated[
+        int, typer.Option(help="Port of the worker's /healthz, /readyz and /metrics (0: off).")
+    ] = 9100,
 ) -> None:
     """Run the whole platform locally: embedded PostgreSQL and Redis unless URLs are set,
     both APIs, the worker, and an SMTP sink whose mails `mc2cm mails` lists."""
@@ -276,5 +294,6 @@ def dev(
             data_dir,
             ports={"profiles": profiles_port, "dialogue": dialogue_port},
             smtp_port=smtp_port,
+            metrics_port=metrics_port,
         )
     )

@@ -72,7 +72,7 @@ def profiles_app() -> FastAPI:
     from services.profiles_api.app import create_app
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format=settings.log_format)
     return create_app(settings)
 
 
@@ -81,5 +81,5 @@ def dialogue_app() -> FastAPI:
     from services.dialogue_api.app import create_app
 
     settings = load_settings()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, log_format=settings.log_format)
     return create_app(settings)

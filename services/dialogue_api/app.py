@@ -10,7 +10,7 @@ from services.dialogue_api.agenda.router import router as agenda
 from services.dialogue_api.audit.router import router as audit
 from services.dialogue_api.calendars.router import router as calendars
 from services.dialogue_api.cities.router import router as cities
-from services.dialogue_api.db import idempotency_keys
+from services.dialogue_api.db import idempotency_keys, outbox
 from services.dialogue_api.events.router import router as events
 from services.dialogue_api.exchanges.router import router as exchanges
 from services.dialogue_api.notifications.router import router as notifications
@@ -53,6 +53,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=VERSION,
         openapi_tags=TAGS,
         idempotency_keys=idempotency_keys,
+        outbox=outbox,
         routers=[
             events,
             agenda,

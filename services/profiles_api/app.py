@@ -10,7 +10,7 @@ from services.profiles_api.audit.router import router as audit
 from services.profiles_api.challenges.router import router as challenges
 from services.profiles_api.cities.router import router as cities
 from services.profiles_api.compare.router import router as compare
-from services.profiles_api.db import idempotency_keys
+from services.profiles_api.db import idempotency_keys, outbox
 from services.profiles_api.imports.router import router as imports
 from services.profiles_api.indicators.router import router as indicators
 from services.profiles_api.observations.router import router as observations
@@ -55,6 +55,7 @@ def create_app(settings: Settings) -> FastAPI:
         version=VERSION,
         openapi_tags=TAGS,
         idempotency_keys=idempotency_keys,
+        outbox=outbox,
         routers=[
             cities,
             themes,

@@ -2,7 +2,8 @@
 
 ``run_worker`` is what ``mc2cm worker`` runs; tests run ``Worker`` the same way in-process.
 Both parts survive the loss of Redis or PostgreSQL: the relay retries its passes, and an arq
-worker stopped by a lost Redis connection is started again after a pause.
+worker stopped by a lost Redis connection is started again after a pause. Beside them an HTTP
+server answers probes and scrapes (``services.worker.operations``).
 """
 
 from __future__ import annotations
@@ -26,7 +27,10 @@ from services.worker import aggregation, cities, notifications
 from services.worker.context import WorkerContext
 from services.worker.events import handle_event
 from services.worker.housekeeping import purge_idempotency_keys
-from services.worker.relay import run_relay, sweep_outbox
+from services.worker.instrumentation import enter_job, instrument, read_job
+from services.worker.metrics import WorkerMetrics
+from services.worker.operations import serve_operations
+from services.worker.relay import OUTBOXES, run_relay, sweep_outbox
 from services.worker.smtp import SmtpConnections
 from shared.db import Database
 from shared.settings import Settings
@@ -63,7 +67,11 @@ def cron_jobs() -> list[CronJob]:
 
 
 def build_worker(context: WorkerContext, **overrides: Any) -> Worker:
-    """An arq worker for ``context``'s queue with every job and cron job of the platform."""
+    """An arq worker for ``context``'s queue with every job and cron job of the platform.
+
+    Every job, also one ``overrides`` adds, runs in its request's log context and is counted
+    in ``context.metrics`` (``services.worker.instrumentation``).
+    """
     settings = context.settings
     options: dict[str, Any] = {
         "functions": functions(),
@@ -75,11 +83,28 @@ def build_worker(context: WorkerContext, **overrides: Any) -> Worker:
         "max_tries": settings.job_max_tries,
         "job_completion_wait": int(settings.job_timeout_seconds),
         "handle_signals": False,
+        # Every log line of a job names it and the request it descends from.
+        "job_deserializer": read_job,
+        "on_job_start": enter_job,
         # Jobs are picked within 0.1 s of being due (arq's default is 0.5 s): a write's
         # aggregate and mails wait for two jobs in a row.
         "poll_delay": 0.1,
     }
-    return Worker(**(options | overrides))
+    options |= overrides
+    timeout = float(options["job_timeout"])
+    options["functions"] = [
+        instrument(
+            definition if isinstance(definition, Function) else func(definition),
+            default_timeout=timeout,
+        )
+        for definition in options["functions"]
+    ]
+    options["cron_jobs"] = [
+        instrument(job, default_timeout=timeout) for job in options["cron_jobs"] or []
+    ]
+    for definition in [*options["functions"], *options["cron_jobs"]]:
+        context.metrics.declare(definition.name)
+    return Worker(**options)
 
 
 @asynccontextmanager
@@ -90,7 +115,13 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
     redis = redis_client(settings.redis_url, settings.queue_name)
     smtp = SmtpConnections(settings)
     try:
-        yield WorkerContext(settings=settings, database=database, redis=redis, smtp=smtp)
+        yield WorkerContext(
+            settings=settings,
+            database=database,
+            redis=redis,
+            smtp=smtp,
+            metrics=WorkerMetrics(OUTBOXES),
+        )
     finally:
         await smtp.close()
         await redis.aclose(close_connection_pool=True)
@@ -98,7 +129,12 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
 
 
 async def _run_jobs(context: WorkerContext, stop: asyncio.Event) -> None:
-    """Run the arq worker until ``stop``; start it again when Redis drops it."""
+    """Run the arq worker until ``stop``; start it again when Redis drops it.
+
+    Once stopped it takes no new job and gives the running ones ``shutdown_grace_seconds``
+    to finish; those still running then are cancelled, and arq puts them back in the queue
+    for the next worker (every job is idempotent).
+    """
     pause = 1.0
     while not stop.is_set():
         worker = build_worker(context)
@@ -117,19 +153,33 @@ async def _run_jobs(context: WorkerContext, stop: asyncio.Event) -> None:
                 await asyncio.wait_for(stop.wait(), timeout=pause)
             pause = min(pause * 2, 30)
             continue
-        # Asked to stop: no new jobs, running jobs finish (up to their timeout).
+        # Asked to stop: no new jobs, running jobs finish within the grace period.
         worker.allow_pick_jobs = False
-        if worker.tasks:
-            running = list(worker.tasks.values())
-            await asyncio.wait(running, timeout=context.settings.job_timeout_seconds)
+        running = [task for task in worker.tasks.values() if not task.done()]
+        if running:
+            log.info("stopping: waiting for %d running jobs", len(running))
+            grace = min(
+                context.settings.shutdown_grace_seconds, context.settings.job_timeout_seconds
+            )
+            _, unfinished = await asyncio.wait(running, timeout=grace)
+            if unfinished:
+                log.warning(
+                    "stopping: %d jobs still running after %s s are cancelled and will run again",
+                    len(unfinished),
+                    grace,
+                )
+                for task in unfinished:
+                    task.cancel()
+                await asyncio.wait(unfinished)
         main.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await main
 
 
 async def run_worker(settings: Settings, stop: asyncio.Event) -> None:
-    """The worker process: relay and jobs side by side until ``stop`` is set."""
-    async with open_worker(settings) as context:
+    """The worker process: relay and jobs side by side until ``stop`` is set, and the
+    operations endpoints (``/healthz``, ``/readyz``, ``/metrics``) until both have stopped."""
+    async with open_worker(settings) as context, serve_operations(context, stop):
         relay = asyncio.ensure_future(run_relay(context, stop))
         try:
             await _run_jobs(context, stop)

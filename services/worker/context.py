@@ -1,5 +1,5 @@
-"""What every job of the worker reaches: settings, the database, the arq queue and the open
-SMTP connections."""
+"""What every job of the worker reaches: settings, the database, the arq queue, the open
+SMTP connections and the worker's metrics."""
 
 from __future__ import annotations
 
@@ -9,10 +9,16 @@ from typing import Any
 
 from arq.connections import ArqRedis
 
+from services.worker.metrics import WorkerMetrics
 from services.worker.smtp import SmtpConnections
 from shared.contracts.events import OutboxEvent
 from shared.db import Database
+from shared.observability import request_id_var
 from shared.settings import Settings
+
+#: The keyword a job's request id travels in; ``services.worker.instrumentation`` takes it off
+#: before the job's function sees its arguments.
+REQUEST_ID_KEYWORD = "_request_id"
 
 
 @dataclass(frozen=True)
@@ -23,9 +29,19 @@ class WorkerContext:
     database: Database
     redis: ArqRedis
     smtp: SmtpConnections
+    metrics: WorkerMetrics
 
-    async def enqueue(self, function: str, *args: Any, **options: Any) -> bool:
-        """Enqueue ``function`` on the worker's queue; ``False`` when a job of that id exists."""
+    async def enqueue(
+        self, function: str, *args: Any, request_id: str | None = None, **options: Any
+    ) -> bool:
+        """Enqueue ``function`` on the worker's queue; ``False`` when a job of that id exists.
+
+        The job runs with ``request_id`` as its request id, by default the one in effect (the
+        request's or job's that enqueues it), so its logs name the request it descends from.
+        """
+        request_id = request_id or request_id_var.get()
+        if request_id is not None:
+            options[REQUEST_ID_KEYWORD] = request_id
         job = await self.redis.enqueue_job(
             function, *args, _queue_name=self.settings.queue_name, **options
         )

@@ -2,6 +2,7 @@
 
 Each event becomes one ``handle_event`` job whose id is ``outbox:<schema>:<event id>``, so a
 relay that runs twice (two workers, or a crash between enqueueing and marking) enqueues it once.
+The job carries the id of the request that wrote the event, so its logs name that request.
 Rows are taken with ``FOR UPDATE SKIP LOCKED`` and marked ``relayed_at`` in the same transaction:
 when Redis is down the transaction rolls back and the rows wait for the next pass. The relay
 is woken by PostgreSQL ``NOTIFY`` on every committed outbox write and sweeps on a timer anyway;
@@ -53,7 +54,11 @@ async def _enqueue_batch(
     async with worker.database.sessionmaker() as session, session.begin():
         rows = (
             await session.execute(
-                select(table.c.position, table.c.id)
+                select(
+                    table.c.position,
+                    table.c.id,
+                    table.c.envelope["request_id"].astext.label("request_id"),
+                )
                 .where(*waiting)
                 .order_by(table.c.position)
                 .limit(BATCH)
@@ -62,7 +67,11 @@ async def _enqueue_batch(
         ).all()
         for row in rows:
             await worker.enqueue(
-                "handle_event", schema, str(row.id), _job_id=event_job_id(schema, row.id)
+                "handle_event",
+                schema,
+                str(row.id),
+                _job_id=event_job_id(schema, row.id),
+                request_id=row.request_id,
             )
         if rows:
             await session.execute(

@@ -63,7 +63,7 @@ class IndicatorChanged(EventPayload):
 
 
 class OutboxEvent(BaseModel):
-    """The envelope of every event: identity, origin, time, actor and payload."""
+    """The envelope of every event: identity, origin, time, actor, request and payload."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -72,14 +72,28 @@ class OutboxEvent(BaseModel):
     source: str = Field(description="The service that owns the change.", examples=["profiles"])
     occurred_at: datetime = Field(default_factory=lambda: datetime.now(UTC))
     actor: str | None = Field(default=None, description="Subject of the token that caused it.")
+    request_id: str | None = Field(
+        default=None,
+        description="The request that caused it (its `X-Request-ID`), or the job's "
+        "(`job:<job id>`); the worker's logs of its jobs carry the same id.",
+        examples=["4f2a0c5e9b7d4e61a3c2b1d0e9f8a7b6"],
+    )
     data: dict[str, Any]
 
     @classmethod
-    def wrap(cls, payload: EventPayload, *, source: str, actor: str | None) -> OutboxEvent:
+    def wrap(
+        cls,
+        payload: EventPayload,
+        *,
+        source: str,
+        actor: str | None,
+        request_id: str | None = None,
+    ) -> OutboxEvent:
         return cls(
             type=payload.event_type,
             source=source,
             actor=actor,
+            request_id=request_id,
             data=payload.model_dump(mode="json"),
         )
 

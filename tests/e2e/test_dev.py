@@ -42,6 +42,7 @@ def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
 @pytest.mark.embedded
 def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port, dialogue_port, smtp_port = _free_port(), _free_port(), _free_port()
+    metrics_port = _free_port()
     env = {
         key: value
         for key, value in os.environ.items()
@@ -60,6 +61,8 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
             str(dialogue_port),
             "--smtp-port",
             str(smtp_port),
+            "--metrics-port",
+            str(metrics_port),
         ],
         cwd=tmp_path,
         env=env,
@@ -128,6 +131,13 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
         )
         assert athens.status_code == 201, athens.text
         _wait_for(f"http://127.0.0.1:{dialogue_port}/v1/cities/GRATH", process)
+        # The worker answers probes and scrapes on the loopback, as `mc2cm worker` does.
+        assert _wait_for(f"http://127.0.0.1:{metrics_port}/readyz", process).json()["checks"] == {
+            "postgresql": "ok",
+            "redis": "ok",
+        }
+        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+        assert 'mc2cm_jobs_total{job="handle_event",outcome="complete"}' in scraped, scraped
 
         # Inviting a person to a planned mission sends them a mail, which the sink keeps.
         person = httpx.post(

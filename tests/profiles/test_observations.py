@@ -625,6 +625,38 @@ async def test_query_filters_vienna_figures(
     assert figures(items) == expected, figures(items)
 
 
+async def test_queries_with_the_same_filters_and_other_values_answer_their_own_rows(
+    api: Api, vienna_figures: dict[str, int]
+) -> None:
+    """The list's statement is built once per combination of filters and then runs with each
+    request's values: no request may answer with another's values."""
+    whole = await query(api, [("city", "ATVIE"), ("city", "PTLIS"), ("limit", "1000")])
+    pairs = sorted({(item["city"], item["indicator"]) for item in whole})
+    breakdowns = sorted(
+        {
+            (item["city"], f"{name}={code}")
+            for item in whole
+            for name, code in item["dimensions"].items()
+        }
+    )
+    assert len(pairs) > 3 and len(breakdowns) > 1, (pairs, breakdowns)
+
+    for city, indicator in pairs:
+        # Pages of 2: the first page and the pages after a cursor are two statements.
+        got = await query(api, {"city": city, "indicator": indicator, "limit": 2})
+        assert [item["id"] for item in got] == [
+            item["id"] for item in whole if (item["city"], item["indicator"]) == (city, indicator)
+        ], (city, indicator)
+    for city, dimension in breakdowns:
+        name, code = dimension.split("=")
+        got = await query(api, {"city": city, "dimension": dimension})
+        assert [item["id"] for item in got] == [
+            item["id"]
+            for item in whole
+            if item["city"] == city and item["dimensions"].get(name) == code
+        ], (city, dimension)
+
+
 async def test_query_filters_by_source(api: Api, vienna_figures: dict[str, int]) -> None:
     items = await query(api, {"city": "ATVIE", "source_id": vienna_figures["press"]})
     assert figures(items) == [("foreign_nationals", "2019", "municipality", "", 1200)], items

@@ -173,7 +173,7 @@ async def test_log_lines_written_while_serving_a_request_carry_its_request_id(
     stream = io.StringIO()
     root = logging.getLogger()
     saved_handlers, saved_level = root.handlers[:], root.level
-    configure_logging("INFO", stream)
+    configure_logging("INFO", stream, log_format="text")
     try:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:

@@ -28,11 +28,11 @@ from sqlalchemy.exc import DBAPIError
 
 from services.cli.runtime import migrate_all, unit_of_work
 from services.cli.seeding import seed_all
-from shared.app import READY_TIMEOUT_SECONDS
 from shared.auth import Role
 from shared.db import Database
 from shared.errors import PROBLEM_MEDIA_TYPE
 from shared.problem_handlers import database_problem, database_unavailable
+from shared.readiness import READY_TIMEOUT_SECONDS
 from tests.conftest import make_settings
 from tests.dialogue.factories import new_person
 from tests.factories import Api

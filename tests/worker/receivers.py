@@ -74,13 +74,19 @@ async def wait_until(check: Any, *, timeout: float = 15, interval: float = 0.05)
 class SmtpSink:
     """An SMTP server that keeps every message it accepts (``messages``, parsed) and the
     client address each came from (``peers``); it drops clients idle ``idle_timeout``
-    seconds."""
+    seconds and answers each message ``delay`` seconds after its DATA."""
 
-    def __init__(self, *, stall_first: bool = False, idle_timeout: float = 300) -> None:
+    def __init__(
+        self, *, stall_first: bool = False, idle_timeout: float = 300, delay: float = 0
+    ) -> None:
         self.messages: list[EmailMessage] = []
         self.peers: list[Any] = []
         self.conversations = 0
         self.stall_first = stall_first
+        #: Seconds each message waits after DATA before it is accepted (a slow server).
+        self.delay = delay
+        #: Set once a message has reached DATA.
+        self.receiving = threading.Event()
         #: Set once the first message is held in the middle of its conversation.
         self.stalled = threading.Event()
         self._release = threading.Event()
@@ -91,6 +97,9 @@ class SmtpSink:
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
         """aiosmtpd's hook: the message is in; ``250`` accepts it."""
         self.conversations += 1
+        self.receiving.set()
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.stall_first and not self.stalled.is_set():
             self.stalled.set()
             while not self._release.is_set():

@@ -63,6 +63,7 @@ async def start_worker(platform: Platform, sink: SmtpSink, log: Path) -> asyncio
         "MC2CM_JOB_TIMEOUT_SECONDS": "5",
         "MC2CM_OUTBOX_SWEEP_SECONDS": "0.5",
         "MC2CM_LOG_LEVEL": "WARNING",
+        "MC2CM_METRICS_PORT": "0",
     }
     with log.open("ab") as output:
         return await asyncio.create_subprocess_exec(

@@ -66,15 +66,6 @@ def _effective(codes_parameter: str) -> str:
     )"""
 
 
-#: For a weighted mean, each city's weight: its total population for the same period and
-#: scope; only cities with a positive one contribute.
-_WEIGHT_JOIN = """
-            JOIN effective w
-                   ON w.indicator_code = :weight_indicator AND w.disaggregation = ''
-                  AND w.city_code = e.city_code AND w.period = e.period AND w.scope = e.scope
-                  AND w.value > 0"""
-
-
 def _same_figure(alias: str, first: str = "i0") -> str:
     return " AND ".join(
         f"{alias}.{column} = {first}.{column}"
@@ -161,12 +152,51 @@ async def recompute_derived(session: AsyncSession, definition: Definition) -> in
     return await _count(session, statement, parameters)
 
 
+def _candidates(indicator_parameter: str, *, totals_only: bool = False) -> str:
+    """Every value a city has for each figure of the indicator named by the bound parameter:
+    its published ones and its derived one, with ``derived``, ``rank``, ``updated_at`` and
+    ``id`` ordering them as the effective value is chosen (published before derived, then
+    the most reliable source, then the newest); only totals if ``totals_only``."""
+    totals = "AND {}.disaggregation = ''" if totals_only else ""
+    return f"""
+        SELECT o.city_code, o.period, o.period_start, o.period_end, o.scope, o.disaggregation,
+               o.dimensions, o.value, false AS derived, s.reliability_rank AS rank,
+               o.updated_at, o.id
+        FROM profiles.observation o
+        JOIN profiles.source s ON s.id = o.source_id
+        WHERE o.indicator_code = :{indicator_parameter} AND o.value IS NOT NULL
+              {totals.format("o")}
+        UNION ALL
+        SELECT d.city_code, d.period, d.period_start, d.period_end, d.scope, d.disaggregation,
+               d.dimensions, d.value, true, NULL, d.computed_at, NULL
+        FROM profiles.derived_value d
+        WHERE d.indicator_code = :{indicator_parameter} {totals.format("d")}"""
+
+
+#: For a weighted mean, each city's weight: its effective total population for the period
+#: and scope; only cities with a positive one contribute.
+_WEIGHTS = f"""
+    weights AS (
+        SELECT DISTINCT ON (c.city_code, c.period, c.scope) c.city_code, c.period, c.scope,
+               c.value
+        FROM ({_candidates("weight_indicator", totals_only=True)}) c
+        ORDER BY c.city_code, c.period, c.scope, c.derived, c.rank, c.updated_at DESC,
+                 c.id DESC
+    ),"""
+
+
 async def recompute_aggregates(session: AsyncSession, definition: Definition) -> int:
     """Rebuild the network and regional aggregates of ``definition``; how many were written.
 
     Groups are the whole network and each region, per period, scope and breakdown. Each
     city contributes its effective value once; for a weighted mean only cities with a
     positive total population for the same period and scope contribute, weighted by it.
+
+    One sort serves both steps: choosing each city's effective value (``DISTINCT ON``) in
+    the order of the groups (period, scope, breakdown, region) leaves the values grouped
+    for the aggregation, which then reads them in that order. Groups are keyed by the
+    period and breakdown text alone: the period's dates and the breakdown's dimensions
+    follow from them and would cost a comparison (of jsonb) on every tie.
     """
     await session.execute(
         text("DELETE FROM profiles.aggregate WHERE indicator_code = :code"),
@@ -176,23 +206,30 @@ async def recompute_aggregates(session: AsyncSession, definition: Definition) ->
     if combine is None:  # `none`: these values do not add up across cities
         return 0
     weighted = definition.aggregation == "weighted_mean"
+    weight_join = (
+        "JOIN weights w ON w.city_code = e.city_code AND w.period = e.period "
+        "AND w.scope = e.scope AND w.value > 0"
+    )
     statement = f"""
-        WITH {_effective("codes")},
+        WITH {_WEIGHTS if weighted else ""}
         contributions AS (
-            SELECT e.city_code, e.period, e.period_start, e.period_end, e.scope,
-                   e.disaggregation, e.dimensions, e.value, e.derived, c.region,
+            SELECT DISTINCT ON (e.period, e.scope, e.disaggregation, c.region, e.city_code)
+                   e.city_code, c.region, e.period, e.period_start, e.period_end, e.scope,
+                   e.disaggregation, e.dimensions, e.value, e.derived,
                    {"w.value" if weighted else "CAST(NULL AS double precision)"} AS weight
-            FROM effective e
+            FROM ({_candidates("code")}) e
             JOIN profiles.city c ON c.code = e.city_code
-            {_WEIGHT_JOIN if weighted else ""}
-            WHERE e.indicator_code = :code
+            {weight_join if weighted else ""}
+            ORDER BY e.period, e.scope, e.disaggregation, c.region, e.city_code, e.derived,
+                     e.rank, e.updated_at DESC, e.id DESC
         )
         INSERT INTO profiles.aggregate (
             indicator_code, period, period_start, period_end, scope, disaggregation,
             dimensions, group_kind, region, rule, value, min_value, city_count, cities,
             derived_cities, weight_total, computed_at
         )
-        SELECT :code, period, period_start, period_end, scope, disaggregation, dimensions,
+        SELECT :code, period, min(period_start), min(period_end), scope, disaggregation,
+               CAST(min(CAST(dimensions AS text)) AS jsonb),
                CASE WHEN GROUPING(region) = 1 THEN 'network' ELSE 'region' END,
                coalesce(region, ''), :rule, {combine}, min(value), count(*),
                array_agg(city_code ORDER BY city_code),
@@ -200,21 +237,15 @@ async def recompute_aggregates(session: AsyncSession, definition: Definition) ->
                {"sum(weight)" if weighted else "NULL"}, now()
         FROM contributions
         GROUP BY GROUPING SETS (
-            (period, period_start, period_end, scope, disaggregation, dimensions),
-            (period, period_start, period_end, scope, disaggregation, dimensions, region)
+            (period, scope, disaggregation), (period, scope, disaggregation, region)
         )
         RETURNING 1
     """
-    parameters: dict[str, Any] = {
-        "code": definition.code,
-        "codes": [definition.code, WEIGHT_INDICATOR] if weighted else [definition.code],
-        "rule": definition.aggregation,
-    }
+    parameters: dict[str, Any] = {"code": definition.code, "rule": definition.aggregation}
     if weighted:
         parameters["weight_indicator"] = WEIGHT_INDICATOR
-    # The CTEs hide their sizes from the planner, which then guesses a handful of rows and
-    # may join them by nested loops: quadratic in the indicator's observations (a 100,000-
-    # row indicator ran for minutes). Hash joins, and sorts in memory, for this statement.
+    # Hash joins, and sorts in memory where they fit: guessing a handful of rows, the
+    # planner would join a large indicator's values by nested loops.
     await session.execute(text("SET LOCAL enable_nestloop = off"))
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
     written = await _count(session, statement, parameters)
