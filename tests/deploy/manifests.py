@@ -28,6 +28,9 @@ SECRET_NAME = "mc2cm-secrets"
 #: the operations contract: MC2CM_SHUTDOWN_GRACE_SECONDS defaults to 20).
 DEFAULT_SHUTDOWN_GRACE_SECONDS = 20.0
 DEFAULT_JOB_TIMEOUT_SECONDS = 120.0
+#: What an orchestrator's kill deadline must leave beyond a process's own wait after SIGTERM
+#: (docs/decisions.md, "Operations": at least the grace plus 10 s).
+KILL_MARGIN_SECONDS = 10.0
 
 
 def load_compose() -> dict[str, Any]:

@@ -17,6 +17,7 @@ from tests.deploy.manifests import (
     DEFAULT_SHUTDOWN_GRACE_SECONDS,
     K8S_BASE,
     K8S_PRODUCTION,
+    KILL_MARGIN_SECONDS,
     SECRET_NAME,
     base_resources,
     container_env,
@@ -200,7 +201,9 @@ def test_grace_periods_outlast_what_each_role_waits_for(resources: Resources) ->
             assert pre_stop["command"][0] == "sleep"
             waits += float(pre_stop["command"][1])
         period = pod_spec(deployment)["terminationGracePeriodSeconds"]
-        assert period > waits, f"{name}: killed after {period} s, waits {waits} s"
+        assert period >= waits + KILL_MARGIN_SECONDS, (
+            f"{name}: killed after {period} s, waits {waits} s"
+        )
 
 
 def test_settings_come_from_the_config_map_and_the_documented_secret(
