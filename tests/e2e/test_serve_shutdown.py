@@ -120,6 +120,25 @@ class HalvedBody:
         yield self.data[middle:]
 
 
+async def import_half_sent(
+    client: httpx.AsyncClient, settings: Settings, body: HalvedBody
+) -> asyncio.Task[httpx.Response]:
+    """A dry-run import of ``body`` under way, its first half sent."""
+    in_flight = asyncio.create_task(
+        client.post(
+            "/v1/imports",
+            params={"dry_run": "true"},
+            content=body,
+            headers={
+                "Authorization": f"Bearer {token_for(settings, Role.admin)}",
+                "Content-Type": "text/csv",
+            },
+        )
+    )
+    await asyncio.wait_for(body.first_half_sent.wait(), timeout=10)
+    return in_flight
+
+
 async def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_connections(
     settings: Settings, tmp_path: Path
 ) -> None:
@@ -128,18 +147,7 @@ async def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_connectio
     body = HalvedBody(("\n".join((CSV_HEADER, *ROWS)) + "\n").encode())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            in_flight = asyncio.create_task(
-                client.post(
-                    "/v1/imports",
-                    params={"dry_run": "true"},
-                    content=body,
-                    headers={
-                        "Authorization": f"Bearer {token_for(settings, Role.admin)}",
-                        "Content-Type": "text/csv",
-                    },
-                )
-            )
-            await asyncio.wait_for(body.first_half_sent.wait(), timeout=10)
+            in_flight = await import_half_sent(client, settings, body)
             await asyncio.sleep(0.3)  # the import is reading the body
             process.send_signal(signal.SIGTERM)
             await until(lambda: refuses_connections(port), timeout=5)
@@ -171,18 +179,7 @@ async def test_a_request_outliving_the_grace_period_is_cut_and_serve_exits_0(
     body = HalvedBody(("\n".join((CSV_HEADER, *ROWS)) + "\n").encode())
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-            in_flight = asyncio.create_task(
-                client.post(
-                    "/v1/imports",
-                    params={"dry_run": "true"},
-                    content=body,
-                    headers={
-                        "Authorization": f"Bearer {token_for(settings, Role.admin)}",
-                        "Content-Type": "text/csv",
-                    },
-                )
-            )
-            await asyncio.wait_for(body.first_half_sent.wait(), timeout=10)
+            in_flight = await import_half_sent(client, settings, body)
             await asyncio.sleep(0.3)
             process.send_signal(signal.SIGTERM)
             elapsed = await stopped(process, log, timeout=15)

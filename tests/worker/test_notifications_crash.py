@@ -10,9 +10,7 @@ only one the server ever accepts.
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -25,12 +23,10 @@ from services.dialogue_api.notifications.models import Notification
 from services.worker.app import open_worker
 from services.worker.notifications.jobs import deliver_notification
 from shared.db import Database
-from tests.conftest import TEST_SECRET
 from tests.dialogue.factories import create_event, create_person, register
 from tests.worker.conftest import Platform
+from tests.worker.processes import start_worker_process
 from tests.worker.receivers import SmtpSink, wait_until
-
-PROJECT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture
@@ -49,33 +45,9 @@ async def database(platform: Platform) -> AsyncIterator[Database]:
 
 
 async def start_worker(platform: Platform, sink: SmtpSink, log: Path) -> asyncio.subprocess.Process:
-    """``mc2cm worker`` in a process of its own, on this test's database, queue and SMTP server."""
-    settings = platform.settings
-    assert settings.database_url is not None and settings.redis_url is not None
-    env = os.environ | {
-        "MC2CM_ENVIRONMENT": "test",
-        "MC2CM_DATABASE_URL": settings.database_url,
-        "MC2CM_REDIS_URL": settings.redis_url,
-        "MC2CM_QUEUE_NAME": settings.queue_name,
-        "MC2CM_JWT_SECRET": TEST_SECRET,
-        "MC2CM_SMTP_HOST": "127.0.0.1",
-        "MC2CM_SMTP_PORT": str(sink.port),
-        "MC2CM_JOB_TIMEOUT_SECONDS": "5",
-        "MC2CM_OUTBOX_SWEEP_SECONDS": "0.5",
-        "MC2CM_LOG_LEVEL": "WARNING",
-        "MC2CM_METRICS_PORT": "0",
-    }
-    with log.open("ab") as output:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "services.cli",
-            "worker",
-            env=env,
-            cwd=PROJECT,
-            stdout=output,
-            stderr=output,
-        )
+    return await start_worker_process(
+        platform, sink, log, MC2CM_JOB_TIMEOUT_SECONDS="5", MC2CM_LOG_LEVEL="WARNING"
+    )
 
 
 async def the_delivery(database: Database, address: str) -> Notification | None:

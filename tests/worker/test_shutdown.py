@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import signal
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -24,49 +22,29 @@ from sqlalchemy import select
 from services.dialogue_api.notifications.models import Notification
 from services.worker.app import open_worker
 from services.worker.notifications.jobs import DELIVER, DELIVER_MANY
-from tests.conftest import TEST_SECRET
 from tests.dialogue.factories import create_event, create_person, register
 from tests.worker.conftest import Platform, eventually
+from tests.worker.processes import start_worker_process
 from tests.worker.receivers import SmtpSink, free_port, wait_until
 
-PROJECT = Path(__file__).resolve().parents[2]
 DELIVERY_JOBS = {DELIVER, DELIVER_MANY}
 
 
 async def start_worker(
     platform: Platform, sink: SmtpSink, log: Path, metrics_port: int, **extra: str
 ) -> asyncio.subprocess.Process:
-    """``mc2cm worker`` in a process of its own, on this test's database, queue and SMTP
-    server, logging JSON lines to ``log``."""
-    settings = platform.settings
-    assert settings.database_url is not None and settings.redis_url is not None
-    env = os.environ | {
-        "MC2CM_ENVIRONMENT": "test",
-        "MC2CM_DATABASE_URL": settings.database_url,
-        "MC2CM_REDIS_URL": settings.redis_url,
-        "MC2CM_QUEUE_NAME": settings.queue_name,
-        "MC2CM_JWT_SECRET": TEST_SECRET,
-        "MC2CM_SMTP_HOST": "127.0.0.1",
-        "MC2CM_SMTP_PORT": str(sink.port),
-        "MC2CM_OUTBOX_SWEEP_SECONDS": "0.5",
-        "MC2CM_JOB_TIMEOUT_SECONDS": "60",
-        "MC2CM_METRICS_HOST": "127.0.0.1",
-        "MC2CM_METRICS_PORT": str(metrics_port),
-        "MC2CM_LOG_FORMAT": "json",
-        "MC2CM_LOG_LEVEL": "INFO",
+    """The worker with its endpoints on ``metrics_port``, logging JSON lines to ``log``."""
+    return await start_worker_process(
+        platform,
+        sink,
+        log,
+        MC2CM_JOB_TIMEOUT_SECONDS="60",
+        MC2CM_METRICS_HOST="127.0.0.1",
+        MC2CM_METRICS_PORT=str(metrics_port),
+        MC2CM_LOG_FORMAT="json",
+        MC2CM_LOG_LEVEL="INFO",
         **extra,
-    }
-    with log.open("ab") as output:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "services.cli",
-            "worker",
-            env=env,
-            cwd=PROJECT,
-            stdout=output,
-            stderr=output,
-        )
+    )
 
 
 def log_lines(log: Path) -> list[dict[str, Any]]:
