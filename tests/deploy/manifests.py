@@ -4,12 +4,16 @@ PyYAML in any case), the Dockerfile's instructions, and the ``mc2cm`` commands t
 
 from __future__ import annotations
 
+import functools
+import inspect
+import re
 import shutil
 import subprocess
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+import arq.worker
 import typer
 import typer.core
 import typer.main
@@ -31,11 +35,88 @@ DEFAULT_JOB_TIMEOUT_SECONDS = 120.0
 #: What an orchestrator's kill deadline must leave beyond a process's own wait after SIGTERM
 #: (docs/decisions.md, "Operations": at least the grace plus 10 s).
 KILL_MARGIN_SECONDS = 10.0
+#: How long the profiles API lets an import in flight finish when it is stopped (a rollout,
+#: a scale-down, a restart): a large CSV file takes minutes (docs/decisions.md, "Deployment").
+IMPORT_GRACE_SECONDS = 300.0
+#: Connections a worker's pool needs beside its jobs': the outbox relay, /readyz and the
+#: outbox gauges of /metrics.
+WORKER_OWN_CONNECTIONS = 3
+#: How long ingress-nginx keeps an idle connection to a pod (``upstream-keepalive-timeout``).
+INGRESS_NGINX_KEEPALIVE_SECONDS = 60.0
+#: Connections beyond the pools (README, "Scaling"): a worker's LISTEN, a migration's lock and
+#: work, and what administration keeps in reserve.
+LISTEN_CONNECTIONS = 1
+MIGRATION_CONNECTIONS = 2
+ADMIN_CONNECTIONS = 10
+README = ROOT / "README.md"
 
 
 def load_compose() -> dict[str, Any]:
     document: dict[str, Any] = yaml.safe_load(COMPOSE_FILE.read_text())
     return document
+
+
+def pool_size(environment: dict[str, str]) -> int:
+    """Connections a process with ``environment`` may hold: its pool and the overflow."""
+    from shared.settings import Settings
+
+    fields = Settings.model_fields
+    pool = environment.get("MC2CM_DB_POOL_SIZE", fields["db_pool_size"].default)
+    overflow = environment.get("MC2CM_DB_MAX_OVERFLOW", fields["db_max_overflow"].default)
+    return int(pool) + int(overflow)
+
+
+def readme_section(heading: str) -> str:
+    """The text of the README's ``## heading`` section."""
+    text = README.read_text()
+    start = text.index(f"\n## {heading}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end != -1 else None]
+
+
+def worker_max_jobs() -> int:
+    """Jobs a worker runs at once: arq's default, as services/worker/app.py sets no other."""
+    builder = (ROOT / "services" / "worker" / "app.py").read_text()
+    assert "max_jobs" not in builder, "the worker sets max_jobs: read it from there"
+    default: int = inspect.signature(arq.worker.Worker).parameters["max_jobs"].default
+    return default
+
+
+@functools.cache
+def api_paths(api: str) -> tuple[list[str], list[str]]:
+    """The paths ``api`` serves, path parameters filled in: (public paths: its API, docs and
+    OpenAPI document; the operations endpoints: health, readiness, metrics)."""
+    from services.dialogue_api.app import create_app as dialogue_app
+    from services.profiles_api.app import create_app as profiles_app
+    from shared.settings import Settings
+
+    factory = {"profiles": profiles_app, "dialogue": dialogue_app}[api]
+    app = factory(Settings(database_url="postgresql://unused/unused", redis_url="redis://unused"))
+    documented = [re.sub(r"\{\w+\}", "X", path) for path in app.openapi()["paths"]]
+    pages = [path for route in app.routes if (path := getattr(route, "path", "")) in _PAGES]
+    public = [path for path in documented if path.startswith("/v1/")] + pages
+    operations = [path for path in documented if not path.startswith("/v1/")]
+    return public, operations
+
+
+_PAGES = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}
+
+
+def example_environment() -> dict[str, str]:
+    """The variables deploy/.env.example sets (its lines not commented out), with their values."""
+    lines = (DEPLOY / ".env.example").read_text().splitlines()
+    pairs = [line.split("=", 1) for line in lines if line.strip() and not line.startswith("#")]
+    return {name.strip(): value.strip() for name, value in pairs}
+
+
+def nginx_upstream_keepalive_timeouts(config: str) -> dict[str, float | None]:
+    """Each ``upstream`` block of an nginx configuration: its ``keepalive_timeout`` in seconds
+    (``None`` when it sets none)."""
+    timeouts: dict[str, float | None] = {}
+    for name, body in re.findall(r"upstream\s+(\w+)\s*\{([^}]*)\}", config):
+        setting = re.search(r"^\s*keepalive_timeout\s+(\S+?);", body, re.MULTILINE)
+        timeouts[name] = seconds(setting[1]) if setting else None
+    return timeouts
 
 
 def kubectl() -> str | None:

@@ -1,7 +1,7 @@
 """The platform as the compose file runs it, with processes instead of containers: each role
 is ``mc2cm <its compose command>`` with its compose environment (servers, ports and secrets
 replaced by this machine's), behind nginx serving deploy/nginx/routes.conf, the proxy's own
-routes. Used by tests/e2e/test_deploy.py."""
+routes. Used by tests/e2e/test_deploy.py, and by tests/deploy/test_proxy.py for nginx alone."""
 
 from __future__ import annotations
 
@@ -105,9 +105,12 @@ def compose_role(service: str, *, port: int | None, replace: dict[str, str], log
     return Role(service, args, base | environment, log)
 
 
-def nginx_config(directory: Path, *, listen: int, upstreams: dict[str, int]) -> Path:
+def nginx_config(
+    directory: Path, *, listen: int, upstreams: dict[str, int], http_extra: str = ""
+) -> Path:
     """deploy/nginx/nginx.conf with this machine's addresses: the upstreams on loopback ports,
-    the routes file included from the checkout, every path nginx writes under ``directory``."""
+    the routes file included from the checkout, every path nginx writes under ``directory``;
+    ``http_extra``, directives of the test's own, at the top of the ``http`` block."""
     text = (DEPLOY / "nginx" / "nginx.conf").read_text()
 
     def swap(pattern: str, replacement: str) -> None:
@@ -124,12 +127,27 @@ def nginx_config(directory: Path, *, listen: int, upstreams: dict[str, int]) -> 
         f"    {kind}_temp_path {directory / kind};"
         for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi")
     )
-    swap(r"http \{\n", "http {\n" + temp + "\n")
+    swap(r"http \{\n", "http {\n" + temp + "\n" + http_extra)
     # As root (CI), nginx's workers would switch to `nobody`, who may not write under tmp_path.
     user = "user root;\n" if os.geteuid() == 0 else ""
     config = directory / "nginx.conf"
     config.write_text(f"daemon off;\n{user}{text}")
     return config
+
+
+def start_nginx(executable: str, directory: Path, config: Path) -> Role:
+    """nginx serving ``config``, once ``nginx -t`` has accepted it; stop it with ``stop()``."""
+    checked = subprocess.run(
+        [executable, "-t", "-p", str(directory), "-c", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert checked.returncode == 0, f"nginx -t refused {config}:\n{checked.stderr}"
+    arguments = ["-p", str(directory), "-c", str(config)]
+    proxy = Role("nginx", arguments, dict(os.environ), directory / "nginx.log")
+    proxy.start(executable)
+    return proxy
 
 
 def wait_for(
@@ -197,4 +215,13 @@ class MailSink:
         self._controller.stop()
 
 
-__all__ = ["HOST", "MailSink", "Role", "compose_role", "find_nginx", "free_port", "nginx_config"]
+__all__ = [
+    "HOST",
+    "MailSink",
+    "Role",
+    "compose_role",
+    "find_nginx",
+    "free_port",
+    "nginx_config",
+    "start_nginx",
+]
