@@ -2,23 +2,37 @@
 overlay as ``kubectl kustomize`` renders it, validated against Kubernetes' schemas
 (kubernetes-validate, offline) and for what the platform relies on: probes, resources and
 non-root containers everywhere, autoscalers and Services that find their pods, a worker that
-is given the time to finish its jobs, the migration Job, the Ingress and the settings."""
+is given the time to finish its jobs and the connections to run them, imports given minutes
+when the profiles API stops, the migration Job, an Ingress that routes only what the public
+uses, keep-alive longer than the Ingress controller's, and the settings."""
 
 from __future__ import annotations
 
+import math
+import re
+import shlex
 from collections.abc import Callable
 from typing import Any
 
 import kubernetes_validate
 import pytest
+import yaml
 
 from tests.deploy.manifests import (
+    ADMIN_CONNECTIONS,
     DEFAULT_JOB_TIMEOUT_SECONDS,
     DEFAULT_SHUTDOWN_GRACE_SECONDS,
+    IMPORT_GRACE_SECONDS,
+    INGRESS_NGINX_KEEPALIVE_SECONDS,
     K8S_BASE,
     K8S_PRODUCTION,
     KILL_MARGIN_SECONDS,
+    LISTEN_CONNECTIONS,
+    MIGRATION_CONNECTIONS,
+    ROOT,
     SECRET_NAME,
+    WORKER_OWN_CONNECTIONS,
+    api_paths,
     base_resources,
     container_env,
     kubectl,
@@ -26,6 +40,9 @@ from tests.deploy.manifests import (
     of_kind,
     parse_cli,
     pod_spec,
+    pool_size,
+    readme_section,
+    worker_max_jobs,
 )
 
 Resources = list[dict[str, Any]]
@@ -163,24 +180,61 @@ def test_services_and_budgets_select_pods_that_exist(resources: Resources) -> No
         assert any(_labels_match(selector, labels) for _, labels, _ in templates), name
 
 
+def _ingress_backend(ingress: dict[str, Any], path: str) -> dict[str, Any] | None:
+    """The backend the Ingress sends ``path`` to, as Kubernetes specifies the match (``Exact``,
+    or ``Prefix`` by whole path elements; the longest match wins), or ``None``."""
+    matches = []
+    for rule in ingress["spec"]["rules"]:
+        for route in rule["http"]["paths"]:
+            kind, prefix = route["pathType"], route["path"]
+            assert kind in {"Exact", "Prefix"}, f"{prefix}: {kind} means what the controller says"
+            stem = prefix.rstrip("/")
+            if path == prefix or (kind == "Prefix" and path.startswith(stem + "/")):
+                matches.append((len(prefix), route["backend"]))
+    return max(matches, key=lambda match: match[0])[1] if matches else None
+
+
 def test_the_ingress_routes_each_prefix_to_the_api_serving_it(resources: Resources) -> None:
     (ingress,) = of_kind(resources, "Ingress").values()
     services = of_kind(resources, "Service")
     deployments = of_kind(resources, "Deployment")
     config_maps = of_kind(resources, "ConfigMap")
-    routes = {
-        path["path"]: path["backend"]["service"]
-        for rule in ingress["spec"]["rules"]
-        for path in rule["http"]["paths"]
-    }
-    assert set(routes) == set(APIS.values()), routes
     for api, prefix in APIS.items():
-        backend = routes[prefix]
-        assert backend["name"] == api and backend["name"] in services
-        ports = {port["name"] for port in services[api]["spec"]["ports"]}
-        assert backend["port"]["name"] in ports
+        public, _ = api_paths(api)
+        for path in public:
+            backend = _ingress_backend(ingress, prefix + path)
+            assert backend is not None, f"the Ingress does not route {prefix}{path}"
+            service = backend["service"]
+            assert service["name"] == api and api in services, (prefix + path, service)
+            ports = {port["name"] for port in services[api]["spec"]["ports"]}
+            assert service["port"]["name"] in ports
         environment = container_env(_main_container(deployments[api]), config_maps)
         assert environment["MC2CM_ROOT_PATH"] == prefix, f"{api} would not serve {prefix}"
+
+
+def test_the_ingress_keeps_health_and_metrics_inside_the_cluster(resources: Resources) -> None:
+    """Each /readyz asks PostgreSQL and Redis and each /metrics queries the outbox: not for the
+    public. The kubelet and Prometheus reach every pod directly."""
+    (ingress,) = of_kind(resources, "Ingress").values()
+    for api, prefix in APIS.items():
+        _, operations = api_paths(api)
+        assert {"/healthz", "/readyz", "/metrics"} <= set(operations), operations
+        for path in operations:
+            for public in (prefix + path, path):
+                assert _ingress_backend(ingress, public) is None, f"{public} is public"
+
+
+def test_apis_keep_idle_connections_longer_than_the_ingress_controller(
+    resources: Resources,
+) -> None:
+    """Otherwise the controller may send a request on a connection the API is closing: an
+    intermittent 502 that it does not retry for a POST."""
+    config_maps = of_kind(resources, "ConfigMap")
+    deployments = of_kind(resources, "Deployment")
+    for api in APIS:
+        environment = container_env(_main_container(deployments[api]), config_maps)
+        keep_alive = float(environment["MC2CM_KEEP_ALIVE_SECONDS"])
+        assert keep_alive > INGRESS_NGINX_KEEPALIVE_SECONDS, (api, keep_alive)
 
 
 def test_grace_periods_outlast_what_each_role_waits_for(resources: Resources) -> None:
@@ -204,6 +258,26 @@ def test_grace_periods_outlast_what_each_role_waits_for(resources: Resources) ->
         assert period >= waits + KILL_MARGIN_SECONDS, (
             f"{name}: killed after {period} s, waits {waits} s"
         )
+
+
+def test_an_import_in_flight_gets_minutes_when_a_profiles_pod_stops(
+    resources: Resources,
+) -> None:
+    """A rollout or a scale-down stops pods whose imports may be minutes from their answer."""
+    config_maps = of_kind(resources, "ConfigMap")
+    profiles = of_kind(resources, "Deployment")["profiles"]
+    environment = container_env(_main_container(profiles), config_maps)
+    assert float(environment["MC2CM_SHUTDOWN_GRACE_SECONDS"]) >= IMPORT_GRACE_SECONDS
+
+
+def test_the_worker_keeps_a_connection_for_each_job_and_three_more(resources: Resources) -> None:
+    config_maps = of_kind(resources, "ConfigMap")
+    worker = _main_container(of_kind(resources, "Deployment")["worker"])
+    pool = int(container_env(worker, config_maps)["MC2CM_DB_POOL_SIZE"])
+    jobs = worker_max_jobs()
+    assert pool >= jobs + WORKER_OWN_CONNECTIONS, (
+        f"a pool of {pool} makes the relay and /readyz wait behind {jobs} jobs"
+    )
 
 
 def test_settings_come_from_the_config_map_and_the_documented_secret(
@@ -247,3 +321,52 @@ def test_production_runs_a_released_image_on_its_host_with_tls() -> None:
     assert hosts == set(ingress["spec"]["tls"][0]["hosts"]), ingress["spec"]
     namespaces = {r["metadata"].get("namespace") for r in production if r["kind"] != "Namespace"}
     assert len(namespaces) == 1 and None not in namespaces, namespaces
+
+
+def _connections_at_most(resources: Resources) -> int:
+    """Connections to PostgreSQL with every autoscaler at its maximum during a rollout (each
+    Deployment's ``maxSurge`` of new pods beside the old), the migration Job running."""
+    config_maps = of_kind(resources, "ConfigMap")
+    autoscaled = {
+        autoscaler["spec"]["scaleTargetRef"]["name"]: autoscaler["spec"]["maxReplicas"]
+        for autoscaler in of_kind(resources, "HorizontalPodAutoscaler").values()
+    }
+    total = MIGRATION_CONNECTIONS * len(of_kind(resources, "Job"))
+    for name, deployment in of_kind(resources, "Deployment").items():
+        replicas = autoscaled.get(name, deployment["spec"].get("replicas", 1))
+        surge = deployment["spec"]["strategy"]["rollingUpdate"]["maxSurge"]
+        if isinstance(surge, str):
+            surge = math.ceil(replicas * int(surge.rstrip("%")) / 100)
+        pool = pool_size(container_env(_main_container(deployment), config_maps))
+        listen = LISTEN_CONNECTIONS if name == "worker" else 0
+        total += (replicas + surge) * (pool + listen)
+    return total
+
+
+def test_the_readme_sizes_postgresql_for_the_production_overlay_in_a_rollout() -> None:
+    scaling = readme_section("Deployment")
+    stated = re.search(r"(\d+) for the production overlay", scaling)
+    assert stated, "the README's Scaling no longer sizes the production overlay"
+    needed = _connections_at_most(_production()) + ADMIN_CONNECTIONS
+    assert int(stated[1]) == needed, f"README says {stated[1]}, the overlay needs {needed}"
+
+
+def test_the_readme_release_deletes_the_previous_job_before_applying() -> None:
+    """The Job's pod template cannot change: applying over the previous release's Job fails."""
+    deployment = readme_section("Deployment")
+    steps = deployment[deployment.index("**Releasing**") :]
+    commands = [
+        shlex.split(line)
+        for line in steps.split("```sh", 1)[1].split("```", 1)[0].splitlines()
+        if line.strip() and not line.startswith("#")
+    ]
+    (job,) = of_kind(base_resources(), "Job")
+    delete = next(i for i, c in enumerate(commands) if c[:1] == ["kubectl"] and "delete" in c)
+    apply = next(i for i, c in enumerate(commands) if c[:1] == ["kubectl"] and "apply" in c)
+    assert delete < apply, commands
+    assert commands[delete][-3:] == ["job", job, "--ignore-not-found"], commands[delete]
+    assert commands[apply][-2:] == ["-k", str(K8S_PRODUCTION.relative_to(ROOT))]
+    namespace = yaml.safe_load((K8S_PRODUCTION / "kustomization.yaml").read_text())["namespace"]
+    for command in commands:
+        if command[0] == "kubectl" and "apply" not in command:
+            assert command[1:3] == ["-n", namespace], command
