@@ -3,7 +3,8 @@ as its own process, with the image's command (``mc2cm migrate``, ``mc2cm serve p
 ``mc2cm serve dialogue``, ``mc2cm worker``) and its compose environment, against this
 machine's PostgreSQL and Redis, behind nginx serving the compose proxy's own routes
 (deploy/nginx/routes.conf). A short scenario goes through the proxy only; then SIGTERM, with a
-request and a job in flight, loses neither.
+request and a job in flight, loses neither (a test that finds the roles stopped starts them
+again, so each test stands alone).
 
 nginx is installed by .ci/run (Debian's nginx-light); under CI this test fails without it,
 elsewhere it is skipped.
@@ -29,6 +30,7 @@ from typing import Any
 import asyncpg
 import httpx
 import pytest
+import redis
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
@@ -43,6 +45,7 @@ from tests.e2e.stack import (
     find_nginx,
     free_port,
     nginx_config,
+    start_nginx,
     wait_for,
 )
 from tests.e2e.stack import Role as Process
@@ -63,10 +66,42 @@ class Platform:
     roles: dict[str, Process]
     nginx: Process
     database_url: str
+    redis_url: str
+    rate_limit_prefix: str
     settings: Settings
     sink: MailSink
     ports: dict[str, int]
-    import_request_id: str = ""
+
+    def start_roles(self) -> None:
+        """Start every role that is not running (all of them at first; after the SIGTERM
+        test, again) and return once the proxy serves both APIs and the worker is ready."""
+        for role in self.roles.values():
+            if not role.running():
+                role.start(MC2CM)
+        every = [*self.roles.values(), self.nginx]
+        for api in ("profiles", "dialogue"):
+            # Ready as the orchestrator asks (the API's own port), then served by the proxy.
+            ready = f"http://{HOST}:{self.ports[api]}/readyz"
+            wait_for(
+                lambda ready=ready: httpx.get(ready, timeout=2).status_code == 200,
+                timeout=60,
+                what=f"{api}'s /readyz",
+                roles=every,
+            )
+            public = f"{self.url}/{api}/openapi.json"
+            wait_for(
+                lambda public=public: httpx.get(public, timeout=2).status_code == 200,
+                timeout=30,
+                what=f"/{api}/openapi.json through the proxy",
+                roles=every,
+            )
+        worker = f"http://{HOST}:{self.ports['metrics']}/readyz"
+        wait_for(
+            lambda: httpx.get(worker, timeout=2).status_code == 200,
+            timeout=60,
+            what="the worker's /readyz",
+            roles=every,
+        )
 
     def headers(self, **extra: str) -> dict[str, str]:
         token = issue_token(self.settings, subject="ops@deploy.test", role=Role.admin)
@@ -94,7 +129,10 @@ def _redis_url(server: str) -> str:
     return make_url(server).set(database="11").render_as_string(False)
 
 
-def _run_once(role: Process, timeout: float = 120) -> None:
+def _run_once(role: Process, processes: list[Process], timeout: float = 120) -> None:
+    """Run a one-shot role to its end; ``processes`` holds it, so that it is stopped with
+    the others if it outlasts ``timeout``."""
+    processes.append(role)
     role.start(MC2CM)
     code = role.wait(timeout)
     assert code == 0, role.tail()
@@ -118,12 +156,14 @@ def platform(
         secret = secrets.token_urlsafe(48)
         run = uuid.uuid4().hex[:8]
         ports = {name: free_port() for name in ("profiles", "dialogue", "metrics", "proxy")}
+        redis_url = _redis_url(server_urls[1])
+        rate_limit_prefix = f"mc2cm-deploy-{run}:rate-limit"
         common = {
             "MC2CM_DATABASE_URL": database_url,
-            "MC2CM_REDIS_URL": _redis_url(server_urls[1]),
+            "MC2CM_REDIS_URL": redis_url,
             "MC2CM_JWT_SECRET": secret,
             "MC2CM_QUEUE_NAME": f"mc2cm-deploy-{run}",
-            "MC2CM_RATE_LIMIT_KEY_PREFIX": f"mc2cm-deploy-{run}:rate-limit",
+            "MC2CM_RATE_LIMIT_KEY_PREFIX": rate_limit_prefix,
             "MC2CM_SMTP_HOST": HOST,
             "MC2CM_SMTP_PORT": str(sink.port),
         }
@@ -140,50 +180,36 @@ def platform(
 
         # As compose does: the one-shot migration first, then (an operator's first step on a
         # new database) the network's cities and catalogue, then the roles.
-        _run_once(role("migrate"))
+        _run_once(role("migrate"), processes)
         seed = role("migrate")
         seed.args, seed.name, seed.log = ["seed"], "seed", directory / "seed.log"
-        _run_once(seed)
+        _run_once(seed, processes)
         roles = {
             "profiles": role("profiles", ports["profiles"]),
             "dialogue": role("dialogue", ports["dialogue"]),
             "worker": role("worker", **worker_only),
         }
-        for process in roles.values():
-            processes.append(process)
-            process.start(MC2CM)
+        processes += roles.values()
         config = nginx_config(
             directory,
             listen=ports["proxy"],
             upstreams={"profiles": ports["profiles"], "dialogue": ports["dialogue"]},
         )
-        proxy = Process(
-            "nginx",
-            ["-p", str(directory), "-c", str(config)],
-            dict(os.environ),
-            directory / "nginx.log",
-        )
+        proxy = start_nginx(nginx, directory, config)
         processes.append(proxy)
-        proxy.start(nginx)
-        url = f"http://{HOST}:{ports['proxy']}"
-        for prefix in ("/profiles", "/dialogue"):
-            wait_for(
-                lambda prefix=prefix: (
-                    httpx.get(f"{url}{prefix}/readyz", timeout=2).status_code == 200
-                ),
-                timeout=60,
-                what=f"{prefix}/readyz through the proxy",
-                roles=processes,
-            )
-        yield Platform(
-            url=url,
+        platform = Platform(
+            url=f"http://{HOST}:{ports['proxy']}",
             roles=roles,
             nginx=proxy,
             database_url=to_libpq_url(database_url),
+            redis_url=redis_url,
+            rate_limit_prefix=rate_limit_prefix,
             settings=Settings(jwt_secret=secret),
             sink=sink,
             ports=ports,
         )
+        platform.start_roles()
+        yield platform
     finally:
         for process in processes:
             process.stop()
@@ -191,10 +217,24 @@ def platform(
         asyncio.run(drop_database(database_url))
 
 
-# --- the scenario, through the proxy only ------------------------------------------------------
+@pytest.fixture(autouse=True)
+def _roles_running(platform: Platform) -> None:
+    platform.start_roles()
 
 
-def test_a_city_its_figures_and_a_registration_go_through_the_proxy(platform: Platform) -> None:
+@dataclass
+class Imported:
+    """What the scenario set up: Athens, and figures of Athens and Lisbon imported with a
+    request id of the test's, whose network aggregate the worker has computed."""
+
+    athens: httpx.Response
+    request_id: str
+    aggregate: dict[str, Any]
+
+
+@pytest.fixture(scope="module")
+def imported(platform: Platform) -> Imported:
+    platform.start_roles()
     roles = list(platform.roles.values())
     with platform.client() as proxy:
         athens = proxy.post(
@@ -212,11 +252,7 @@ def test_a_city_its_figures_and_a_registration_go_through_the_proxy(platform: Pl
             },
         )
         assert athens.status_code == 201, athens.text
-        # The Location names the proxy's prefix, so it leads back to the city.
-        assert athens.headers["location"] == "/profiles/v1/cities/GRATH"
-        assert proxy.get(athens.headers["location"]).json()["code"] == "GRATH"
-
-        platform.import_request_id = f"deploy-import-{uuid.uuid4().hex}"
+        request_id = f"deploy-import-{uuid.uuid4().hex}"
         rows = [
             f"{city},foreign_nationals,{PERIOD},municipality,,{value},,,A,{SOURCE},"
             for city, value in FIGURES.items()
@@ -224,13 +260,11 @@ def test_a_city_its_figures_and_a_registration_go_through_the_proxy(platform: Pl
         imported = proxy.post(
             "/profiles/v1/imports",
             content=csv_file(*rows),
-            headers=platform.headers(
-                **{"Content-Type": "text/csv", "X-Request-ID": platform.import_request_id}
-            ),
+            headers=platform.headers(**{"Content-Type": "text/csv", "X-Request-ID": request_id}),
         )
         assert imported.status_code == 200, imported.text
         assert imported.json()["inserted"] == len(FIGURES), imported.json()
-        assert imported.headers["x-request-id"] == platform.import_request_id
+        assert imported.headers["x-request-id"] == request_id
 
         def network_total() -> dict[str, Any] | None:
             page = proxy.get(
@@ -245,6 +279,22 @@ def test_a_city_its_figures_and_a_registration_go_through_the_proxy(platform: Pl
             return page["items"][0] if page["items"] else None
 
         total = wait_for(network_total, timeout=30, what="the network aggregate", roles=roles)
+    return Imported(athens=athens, request_id=request_id, aggregate=total)
+
+
+# --- the scenario, through the proxy only ------------------------------------------------------
+
+
+def test_a_city_its_figures_and_a_registration_go_through_the_proxy(
+    platform: Platform, imported: Imported
+) -> None:
+    roles = list(platform.roles.values())
+    with platform.client() as proxy:
+        # The Location names the proxy's prefix, so it leads back to the city.
+        assert imported.athens.headers["location"] == "/profiles/v1/cities/GRATH"
+        assert proxy.get(imported.athens.headers["location"]).json()["code"] == "GRATH"
+
+        total = imported.aggregate
         assert total["value"] == sum(FIGURES.values()), total
         assert total["cities"] == sorted(FIGURES), total
 
@@ -292,10 +342,11 @@ def test_each_api_names_its_prefix_and_the_proxy_keeps_its_routes(platform: Plat
             docs = proxy.get(f"{prefix}/docs")
             assert f"'{prefix}/openapi.json'" in docs.text
             moved = proxy.get(prefix)
-            assert (moved.status_code, moved.headers["location"]) == (308, f"{prefix}/")
-            hidden = proxy.get(f"{prefix}/metrics")
-            assert hidden.status_code == 404, "metrics are for Prometheus, not the public"
-            assert hidden.headers["content-type"] == "application/problem+json"
+            assert (moved.status_code, moved.headers["location"]) == (308, f"{prefix}/docs")
+            for private in ("metrics", "readyz", "healthz"):
+                hidden = proxy.get(f"{prefix}/{private}")
+                assert hidden.status_code == 404, f"{prefix}/{private} is not for the public"
+                assert hidden.headers["content-type"] == "application/problem+json"
         elsewhere = proxy.get("/wp-admin")
         assert elsewhere.status_code == 404 and elsewhere.json()["status"] == 404
     # An Ingress that does not strip the prefix reaches the same routes.
@@ -317,6 +368,24 @@ def test_the_image_health_check_passes_on_each_api(platform: Platform) -> None:
         assert _healthcheck(f"http://{HOST}:{platform.ports[api]}/healthz") == 0, api
 
 
+def test_anonymous_writes_are_counted_by_the_address_the_proxy_saw(platform: Platform) -> None:
+    """A caller who forges X-Forwarded-For does not get rate limits of its own: the proxy
+    replaces the header, and the API (which believes it) counts the caller's real address."""
+    forged = "203.0.113.7"
+    with platform.client() as proxy:
+        refused = proxy.post(
+            "/profiles/v1/cities", json={"code": "XXFOR"}, headers={"X-Forwarded-For": forged}
+        )
+    assert refused.status_code == 401, refused.text
+    client = redis.Redis.from_url(platform.redis_url)
+    try:
+        keys = {key.decode() for key in client.scan_iter(f"{platform.rate_limit_prefix}:*")}
+    finally:
+        client.close()
+    assert f"{platform.rate_limit_prefix}:writes:ip:{HOST}" in keys, keys
+    assert not [key for key in keys if forged in key], keys
+
+
 # --- operations: health, metrics and logs of every process ------------------------------------
 
 
@@ -328,7 +397,9 @@ def _samples(text: str) -> list[tuple[str, dict[str, str], float]]:
     ]
 
 
-def test_worker_and_apis_expose_health_metrics_and_outbox_lag(platform: Platform) -> None:
+def test_worker_and_apis_expose_health_metrics_and_outbox_lag(
+    platform: Platform, imported: Imported
+) -> None:
     worker = f"http://{HOST}:{platform.ports['metrics']}"
     assert httpx.get(f"{worker}/healthz").status_code == 200
     ready = httpx.get(f"{worker}/readyz")
@@ -364,9 +435,10 @@ def test_worker_and_apis_expose_health_metrics_and_outbox_lag(platform: Platform
     ), "the profiles API shows its outbox's lag"
 
 
-def test_logs_are_json_and_carry_the_request_id_into_the_jobs(platform: Platform) -> None:
-    request_id = platform.import_request_id
-    assert request_id, "runs after the scenario"
+def test_logs_are_json_and_carry_the_request_id_into_the_jobs(
+    platform: Platform, imported: Imported
+) -> None:
+    request_id = imported.request_id
     records: dict[str, list[dict[str, Any]]] = {}
     for name in ("profiles", "dialogue", "worker"):
         lines = [line for line in platform.roles[name].output().splitlines() if line.strip()]
@@ -378,8 +450,10 @@ def test_logs_are_json_and_carry_the_request_id_into_the_jobs(platform: Platform
             except ValueError:
                 pytest.fail(f"{name} wrote a line that is not JSON: {line!r}")
     # The import's outbox event, and the jobs it caused (relay, aggregation), log its id.
-    carrying = [record for record in records["worker"] if request_id in json.dumps(record)]
+    carrying = [record for record in records["worker"] if record.get("request_id") == request_id]
     assert carrying, f"no worker log line carries the import's request id {request_id}"
+    jobs = {record["job"] for record in carrying if record.get("job")}
+    assert jobs, f"no line of a job carries the import's request id: {carrying}"
 
 
 # --- SIGTERM: what is in flight finishes, nothing new is taken ---------------------------------
@@ -434,26 +508,40 @@ def test_sigterm_lets_the_request_and_the_job_in_flight_finish(platform: Platfor
         except BaseException as exc:  # reported by the assertion below
             answer["import"] = exc
 
+    def copying() -> bool:
+        # The import is at the API: its rows stream into PostgreSQL by COPY.
+        active = platform.query(
+            "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
+            "AND state = 'active' AND query LIKE 'COPY %'"
+        )
+        return bool(active[0]["n"])
+
     uploading = threading.Thread(target=upload)
     uploading.start()
     try:
         assert first_rows_sent.wait(10), "the upload did not start"
-        time.sleep(0.3)  # the first rows are at the API
+        wait_for(copying, timeout=10, what="the import's COPY", roles=[profiles])
         for process in (profiles, dialogue, worker):
             process.signal(signal.SIGTERM)
 
         # No new request is taken: the proxy answers its own 503 problem at once.
         def refused() -> bool:
-            response = httpx.get(f"{platform.url}/dialogue/healthz", timeout=2)
+            response = httpx.get(f"{platform.url}/dialogue/openapi.json", timeout=2)
             return response.status_code == 503
 
         wait_for(refused, timeout=10, what="the stopping API refusing new requests")
         # The worker waits for its running job instead of leaving.
-        time.sleep(1)
+        wait_for(
+            lambda: "stopping: waiting for" in worker.output(),
+            timeout=10,
+            what="the worker waiting for its job",
+            roles=[worker],
+        )
         assert worker.running(), f"the worker left its job running\n{worker.tail()}"
         platform.sink.release()
     finally:
         uploading.join(timeout=60)
+        platform.sink.hold_for = None
     result = answer["import"]
     assert isinstance(result, httpx.Response), f"the import in flight was cut off: {result!r}"
     assert result.status_code == 200, result.text
