@@ -20,6 +20,10 @@ DEV_ENV_FILE = DEV_DIR / "dev.env"
 MIN_SECRET_LENGTH = 32
 #: How development secrets begin (``mc2cm dev`` generates them so): production refuses them.
 DEV_SECRET_PREFIX = "dev-"
+#: Words of the placeholders example files and documentation put where a secret goes
+#: (``change-me-…``, ``CHANGEME``, ``your-secret-example``, ``<placeholder>``, ``replace_me``):
+#: production refuses a secret containing one, compared in lower case without separators.
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "example", "placeholder")
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.I)
 
@@ -44,6 +48,12 @@ def parse_rate(text: str) -> Rate:
     if amount < 1 or multiple < 1:
         raise ValueError(f"a rate needs at least 1 request in at least 1 {match[3]}: {text!r}")
     return Rate(amount, multiple * unit)
+
+
+def placeholder_word(secret: str) -> str | None:
+    """The placeholder word ``secret`` contains (``PLACEHOLDER_WORDS``), if any."""
+    letters = re.sub(r"[^a-z0-9]", "", secret.lower())
+    return next((word for word in PLACEHOLDER_WORDS if word in letters), None)
 
 
 class LogFormat(enum.StrEnum):
@@ -207,6 +217,12 @@ class Settings(BaseSettings):
                     raise ValueError(
                         "MC2CM_JWT_SECRET is a development secret; production needs a random "
                         f"secret of at least {MIN_SECRET_LENGTH} characters"
+                    )
+                if (word := placeholder_word(secret)) is not None:
+                    raise ValueError(
+                        f"MC2CM_JWT_SECRET is a placeholder (it contains {word!r}); production "
+                        "needs a random secret, e.g. python -c 'import secrets; "
+                        "print(secrets.token_urlsafe(48))'"
                     )
             if self.database_url is None or self.redis_url is None:
                 raise ValueError("production needs MC2CM_DATABASE_URL and MC2CM_REDIS_URL")
