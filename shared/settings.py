@@ -184,6 +184,11 @@ class Settings(BaseSettings):
     #: (uvicorn's graceful shutdown), the worker its running jobs (then they are cancelled and
     #: run again elsewhere). An orchestrator's kill deadline must be longer.
     shutdown_grace_seconds: int = Field(default=20, ge=0)
+    #: Seconds an API keeps an idle HTTP connection open for the next request (uvicorn's
+    #: ``timeout_keep_alive``). Longer than the proxies' pools keep theirs (nginx's upstream
+    #: ``keepalive_timeout``, 60 s by default, ingress-nginx's 60 s), so that a proxy never
+    #: sends a request on a connection the API is closing at that moment (a 502).
+    keep_alive_seconds: int = Field(default=75, ge=1)
     #: The worker's HTTP server of ``/healthz``, ``/readyz`` and ``/metrics``: all interfaces
     #: by default, as a container's probes and scrapers come from outside it; port 0 turns it off.
     metrics_host: str = "0.0.0.0"

@@ -155,6 +155,7 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 
