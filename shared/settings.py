@@ -181,8 +181,10 @@ class Settings(BaseSettings):
     #: ``json`` (one object a line, for log collectors) or ``text``; ``mc2cm dev`` asks for text.
     log_format: LogFormat = LogFormat.json
     #: Seconds a stopping process gives what is running: an API its requests in flight
-    #: (uvicorn's graceful shutdown), the worker its running jobs (then they are cancelled and
-    #: run again elsewhere). An orchestrator's kill deadline must be longer.
+    #: (uvicorn's graceful shutdown), the worker its running jobs (at most
+    #: ``job_timeout_seconds``, also for a job with a longer timeout of its own; those still
+    #: running then are cancelled and run again by the next worker). An orchestrator's kill
+    #: deadline must be longer.
     shutdown_grace_seconds: int = Field(default=20, ge=0)
     #: Seconds an API keeps an idle HTTP connection open for the next request (uvicorn's
     #: ``timeout_keep_alive``). Longer than the proxies' pools keep theirs (nginx's upstream
