@@ -62,8 +62,8 @@ def worker() -> None:
 
     On SIGTERM it takes no new job, lets running ones finish (up to
     MC2CM_SHUTDOWN_GRACE_SECONDS, or MC2CM_JOB_TIMEOUT_SECONDS if shorter), cancels those
-    still running (the next worker runs them again) and exits 0. /healthz, /readyz and /metrics are served on
-    MC2CM_METRICS_HOST:MC2CM_METRICS_PORT (0.0.0.0:9100) until then.
+    still running (the next worker runs them again) and exits 0. /healthz, /readyz and
+    /metrics are served on MC2CM_METRICS_HOST:MC2CM_METRICS_PORT (0.0.0.0:9100) until then.
     """
     from services.worker.app import run_worker
 
