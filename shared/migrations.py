@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -101,10 +102,32 @@ async def check(url: str, service: str) -> None:
     await _run(url, service, lambda config: command.check(config))
 
 
-async def at_head(url: str, service: str) -> bool:
-    """Whether one service's schema is at its latest revision (nothing left to apply)."""
-    config = alembic_config(service)
-    heads = set(ScriptDirectory.from_config(config).get_heads())
+@dataclass(frozen=True)
+class SchemaRevision:
+    """Where one service's schema stands against the migrations of this code."""
+
+    service: str
+    #: The revisions in the schema's version table (none: never migrated).
+    current: frozenset[str]
+    #: Those of them these migrations do not have: a newer release applied them.
+    unknown: frozenset[str]
+    #: This code's heads that are not at or below a current revision: migrations to apply.
+    missing: frozenset[str]
+
+    @property
+    def ahead(self) -> bool:
+        """Migrated by a newer release (this one rolled back, or an old pod rescheduled)."""
+        return bool(self.unknown)
+
+    @property
+    def behind(self) -> bool:
+        """Some of this code's migrations are not applied yet."""
+        return not self.ahead and bool(self.missing)
+
+
+async def schema_revision(url: str, service: str) -> SchemaRevision:
+    """Where one service's schema stands: up to date, behind or ahead of this code."""
+    script = ScriptDirectory.from_config(alembic_config(service))
     current: set[str] = set()
 
     def read(connection: Connection) -> None:
@@ -113,4 +136,16 @@ async def at_head(url: str, service: str) -> bool:
         current.update(migration.get_current_heads())
 
     await _with_connection(url, read)
-    return current == heads
+    known = {revision.revision for revision in script.walk_revisions()}
+    unknown = current - known
+    applied = {
+        revision.revision
+        for revision in script.iterate_revisions(tuple(current & known), "base")
+        if revision is not None
+    }
+    return SchemaRevision(
+        service=service,
+        current=frozenset(current),
+        unknown=frozenset(unknown),
+        missing=frozenset(set(script.get_heads()) - applied),
+    )

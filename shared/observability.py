@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import re
 import time
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,11 @@ actor_var: contextvars.ContextVar[tuple[str, str | None] | None] = contextvars.C
 )
 
 REQUEST_ID_HEADER = "x-request-id"
+#: A caller's ``X-Request-ID`` is kept only in this form (anything else gets a new id): it goes
+#: into log lines and into the events' envelopes that partners receive.
+REQUEST_ID_FORM = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+#: One line per request, once it has been answered (``RequestContextMiddleware``).
+access_log = logging.getLogger("mc2cm.access")
 #: Where the request id is kept in the ASGI scope, for the 500 handler: Starlette renders
 #: unhandled errors outside every middleware, after this one has finished.
 REQUEST_ID_SCOPE_KEY = "mc2cm.request_id"
@@ -59,8 +65,19 @@ def _route_template(scope: Scope) -> str:
     return str(getattr(route, "path", "unmatched"))
 
 
+def _request_id(scope: Scope) -> str:
+    """The caller's ``X-Request-ID`` if it has the expected form, otherwise a new one."""
+    incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode())
+    if incoming is not None:
+        sent: str = incoming.decode("latin-1")
+        if REQUEST_ID_FORM.fullmatch(sent):
+            return sent
+    return uuid.uuid4().hex
+
+
 class RequestContextMiddleware:
-    """Carries ``X-Request-ID`` (or a new one) through logs and into the response; times it."""
+    """Carries ``X-Request-ID`` (or a new one) through logs and into the response; times the
+    request, counts it and writes its access line (``mc2cm.access``, INFO)."""
 
     def __init__(self, app: ASGIApp, metrics: HttpMetrics) -> None:
         self.app = app
@@ -70,8 +87,7 @@ class RequestContextMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        incoming = dict(scope["headers"]).get(REQUEST_ID_HEADER.encode())
-        request_id = incoming.decode("latin-1")[:128] if incoming else uuid.uuid4().hex
+        request_id = _request_id(scope)
         scope[REQUEST_ID_SCOPE_KEY] = request_id
         token = request_id_var.set(request_id)
         # Anonymous until a token says otherwise; reset below so that nothing leaks from one
@@ -93,11 +109,29 @@ class RequestContextMiddleware:
         try:
             await self.app(scope, receive, send_with_id)
         finally:
+            elapsed = time.perf_counter() - started
             route = _route_template(scope)
             method = scope["method"]
             self.metrics.requests.labels(self.metrics.service, method, route, str(status)).inc()
-            self.metrics.latency.labels(self.metrics.service, method, route).observe(
-                time.perf_counter() - started
+            self.metrics.latency.labels(self.metrics.service, method, route).observe(elapsed)
+            # The path without its query string, which may carry what a log should not keep.
+            path = scope["path"]
+            duration_ms = round(elapsed * 1000, 1)
+            access_log.info(
+                "%s %s %d %.1f ms",
+                method,
+                path,
+                status,
+                duration_ms,
+                extra={
+                    LOG_FIELDS: {
+                        "method": method,
+                        "route": route,
+                        "path": path,
+                        "status": status,
+                        "duration_ms": duration_ms,
+                    }
+                },
             )
             request_id_var.reset(token)
             actor_var.reset(actor_token)
@@ -113,6 +147,10 @@ class JobRef:
 
 #: The job the current task runs; ``None`` outside the worker's jobs. Set by the worker.
 job_var: contextvars.ContextVar[JobRef | None] = contextvars.ContextVar("job", default=None)
+
+
+#: The attribute (``extra={LOG_FIELDS: {...}}``) whose keys a JSON line adds to its own.
+LOG_FIELDS = "fields"
 
 
 class ContextFilter(logging.Filter):
@@ -138,7 +176,9 @@ class TextFormatter(logging.Formatter):
 class JsonFormatter(logging.Formatter):
     """One JSON object a line: ``time`` (ISO 8601, UTC), ``level``, ``logger``, ``message``,
     ``request_id``; ``job`` and ``job_id`` inside the worker's jobs; ``exc_info`` (the
-    traceback as text) when an exception is logged."""
+    traceback as text) when an exception is logged; and the keys of the record's
+    ``LOG_FIELDS`` (the access lines': ``method``, ``route``, ``path``, ``status``,
+    ``duration_ms``), which never replace those."""
 
     def format(self, record: logging.LogRecord) -> str:
         moment = datetime.fromtimestamp(record.created, UTC)
@@ -158,6 +198,8 @@ class JsonFormatter(logging.Formatter):
             line["exc_info"] = record.exc_text
         if record.stack_info:
             line["stack_info"] = self.formatStack(record.stack_info)
+        for key, value in getattr(record, LOG_FIELDS, {}).items():
+            line.setdefault(key, value)
         return orjson.dumps(line, default=str).decode()
 
 

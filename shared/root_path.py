@@ -1,9 +1,11 @@
 """Serving an API under a prefix (``MC2CM_ROOT_PATH=/profiles``), behind a proxy that strips
 the prefix (the compose proxy) or one that keeps it (an Ingress without rewriting).
 
-The ASGI scope's ``root_path`` is set, so the router matches ``/profiles/v1/...`` and
-``/v1/...`` alike and FastAPI names the prefix in the OpenAPI document's ``servers`` and the
-docs pages; and every ``Location`` header that is a path of this host gets the prefix: a
+The ASGI scope's ``root_path`` is set, and its ``path`` starts with it as the ASGI spec says
+(put back when the proxy stripped it): the router matches ``/profiles/v1/...`` and ``/v1/...``
+alike, every URL the app builds from the request (a trailing-slash redirect, a problem's
+``instance``) names the prefix, and FastAPI names it in the OpenAPI document's ``servers`` and
+the docs pages. Every ``Location`` header that is a path of this host gets the prefix too: a
 created resource is at ``/profiles/v1/cities/GRATH`` for the caller, not at the
 ``/v1/cities/GRATH`` the routers write. (FastAPI's own ``root_path`` argument is deprecated in
 favour of the server's, and uvicorn's prepends the prefix to every path, which only a
@@ -34,6 +36,16 @@ class RootPathMiddleware:
             await self.app(scope, receive, send)
             return
         scope["root_path"] = self.root_path
+        # The ASGI spec's path includes the root path (Starlette strips it to route): a
+        # proxy that stripped the prefix sent it without, so it is put back, or redirects
+        # (a trailing slash) and the problems' ``instance`` would name a path the caller
+        # cannot reach.
+        path: str = scope["path"]
+        if path != self.root_path and not path.startswith(self.root_path + "/"):
+            scope["path"] = self.root_path + path
+            raw_path: bytes | None = scope.get("raw_path")
+            if raw_path is not None:
+                scope["raw_path"] = self.prefix + raw_path
 
         async def send_located(message: Message) -> None:
             if message["type"] == "http.response.start":

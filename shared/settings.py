@@ -20,6 +20,10 @@ DEV_ENV_FILE = DEV_DIR / "dev.env"
 MIN_SECRET_LENGTH = 32
 #: How development secrets begin (``mc2cm dev`` generates them so): production refuses them.
 DEV_SECRET_PREFIX = "dev-"
+#: Words of the placeholders example files and documentation put where a secret goes
+#: (``change-me-…``, ``CHANGEME``, ``your-secret-example``, ``<placeholder>``, ``replace_me``):
+#: production refuses a secret containing one, compared in lower case without separators.
+PLACEHOLDER_WORDS = ("changeme", "replaceme", "example", "placeholder")
 _UNITS = {"second": 1, "minute": 60, "hour": 3600, "day": 86400}
 _RATE = re.compile(r"^\s*(\d+)\s*(?:/|per)\s*(\d+)?\s*(second|minute|hour|day)s?\s*$", re.I)
 
@@ -44,6 +48,12 @@ def parse_rate(text: str) -> Rate:
     if amount < 1 or multiple < 1:
         raise ValueError(f"a rate needs at least 1 request in at least 1 {match[3]}: {text!r}")
     return Rate(amount, multiple * unit)
+
+
+def placeholder_word(secret: str) -> str | None:
+    """The placeholder word ``secret`` contains (``PLACEHOLDER_WORDS``), if any."""
+    letters = re.sub(r"[^a-z0-9]", "", secret.lower())
+    return next((word for word in PLACEHOLDER_WORDS if word in letters), None)
 
 
 class LogFormat(enum.StrEnum):
@@ -171,9 +181,16 @@ class Settings(BaseSettings):
     #: ``json`` (one object a line, for log collectors) or ``text``; ``mc2cm dev`` asks for text.
     log_format: LogFormat = LogFormat.json
     #: Seconds a stopping process gives what is running: an API its requests in flight
-    #: (uvicorn's graceful shutdown), the worker its running jobs (then they are cancelled and
-    #: run again elsewhere). An orchestrator's kill deadline must be longer.
+    #: (uvicorn's graceful shutdown), the worker its running jobs (at most
+    #: ``job_timeout_seconds``, also for a job with a longer timeout of its own; those still
+    #: running then are cancelled and run again by the next worker). An orchestrator's kill
+    #: deadline must be longer.
     shutdown_grace_seconds: int = Field(default=20, ge=0)
+    #: Seconds an API keeps an idle HTTP connection open for the next request (uvicorn's
+    #: ``timeout_keep_alive``). Longer than the proxies' pools keep theirs (nginx's upstream
+    #: ``keepalive_timeout``, 60 s by default, ingress-nginx's 60 s), so that a proxy never
+    #: sends a request on a connection the API is closing at that moment (a 502).
+    keep_alive_seconds: int = Field(default=75, ge=1)
     #: The worker's HTTP server of ``/healthz``, ``/readyz`` and ``/metrics``: all interfaces
     #: by default, as a container's probes and scrapers come from outside it; port 0 turns it off.
     metrics_host: str = "0.0.0.0"
@@ -207,6 +224,12 @@ class Settings(BaseSettings):
                     raise ValueError(
                         "MC2CM_JWT_SECRET is a development secret; production needs a random "
                         f"secret of at least {MIN_SECRET_LENGTH} characters"
+                    )
+                if (word := placeholder_word(secret)) is not None:
+                    raise ValueError(
+                        f"MC2CM_JWT_SECRET is a placeholder (it contains {word!r}); production "
+                        "needs a random secret, e.g. python -c 'import secrets; "
+                        "print(secrets.token_urlsafe(48))'"
                     )
             if self.database_url is None or self.redis_url is None:
                 raise ValueError("production needs MC2CM_DATABASE_URL and MC2CM_REDIS_URL")

@@ -16,7 +16,12 @@ import uvicorn
 from rich.console import Console
 from rich.progress import BarColumn, DownloadColumn, Progress, TransferSpeedColumn
 
-from services.cli.runtime import migrate_all, unit_of_work, wait_for_migrations
+from services.cli.runtime import (
+    DatabaseUnreachable,
+    migrate_all,
+    unit_of_work,
+    wait_for_migrations,
+)
 from shared.auth import Role, issue_token
 from shared.observability import configure_logging
 from shared.settings import load_settings
@@ -56,8 +61,9 @@ def worker() -> None:
     """Run the worker: the outbox relay, every job and the cron jobs, until SIGTERM or Ctrl-C.
 
     On SIGTERM it takes no new job, lets running ones finish (up to
-    MC2CM_SHUTDOWN_GRACE_SECONDS) and exits 0. /healthz, /readyz and /metrics are served on
-    MC2CM_METRICS_HOST:MC2CM_METRICS_PORT (0.0.0.0:9100) until then.
+    MC2CM_SHUTDOWN_GRACE_SECONDS, or MC2CM_JOB_TIMEOUT_SECONDS if shorter), cancels those
+    still running (the next worker runs them again) and exits 0. /healthz, /readyz and
+    /metrics are served on MC2CM_METRICS_HOST:MC2CM_METRICS_PORT (0.0.0.0:9100) until then.
     """
     from services.worker.app import run_worker
 
@@ -84,22 +90,38 @@ def migrate(
         float | None,
         typer.Option(
             min=0,
-            help="Apply nothing: wait up to this many seconds until every schema is at its "
-            "latest revision (applied by another process, e.g. the migration Job); exit 1 if not.",
+            help="Apply nothing: wait up to this many seconds until no schema lacks this "
+            "release's migrations (applied by another process, e.g. the migration Job); exit 1 "
+            "if one still does. A schema a newer release migrated counts as up to date.",
         ),
     ] = None,
+    connect_timeout: Annotated[
+        float,
+        typer.Option(
+            min=0,
+            help="How long to keep trying the first connection while PostgreSQL does not "
+            "accept connections yet (starting, or not resolvable yet); exit 1 after it. "
+            "With --wait, the wait includes the database's.",
+        ),
+    ] = 60,
 ) -> None:
     """Apply every service's migrations to the configured database."""
     database_url = _require_database()
+    settings = load_settings()
+    configure_logging(settings.log_level, log_format=settings.log_format)
     if wait is None:
-        asyncio.run(migrate_all(database_url))
+        try:
+            asyncio.run(migrate_all(database_url, connect_timeout=connect_timeout))
+        except DatabaseUnreachable as error:
+            console.print(f"[red]Nothing migrated:[/] {error}.")
+            raise typer.Exit(1) from None
         console.print("[green]Migrations applied.[/]")
         return
     behind = asyncio.run(wait_for_migrations(database_url, wait))
     if behind:
         console.print(f"[red]Not migrated after {wait:g} s:[/] {', '.join(behind)}.")
         raise typer.Exit(1)
-    console.print("[green]Every schema is at its latest revision.[/]")
+    console.print("[green]Every schema has this release's migrations.[/]")
 
 
 @app.command()
@@ -134,6 +156,7 @@ def serve(
         access_log=False,
         log_config=None,
         timeout_graceful_shutdown=settings.shutdown_grace_seconds,
+        timeout_keep_alive=settings.keep_alive_seconds,
     )
 
 

@@ -9,10 +9,11 @@ from contextlib import asynccontextmanager
 
 import asyncpg
 from fastapi import FastAPI
+from sqlalchemy import make_url
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.db import Database
-from shared.migrations import at_head, upgrade
+from shared.migrations import SchemaRevision, schema_revision, upgrade
 from shared.observability import configure_logging
 from shared.settings import Settings, load_settings, to_libpq_url
 
@@ -21,6 +22,8 @@ MIGRATED_SERVICES = ("profiles", "dialogue")
 #: Key of the session advisory lock that lets one ``mc2cm migrate`` at a time migrate a
 #: database (a Job retried while its first pod still runs, two releases applied at once).
 MIGRATION_LOCK_KEY = 0x6D63_326D
+
+log = logging.getLogger(__name__)
 
 
 @asynccontextmanager
@@ -34,37 +37,143 @@ async def unit_of_work(settings: Settings, *, name: str) -> AsyncIterator[AsyncS
         await database.dispose()
 
 
-async def migrate_all(database_url: str) -> None:
-    """Apply every service's migrations, one migrating process at a time per database."""
-    lock = await asyncpg.connect(to_libpq_url(database_url))
+class DatabaseUnreachable(Exception):
+    """PostgreSQL did not accept a connection within the time given to it."""
+
+
+#: How a server that does not accept connections yet fails them: refused or timed out (not
+#: started, or listening only on its socket while ``initdb`` runs), a name not resolvable
+#: yet (``OSError``), or "the database system is starting up" / "is shutting down".
+NOT_READY = (OSError, asyncpg.CannotConnectNowError)
+#: While PostgreSQL does not answer, ``mc2cm migrate`` says so again this often.
+NOT_READY_REPORT_SECONDS = 10.0
+
+
+def _not_ready(error: BaseException) -> bool:
+    """Whether ``error`` (or what caused it: SQLAlchemy wraps asyncpg's) is ``NOT_READY``."""
+    cause: BaseException | None = error
+    while cause is not None:
+        if isinstance(cause, NOT_READY):
+            return True
+        cause = cause.__cause__
+    return False
+
+
+def _server(database_url: str) -> str:
+    """``host:port/database`` of a URL, without its credentials, for messages."""
+    url = make_url(to_libpq_url(database_url))
+    return f"{url.host or 'localhost'}:{url.port or 5432}/{url.database or ''}"
+
+
+async def connect_when_ready(
+    database_url: str, timeout: float, *, poll: float = 1.0
+) -> asyncpg.Connection:
+    """A connection to PostgreSQL; while the server does not accept connections yet, tried
+    again every ``poll`` seconds for up to ``timeout`` seconds, then ``DatabaseUnreachable``.
+    Other errors (a wrong password, a database that does not exist) fail at once."""
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    reported = -NOT_READY_REPORT_SECONDS
+    while True:
+        remaining = started + timeout - loop.time()
+        try:
+            return await asyncpg.connect(
+                to_libpq_url(database_url), timeout=min(max(remaining, 1.0), 10.0)
+            )
+        except NOT_READY as error:
+            waited = loop.time() - started
+            reason = str(error) or type(error).__name__
+            if waited >= timeout:
+                raise DatabaseUnreachable(
+                    f"PostgreSQL at {_server(database_url)} did not accept a connection within "
+                    f"{timeout:g} s: {reason}"
+                ) from error
+            if waited - reported >= NOT_READY_REPORT_SECONDS:
+                reported = waited
+                log.warning(
+                    "PostgreSQL at %s does not accept connections yet (%s); trying again "
+                    "for up to %.0f s more",
+                    _server(database_url),
+                    reason,
+                    timeout - waited,
+                )
+            await asyncio.sleep(min(poll, timeout - waited))
+
+
+def _warn_ahead(revision: SchemaRevision) -> None:
+    log.warning(
+        "schema %s is at revision %s, which this release does not know: a newer release "
+        "migrated it. Taken as up to date; nothing is applied to it",
+        revision.service,
+        ", ".join(sorted(revision.unknown)),
+    )
+
+
+async def migrate_all(database_url: str, *, connect_timeout: float = 0) -> None:
+    """Apply every service's migrations, one migrating process at a time per database.
+
+    The first connection is tried again for up to ``connect_timeout`` seconds while the
+    server does not accept connections yet. A schema a newer release migrated is left as
+    it is (with a warning): a rolled-back release runs on the newer schema.
+    """
+    lock = await connect_when_ready(database_url, connect_timeout)
     try:
         await lock.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_KEY)
         for service in MIGRATED_SERVICES:
+            revision = await schema_revision(database_url, service)
+            if revision.ahead:
+                _warn_ahead(revision)
+                continue
             await upgrade(database_url, service)
     finally:
         await lock.close()  # the lock goes with the connection
 
 
-async def schemas_behind(database_url: str) -> list[str]:
-    """The services whose schema is not at its latest revision (all of them while the
-    database cannot be reached)."""
+async def _schemas_behind(database_url: str) -> tuple[list[str], str | None]:
+    """The services whose schema lacks some of this release's migrations, and why PostgreSQL
+    did not answer (then all of them are counted behind)."""
     try:
-        return [
-            service for service in MIGRATED_SERVICES if not await at_head(database_url, service)
-        ]
-    except (OSError, asyncpg.PostgresError) as exc:
-        logging.getLogger(__name__).info("database not reachable yet: %s", exc)
-        return list(MIGRATED_SERVICES)
+        revisions = [await schema_revision(database_url, name) for name in MIGRATED_SERVICES]
+    except Exception as error:
+        if not _not_ready(error):
+            raise
+        return list(MIGRATED_SERVICES), str(error) or type(error).__name__
+    for revision in revisions:
+        if revision.ahead:
+            _warn_ahead(revision)
+    return [revision.service for revision in revisions if revision.behind], None
+
+
+async def schemas_behind(database_url: str) -> list[str]:
+    """The services whose schema lacks some of this release's migrations (all of them while
+    the database does not accept connections). A schema a newer release migrated is not
+    behind; a warning names its revision."""
+    behind, _ = await _schemas_behind(database_url)
+    return behind
 
 
 async def wait_for_migrations(database_url: str, timeout: float, *, poll: float = 2.0) -> list[str]:
-    """Wait until every schema is at its latest revision, applying nothing; the services still
-    behind when ``timeout`` seconds have passed (empty when all are up to date)."""
+    """Wait until no schema lacks this release's migrations, applying nothing; the services
+    still behind when ``timeout`` seconds have passed (empty when all are up to date)."""
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while (behind := await schemas_behind(database_url)) and loop.time() < deadline:
-        await asyncio.sleep(min(poll, max(deadline - loop.time(), 0)))
-    return behind
+    started = loop.time()
+    reported = -NOT_READY_REPORT_SECONDS
+    while True:
+        behind, unreachable = await _schemas_behind(database_url)
+        waited = loop.time() - started
+        if not behind or waited >= timeout:
+            return behind
+        if waited - reported >= NOT_READY_REPORT_SECONDS:
+            reported = waited
+            log.info(
+                "waiting up to %.0f s more for the migrations of %s: %s",
+                timeout - waited,
+                ", ".join(behind),
+                f"PostgreSQL at {_server(database_url)} does not answer yet ({unreachable})"
+                if unreachable
+                else "not applied yet",
+            )
+        await asyncio.sleep(min(poll, timeout - waited))
 
 
 def profiles_app() -> FastAPI:

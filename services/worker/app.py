@@ -132,8 +132,10 @@ async def _run_jobs(context: WorkerContext, stop: asyncio.Event) -> None:
     """Run the arq worker until ``stop``; start it again when Redis drops it.
 
     Once stopped it takes no new job and gives the running ones ``shutdown_grace_seconds``
-    to finish; those still running then are cancelled, and arq puts them back in the queue
-    for the next worker (every job is idempotent).
+    to finish, or ``job_timeout_seconds`` if shorter (also for a job whose own timeout is
+    longer, as ``refresh_aggregates``'s hour); those still running then are cancelled, and
+    arq puts them back in the queue for the next worker, which runs them again from the
+    start (every job is idempotent).
     """
     pause = 1.0
     while not stop.is_set():

@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url
 from typer.testing import CliRunner
 
 from services.cli.main import app
+from services.cli.runtime import schemas_behind
 from shared.auth import Role, TokenVerifier
 from shared.settings import Settings
 from tests.conftest import TEST_SECRET, create_database, drop_database
 from tests.factories import csv_file
+from tests.shared.postgres_server import PostgresServer
+from tests.shared.test_migrations import NEWER_REVISION, stamp_newer_release, versions
+from tests.worker.receivers import free_port
 
 runner = CliRunner()
+
+
+@pytest.fixture(autouse=True)
+def platform_logging_restored() -> Iterator[None]:
+    """Commands set up the platform's logging onto the runner's stream: undone after."""
+    root = logging.getLogger()
+    saved_handlers, saved_level = root.handlers[:], root.level
+    yield
+    root.handlers[:] = saved_handlers
+    root.setLevel(saved_level)
 
 
 @pytest.fixture
@@ -178,16 +198,101 @@ def test_migrate_wait_applies_nothing_and_says_when_the_schemas_are_up_to_date(
     assert runner.invoke(app, ["migrate"]).exit_code == 0
     current = runner.invoke(app, ["migrate", "--wait", "0"])
     assert current.exit_code == 0, current.output
-    assert "latest revision" in current.output
+    assert "Every schema has this release's migrations." in current.output, current.output
+
+
+def test_migrate_wait_takes_a_database_a_newer_release_migrated_as_ready(
+    empty_database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A release rolled back, or an old pod rescheduled mid-rollout: its init container must
+    not wait forever for a schema that is already past it."""
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MC2CM_DATABASE_URL", empty_database)
+    monkeypatch.setenv("MC2CM_LOG_FORMAT", "json")
+    assert runner.invoke(app, ["migrate"]).exit_code == 0
+    asyncio.run(stamp_newer_release(empty_database, "dialogue"))
+
+    waited = runner.invoke(app, ["migrate", "--wait", "0"])
+    applied = runner.invoke(app, ["migrate"])
+
+    assert waited.exit_code == 0, waited.output
+    assert "Every schema has this release's migrations." in waited.output, waited.output
+    warnings = [
+        json.loads(line)
+        for line in waited.output.splitlines()
+        if line.startswith("{") and NEWER_REVISION in line
+    ]
+    assert [line["level"] for line in warnings] == ["WARNING"], waited.output
+    assert "schema dialogue" in warnings[0]["message"], warnings
+    assert applied.exit_code == 0, applied.output
+    assert NEWER_REVISION in applied.output, applied.output
+    assert asyncio.run(versions(empty_database, "dialogue")) == [NEWER_REVISION]
+
+
+def test_migrate_waits_for_a_server_that_starts_late(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Compose's first start: PostgreSQL still runs initdb and refuses TCP connections."""
+    server = PostgresServer()
+    try:
+        monkeypatch.chdir(tmp_path)
+        monkeypatch.setenv("MC2CM_DATABASE_URL", server.url)
+        monkeypatch.setenv("MC2CM_LOG_FORMAT", "text")
+        starter = threading.Timer(2, server.start)
+        starter.start()
+        try:
+            migrated = runner.invoke(app, ["migrate", "--connect-timeout", "60"])
+        finally:
+            starter.join()
+
+        assert migrated.exit_code == 0, migrated.output
+        assert "does not accept connections yet" in migrated.output, migrated.output
+        assert f"127.0.0.1:{server.port}/postgres" in migrated.output, migrated.output
+        assert "Migrations applied." in migrated.output, migrated.output
+        assert asyncio.run(schemas_behind(server.url)) == []
+    finally:
+        server.close()
+
+
+def test_migrate_gives_up_when_the_server_never_answers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    port = free_port()  # nothing listens there
+    monkeypatch.setenv("MC2CM_DATABASE_URL", f"postgresql://mc2cm:secret@127.0.0.1:{port}/mc2cm")
+    started = time.monotonic()
+
+    result = runner.invoke(app, ["migrate", "--connect-timeout", "2"])
+
+    assert result.exit_code == 1, result.output
+    assert 2 <= time.monotonic() - started < 10
+    message = " ".join(result.output.split())
+    assert "Nothing migrated: PostgreSQL at" in message, result.output
+    assert f"127.0.0.1:{port}/mc2cm did not accept a connection within 2 s" in message, message
+    assert "secret" not in result.output, "the password is not shown"
+
+
+def test_migrate_does_not_wait_for_a_database_that_does_not_exist(
+    server_urls: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The server answers: a mistake in the URL is reported at once, not retried."""
+    monkeypatch.chdir(tmp_path)
+    missing = make_url(server_urls[0]).set(database="mc2cm_no_such_database")
+    monkeypatch.setenv("MC2CM_DATABASE_URL", missing.render_as_string(False))
+    started = time.monotonic()
+
+    result = runner.invoke(app, ["migrate", "--connect-timeout", "60"])
+
+    assert result.exit_code != 0, result.output
+    assert time.monotonic() - started < 10
+    assert "mc2cm_no_such_database" in str(result.exception), result.exception
 
 
 async def test_two_migrations_started_together_both_succeed_one_after_the_other(
     empty_database: str,
 ) -> None:
     """A Job retried while its first pod still runs, or two releases applied at once."""
-    import asyncio
-
-    from services.cli.runtime import migrate_all, schemas_behind
+    from services.cli.runtime import migrate_all
 
     await asyncio.gather(migrate_all(empty_database), migrate_all(empty_database))
 

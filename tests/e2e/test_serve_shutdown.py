@@ -18,11 +18,12 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
 import pytest
 
 from shared.auth import Role
-from shared.settings import Settings
+from shared.settings import Settings, to_libpq_url
 from tests.conftest import TEST_SECRET, token_for
 from tests.factories import CSV_HEADER
 from tests.worker.receivers import free_port
@@ -123,7 +124,7 @@ class HalvedBody:
 async def import_half_sent(
     client: httpx.AsyncClient, settings: Settings, body: HalvedBody
 ) -> asyncio.Task[httpx.Response]:
-    """A dry-run import of ``body`` under way, its first half sent."""
+    """A dry-run import of ``body`` under way: its first half sent, and the API copying it."""
     in_flight = asyncio.create_task(
         client.post(
             "/v1/imports",
@@ -136,7 +137,25 @@ async def import_half_sent(
         )
     )
     await asyncio.wait_for(body.first_half_sent.wait(), timeout=10)
+    assert settings.database_url is not None
+    database_url = settings.database_url
+    await until(lambda: import_copying(database_url), timeout=10)
     return in_flight
+
+
+async def import_copying(database_url: str) -> bool:
+    """Whether the profiles API's COPY of an import into its staging table is under way in
+    the test's database: the request reached the API, which is reading its body."""
+    connection = await asyncpg.connect(to_libpq_url(database_url))
+    try:
+        return bool(
+            await connection.fetchval(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'profiles' AND state = 'active' AND query LIKE 'COPY %'"
+            )
+        )
+    finally:
+        await connection.close()
 
 
 async def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_connections(
@@ -148,7 +167,6 @@ async def test_sigterm_lets_a_request_in_flight_finish_and_refuses_new_connectio
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             in_flight = await import_half_sent(client, settings, body)
-            await asyncio.sleep(0.3)  # the import is reading the body
             process.send_signal(signal.SIGTERM)
             await until(lambda: refuses_connections(port), timeout=5)
             assert process.returncode is None, "stopped with a request in flight"
@@ -180,7 +198,6 @@ async def test_a_request_outliving_the_grace_period_is_cut_and_serve_exits_0(
     try:
         async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
             in_flight = await import_half_sent(client, settings, body)
-            await asyncio.sleep(0.3)
             process.send_signal(signal.SIGTERM)
             elapsed = await stopped(process, log, timeout=15)
             body.send_the_rest.set()

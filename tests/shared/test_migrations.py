@@ -1,8 +1,10 @@
 """Each service's migrations on a fresh database: up from empty, down to empty, up again, no
-drift; and all of them side by side, each in its own schema."""
+drift; all of them side by side, each in its own schema; and where a schema stands against
+this release's migrations (behind, up to date, or ahead: migrated by a newer release)."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 
 import asyncpg
@@ -18,6 +20,8 @@ from shared.settings import to_libpq_url
 from tests.conftest import create_database, drop_database
 
 VERSION_TABLE = "alembic_version"
+#: A revision id no migration of this code has, as a newer release leaves in the version table.
+NEWER_REVISION = "9999_from_a_newer_release"
 METADATA: dict[str, MetaData] = {"profiles": profiles_metadata, "dialogue": dialogue_metadata}
 
 
@@ -164,3 +168,66 @@ async def test_all_services_migrate_side_by_side_each_in_its_own_schema(
         expected = {table.name for table in METADATA[name].sorted_tables} | {VERSION_TABLE}
         assert tables[name] == expected, (name, tables[name] ^ expected)
         await migrations.check(fresh_database, name)
+
+
+async def stamp_newer_release(url: str, service: str) -> None:
+    """The schema as a newer release's migrations leave it: its version table names a
+    revision this code does not have (the newer release's tables are not needed to tell)."""
+    connection = await asyncpg.connect(to_libpq_url(url))
+    try:
+        await connection.execute(
+            f'UPDATE "{service}".{VERSION_TABLE} SET version_num = $1', NEWER_REVISION
+        )
+    finally:
+        await connection.close()
+
+
+async def test_a_schema_is_behind_until_every_migration_is_applied(
+    fresh_database: str, service: str
+) -> None:
+    head = ScriptDirectory.from_config(migrations.alembic_config(service)).get_current_head()
+
+    never = await migrations.schema_revision(fresh_database, service)
+    await migrations.upgrade(fresh_database, service)
+    current = await migrations.schema_revision(fresh_database, service)
+    await migrations.downgrade(fresh_database, service, "-1")
+    one_short = await migrations.schema_revision(fresh_database, service)
+
+    assert never.behind and never.current == set() and never.missing == {head}, never
+    assert not current.behind and not current.ahead, current
+    assert current.current == {head} and current.missing == set(), current
+    assert one_short.behind and one_short.missing == {head}, one_short
+    assert not one_short.ahead, one_short
+
+
+async def test_a_schema_a_newer_release_migrated_is_ahead_not_behind(
+    fresh_database: str, service: str
+) -> None:
+    await migrations.upgrade(fresh_database, service)
+    await stamp_newer_release(fresh_database, service)
+
+    revision = await migrations.schema_revision(fresh_database, service)
+
+    assert revision.ahead and not revision.behind, revision
+    assert revision.unknown == {NEWER_REVISION}, revision
+
+
+async def test_migrating_leaves_a_schema_a_newer_release_migrated_as_it_is(
+    fresh_database: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A release rolled back: its migration run applies nothing to what the newer one did,
+    and still brings the other schemas up to date."""
+    ahead, *others = MIGRATED_SERVICES
+    await migrations.upgrade(fresh_database, ahead)
+    await stamp_newer_release(fresh_database, ahead)
+    before = await tables_by_schema(fresh_database)
+
+    with caplog.at_level(logging.WARNING, logger="services.cli.runtime"):
+        await migrate_all(fresh_database)
+
+    assert await versions(fresh_database, ahead) == [NEWER_REVISION]
+    assert (await tables_by_schema(fresh_database))[ahead] == before[ahead]
+    for name in others:
+        assert not (await migrations.schema_revision(fresh_database, name)).behind, name
+    warnings = [record.getMessage() for record in caplog.records]
+    assert any(NEWER_REVISION in message and ahead in message for message in warnings), warnings

@@ -52,6 +52,29 @@ async def test_a_created_resource_is_located_under_the_prefix(prefixed: Api, pat
     assert found.status_code == 200, found.text
 
 
+@pytest.mark.parametrize(
+    "path", ["/v1/sources/", f"{PREFIX}/v1/sources/"], ids=["stripped", "kept"]
+)
+async def test_a_trailing_slash_redirect_stays_under_the_prefix(prefixed: Api, path: str) -> None:
+    redirected = await prefixed.get(path, follow_redirects=False)
+
+    assert redirected.status_code == 307, redirected.text
+    location = httpx.URL(redirected.headers["location"])
+    assert location.path == f"{PREFIX}/v1/sources", location
+    assert location.host == "proxy.test", location
+
+
+@pytest.mark.parametrize(
+    "path", ["/v1/cities/ZZNOP", f"{PREFIX}/v1/cities/ZZNOP"], ids=["stripped", "kept"]
+)
+async def test_a_problem_names_the_path_the_caller_asked_for(prefixed: Api, path: str) -> None:
+    missing = await prefixed.get(path)
+
+    assert missing.status_code == 404, missing.text
+    assert missing.headers["content-type"] == "application/problem+json"
+    assert missing.json()["instance"] == f"{PREFIX}/v1/cities/ZZNOP", missing.json()
+
+
 async def test_openapi_and_docs_name_the_prefix(prefixed: Api) -> None:
     document = (await prefixed.get("/openapi.json")).json()
     assert document["servers"] == [{"url": PREFIX}], document.get("servers")

@@ -64,6 +64,49 @@ def test_production_refuses_a_development_secret(secret: str) -> None:
         production(jwt_secret=secret)
 
 
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "change-me-to-at-least-32-random-characters-0000",
+        "CHANGEME_CHANGEME_CHANGEME_CHANGEME",
+        "Change_Me-please-with-a-random-value-of-48-chars",
+        "this-is-an-example-secret-of-more-than-32-characters",
+        "<placeholder: at least 32 random characters here>",
+        "replace-me-with-a-long-random-secret-string-0123",
+    ],
+    ids=["change-me", "changeme", "change_me-mixed-case", "example", "placeholder", "replace-me"],
+)
+def test_production_refuses_a_placeholder_secret_of_any_length(secret: str) -> None:
+    """What an example file or a how-to puts where the secret goes, left as it was."""
+    assert len(secret) >= 32
+
+    with pytest.raises(ValidationError, match="MC2CM_JWT_SECRET is a placeholder"):
+        production(jwt_secret=secret)
+
+
+@pytest.mark.parametrize(
+    "secret",
+    [
+        "Zq8fR2xW0mLp4Nc7Vb1Ht6Ys3Kd9Ja5Ge",  # random letters and digits
+        "7f3c9a1e5b2d8064af1c3e5b7d9f0a2c4e6b8d0f1a3c5e7b9d1f3a5c7e9b1d3f",  # hex
+        "q4Jx-V9s_Lm2Wn8Rz1Tp6Hy3Kd7Fb0Gc5Ne_Ua",  # token_urlsafe style, with separators
+    ],
+    ids=["alphanumeric", "hex", "urlsafe"],
+)
+def test_production_accepts_random_secrets(secret: str) -> None:
+    settings = production(jwt_secret=secret)
+
+    assert settings.jwt_secret is not None
+    assert settings.jwt_secret.get_secret_value() == secret
+
+
+def test_a_placeholder_secret_is_fine_outside_production() -> None:
+    """Local runs and tests may use whatever they like."""
+    settings = Settings(jwt_secret="change-me-to-at-least-32-random-characters-0000")
+
+    assert settings.environment is Environment.development
+
+
 def test_production_refuses_the_secret_mc2cm_dev_generates(tmp_path: Path) -> None:
     secret = development_secret(tmp_path)
 

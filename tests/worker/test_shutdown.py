@@ -2,7 +2,8 @@
 finishes, probes and scrapes are answered until then, and the process exits 0.
 
 The workers are real processes; the job is the delivery of an e-mail to an SMTP server of
-the test's that answers slowly (or not at all until the test lets it).
+the test's that answers slowly (or not at all until the test lets it), the job a worker
+stopped in the middle of then run by the next one.
 """
 
 from __future__ import annotations
@@ -11,12 +12,13 @@ import asyncio
 import json
 import signal
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from arq.jobs import Job
+from arq.jobs import Job, JobStatus
 from sqlalchemy import select
 
 from services.dialogue_api.notifications.models import Notification
@@ -152,10 +154,43 @@ async def test_a_job_outliving_the_grace_period_is_cancelled_and_left_for_the_ne
                 worker.kill()
                 await worker.wait()
 
-    assert worker.returncode == 0, log.read_text()
-    assert 1 <= elapsed < 8, elapsed
-    assert any("cancelled and will run again" in line["message"] for line in log_lines(log))
-    # Not sent: the delivery waits, due, for the next worker.
+        assert worker.returncode == 0, log.read_text()
+        assert 1 <= elapsed < 8, elapsed
+        lines = log_lines(log)
+        assert any("cancelled and will run again" in line["message"] for line in lines)
+        # Not sent: the delivery waits, due, for the next worker.
+        left = await the_delivery(platform, person["email"])
+        assert (left.status, left.sent_at) == ("pending", None), left
+        assert left.next_attempt_at <= datetime.now(UTC), left.next_attempt_at
+        assert not sink.messages
+        # arq put the job back in the queue, due now, rather than recording it finished.
+        (job_id,) = {
+            line["job_id"]
+            for line in lines
+            if line.get("job") in DELIVERY_JOBS and "will be run again" in line["message"]
+        }
+        async with open_worker(platform.settings) as context:
+            queued = Job(job_id, context.redis, _queue_name=platform.settings.queue_name)
+            assert await queued.status() is JobStatus.queued, await queued.status()
+
+        # And the next worker runs it: the mail goes out once, the delivery is recorded sent.
+        next_log = tmp_path / "next-worker.log"
+        successor = await start_worker(platform, sink, next_log, free_port())
+        try:
+            await wait_until(lambda: sink.to(person["email"]), timeout=30)
+            successor.send_signal(signal.SIGTERM)
+            await stopped(successor, next_log, timeout=20)
+        finally:
+            if successor.returncode is None:
+                successor.kill()
+                await successor.wait()
+
+    assert len(sink.messages) == 1, sink.messages
     delivery = await the_delivery(platform, person["email"])
-    assert (delivery.status, delivery.sent_at) == ("pending", None), delivery
-    assert not sink.messages
+    assert delivery.status == "sent", delivery
+    retried = {
+        line["job_id"]
+        for line in log_lines(next_log)
+        if line.get("job") in DELIVERY_JOBS and "←" in line["message"]
+    }
+    assert job_id in retried, retried
