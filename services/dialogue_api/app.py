@@ -7,10 +7,9 @@ from fastapi import FastAPI
 from services.dialogue_api import SERVICE
 from services.dialogue_api.actions.router import router as actions
 from services.dialogue_api.agenda.router import router as agenda
-from services.dialogue_api.audit.router import router as audit
 from services.dialogue_api.calendars.router import router as calendars
 from services.dialogue_api.cities.router import router as cities
-from services.dialogue_api.db import idempotency_keys, outbox
+from services.dialogue_api.db import audit_log_table, idempotency_keys, outbox
 from services.dialogue_api.events.router import router as events
 from services.dialogue_api.exchanges.router import router as exchanges
 from services.dialogue_api.notifications.router import router as notifications
@@ -20,6 +19,7 @@ from services.dialogue_api.recommendations.router import router as recommendatio
 from services.dialogue_api.registrations.router import router as registrations
 from services.dialogue_api.webhooks.router import router as webhooks
 from shared.app import create_service_app
+from shared.audit_router import audit_router
 from shared.settings import Settings
 
 VERSION = "1.0.0"
@@ -67,6 +67,6 @@ def create_app(settings: Settings) -> FastAPI:
             cities,
             webhooks,
             notifications,
-            audit,
+            audit_router(audit_log_table),
         ],
     )

@@ -6,11 +6,10 @@ from fastapi import FastAPI
 
 from services.profiles_api import SERVICE
 from services.profiles_api.aggregates.router import router as aggregates
-from services.profiles_api.audit.router import router as audit
 from services.profiles_api.challenges.router import router as challenges
 from services.profiles_api.cities.router import router as cities
 from services.profiles_api.compare.router import router as compare
-from services.profiles_api.db import idempotency_keys, outbox
+from services.profiles_api.db import audit_log_table, idempotency_keys, outbox
 from services.profiles_api.imports.router import router as imports
 from services.profiles_api.indicators.router import router as indicators
 from services.profiles_api.observations.router import router as observations
@@ -19,6 +18,7 @@ from services.profiles_api.sections.router import router as sections
 from services.profiles_api.sources.router import router as sources
 from services.profiles_api.themes.router import router as themes
 from shared.app import create_service_app
+from shared.audit_router import audit_router
 from shared.settings import Settings
 
 VERSION = "1.0.0"
@@ -68,7 +68,7 @@ def create_app(settings: Settings) -> FastAPI:
             profiles,
             compare,
             aggregates,
-            audit,
+            audit_router(audit_log_table),
         ],
         upload_routers=[imports],
         batch_operations=["upsert_observations"],
