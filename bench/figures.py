@@ -41,3 +41,17 @@ class Figure:
         if ratio is None or self.target is None:
             return None
         return ratio >= self.target if self.better == "higher" else ratio <= self.target
+
+
+def print_figures(figures: list[Figure]) -> None:
+    """Each figure and its notes, as a benchmark run on its own prints them."""
+    for figure in figures:
+        ratio = "-" if figure.ratio is None else f"{figure.ratio:.2f}"
+        met = {True: "met", False: "not met", None: "no target"}[figure.met]
+        print(
+            f"{figure.key} {figure.name}: ours {figure.ours:,.2f} {figure.unit}, "
+            f"raw {figure.raw or 0:,.2f} {figure.unit} ({figure.baseline}), ratio {ratio} "
+            f"(target {'≥' if figure.better == 'higher' else '≤'} {figure.target}, {met})"
+        )
+        for note in figure.notes:
+            print(f"    {note}")

@@ -34,7 +34,7 @@ import asyncpg
 import httpx
 
 from bench.env import BenchEnv, bench_env
-from bench.figures import Figure
+from bench.figures import Figure, print_figures
 from services.cli.runtime import migrate_all, unit_of_work
 from services.profiles_api.demo.seed import seed
 from shared.settings import Settings, to_libpq_url
@@ -442,15 +442,7 @@ def main() -> None:
         print(json.dumps(result))
         return
     with bench_env() as env:
-        for figure in measure(env, args.quick):
-            ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else "-"
-            print(
-                f"{figure.key} {figure.name}: ours {figure.ours:,.0f} {figure.unit}, "
-                f"raw {figure.raw or 0:,.0f} {figure.unit}, ratio {ratio} "
-                f"(target ≥ {figure.target}, {'met' if figure.met else 'not met'})"
-            )
-            for note in figure.notes:
-                print(f"  {note}")
+        print_figures(measure(env, args.quick))
 
 
 if __name__ == "__main__":

@@ -33,7 +33,7 @@ import asyncpg
 import httpx
 
 from bench.env import BenchEnv, bench_env
-from bench.figures import Figure
+from bench.figures import Figure, print_figures
 from services.cli.runtime import migrate_all, unit_of_work
 from services.profiles_api.demo.seed import seed
 from shared.auth import Role, issue_token
@@ -292,20 +292,6 @@ def main() -> None:
         measured, _ = ingest(env, rows)
     print(f"response: {measured.result}")
     print_figures([measured.figure()])
-
-
-def print_figures(figures: list[Figure]) -> None:
-    for figure in figures:
-        ratio = figure.ratio
-        print(
-            f"{figure.key} {figure.name}: ours {figure.ours:,.2f} {figure.unit}, "
-            f"raw {figure.raw or 0:,.2f} {figure.unit} ({figure.baseline}), "
-            f"ratio {ratio if ratio is None else round(ratio, 2)} "
-            f"(target {'≥' if figure.better == 'higher' else '≤'} {figure.target}, "
-            f"met: {figure.met})"
-        )
-        for note in figure.notes:
-            print(f"    {note}")
 
 
 if __name__ == "__main__":

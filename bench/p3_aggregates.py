@@ -25,7 +25,7 @@ import time
 import asyncpg
 
 from bench.env import BenchEnv, bench_env
-from bench.figures import Figure
+from bench.figures import Figure, print_figures
 from services.cli.runtime import unit_of_work
 from services.profiles_api.aggregates.catalogue import Catalogue
 from services.profiles_api.aggregates.compute import recompute_indicator
@@ -125,7 +125,6 @@ def measure(env: BenchEnv, quick: bool) -> list[Figure]:
 
 
 def main() -> None:
-    from bench.p2_ingest import print_figures
 
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--quick", action="store_true")

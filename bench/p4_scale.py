@@ -37,7 +37,7 @@ import asyncpg
 import httpx
 
 from bench.env import BenchEnv, bench_env
-from bench.figures import Figure
+from bench.figures import Figure, print_figures
 from services.cli.runtime import migrate_all
 
 SEED = 20261201
@@ -326,15 +326,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     with bench_env() as env:
-        for figure in measure(env, args.quick, scattered=args.scattered):
-            print(
-                f"{figure.key} {figure.name}: {figure.ours:.2f} {figure.unit} against "
-                f"{figure.raw:.2f} {figure.unit} ({figure.baseline}) — ratio "
-                f"{figure.ratio:.2f}, target ≤ {figure.target} "
-                f"{'met' if figure.met else 'NOT met'}"
-            )
-            for note in figure.notes:
-                print(f"    {note}")
+        print_figures(measure(env, args.quick, scattered=args.scattered))
 
 
 if __name__ == "__main__":

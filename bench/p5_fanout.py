@@ -35,7 +35,7 @@ from sqlalchemy import func as sql
 from sqlalchemy import select
 
 from bench.env import BenchEnv, bench_env
-from bench.figures import Figure
+from bench.figures import Figure, print_figures
 from services.cli.runtime import migrate_all
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.notifications.models import Notification
@@ -280,13 +280,7 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="1,000 recipients, not 10,000")
     args = parser.parse_args()
     with bench_env() as env:
-        for figure in measure(env, args.quick):
-            ratio = f"{figure.ratio:.2f}" if figure.ratio is not None else "-"
-            print(f"{figure.key} {figure.name}")
-            print(f"  ours {figure.ours:,.0f} {figure.unit}; {figure.baseline}: {figure.raw:,.0f}")
-            print(f"  ratio {ratio} (target ≥ {figure.target}, met: {figure.met})")
-            for note in figure.notes:
-                print(f"  {note}")
+        print_figures(measure(env, args.quick))
 
 
 if __name__ == "__main__":
