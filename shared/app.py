@@ -165,6 +165,7 @@ def create_service_app(
         IdempotencyMiddleware,
         table=idempotency_keys,
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
+        service=service,
     )
     route_limits = [
         (route, settings.max_import_body_bytes)

@@ -1,13 +1,22 @@
 """``Idempotency-Key`` on POST: a retried request is answered, not carried out twice.
 
-Stripe's rules. A POST that carries the header is fingerprinted (method, path, query and a
-SHA-256 of the body as the app reads it) and its response is kept with the key, the caller
-and the fingerprint for ``MC2CM_IDEMPOTENCY_TTL_HOURS`` (24 by default):
+Stripe's rules. A POST that carries the header is fingerprinted (method, path, query, the
+caller's rights and a SHA-256 of the body as the app reads it) and its response is kept with
+the key, the caller and the fingerprint for ``MC2CM_IDEMPOTENCY_TTL_HOURS`` (24 by default):
 
 - the same key, caller and request again: the stored status, headers and body, marked
   ``Idempotent-Replayed: true``; nothing runs a second time;
 - the same key while the first request is still running: 409;
-- the same key with another request (body, path or method): 422 naming the header.
+- the same key with another request (body, path or method), or under other rights (the
+  caller's role or cities changed): 422 naming the header.
+
+A replay never gives a caller more than they may see now. Authentication and authorisation
+come first: a request without a valid token, or from a role the operation never serves
+(``shared.access_matrix``), goes to the app untouched, which answers it 401 or 403, and the
+store is neither read nor written. Object-level rules (which city an editor may change) run
+inside each route, where the middleware cannot follow them: the caller's role and cities are
+therefore part of the fingerprint, so a response is replayed only to the rights it was
+authorised for.
 
 Exactly once, not at least once: the row that claims the key is inserted by the request's own
 session (``shared.db.get_session``), in the transaction of the write it guards, so a change
@@ -50,7 +59,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from shared.auth import TokenVerifier
+from shared.access_matrix import Caller as CallerKind
+from shared.access_matrix import callers_of
+from shared.auth import Principal, Role, TokenVerifier
 from shared.errors import (
     Conflict,
     ProblemError,
@@ -60,6 +71,7 @@ from shared.errors import (
     render_problem,
 )
 from shared.problem_handlers import database_problem
+from shared.routes import route_path, route_table
 
 if TYPE_CHECKING:
     from shared.db import Database
@@ -103,6 +115,35 @@ def idempotency_table(metadata: MetaData) -> Table:
     )
 
 
+@dataclass(frozen=True)
+class KeyOwner:
+    """Who sends a key: the identity keys are scoped by, and the rights the request had."""
+
+    #: ``subject:<sub>`` for a token holder, ``anonymous:<address>`` otherwise.
+    identity: str
+    #: The role and cities the request was authorised with (``anonymous`` without a token).
+    rights: str
+    #: The access matrix's kinds of caller this one may be, for the operation-level check.
+    kinds: frozenset[CallerKind]
+
+    @classmethod
+    def anonymous(cls, address: str) -> KeyOwner:
+        return cls(f"anonymous:{address}", "anonymous", frozenset({"anonymous"}))
+
+    @classmethod
+    def of(cls, principal: Principal) -> KeyOwner:
+        kinds: frozenset[CallerKind]
+        if principal.role is Role.admin:
+            kinds = frozenset({"admin"})
+        elif principal.role is Role.editor:
+            # Which of the two an editor is depends on the object: the route decides.
+            kinds = frozenset({"city_editor", "other_editor"})
+        else:
+            kinds = frozenset({"viewer"})
+        rights = f"role={principal.role.value};cities={','.join(sorted(principal.cities))}"
+        return cls(f"subject:{principal.subject}", rights, kinds)
+
+
 @dataclass
 class Claim:
     """A keyed request under way: who sent which key, and the hash of what it sent."""
@@ -113,12 +154,13 @@ class Claim:
     method: str
     path: str
     query: bytes
+    rights: str = "anonymous"
     body_hash: Any = field(default_factory=hashlib.sha256)
     claimed: bool = False
 
     def fingerprint(self) -> str:
         request = hashlib.sha256()
-        for part in (self.method.encode(), self.path.encode(), self.query):
+        for part in (self.method.encode(), self.path.encode(), self.query, self.rights.encode()):
             request.update(part + b"\0")
         request.update(self.body_hash.digest())
         return request.hexdigest()
@@ -202,12 +244,14 @@ class _Body:
 
 
 class IdempotencyMiddleware:
-    """Honours ``Idempotency-Key`` on every POST of the app, with ``table`` as the store."""
+    """Honours ``Idempotency-Key`` on every POST of the app, with ``table`` as the store;
+    ``service`` names the app in the access matrix."""
 
-    def __init__(self, app: ASGIApp, *, table: Table, ttl: timedelta) -> None:
+    def __init__(self, app: ASGIApp, *, table: Table, ttl: timedelta, service: str) -> None:
         self.app = app
         self.table = table
         self.ttl = ttl
+        self.service = service
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["method"] != "POST":
@@ -222,17 +266,20 @@ class IdempotencyMiddleware:
         except ProblemError as refused:
             await render_problem(refused, instance=scope["path"])(scope, receive, send)
             return
-        caller = await self._caller(scope)
-        if caller is None:  # a bad token: the app answers 401 and nothing is kept
+        owner = await self._owner(scope)
+        if owner is None or not self._may_call(scope, owner):
+            # A bad token, or a caller the operation never serves: the app answers 401 or
+            # 403 first, and the store is neither read nor written.
             await self.app(scope, receive, send)
             return
         claim = Claim(
             table=self.table,
-            caller=caller,
+            caller=owner.identity,
             key=key,
             method=scope["method"],
             path=scope["path"],
             query=scope.get("query_string", b""),
+            rights=owner.rights,
         )
         started = False
 
@@ -273,11 +320,12 @@ class IdempotencyMiddleware:
                 return
             await self._run_once(scope, _Body(receive, claim), send, store, claim)
 
-    async def _caller(self, scope: Scope) -> str | None:
+    async def _owner(self, scope: Scope) -> KeyOwner | None:
+        """Who sends the request; ``None`` for a token that is not valid."""
         authorization = Headers(scope=scope).get("authorization")
         if authorization is None:
             client = scope.get("client")
-            return f"anonymous:{client[0] if client else '-'}"
+            return KeyOwner.anonymous(client[0] if client else "-")
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token.strip():
             return None
@@ -286,7 +334,16 @@ class IdempotencyMiddleware:
             principal = await verifier.verify_async(token.strip())
         except ProblemError:
             return None
-        return f"subject:{principal.subject}"
+        return KeyOwner.of(principal)
+
+    def _may_call(self, scope: Scope, owner: KeyOwner) -> bool:
+        """Whether the operation the request reaches serves callers like ``owner`` at all;
+        a path the app does not route is left to it (404, 405)."""
+        route = route_table(scope["app"]).route_for(scope["method"], route_path(scope))
+        if route is None:
+            return False
+        allowed = callers_of(self.service, route.name)
+        return allowed is None or not owner.kinds.isdisjoint(allowed)
 
     async def _run_once(
         self, scope: Scope, body: _Body, send: Send, store: AsyncSession, claim: Claim

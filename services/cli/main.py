@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import enum
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import FrameType
@@ -233,7 +233,13 @@ def token(
     city: Annotated[
         list[str] | None, typer.Option(help="City an editor may change (repeatable).")
     ] = None,
-    subject: Annotated[str, typer.Option(help="Who the token names.")] = "dev@mc2cm.local",
+    subject: Annotated[
+        str | None,
+        typer.Option(
+            help="Who the token names; by default one subject per role and cities "
+            "(admin@mc2cm.local, viewer@mc2cm.local, editor-PTLIS@mc2cm.local)."
+        ),
+    ] = None,
     hours: Annotated[int, typer.Option(min=1, max=24 * 30, help="Validity.")] = 12,
 ) -> None:
     """Sign a token with the locally configured secret (development and tests)."""
@@ -249,9 +255,21 @@ def token(
         raise typer.Exit(2)
     typer.echo(
         issue_token(
-            settings, subject=subject, role=role, cities=city or (), ttl=timedelta(hours=hours)
+            settings,
+            subject=subject or default_subject(role, city or ()),
+            role=role,
+            cities=city or (),
+            ttl=timedelta(hours=hours),
         )
     )
+
+
+def default_subject(role: Role, cities: Sequence[str]) -> str:
+    """A subject of its own per role and cities: two development tokens with other rights
+    are two callers (their Idempotency-Keys, rate limits and audit entries are apart)."""
+    if role is Role.editor:
+        return f"editor-{'-'.join(sorted(set(cities)))}@mc2cm.local"
+    return f"{role.value}@mc2cm.local"
 
 
 @app.command()

@@ -72,6 +72,34 @@ def test_editor_token_names_its_cities_and_verifies(
     assert principal.cities == {"PTLIS", "ESMAD"}, principal
 
 
+def test_each_role_gets_a_subject_of_its_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two development tokens with other rights must be two callers (Idempotency-Key scope,
+    # rate limits, audit entries), not one subject with several roles.
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("MC2CM_JWT_SECRET", TEST_SECRET)
+    verifier = TokenVerifier(Settings(jwt_secret=TEST_SECRET))
+
+    subjects = {}
+    for arguments in (
+        ["--role", "admin"],
+        ["--role", "viewer"],
+        ["--role", "editor", "--city", "PTLIS"],
+        ["--role", "editor", "--city", "PTLIS", "--city", "ESMAD"],
+    ):
+        result = runner.invoke(app, ["token", *arguments])
+        assert result.exit_code == 0, result.output
+        subjects[" ".join(arguments)] = verifier.verify(result.output.strip()).subject
+
+    assert subjects == {
+        "--role admin": "admin@mc2cm.local",
+        "--role viewer": "viewer@mc2cm.local",
+        "--role editor --city PTLIS": "editor-PTLIS@mc2cm.local",
+        "--role editor --city PTLIS --city ESMAD": "editor-ESMAD-PTLIS@mc2cm.local",
+    }
+
+
 def test_editor_token_without_a_city_is_refused(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -18,7 +18,7 @@ from services.dialogue_api.db import idempotency_keys as dialogue_keys
 from services.profiles_api.app import create_app
 from services.profiles_api.db import idempotency_keys as profiles_keys
 from services.profiles_api.sources.models import Source
-from shared.auth import Role
+from shared.auth import Role, issue_token
 from shared.db import Database
 from shared.idempotency import purge_expired
 from shared.settings import Settings
@@ -318,3 +318,78 @@ async def test_a_body_refused_as_too_large_does_not_use_up_its_key(
     assert accepted.status_code == 201, accepted.text
     assert "idempotent-replayed" not in accepted.headers
     assert await sources_titled(session, title) == 1
+
+
+def same_subject(api: Api, role: Role, *cities: str, key: str) -> dict[str, str]:
+    """Headers of a token for one subject, ``dev@example.org``, under ``role`` and ``cities``:
+    one person whose rights changed, or two tokens of one identity provider account."""
+    token = issue_token(api.settings, subject="dev@example.org", role=role, cities=cities)
+    return {"Authorization": f"Bearer {token}", **keyed(key)}
+
+
+async def test_a_replay_under_a_role_the_operation_refuses_is_refused_not_replayed(
+    dialogue: Api,
+) -> None:
+    # The admin's webhook, with its signing secret; the same subject as a viewer sends the
+    # same key and body: authorisation comes first, and the secret is not replayed.
+    key = str(uuid.uuid4())
+    body = {"url": "https://partner.example.org/hooks/mc2cm", "event_types": ["event.changed"]}
+    created = await dialogue.client.post(
+        "/v1/webhooks", json=body, headers=same_subject(dialogue, Role.admin, key=key)
+    )
+    assert created.status_code == 201, created.text
+    assert created.json()["secret"]
+
+    replayed = await dialogue.client.post(
+        "/v1/webhooks", json=body, headers=same_subject(dialogue, Role.viewer, key=key)
+    )
+
+    assert_problem(replayed, 403)
+    assert "secret" not in replayed.text
+    assert "idempotent-replayed" not in replayed.headers
+
+
+async def test_a_key_used_under_other_rights_is_a_422_naming_the_header(
+    api: Api, session: AsyncSession
+) -> None:
+    # Both rights may call the operation; the editor of Lisbon's answer is not Madrid's.
+    key = str(uuid.uuid4())
+    body = {**SOURCE, "title": "Rights in the fingerprint"}
+    first = await api.client.post(
+        "/v1/sources", json=body, headers=same_subject(api, Role.editor, "PTLIS", key=key)
+    )
+    assert first.status_code == 201, first.text
+
+    other_city = await api.client.post(
+        "/v1/sources", json=body, headers=same_subject(api, Role.editor, "ESMAD", key=key)
+    )
+    as_admin = await api.client.post(
+        "/v1/sources", json=body, headers=same_subject(api, Role.admin, key=key)
+    )
+    same_rights = await api.client.post(
+        "/v1/sources", json=body, headers=same_subject(api, Role.editor, "PTLIS", key=key)
+    )
+
+    for refused in (other_city, as_admin):
+        problem = assert_problem(refused, 422)
+        assert error_fields(problem) == {"Idempotency-Key"}, problem
+        assert "idempotent-replayed" not in refused.headers
+    assert same_rights.status_code == 201, same_rights.text
+    assert same_rights.headers.get("idempotent-replayed") == "true"
+    assert await sources_titled(session, "Rights in the fingerprint") == 1
+
+
+async def test_an_anonymous_post_reusing_a_key_is_a_401_not_a_422(
+    api: Api, session: AsyncSession
+) -> None:
+    key = str(uuid.uuid4())
+
+    first = await api.client.post("/v1/sources", json=SOURCE, headers=keyed(key))
+    other_body = await api.client.post(
+        "/v1/sources", json={**SOURCE, "title": "Another"}, headers=keyed(key)
+    )
+
+    assert_problem(first, 401)
+    assert_problem(other_body, 401)
+    kept = await session.scalar(select(func.count()).where(profiles_keys.c.key == key))
+    assert kept == 0

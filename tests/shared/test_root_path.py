@@ -102,3 +102,18 @@ async def test_only_paths_of_this_host_get_the_prefix(written: str, sent: str) -
         response = await client.get("/")
 
     assert response.headers["location"] == sent
+
+
+@pytest.mark.parametrize("path", ["/v1/sources", f"{PREFIX}/v1/sources"], ids=["stripped", "kept"])
+async def test_an_idempotency_key_is_honoured_under_the_prefix(prefixed: Api, path: str) -> None:
+    # The key's middleware finds the operation (who it serves) without the prefix.
+    body = {"title": f"Keyed under a prefix {path}", "kind": "other"}
+    headers = {"Idempotency-Key": f"prefixed-{path}"}
+
+    first = await prefixed.post(path, role=Role.admin, json=body, headers=headers)
+    again = await prefixed.post(path, role=Role.admin, json=body, headers=headers)
+
+    assert first.status_code == 201, first.text
+    assert again.status_code == 201, again.text
+    assert again.headers.get("idempotent-replayed") == "true"
+    assert again.json()["id"] == first.json()["id"]
