@@ -21,6 +21,7 @@ from shared.db import Database
 from shared.errors import Conflict
 from tests.dialogue.factories import create_event
 from tests.factories import Api, assert_problem, error_fields
+from tests.waiting import wait_until_blocked_by
 
 TUNIS = ("TNTUN",)  # the host of the events `create_event` makes
 
@@ -638,7 +639,7 @@ async def test_two_writers_cannot_both_book_a_room_for_the_same_time(
         racing = asyncio.create_task(
             service.create_item(second, admin, event_id, booking("ROOM A"))
         )
-        await asyncio.sleep(0.3)
+        await wait_until_blocked_by(own_database, first, task=racing)
         assert not racing.done(), "the second writer must wait for the event's lock"
         await first.commit()
         with pytest.raises(Conflict):

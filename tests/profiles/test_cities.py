@@ -17,6 +17,7 @@ from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
 from tests.factories import Api, error_fields
+from tests.waiting import wait_until_blocked_by
 
 DEMO_CODES = {"PTLIS", "ESMAD", "FRLYS", "ITTRN", "MATNG", "TNTUN", "LBBEY", "JOAMM", "ATVIE"}
 FOCAL_POINTS = [
@@ -662,7 +663,7 @@ async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(
         racing = asyncio.create_task(
             service.update_city(second, admin, "GRATH", change(2.0), if_match='"1"')
         )
-        await asyncio.sleep(0.3)
+        await wait_until_blocked_by(own_database, first, task=racing)
         assert not racing.done(), "the second writer must wait for the first one's commit"
         await first.commit()
         with pytest.raises(PreconditionFailed):

@@ -18,6 +18,7 @@ from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import Conflict, PreconditionFailed
 from tests.factories import Api, assert_problem, error_fields, observation
+from tests.waiting import wait_until_blocked_by
 
 
 def demo_city(code: str) -> dict[str, Any]:
@@ -449,7 +450,7 @@ async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(
         racing = asyncio.create_task(
             service.update_indicator(second, admin, code, change("mean"), if_match='"1"')
         )
-        await asyncio.sleep(0.3)
+        await wait_until_blocked_by(own_database, first, task=racing)
         assert not racing.done(), "the second writer must wait for the first one's commit"
         await first.commit()
         with pytest.raises(PreconditionFailed):
@@ -510,7 +511,7 @@ async def test_unit_change_waits_for_a_batch_writing_the_first_observations_then
         racing = asyncio.create_task(
             service.update_indicator(admin_edit, admin, code, change, if_match='"1"')
         )
-        await asyncio.sleep(0.3)
+        await wait_until_blocked_by(own_database, writer, task=racing)
         assert not racing.done(), "the unit changed under a batch still writing its figures"
         await writer.commit()
         with pytest.raises(Conflict):

@@ -16,6 +16,7 @@ from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
 from tests.factories import Api, assert_problem, error_fields
+from tests.waiting import wait_until_blocked_by
 
 LISBON_EDITOR: dict[str, Any] = {"role": Api.EDITOR, "cities": ("PTLIS",)}
 URL = "/v1/cities/PTLIS/sections/health"
@@ -379,7 +380,7 @@ async def test_second_writer_with_the_same_etag_gets_412_not_a_lost_update(
         racing = asyncio.create_task(
             service.write_section(second, editor, "PTLIS", "health", text("Two."), if_match='"1"')
         )
-        await asyncio.sleep(0.3)
+        await wait_until_blocked_by(own_database, first, task=racing)
         assert not racing.done(), "the second writer must wait for the first one's commit"
         await first.commit()
         with pytest.raises(PreconditionFailed):
