@@ -174,7 +174,9 @@ class WebhookReceiver:
 
     async def __aenter__(self) -> WebhookReceiver:
         app = Starlette(routes=[Route("/hooks/mc2cm", self._receive, methods=["POST"])])
-        config = uvicorn.Config(app, host=HOST, port=self.port, log_level="warning", lifespan="off")
+        # No log_config or log_level: uvicorn would reconfigure the process's loggers (its
+        # own handler, propagation off, uvicorn.error at WARNING) for every later test.
+        config = uvicorn.Config(app, host=HOST, port=self.port, log_config=None, lifespan="off")
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
         server = self._server
