@@ -33,11 +33,14 @@ from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.auth import Principal
 from shared.errors import ValidationFailed
 from shared.schemas import NUL
+from shared.tabular import unescape_text
 
 #: How many distinct sources, and breakdowns, an import remembers as already checked.
 _MEMO_SIZE = 10_000
 _FIELD_TO_COLUMN = {"dimensions": "dimension", "source": "source_title"}
 _KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
+#: Columns of numbers; every other column holds text (unescaped as ``shared.tabular`` says).
+_NUMBER_COLUMNS = frozenset({"value", "value_low", "value_high"})
 #: A source named in a row obeys the rules of the sources API (``SourceCreate``).
 _SOURCE_FIELDS: dict[str, tuple[TypeAdapter[str], str]] = {
     "source_title": (TypeAdapter(Title), "must be at most 500 characters"),
@@ -114,8 +117,14 @@ class _RowReader:
         self.dimension_memo: dict[str, dict[str, str]] = {}
 
     def cell(self, cells: list[str], column: str) -> str | None:
+        """The cell of ``column`` as written (``None`` when the file has no such column); a
+        text cell escaped against spreadsheet formulas by the export (``shared.tabular``) is
+        unescaped."""
         position = self.index.get(column)
-        return cells[position] if position is not None else None
+        if position is None:
+            return None
+        text = cells[position]
+        return text if column in _NUMBER_COLUMNS else unescape_text(text)
 
     def record(self, row_no: int, cells: list[str]) -> StagingRecord:
         if len(cells) != self.width:

@@ -1,14 +1,14 @@
 """The CSV export of observations, in the tidy format ``POST /v1/imports`` reads back.
 
-The file is written as it is read: batches of rows in keyset order, each batch in its own
-short session, so a large export neither sits in memory nor holds a connection while a slow
-client downloads it. Small counts are suppressed as in every other read.
+Written by the platform's one table writer (``shared.tabular``): text cells that a
+spreadsheet would run as formulas are escaped, reversibly. The file is written as it is
+read: batches of rows in keyset order, each batch in its own short session, so a large
+export neither sits in memory nor holds a connection while a slow client downloads it. Small
+counts are suppressed as in every other read.
 """
 
 from __future__ import annotations
 
-import csv
-import io
 from collections.abc import AsyncIterator
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,42 +20,31 @@ from services.profiles_api.observations.repository import (
 )
 from services.profiles_api.observations.suppression import Suppression
 from shared.pagination import PageParams
+from shared.tabular import Cell, Column, TableWriter
 
 #: The import format's columns (``city_figures.csv``), then whether the value is shown.
-EXPORT_COLUMNS = (
-    "city",
-    "indicator",
-    "period",
-    "scope",
-    "dimension",
-    "value",
-    "value_low",
-    "value_high",
-    "obs_status",
-    "source_title",
-    "source_publisher",
-    "source_url",
-    "source_kind",
-    "note",
-    "status",
+EXPORT_TABLE = TableWriter(
+    [
+        Column("city"),
+        Column("indicator"),
+        Column("period"),
+        Column("scope"),
+        Column("dimension"),
+        Column("value", numeric=True),
+        Column("value_low", numeric=True),
+        Column("value_high", numeric=True),
+        Column("obs_status"),
+        Column("source_title"),
+        Column("source_publisher"),
+        Column("source_url"),
+        Column("source_kind"),
+        Column("note"),
+        Column("status"),
+    ]
 )
+EXPORT_COLUMNS = tuple(EXPORT_TABLE.names)
 #: Rows read per statement.
 EXPORT_BATCH_ROWS = 1000
-
-
-def number_cell(value: float | None) -> str:
-    """A value as the import reads it: whole numbers without ``.0``, others exactly."""
-    if value is None:
-        return ""
-    if value.is_integer() and abs(value) < 2**53:
-        return str(int(value))
-    return repr(value)
-
-
-def _csv_lines(rows: list[list[str]]) -> bytes:
-    buffer = io.StringIO()
-    csv.writer(buffer, lineterminator="\r\n").writerows(rows)
-    return buffer.getvalue().encode()
 
 
 async def export_csv(
@@ -66,7 +55,7 @@ async def export_csv(
     batch_rows: int = EXPORT_BATCH_ROWS,
 ) -> AsyncIterator[bytes]:
     """Every observation ``criteria`` select, as CSV: the header, then one chunk per batch."""
-    yield _csv_lines([list(EXPORT_COLUMNS)])
+    yield EXPORT_TABLE.header_csv()
     cursor: list[object] | None = None
     while True:
         async with sessionmaker() as session:
@@ -74,7 +63,7 @@ async def export_csv(
                 criteria, PageParams(limit=batch_rows, cursor=cursor)
             )
         batch = rows[:batch_rows]
-        lines = []
+        lines: list[list[Cell]] = []
         for observation, source in batch:
             hidden = suppression.hides_observation(observation)
             lines.append(
@@ -84,20 +73,20 @@ async def export_csv(
                     observation.period,
                     observation.scope,
                     observation.disaggregation,
-                    "" if hidden else number_cell(observation.value),
-                    "" if hidden else number_cell(observation.value_low),
-                    "" if hidden else number_cell(observation.value_high),
+                    None if hidden else observation.value,
+                    None if hidden else observation.value_low,
+                    None if hidden else observation.value_high,
                     observation.obs_status,
                     source.title,
-                    source.publisher or "",
-                    source.url or "",
+                    source.publisher,
+                    source.url,
                     source.kind,
-                    observation.note or "",
+                    observation.note,
                     (ValueStatus.suppressed if hidden else ValueStatus.shown).value,
                 ]
             )
         if lines:
-            yield _csv_lines(lines)
+            yield EXPORT_TABLE.rows_csv(lines)
         if len(rows) <= batch_rows:
             return
         last = batch[-1][0]
