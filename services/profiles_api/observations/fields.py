@@ -11,6 +11,10 @@ import math
 import re
 from dataclasses import dataclass
 from datetime import date
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from services.profiles_api.observations.plausibility import Bounds
 
 PERIOD_PATTERN = r"^\d{4}(-Q[1-4]|-\d{2}(-\d{2})?)?$"
 _PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4])|-(\d{2})(?:-(\d{2}))?)?$")
@@ -148,19 +152,16 @@ def check_values(
     high: float | None,
     status: ObsStatus,
     *,
-    non_negative: bool,
-    integer: bool,
+    bounds: Bounds,
 ) -> None:
-    """A value is present unless missing (M), finite, and inside its range when one is given."""
+    """A value is present unless missing (M), finite, within its unit's plausible
+    ``bounds``, and inside its range when one is given."""
     for field, number in (("value", value), ("value_low", low), ("value_high", high)):
         if number is None:
             continue
         if not math.isfinite(number):
             raise FieldProblem(field, "must be a finite number")
-        if non_negative and number < 0:
-            raise FieldProblem(field, "a count cannot be negative")
-        if integer and number != int(number):
-            raise FieldProblem(field, "this indicator counts whole units")
+        bounds.check(field, number)
     if value is None and status is not ObsStatus.M:
         raise FieldProblem("value", "is required unless obs_status is M (missing)")
     if value is not None and status is ObsStatus.M:

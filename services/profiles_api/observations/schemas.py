@@ -60,9 +60,15 @@ class ObservationIn(InputModel):
         description="Breakdown by the indicator's dimensions; empty for the total.",
         examples=[{"sex": "F"}],
     )
-    value: float | None = Field(description="Null only with obs_status M.", examples=[405233])
-    value_low: float | None = None
-    value_high: float | None = None
+    value: float | None = Field(
+        description="Null only with obs_status M. Within the plausible range of the "
+        "indicator's unit (as are `value_low` and `value_high`): `persons` and `count` whole "
+        "numbers from 0 to 10,000,000,000; `percent` 0 to 100; the other units "
+        "-10^15 to 10^15.",
+        examples=[405233],
+    )
+    value_low: float | None = Field(default=None, examples=[400000])
+    value_high: float | None = Field(default=None, examples=[410000])
     obs_status: ObsStatus = ObsStatus.A
     source_id: int | None = Field(default=None, ge=1, le=2**63 - 1)
     source: InlineSourceIn | None = None

@@ -25,6 +25,7 @@ from services.profiles_api.observations.fields import (
     check_values,
     disaggregation_key,
 )
+from services.profiles_api.observations.plausibility import bounds_for
 from services.profiles_api.sources.schemas import DEFAULT_RELIABILITY, SourceKind
 from shared.auth import Principal
 from shared.errors import Forbidden
@@ -181,8 +182,7 @@ class ObservationValidator:
             value_low,
             value_high,
             obs_status,
-            non_negative=definition.unit in {"persons", "count"},
-            integer=definition.value_type == "integer",
+            bounds=bounds_for(definition.unit, definition.value_type),
         )
         if note is not None and len(note) > MAX_NOTE_LENGTH:
             raise FieldProblem("note", f"is longer than {MAX_NOTE_LENGTH} characters")
