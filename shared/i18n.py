@@ -9,6 +9,8 @@ from typing import Annotated
 from fastapi import Depends, Header, Response
 from pydantic import AfterValidator, Field
 
+from shared.text import SINGLE_LINE_NOT_BLANK_PATTERN, line_problem
+
 DEFAULT_LANGUAGE = "en"
 LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 _LANGUAGE_TAG = re.compile(LANGUAGE_TAG_PATTERN)
@@ -47,7 +49,8 @@ def _require_english(value: dict[str, str]) -> dict[str, str]:
     return value
 
 
-#: Text by language tag, e.g. ``{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}``.
+#: Text by language tag, e.g. ``{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}``: narrative,
+#: descriptions, anything that may run over several lines (names and titles: ``TitleMap``).
 LangMap = Annotated[
     dict[str, str],
     AfterValidator(_check_language_map),
@@ -63,6 +66,33 @@ LangMap = Annotated[
 #: A language map that must hold English, the fallback every reader can get.
 LangMapEn = Annotated[
     LangMap, AfterValidator(_require_english), Field(json_schema_extra={"required": ["en"]})
+]
+
+
+def _check_title_map(value: dict[str, str]) -> dict[str, str]:
+    for tag, text in value.items():
+        problem = line_problem(text)
+        if problem:
+            raise ValueError(f"the {tag!r} text {problem}")
+    return value
+
+
+#: Names and titles by language tag: each text one line (``shared.text``), not blank.
+TitleMap = Annotated[
+    dict[str, str],
+    AfterValidator(_check_language_map),
+    AfterValidator(_check_title_map),
+    Field(
+        examples=[{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}],
+        json_schema_extra={
+            "propertyNames": {"pattern": LANGUAGE_TAG_PATTERN},
+            "additionalProperties": {"type": "string", "pattern": SINGLE_LINE_NOT_BLANK_PATTERN},
+        },
+    ),
+]
+#: Names and titles that must hold English.
+TitleMapEn = Annotated[
+    TitleMap, AfterValidator(_require_english), Field(json_schema_extra={"required": ["en"]})
 ]
 
 

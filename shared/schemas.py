@@ -7,7 +7,8 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
 
-NUL = "\x00"
+from shared.text import NUL, find_text_problem
+
 #: Instants a request may name: what any time zone can show (a year of 1 or 9999 in one
 #: zone is out of range in another) and what the platform's business can mean.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
@@ -28,18 +29,21 @@ def contains_nul(value: Any) -> bool:
 class InputModel(BaseModel):
     """A request body: unknown fields are an error, not silently dropped.
 
-    No text may hold a NUL character: PostgreSQL cannot store one, so it is refused here
-    with the field named rather than failing at the database. Instants (aware date-times)
-    lie between 1900 and 2200.
+    No text anywhere in it, inside language maps and lists included, may hold what no text
+    can (``shared.text``: NUL, which PostgreSQL cannot store; a lone surrogate, which no UTF-8
+    column or file can; C0 controls other than tab and line breaks): it is refused here with
+    the field named rather than failing at the database or in a JSON column's encoder.
+    Instants (aware date-times) lie between 1900 and 2200.
     """
 
     model_config = ConfigDict(extra="forbid")
 
     @field_validator("*", mode="after")
     @classmethod
-    def _no_nul(cls, value: Any) -> Any:
-        if contains_nul(value):
-            raise ValueError("must not contain the NUL character")
+    def _text_and_instants(cls, value: Any) -> Any:
+        problem = find_text_problem(value)
+        if problem:
+            raise ValueError(problem)
         if isinstance(value, datetime) and value.tzinfo and not EARLIEST <= value <= LATEST:
             raise ValueError("must lie between 1900-01-01T00:00:00Z and 2200-12-31T23:59:59Z")
         return value

@@ -7,10 +7,12 @@ import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from shared.text import SINGLE_LINE
 
 #: Where ``mc2cm dev`` keeps the embedded servers' data and its generated secret.
 DEV_DIR = Path(".mc2cm")
@@ -159,7 +161,8 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = False
     smtp_timeout_seconds: float = 30
-    mail_from: str = "MC2CM network <no-reply@mc2cm.local>"
+    #: The sender's header: one line (a line break would let the setting write headers).
+    mail_from: Annotated[str, SINGLE_LINE] = "MC2CM network <no-reply@mc2cm.local>"
     #: Limit of one webhook call, connecting, sending and reading the answer all included.
     webhook_timeout_seconds: float = Field(default=10, gt=0)
     #: Let webhooks go to loopback, link-local and private addresses (receivers on the same
@@ -172,6 +175,9 @@ class Settings(BaseSettings):
     #: A webhook subscription is disabled after this many failed attempts in a row (of any
     #: of its deliveries); a success starts the count again.
     webhook_disable_after_failures: int = 10
+    #: A burst of changes to one event is told to its participants in one e-mail each, this
+    #: long after the last change (cancellations go at once).
+    event_change_debounce_seconds: float = Field(default=60, ge=0)
 
     #: How long a POST's response is kept for replays of its ``Idempotency-Key``.
     idempotency_ttl_hours: float = 24

@@ -8,7 +8,7 @@ from pydantic import BaseModel, Field
 
 from services.dialogue_api.people.schemas import PersonSummary
 from shared.contracts.cities import CityCode
-from shared.i18n import LangMap, LangMapEn, Languages
+from shared.i18n import LangMap, LangMapEn, Languages, TitleMapEn
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
@@ -60,7 +60,7 @@ class ActionCreate(InputModel):
         description="The person responsible, whom the caller must be able to see.",
         examples=[12],
     )
-    title: LangMapEn = Title
+    title: TitleMapEn = Title
     due_on: date = Field(
         description="The day it is due, in the city's calendar.", examples=["2027-06-30"]
     )
@@ -77,7 +77,7 @@ class ActionUpdate(PatchModel):
 
     nullable = frozenset({"owner"})
 
-    title: LangMapEn | None = None
+    title: TitleMapEn | None = None
     owner: int | None = Field(
         default=None, ge=1, le=2**63 - 1, description="A person id; null for nobody."
     )

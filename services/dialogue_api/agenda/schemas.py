@@ -8,8 +8,9 @@ from pydantic import AwareDatetime, BaseModel, Field, StringConstraints, field_v
 
 from services.dialogue_api.people.schemas import PersonSummary
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn, Languages
+from shared.i18n import LangMap, Languages, TitleMapEn
 from shared.schemas import InputModel, PatchModel
+from shared.text import SINGLE_LINE
 
 if TYPE_CHECKING:
     from services.dialogue_api.agenda.service import AgendaEntry
@@ -17,6 +18,7 @@ if TYPE_CHECKING:
 Room = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=100),
+    SINGLE_LINE,
     Field(
         description="Where it happens; items in the same room (whatever its case) may not "
         "overlap. Items without a room never conflict.",
@@ -48,7 +50,7 @@ class AgendaItemCreate(InputModel):
     ends_at: AwareDatetime = Field(
         description="After `starts_at`; within the event.", examples=["2027-03-10T11:00:00+01:00"]
     )
-    title: LangMapEn = Title
+    title: TitleMapEn = Title
     room: Room | None = None
     theme: Theme | None = None
     speakers: Speakers = Field(default_factory=list)
@@ -63,7 +65,7 @@ class AgendaItemUpdate(PatchModel):
 
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
-    title: LangMapEn | None = None
+    title: TitleMapEn | None = None
     room: Room | None = None
     theme: Theme | None = None
     speakers: Speakers | None = None

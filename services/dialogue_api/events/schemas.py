@@ -10,8 +10,9 @@ from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
 
 from shared.contracts.cities import CityCode
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn, LanguageList, Languages
+from shared.i18n import LangMap, LanguageList, Languages, TitleMapEn
 from shared.schemas import InputModel, PatchModel
+from shared.text import SINGLE_LINE
 from shared.timezones import Timezone
 
 if TYPE_CHECKING:
@@ -48,6 +49,7 @@ TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
 
 Themes = Annotated[list[Theme], Field(max_length=len(Theme), examples=[["housing", "health"]])]
 Cities = Annotated[list[CityCode], Field(max_length=100, examples=[["TNTUN", "PTLIS"]])]
+Venue = Annotated[str, Field(max_length=300), SINGLE_LINE]
 
 
 def _unique(field: str, values: Sequence[str] | None) -> None:
@@ -57,14 +59,14 @@ def _unique(field: str, values: Sequence[str] | None) -> None:
 
 class EventCreate(InputModel):
     type: EventType
-    title: LangMapEn = Field(examples=[{"en": "Expert meeting on migration in cities"}])
+    title: TitleMapEn = Field(examples=[{"en": "Expert meeting on migration in cities"}])
     description: LangMap = Field(default_factory=dict)
     themes: Themes = Field(default_factory=list)
     host_city: CityCode | None = Field(
         default=None, description="The city hosting the event; null for network-wide online ones."
     )
     participating_cities: Cities = Field(default_factory=list)
-    venue: str | None = Field(default=None, max_length=300, examples=["Vienna City Hall"])
+    venue: Venue | None = Field(default=None, examples=["Vienna City Hall"])
     online_url: HttpUrl | None = Field(default=None, max_length=2000)
     starts_at: AwareDatetime = Field(
         description="With its UTC offset; stored in UTC.", examples=["2015-11-18T09:00:00+01:00"]
@@ -108,12 +110,12 @@ class EventUpdate(PatchModel):
     )
 
     type: EventType | None = None
-    title: LangMapEn | None = None
+    title: TitleMapEn | None = None
     description: LangMap | None = None
     themes: Themes | None = None
     host_city: CityCode | None = None
     participating_cities: Cities | None = None
-    venue: str | None = Field(default=None, max_length=300)
+    venue: Venue | None = None
     online_url: HttpUrl | None = Field(default=None, max_length=2000)
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None

@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field, model_validator
 from services.dialogue_api.people.schemas import PersonSummary
 from shared.contracts.cities import CityCode
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn, LanguageList, Languages
+from shared.i18n import LangMap, LanguageList, Languages, TitleMapEn
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class ExchangeCreate(InputModel):
     city: CityCode
     theme: Theme
     related_themes: RelatedThemes = Field(default_factory=list)
-    title: LangMapEn = Field(examples=[{"en": "Intercultural mediation in schools"}])
+    title: TitleMapEn = Field(examples=[{"en": "Intercultural mediation in schools"}])
     description: LangMap = Field(default_factory=dict)
     languages: LanguageList = Field(default_factory=list)
     contact: int | None = Field(
@@ -81,7 +81,7 @@ class ExchangeUpdate(PatchModel):
 
     theme: Theme | None = None
     related_themes: RelatedThemes | None = None
-    title: LangMapEn | None = None
+    title: TitleMapEn | None = None
     description: LangMap | None = None
     languages: LanguageList | None = None
     contact: int | None = Field(default=None, ge=1, le=2**63 - 1)

@@ -6,7 +6,7 @@ from typing import TYPE_CHECKING, Self
 
 from pydantic import BaseModel, Field, HttpUrl
 
-from shared.i18n import LangMap, LangMapEn, Languages, LanguageTag
+from shared.i18n import LangMap, Languages, LanguageTag, TitleMapEn
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
@@ -35,7 +35,7 @@ DocumentLanguage = Field(description="The language the document is written in.")
 
 class OutcomeCreate(InputModel):
     kind: OutcomeKind
-    title: LangMapEn = Title
+    title: TitleMapEn = Title
     url: HttpUrl = Url
     document_language: LanguageTag = DocumentLanguage
 
@@ -44,7 +44,7 @@ class OutcomeUpdate(PatchModel):
     """Fields to change; omitted fields stay."""
 
     kind: OutcomeKind | None = None
-    title: LangMapEn | None = None
+    title: TitleMapEn | None = None
     url: HttpUrl | None = Field(default=None, max_length=2000)
     document_language: LanguageTag | None = None
 

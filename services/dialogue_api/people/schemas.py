@@ -9,6 +9,7 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 from shared.contracts.cities import CityCode
 from shared.i18n import LanguageList
 from shared.schemas import InputModel, PatchModel
+from shared.text import SINGLE_LINE
 
 if TYPE_CHECKING:
     from services.dialogue_api.people.models import Person
@@ -27,6 +28,7 @@ class PersonRole(enum.StrEnum):
 Name = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=200),
+    SINGLE_LINE,
     Field(examples=["Amira Ben Salah"]),
 ]
 Email = Annotated[
@@ -40,6 +42,7 @@ Email = Annotated[
 Organisation = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=300),
+    SINGLE_LINE,
     Field(examples=["Municipalité de Tunis"]),
 ]
 SpokenLanguages = Annotated[

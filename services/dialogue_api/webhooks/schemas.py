@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 from pydantic import AfterValidator, BaseModel, Field, HttpUrl, StringConstraints
 
 from shared.schemas import InputModel, PatchModel
+from shared.text import SINGLE_LINE
 
 if TYPE_CHECKING:
     from services.dialogue_api.webhooks.models import WebhookSubscription
@@ -57,6 +58,7 @@ Url = Annotated[
 Description = Annotated[
     str,
     StringConstraints(strip_whitespace=True, min_length=1, max_length=500),
+    SINGLE_LINE,
     Field(examples=["Lisbon's city portal: event calendar sync"]),
 ]
 

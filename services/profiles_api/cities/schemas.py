@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Annotated, Self
 from pydantic import BaseModel, EmailStr, Field
 
 from shared.contracts.cities import CityCode, MembershipStatus, Region
-from shared.i18n import LangMap, LangMapEn, Languages
+from shared.i18n import LangMap, Languages, TitleMapEn
 from shared.schemas import InputModel, PatchModel
+from shared.text import SINGLE_LINE
 from shared.timezones import Timezone
 
 if TYPE_CHECKING:
@@ -26,11 +27,13 @@ class FocalPoint(InputModel):
     """A city's contact for the network: its political or technical focal point."""
 
     kind: FocalPointKind
-    name: str = Field(min_length=1, max_length=200)
-    position: str | None = Field(default=None, max_length=200, examples=["Deputy Mayor"])
-    organisation: str | None = Field(default=None, max_length=200)
+    name: Annotated[str, Field(min_length=1, max_length=200), SINGLE_LINE]
+    position: (
+        Annotated[str, Field(max_length=200, examples=["Deputy Mayor"]), SINGLE_LINE] | None
+    ) = None
+    organisation: Annotated[str, Field(max_length=200), SINGLE_LINE] | None = None
     email: EmailStr | None = None
-    phone: str | None = Field(default=None, max_length=40)
+    phone: Annotated[str, Field(max_length=40), SINGLE_LINE] | None = None
 
 
 class Membership(InputModel):
@@ -40,7 +43,7 @@ class Membership(InputModel):
 
 class CityCreate(InputModel):
     code: CityCode
-    names: LangMapEn = Field(examples=[{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}])
+    names: TitleMapEn = Field(examples=[{"en": "Lisbon", "fr": "Lisbonne", "pt": "Lisboa"}])
     country: Country
     region: Region
     latitude: float | None = Field(default=None, ge=-90, le=90, examples=[38.72])
@@ -55,7 +58,7 @@ class CityUpdate(PatchModel):
 
     nullable = frozenset({"latitude", "longitude"})
 
-    names: LangMapEn | None = None
+    names: TitleMapEn | None = None
     country: Country | None = None
     region: Region | None = None
     latitude: float | None = Field(default=None, ge=-90, le=90)

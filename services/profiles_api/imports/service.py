@@ -32,8 +32,8 @@ from services.profiles_api.observations.writer import ObservationBatch, WriteRes
 from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.auth import Principal
 from shared.errors import ValidationFailed
-from shared.schemas import NUL
 from shared.tabular import unescape_text
+from shared.text import text_problem
 
 #: How many distinct sources, and breakdowns, an import remembers as already checked.
 _MEMO_SIZE = 10_000
@@ -72,8 +72,12 @@ def _source_field(column: str, text: str) -> str:
     adapter, rule = _SOURCE_FIELDS[column]
     try:
         return adapter.validate_python(text)
-    except ValidationError:
-        raise FieldProblem(column, rule) from None
+    except ValidationError as exc:
+        # A rule of the text itself (a single line: ``shared.text``) says what it found.
+        [error] = exc.errors()[:1]
+        context = error.get("ctx") or {}
+        found = context.get("error")
+        raise FieldProblem(column, str(found) if found else rule) from None
 
 
 def _optional_source_field(column: str, text: str | None) -> str | None:
@@ -129,10 +133,12 @@ class _RowReader:
     def record(self, row_no: int, cells: list[str]) -> StagingRecord:
         if len(cells) != self.width:
             raise FieldProblem("row", f"has {len(cells)} cells where the header has {self.width}")
-        if NUL in "".join(cells):
+        # What no text may hold (``shared.text``), as in the JSON APIs: one search per row.
+        if text_problem("".join(cells)):
             for column, position in self.index.items():
-                if NUL in cells[position]:
-                    raise FieldProblem(column, "must not contain the NUL character")
+                problem = text_problem(cells[position])
+                if problem:
+                    raise FieldProblem(column, problem)
 
         def required(column: str) -> str:
             value = (self.cell(cells, column) or "").strip()

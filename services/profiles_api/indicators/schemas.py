@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from services.profiles_api.indicators.formula import FormulaError, formula_inputs
 from shared.contracts.indicators import IndicatorCode
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn, Languages
+from shared.i18n import LangMap, Languages, TitleMapEn
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
@@ -78,7 +78,7 @@ Formula = Annotated[
 
 class IndicatorCreate(InputModel):
     code: IndicatorCode
-    names: LangMapEn = Field(examples=[{"en": "Residents with a foreign nationality"}])
+    names: TitleMapEn = Field(examples=[{"en": "Residents with a foreign nationality"}])
     descriptions: LangMap = Field(default_factory=dict)
     theme: Theme
     unit: Unit
@@ -97,7 +97,7 @@ class IndicatorCreate(InputModel):
 class IndicatorUpdate(PatchModel):
     nullable = frozenset({"population_concept", "formula"})
 
-    names: LangMapEn | None = None
+    names: TitleMapEn | None = None
     descriptions: LangMap | None = None
     theme: Theme | None = None
     unit: Unit | None = None

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Self
 from pydantic import BaseModel, Field
 
 from shared.contracts.themes import Theme
-from shared.i18n import LangMap, LangMapEn, Languages
+from shared.i18n import LangMap, LangMapEn, Languages, TitleMap
 from shared.schemas import InputModel
 
 if TYPE_CHECKING:
@@ -53,7 +53,7 @@ class SectionView(enum.StrEnum):
 class SectionWrite(InputModel):
     """The text of a section; editing a published section starts a new draft."""
 
-    title: LangMap = Field(default_factory=dict, examples=[{"en": "Health", "fr": "Santé"}])
+    title: TitleMap = Field(default_factory=dict, examples=[{"en": "Health", "fr": "Santé"}])
     narrative: LangMapEn = Field(
         description="Markdown by language; English is required as the fallback.",
         examples=[{"en": "Migrants register with the municipal health service…"}],

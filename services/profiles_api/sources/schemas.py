@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 from pydantic import BaseModel, Field
 
 from shared.schemas import InputModel, PatchModel
+from shared.text import SINGLE_LINE
 
 if TYPE_CHECKING:
     from services.profiles_api.sources.models import Source
@@ -43,11 +44,20 @@ DEFAULT_RELIABILITY: MappingProxyType[SourceKind, int] = MappingProxyType(
 )
 
 Title = Annotated[
-    str, Field(min_length=1, max_length=500, examples=["Recensement de la population 2019"])
+    str,
+    Field(min_length=1, max_length=500, examples=["Recensement de la population 2019"]),
+    SINGLE_LINE,
 ]
-Text = Annotated[str, Field(min_length=1, max_length=500)]
+Text = Annotated[str, Field(min_length=1, max_length=500), SINGLE_LINE]
+#: No spaces and no control characters (a URL's own characters are printable ASCII, or
+#: letters of an internationalised address).
 Url = Annotated[
-    str, Field(max_length=2000, pattern=r"^https?://\S+$", examples=["https://www.insee.fr/"])
+    str,
+    Field(
+        max_length=2000,
+        pattern=r"^https?://[^\s\x00-\x1f\x7f-\x9f\u2028\u2029]+$",
+        examples=["https://www.insee.fr/"],
+    ),
 ]
 Rank = Annotated[
     int,
@@ -59,7 +69,7 @@ Rank = Annotated[
         "surveys and academic work 3; NGO estimates 4; press and other 5.",
     ),
 ]
-Licence = Annotated[str, Field(min_length=1, max_length=200, examples=["CC BY 4.0"])]
+Licence = Annotated[str, Field(min_length=1, max_length=200, examples=["CC BY 4.0"]), SINGLE_LINE]
 
 
 class SourceCreate(InputModel):
