@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import re
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -123,8 +124,12 @@ def test_migrate_seed_and_import_on_a_new_database(
     assert seeded.exit_code == 0, seeded.output
     assert "9 cities and" in seeded.output, seeded.output
     assert "9 cities synced to the dialogue" in seeded.output, seeded.output
+    said = " ".join(seeded.output.split())  # the console wraps long lines
+    assert re.search(r"[1-9]\d* demo sections published, [1-9]\d* demo challenges", said), said
     again = runner.invoke(app, ["seed"])
     assert "0 cities and" in again.output and "0 inserted" in again.output, again.output
+    said_again = " ".join(again.output.split())
+    assert "0 demo sections published, 0 demo challenges added" in said_again, said_again
     assert "0 cities synced" in again.output and "0 events" in again.output, again.output
 
     good = tmp_path / "good.csv"

@@ -31,6 +31,25 @@ async def profile(api: Api, code: str = "ESMAD", **kwargs: Any) -> dict[str, Any
     return body
 
 
+async def barcelona(api: Api) -> str:
+    """A city added for the test, with no figures, sections or challenges (the demo data gives
+    each of the network's cities a published narrative and challenges); its code."""
+    created = await api.post(
+        "/v1/cities",
+        role=Api.ADMIN,
+        json={
+            "code": "ESBCN",
+            "names": {"en": "Barcelona"},
+            "country": "ES",
+            "region": "europe",
+            "timezone": "Europe/Madrid",
+            "membership": {"status": "expected"},
+        },
+    )
+    assert created.status_code == 201, created.text
+    return "ESBCN"
+
+
 def figure(body: dict[str, Any], indicator: str) -> dict[str, Any]:
     found = [f for f in body["figures"] if f["indicator"] == indicator]
     assert len(found) == 1, (indicator, [f["indicator"] for f in body["figures"]])
@@ -112,8 +131,8 @@ async def test_newer_period_is_the_latest_value(api: Api) -> None:
 
 
 async def test_city_without_figures_has_an_empty_profile(api: Api) -> None:
-    body = await profile(api, "ATVIE")
-    assert body["city"]["code"] == "ATVIE", body["city"]
+    body = await profile(api, await barcelona(api))
+    assert body["city"]["code"] == "ESBCN", body["city"]
     assert (body["figures"], body["sections"], body["challenges"]) == ([], [], []), body
     assert all(row["with_data"] == 0 for row in body["coverage"]), body["coverage"]
 
@@ -149,8 +168,9 @@ async def test_profile_names_follow_accept_language(api: Api) -> None:
 async def test_profile_shows_only_published_sections_with_their_published_text(
     api: Api,
 ) -> None:
-    editor: dict[str, Any] = {"role": Api.EDITOR, "cities": ("ESMAD",)}
-    url = "/v1/cities/ESMAD/sections/housing"
+    city = await barcelona(api)
+    editor: dict[str, Any] = {"role": Api.EDITOR, "cities": (city,)}
+    url = f"/v1/cities/{city}/sections/housing"
     etag = (await api.put(url, json={"narrative": {"en": "Published text."}}, **editor)).headers[
         "ETag"
     ]
@@ -165,19 +185,22 @@ async def test_profile_shows_only_published_sections_with_their_published_text(
     )
     assert rewritten.status_code == 200, rewritten.text
     draft_only = await api.put(
-        "/v1/cities/ESMAD/sections/health", json={"narrative": {"en": "Never published."}}, **editor
+        f"/v1/cities/{city}/sections/health",
+        json={"narrative": {"en": "Never published."}},
+        **editor,
     )
     assert draft_only.status_code == 201, draft_only.text
 
     for caller in ({}, editor):
-        sections = (await profile(api, **caller))["sections"]
+        sections = (await profile(api, city, **caller))["sections"]
         shown = [(s["code"], s["status"], s["narrative"]) for s in sections]
         assert shown == [("housing", "published", "Published text.")], (caller, shown)
 
 
 async def test_profile_lists_the_citys_challenges(api: Api) -> None:
+    city = await barcelona(api)
     created = await api.post(
-        "/v1/cities/ESMAD/challenges",
+        f"/v1/cities/{city}/challenges",
         role=Api.ADMIN,
         json={
             "theme": "employment",
@@ -192,7 +215,7 @@ async def test_profile_lists_the_citys_challenges(api: Api) -> None:
         json={"theme": "health", "need_type": "resources", "description": {"en": "Lyon"}},
     )
     assert other.status_code == 201, other.text
-    challenges = (await profile(api))["challenges"]
+    challenges = (await profile(api, city))["challenges"]
     assert [c["id"] for c in challenges] == [created.json()["id"]], challenges
 
 

@@ -18,8 +18,8 @@ from shared.errors import PreconditionFailed
 from tests.factories import Api, assert_problem, error_fields
 from tests.waiting import wait_until_blocked_by
 
-LISBON_EDITOR: dict[str, Any] = {"role": Api.EDITOR, "cities": ("PTLIS",)}
-URL = "/v1/cities/PTLIS/sections/health"
+PORTO_EDITOR: dict[str, Any] = {"role": Api.EDITOR, "cities": ("PTOPO",)}
+URL = "/v1/cities/PTOPO/sections/health"
 FIRST = {
     "title": {"en": "Health", "fr": "Santé"},
     "narrative": {
@@ -34,21 +34,38 @@ SECOND = {
         "fr": "Chaque résident, quel que soit son statut, peut s'inscrire.",
     },
 }
+PORTO = {
+    "code": "PTOPO",
+    "names": {"en": "Porto"},
+    "country": "PT",
+    "region": "europe",
+    "timezone": "Europe/Lisbon",
+    "membership": {"status": "expected"},
+}
+
+
+@pytest.fixture
+async def api(api: Api) -> Api:
+    """The profiles client, with Porto in the network: a city of these tests' own, without
+    the published sections the demo data gives the network's cities."""
+    created = await api.post("/v1/cities", role=Api.ADMIN, json=PORTO)
+    assert created.status_code == 201, created.text
+    return api
 
 
 async def write(api: Api, body: dict[str, Any], etag: str | None = None) -> httpx.Response:
     headers = {"If-Match": etag} if etag else {}
-    return await api.put(URL, headers=headers, json=body, **LISBON_EDITOR)
+    return await api.put(URL, headers=headers, json=body, **PORTO_EDITOR)
 
 
 async def move(api: Api, status: str, etag: str) -> httpx.Response:
     return await api.post(
-        f"{URL}/status", headers={"If-Match": etag}, json={"status": status}, **LISBON_EDITOR
+        f"{URL}/status", headers={"If-Match": etag}, json={"status": status}, **PORTO_EDITOR
     )
 
 
 async def published(api: Api, body: dict[str, Any] = FIRST) -> str:
-    """Write the Lisbon health section and publish it; its ETag after publication."""
+    """Write the Porto health section and publish it; its ETag after publication."""
     created = await write(api, body)
     assert created.status_code == 201, created.text
     in_review = await move(api, "in_review", created.headers["ETag"])
@@ -61,11 +78,11 @@ async def published(api: Api, body: dict[str, Any] = FIRST) -> str:
 # Writing
 
 
-async def test_editor_of_lisbon_creates_a_draft_section(api: Api) -> None:
+async def test_editor_of_porto_creates_a_draft_section(api: Api) -> None:
     response = await write(api, FIRST)
     assert response.status_code == 201, response.text
     section = response.json()
-    assert (section["city"], section["code"], section["status"]) == ("PTLIS", "health", "draft")
+    assert (section["city"], section["code"], section["status"]) == ("PTOPO", "health", "draft")
     assert section["view"] == "working" and section["published_version"] is None, section
     assert section["narrative"] == FIRST["narrative"]["en"], section
     assert response.headers["ETag"] == f'"{section["version"]}"', response.headers
@@ -74,7 +91,7 @@ async def test_editor_of_lisbon_creates_a_draft_section(api: Api) -> None:
 
 async def test_admin_may_write_any_citys_section(api: Api) -> None:
     response = await api.put(
-        "/v1/cities/JOAMM/sections/synopsis", role=Api.ADMIN, json={"narrative": {"en": "Amman."}}
+        "/v1/cities/PTOPO/sections/synopsis", role=Api.ADMIN, json={"narrative": {"en": "Amman."}}
     )
     assert response.status_code == 201, response.text
 
@@ -82,7 +99,7 @@ async def test_admin_may_write_any_citys_section(api: Api) -> None:
 async def test_rewriting_without_if_match_is_428(api: Api) -> None:
     assert (await write(api, FIRST)).status_code == 201
     assert_problem(await write(api, SECOND), 428)
-    working = (await api.get(URL, **LISBON_EDITOR)).json()
+    working = (await api.get(URL, **PORTO_EDITOR)).json()
     assert working["narrative"] == FIRST["narrative"]["en"], working
 
 
@@ -104,18 +121,18 @@ async def test_rewriting_with_current_etag_replaces_the_text(api: Api) -> None:
 
 async def test_if_match_on_a_section_that_does_not_exist_is_412(api: Api) -> None:
     assert_problem(await write(api, FIRST, '"1"'), 412)
-    assert_problem(await api.get(URL, **LISBON_EDITOR), 404)
+    assert_problem(await api.get(URL, **PORTO_EDITOR), 404)
 
 
-async def test_editor_of_lisbon_cannot_write_turins_section(api: Api) -> None:
+async def test_editor_of_porto_cannot_write_turins_section(api: Api) -> None:
     response = await api.put(
-        "/v1/cities/ITTRN/sections/health", json=FIRST, role=Api.EDITOR, cities=("PTLIS",)
+        "/v1/cities/ITTRN/sections/health", json=FIRST, role=Api.EDITOR, cities=("PTOPO",)
     )
     assert_problem(response, 403)
     assert_problem(await api.get("/v1/cities/ITTRN/sections/health", role=Api.ADMIN), 404)
 
 
-async def test_editor_of_lisbon_cannot_publish_or_remove_turins_section(api: Api) -> None:
+async def test_editor_of_porto_cannot_publish_or_remove_turins_section(api: Api) -> None:
     created = await api.put("/v1/cities/ITTRN/sections/health", json=FIRST, role=Api.ADMIN)
     assert created.status_code == 201, created.text
     etag = created.headers["ETag"]
@@ -123,11 +140,11 @@ async def test_editor_of_lisbon_cannot_publish_or_remove_turins_section(api: Api
         "/v1/cities/ITTRN/sections/health/status",
         headers={"If-Match": etag},
         json={"status": "in_review"},
-        **LISBON_EDITOR,
+        **PORTO_EDITOR,
     )
     assert_problem(moved, 403)
     removed = await api.delete(
-        "/v1/cities/ITTRN/sections/health", headers={"If-Match": etag}, **LISBON_EDITOR
+        "/v1/cities/ITTRN/sections/health", headers={"If-Match": etag}, **PORTO_EDITOR
     )
     assert_problem(removed, 403)
 
@@ -141,7 +158,7 @@ async def test_anonymous_caller_cannot_write_a_section(api: Api) -> None:
 
 
 async def test_unknown_section_code_is_422_naming_section(api: Api) -> None:
-    response = await api.put("/v1/cities/PTLIS/sections/gossip", json=FIRST, **LISBON_EDITOR)
+    response = await api.put("/v1/cities/PTOPO/sections/gossip", json=FIRST, **PORTO_EDITOR)
     problem = assert_problem(response, 422)
     assert "section" in error_fields(problem), problem
 
@@ -160,7 +177,7 @@ async def test_section_of_unknown_city_is_404(api: Api) -> None:
 @pytest.mark.parametrize("code", ["synopsis", "national_context", "data_reflections", "housing"])
 async def test_framing_chapters_and_themes_are_sections(api: Api, code: str) -> None:
     response = await api.put(
-        f"/v1/cities/PTLIS/sections/{code}", json={"narrative": {"en": "…"}}, **LISBON_EDITOR
+        f"/v1/cities/PTOPO/sections/{code}", json={"narrative": {"en": "…"}}, **PORTO_EDITOR
     )
     assert response.status_code == 201, response.text
 
@@ -183,7 +200,7 @@ async def test_section_goes_from_draft_through_review_to_published(api: Api) -> 
 
 async def test_status_change_without_if_match_is_428(api: Api) -> None:
     assert (await write(api, FIRST)).status_code == 201
-    response = await api.post(f"{URL}/status", json={"status": "in_review"}, **LISBON_EDITOR)
+    response = await api.post(f"{URL}/status", json={"status": "in_review"}, **PORTO_EDITOR)
     assert_problem(response, 428)
 
 
@@ -191,7 +208,7 @@ async def test_status_change_with_stale_etag_is_412(api: Api) -> None:
     created = await write(api, FIRST)
     assert (await write(api, SECOND, created.headers["ETag"])).status_code == 200
     assert_problem(await move(api, "in_review", created.headers["ETag"]), 412)
-    assert (await api.get(URL, **LISBON_EDITOR)).json()["status"] == "draft"
+    assert (await api.get(URL, **PORTO_EDITOR)).json()["status"] == "draft"
 
 
 @pytest.mark.parametrize(
@@ -236,7 +253,7 @@ async def test_anonymous_caller_gets_404_before_publication(api: Api) -> None:
     assert_problem(await api.get(URL), 404)
     assert (await move(api, "in_review", created.headers["ETag"])).status_code == 200
     assert_problem(await api.get(URL), 404)
-    listed = await api.get("/v1/cities/PTLIS/sections")
+    listed = await api.get("/v1/cities/PTOPO/sections")
     assert listed.status_code == 200, listed.text
     assert listed.json() == {"items": [], "next_cursor": None}, listed.text
 
@@ -260,10 +277,10 @@ async def test_new_draft_leaves_the_published_text_public(api: Api) -> None:
     public = (await api.get(URL)).json()
     assert public["narrative"] == FIRST["narrative"]["en"], public
     assert public["status"] == "published", public
-    listed = (await api.get("/v1/cities/PTLIS/sections")).json()["items"]
+    listed = (await api.get("/v1/cities/PTOPO/sections")).json()["items"]
     assert [s["narrative"] for s in listed] == [FIRST["narrative"]["en"]], listed
 
-    working = (await api.get(URL, **LISBON_EDITOR)).json()
+    working = (await api.get(URL, **PORTO_EDITOR)).json()
     assert (working["narrative"], working["status"]) == (SECOND["narrative"]["en"], "draft")
 
 
@@ -288,21 +305,21 @@ async def test_anonymous_working_view_is_401(api: Api) -> None:
     await published(api)
     response = await api.get(URL, params={"view": "working"})
     assert_problem(response, 401)
-    assert_problem(await api.get("/v1/cities/PTLIS/sections", params={"view": "working"}), 401)
+    assert_problem(await api.get("/v1/cities/PTOPO/sections", params={"view": "working"}), 401)
 
 
 async def test_token_holders_list_working_copies_including_drafts(api: Api) -> None:
     await published(api)
     draft = await api.put(
-        "/v1/cities/PTLIS/sections/housing", json={"narrative": {"en": "Draft."}}, **LISBON_EDITOR
+        "/v1/cities/PTOPO/sections/housing", json={"narrative": {"en": "Draft."}}, **PORTO_EDITOR
     )
     assert draft.status_code == 201, draft.text
-    working = (await api.get("/v1/cities/PTLIS/sections", role=Api.VIEWER)).json()["items"]
+    working = (await api.get("/v1/cities/PTOPO/sections", role=Api.VIEWER)).json()["items"]
     assert [(s["code"], s["status"]) for s in working] == [
         ("health", "published"),
         ("housing", "draft"),
     ], working
-    public = (await api.get("/v1/cities/PTLIS/sections")).json()["items"]
+    public = (await api.get("/v1/cities/PTOPO/sections")).json()["items"]
     assert [s["code"] for s in public] == ["health"], public
 
 
@@ -335,7 +352,7 @@ async def test_narrative_without_the_language_falls_back_to_english(api: Api) ->
 
 async def test_editor_removes_a_section_and_its_published_copy(api: Api) -> None:
     etag = await published(api)
-    response = await api.delete(URL, headers={"If-Match": etag}, **LISBON_EDITOR)
+    response = await api.delete(URL, headers={"If-Match": etag}, **PORTO_EDITOR)
     assert response.status_code == 204, response.text
     assert_problem(await api.get(URL), 404)
 
@@ -343,7 +360,7 @@ async def test_editor_removes_a_section_and_its_published_copy(api: Api) -> None
 async def test_removing_with_stale_etag_is_412(api: Api) -> None:
     created = await write(api, FIRST)
     assert (await write(api, SECOND, created.headers["ETag"])).status_code == 200
-    response = await api.delete(URL, headers={"If-Match": created.headers["ETag"]}, **LISBON_EDITOR)
+    response = await api.delete(URL, headers={"If-Match": created.headers["ETag"]}, **PORTO_EDITOR)
     assert_problem(response, 412)
 
 
