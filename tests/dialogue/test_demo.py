@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from icalendar import Calendar
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.demo.seed import load_story, seed
@@ -53,3 +57,19 @@ def test_the_story_names_only_people_and_events_it_defines() -> None:
     for registration in story["registrations"]:
         assert registration["person"] in people and registration["event"] in events, registration
     assert all(person["email"].endswith("@example.org") for person in story["people"])
+
+
+async def test_viennas_calendar_from_november_2015_holds_the_expert_meeting(
+    dialogue: Api,
+) -> None:
+    response = await dialogue.get("/v1/calendar.ics?city=ATVIE&from=2015-11-01")
+
+    assert response.status_code == 200, response.text
+    events = Calendar.from_ical(response.content).walk("VEVENT")
+    assert [str(event["SUMMARY"]) for event in events] == [
+        "Expert meeting: migration in Mediterranean cities"
+    ], response.text
+    assert events[0].decoded("DTSTART") == datetime(
+        2015, 11, 18, 9, tzinfo=ZoneInfo("Europe/Vienna")
+    ), response.text
+    assert events[0]["DTSTART"].params["TZID"] == "Europe/Vienna", response.text
