@@ -29,6 +29,7 @@ from tests.factories import Api
 FAST: dict[str, Any] = {
     "outbox_sweep_seconds": 0.5,
     "aggregation_debounce_seconds": 0.3,
+    "event_change_debounce_seconds": 0.3,
     "delivery_retry_base_seconds": 0.2,
     "job_timeout_seconds": 10,
 }

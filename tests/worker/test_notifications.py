@@ -13,13 +13,11 @@ from typing import Any
 
 import pytest
 from icalendar import Calendar
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import select
 
 from services.dialogue_api.db import outbox as dialogue_outbox
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.repository import NotificationRepository, Scheduled
-from services.dialogue_api.webhooks.models import WebhookSubscription
-from services.profiles_api.db import outbox as profiles_outbox
 from services.worker.app import open_worker
 from services.worker.context import WorkerContext
 from services.worker.notifications.claims import enqueue_delivery
@@ -31,7 +29,9 @@ from shared.auth import Role
 from shared.contracts.events import OutboxEvent
 from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
+from tests.worker.notifying import quieten, smtp, until_settled
 from tests.worker.receivers import SmtpSink, WebhookReceiver, wait_until
 
 ADMIN = Role.admin
@@ -39,22 +39,10 @@ ADMIN = Role.admin
 
 @pytest.fixture(autouse=True)
 async def quiet(platform: Platform) -> AsyncIterator[Database]:
-    """No subscription, waiting delivery or unrelayed event left by an earlier test of the
-    module; the database, for the test's own reads."""
+    """Nothing of an earlier test of the module left to the worker; the database, for the
+    test's own reads."""
     database = Database.from_settings(platform.settings, application_name="test-notifications")
-    async with database.sessionmaker() as session, session.begin():
-        await session.execute(
-            update(Notification)
-            .where(Notification.status == "pending")
-            .values(status="skipped", last_error="left by an earlier test")
-        )
-        await session.execute(delete(WebhookSubscription))
-        for table in (dialogue_outbox, profiles_outbox):
-            await session.execute(
-                update(table)
-                .where(table.c.handled_at.is_(None))
-                .values(relayed_at=func.now(), handled_at=func.now())
-            )
+    await quieten(database)
     try:
         yield database
     finally:
@@ -71,10 +59,6 @@ def sink() -> Iterator[SmtpSink]:
 async def receiver() -> AsyncIterator[WebhookReceiver]:
     async with WebhookReceiver() as server:
         yield server
-
-
-def smtp(sink: SmtpSink) -> dict[str, Any]:
-    return {"smtp_host": "127.0.0.1", "smtp_port": sink.port}
 
 
 async def subscribe(
@@ -115,7 +99,7 @@ def only(messages: list[EmailMessage]) -> EmailMessage:
 
 
 async def test_registering_a_person_sends_one_email_with_the_event_and_one_signed_webhook(
-    platform: Platform, sink: SmtpSink, receiver: WebhookReceiver
+    platform: Platform, sink: SmtpSink, receiver: WebhookReceiver, quiet: Database
 ) -> None:
     subscription = await subscribe(platform, receiver, "registration.changed")
     event = await create_event(platform.dialogue, title={"en": "Housing roundtable"})
@@ -134,7 +118,7 @@ async def test_registering_a_person_sends_one_email_with_the_event_and_one_signe
             return mine if len(mine) == 2 and all(d["status"] == "sent" for d in mine) else []
 
         logged = await eventually(both_sent)
-        await asyncio.sleep(0.5)  # time enough for a duplicate to show, were there one
+        await until_settled(quiet)  # a duplicate would have shown by then
 
     message = only(sink.to(person["email"]))
     assert message["Subject"] == "Registration confirmed: Housing roundtable", message["Subject"]
@@ -228,7 +212,7 @@ def scheduled(row: Notification) -> Scheduled:
 
 
 async def test_a_failing_receiver_is_retried_with_backoff_then_failed_and_disabled(
-    platform: Platform, receiver: WebhookReceiver
+    platform: Platform, receiver: WebhookReceiver, quiet: Database
 ) -> None:
     receiver.status = 500
     subscription = await subscribe(platform, receiver, "event.changed", "event.cancelled")
@@ -270,7 +254,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_failed_and_disabl
             json={"venue": "Dar Lasram, Tunis"},
         )
         assert response.status_code == 200, response.text
-        await asyncio.sleep(1)
+        await until_settled(quiet)
     assert len(receiver.received) == 3
     assert len(await deliveries(platform, f"subscription={subscription['id']}")) == 1
 
@@ -360,7 +344,7 @@ async def test_each_person_is_written_to_in_the_first_of_their_languages_with_te
 
 
 async def test_a_cancelled_event_tells_everyone_concerned_with_a_cancel_for_their_calendar(
-    platform: Platform, sink: SmtpSink
+    platform: Platform, sink: SmtpSink, quiet: Database
 ) -> None:
     event = await create_event(platform.dialogue, capacity=1)
     registered = await create_person(platform.dialogue)
@@ -388,6 +372,8 @@ async def test_a_cancelled_event_tells_everyone_concerned_with_a_cancel_for_thei
             json={"venue": "Dar Lasram, Tunis"},
         )
         assert moved.status_code == 200, moved.text
+        # The change is told once it has paused; the cancellation after it at once.
+        await wait_until(lambda: all(len(sink.to(p["email"])) == 2 for p in people))
         cancelled = await platform.dialogue.patch(
             f"/v1/events/{event['id']}",
             role=ADMIN,
@@ -396,7 +382,7 @@ async def test_a_cancelled_event_tells_everyone_concerned_with_a_cancel_for_thei
         )
         assert cancelled.status_code == 200, cancelled.text
         await wait_until(lambda: all(len(sink.to(p["email"])) == 3 for p in people))
-        await asyncio.sleep(0.3)
+        await until_settled(quiet)
 
     subjects = [m["Subject"] for m in sink.to(registered["email"])]
     # The new title tells nobody; the new venue and the cancellation do.
@@ -464,7 +450,7 @@ async def test_a_place_freed_goes_to_the_waitlist_and_the_promoted_person_is_tol
 
 
 async def test_focal_points_who_consented_hear_of_recommendations_to_their_city_once(
-    platform: Platform, sink: SmtpSink
+    platform: Platform, sink: SmtpSink, quiet: Database
 ) -> None:
     event = await create_event(platform.dialogue)
     reachable = await create_person(platform.dialogue, city="TNTUN", consent_contact=True)
@@ -502,7 +488,7 @@ async def test_focal_points_who_consented_hear_of_recommendations_to_their_city_
         )
         assert adopted.status_code == 200, adopted.text
         await wait_until(lambda: len(sink.to(reachable["email"])) == 2)
-        await asyncio.sleep(0.3)
+        await until_settled(quiet)
 
     new, changed = sink.to(reachable["email"])
     assert new["Subject"].startswith("Recommendation to Tunis: Housing"), new["Subject"]

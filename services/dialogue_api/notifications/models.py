@@ -86,3 +86,27 @@ class Notification(Base):
     last_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class EventChangeNotice(Base):
+    """The e-mail an event's participants are owed for its latest changes, sent once the
+    changes pause (``services/worker/notifications/changes.py``).
+
+    One row per event whose participants were ever told of a change. Each change recorded
+    while one is waiting (``due_at`` set) joins it: the latest becomes the burst's last and
+    pushes ``due_at`` to the debounce after it. The job due then tells, in one e-mail each,
+    the people registered by the last change, keyed by it, and clears ``due_at``; a change no
+    later than the last one told (an event handled again) then starts nothing.
+    """
+
+    __tablename__ = "event_change_notice"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the worker's bookkeeping
+
+    event_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True
+    )
+    #: The outbox event of the latest change recorded, and when it happened.
+    last_change_id: Mapped[uuid.UUID] = mapped_column(Uuid)
+    last_change_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    #: When the waiting e-mail is due (whole milliseconds); null once it was sent.
+    due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -3,7 +3,8 @@ PostgreSQL before it is sent and recorded with its attempts.
 
 - ``emails.py`` decides who is told of each dialogue event, ``webhooks.py`` sends every
   outbox event (of both services) to the subscriptions to its type; both render the message
-  and claim it (``claims.py``), then enqueue ``deliver_notification``.
+  and claim it (``claims.py``), then enqueue ``deliver_notification``. An event's changes
+  wait until they pause (``changes.py``) and are told in one e-mail per person.
 - ``delivery.py`` sends one attempt under the row's lock and records the outcome, with
   backoff; ``mail.py`` and ``calendar.py`` build e-mails and their calendar attachments in
   the reader's language (``templates/``).

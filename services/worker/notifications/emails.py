@@ -5,9 +5,13 @@
   for attendance). Invitations and places carry the event as a calendar REQUEST; giving up
   an invitation or place carries a CANCEL.
 - ``event.changed`` (not a creation; only a change of times, place, online link, timezone
-  or status, and not the event being marked held) and ``event.cancelled``: everyone
-  registered, waitlisted or invited; with the updated event (REQUEST) or its CANCEL, except
-  for people on the waiting list, who hold no place.
+  or status, and not the event being marked held): everyone registered, waitlisted or
+  invited whose registration was made by the change, with the updated event (REQUEST). A
+  burst of changes is told once, when it pauses (``changes.py``): one e-mail per person
+  registered by its last change, keyed by that change, showing the event as it is then;
+  nothing if the event was cancelled or held meanwhile (the cancellation has its own).
+- ``event.cancelled``: at once, everyone registered, waitlisted or invited, with the
+  event's CANCEL. People on the waiting list, who hold no place, get no calendar.
 - ``recommendation.changed``: the focal points, officials and mayors of the target cities
   who consented to be contacted — once when the recommendation first reaches them, then at
   each change of status (edits of wording or evidence tell nobody).
@@ -19,6 +23,8 @@ Each e-mail is claimed with its key before it is sent (``claims.py``).
 
 from __future__ import annotations
 
+import logging
+import uuid
 from collections.abc import Collection, Mapping, Sequence
 from datetime import UTC, datetime
 from functools import partial
@@ -36,7 +42,7 @@ from services.dialogue_api.people.models import Person
 from services.dialogue_api.recommendations.models import Recommendation
 from services.dialogue_api.registrations.schemas import RegistrationStatus as Status
 from services.worker.context import Handler, WorkerContext
-from services.worker.notifications import recipients
+from services.worker.notifications import changes, recipients
 from services.worker.notifications.calendar import Invitations, Method
 from services.worker.notifications.claims import claim_and_enqueue, email_key
 from services.worker.notifications.messages import (
@@ -58,6 +64,8 @@ from shared.contracts.events import (
     RegistrationChanged,
 )
 
+log = logging.getLogger(__name__)
+
 _REGISTRATION_KINDS = {
     Status.invited: Kind.invitation,
     Status.registered: Kind.registered,
@@ -69,6 +77,9 @@ _REGISTRATION_KINDS = {
 _IN_CALENDAR = (Status.invited.value, Status.registered.value)
 #: The changes of an event its participants are told of.
 NOTIFIED_FIELDS = frozenset({"starts_at", "ends_at", "venue", "online_url", "timezone", "status"})
+#: Events whose changes waiting to be told are told no more: a cancelled event's people had
+#: its CANCEL (a REQUEST after it would put it back in their calendars); a held one is over.
+_NOTHING_TO_TELL = (EventStatus.cancelled.value, EventStatus.held.value)
 
 
 def _calendar(
@@ -131,52 +142,112 @@ async def on_registration_changed(worker: WorkerContext, outbox_event: OutboxEve
     await claim_and_enqueue(worker, build)
 
 
-async def _tell_participants(
-    worker: WorkerContext, outbox_event: OutboxEvent, event_id: int, kind: Kind, method: Method
-) -> None:
-    """Tell everyone registered, waitlisted or invited to the event of its change."""
-
-    async def build(session: AsyncSession) -> Sequence[Delivery]:
-        event = await session.get(Event, event_id)
-        if event is None:  # removed: nobody was registered (removal needs that)
-            return []
-        invitations = _invitations(worker, event)
-        return [
-            mail_to(
-                person,
-                key=email_key(outbox_event.id, person.id),
-                kind=kind,
-                event_type=outbox_event.type,
-                outbox_event_id=outbox_event.id,
-                fields=partial(event_fields, event),
-                attachment=_calendar(
-                    invitations, person, method, accepted=status == Status.registered
-                )
-                if status in _IN_CALENDAR
-                else None,
-            )
-            for person, status in await recipients.registrants(session, event.id)
-        ]
-
-    await claim_and_enqueue(worker, build)
+async def _participant_mails(
+    worker: WorkerContext,
+    session: AsyncSession,
+    event: Event,
+    *,
+    outbox_event_id: uuid.UUID,
+    event_type: str,
+    kind: Kind,
+    method: Method,
+    registered_by: datetime | None = None,
+) -> list[Delivery]:
+    """The e-mail of ``kind`` to everyone registered, waitlisted or invited to the event
+    (made at or before ``registered_by`` when given), keyed by ``outbox_event_id``."""
+    invitations = _invitations(worker, event)
+    return [
+        mail_to(
+            person,
+            key=email_key(outbox_event_id, person.id),
+            kind=kind,
+            event_type=event_type,
+            outbox_event_id=outbox_event_id,
+            fields=partial(event_fields, event),
+            attachment=_calendar(invitations, person, method, accepted=status == Status.registered)
+            if status in _IN_CALENDAR
+            else None,
+        )
+        for person, status in await recipients.registrants(
+            session, event.id, registered_by=registered_by
+        )
+    ]
 
 
 async def on_event_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    """A change its participants are told of joins the event's burst of changes, told once
+    it pauses (``tell_event_changes``)."""
     payload = EventChanged.model_validate(outbox_event.data)
     if payload.created or payload.status == EventStatus.held:
         return
     if not NOTIFIED_FIELDS.intersection(payload.changed_fields):
         return
-    await _tell_participants(
-        worker, outbox_event, payload.event_id, Kind.event_changed, Method.request
-    )
+    await changes.request_notice(worker, outbox_event, payload.event_id)
+
+
+async def tell_event_changes(worker: WorkerContext, event_id: int, due_ms: int) -> str:
+    """Tell the event's participants of its burst of changes due at ``due_ms``, if that
+    burst is still the one waiting: one e-mail each to the people registered by its last
+    change, keyed by it, showing the event as it is now. What was done."""
+    outcome = "superseded by a later change, or told already"
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        nonlocal outcome
+        burst = await changes.take_notice(session, event_id, due_ms)
+        if burst is None:
+            return []
+        event = await session.get(Event, event_id)
+        if event is None or event.status in _NOTHING_TO_TELL:
+            outcome = "nothing to tell: the event is removed, cancelled or held"
+            return []
+        mails = await _participant_mails(
+            worker,
+            session,
+            event,
+            outbox_event_id=burst.last_change_id,
+            event_type=EventChanged.event_type,
+            kind=Kind.event_changed,
+            method=Method.request,
+            registered_by=burst.last_change_at,
+        )
+        outcome = f"{len(mails)} told of change {burst.last_change_id}"
+        return mails
+
+    await claim_and_enqueue(worker, build)
+    return outcome
+
+
+async def tell_overdue_event_changes(worker: WorkerContext, now: datetime | None = None) -> int:
+    """Tell every burst of changes long past due at ``now`` (the present unless given): its
+    job was lost. How many bursts were told."""
+    async with worker.database.sessionmaker() as session:
+        overdue = await changes.overdue(session, now or datetime.now(UTC))
+    for event_id, due_ms in overdue:
+        await tell_event_changes(worker, event_id, due_ms)
+    if overdue:
+        log.warning("told %d bursts of event changes whose job was missing", len(overdue))
+    return len(overdue)
 
 
 async def on_event_cancelled(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+    """A cancellation is told at once, never merged with the changes before it."""
     payload = EventCancelled.model_validate(outbox_event.data)
-    await _tell_participants(
-        worker, outbox_event, payload.event_id, Kind.event_cancelled, Method.cancel
-    )
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        event = await session.get(Event, payload.event_id)
+        if event is None:  # removed: nobody was registered (removal needs that)
+            return []
+        return await _participant_mails(
+            worker,
+            session,
+            event,
+            outbox_event_id=outbox_event.id,
+            event_type=outbox_event.type,
+            kind=Kind.event_cancelled,
+            method=Method.cancel,
+        )
+
+    await claim_and_enqueue(worker, build)
 
 
 async def on_recommendation_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:

@@ -1,5 +1,5 @@
 """The notifications' arq jobs: one attempt of a delivery or of a batch of them, the sweep,
-the reminders."""
+the reminders, and telling a burst of an event's changes once it pauses."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from arq.worker import Function, func
 
 from services.dialogue_api.notifications.repository import NotificationRepository
 from services.worker.context import WorkerContext, worker_context
+from services.worker.notifications.changes import TELL_JOB
 from services.worker.notifications.claims import DELIVER, DELIVER_MANY, enqueue_delivery
 from services.worker.notifications.delivery import deliver, deliver_many
+from services.worker.notifications.emails import tell_event_changes, tell_overdue_event_changes
 from services.worker.notifications.reminders import send_reminders
 
 log = logging.getLogger(__name__)
@@ -57,6 +59,18 @@ async def enqueue_due_deliveries(ctx: dict[str, Any]) -> int:
     return await enqueue_due(worker_context(ctx))
 
 
+async def tell_event_changed(ctx: dict[str, Any], event_id: int, due_ms: int) -> str:
+    """Job: tell the event's participants of its changes, if the burst due at ``due_ms`` is
+    still the one waiting (a later change made a job of its own)."""
+    return await tell_event_changes(worker_context(ctx), event_id, due_ms)
+
+
+async def tell_overdue_changes(ctx: dict[str, Any]) -> int:
+    """Cron job, every minute: bursts of event changes long past due (their job lost with
+    Redis, or failed) are told."""
+    return await tell_overdue_event_changes(worker_context(ctx))
+
+
 async def remind(ctx: dict[str, Any]) -> int:
     """Cron job: the reminders whose time has come."""
     return await send_reminders(worker_context(ctx))
@@ -65,8 +79,10 @@ async def remind(ctx: dict[str, Any]) -> int:
 FUNCTIONS: list[Function] = [
     func(deliver_notification, name=DELIVER),
     func(deliver_notifications, name=DELIVER_MANY),
+    func(tell_event_changed, name=TELL_JOB),
 ]
 CRON_JOBS: list[CronJob] = [
     cron(enqueue_due_deliveries, name="enqueue_due_deliveries", second={0}, run_at_startup=True),
     cron(remind, name="send_reminders", minute=set(range(0, 60, 5)), second={20}),
+    cron(tell_overdue_changes, name="tell_overdue_event_changes", second={50}),
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,16 +28,23 @@ FOCAL_POINTS = (
 
 
 async def registrants(
-    session: AsyncSession, event_id: int, statuses: Collection[str] = CONCERNED
+    session: AsyncSession,
+    event_id: int,
+    statuses: Collection[str] = CONCERNED,
+    *,
+    registered_by: datetime | None = None,
 ) -> Sequence[tuple[Person, str]]:
-    """The people registered for the event in one of ``statuses``, with their status."""
-    rows = await session.execute(
+    """The people registered for the event in one of ``statuses``, with their status; only
+    those whose registration was made at or before ``registered_by`` when it is given."""
+    statement = (
         select(Person, Registration.status)
         .join(Registration, Registration.person_id == Person.id)
         .where(Registration.event_id == event_id, Registration.status.in_(list(statuses)))
         .order_by(Person.id)
     )
-    return [(person, status) for person, status in rows]
+    if registered_by is not None:
+        statement = statement.where(Registration.created_at <= registered_by)
+    return [(person, status) for person, status in await session.execute(statement)]
 
 
 async def focal_points(session: AsyncSession, cities: Collection[str]) -> Sequence[Person]:
