@@ -14,11 +14,14 @@ goes with its connection): the next sweep, or arq running the job again, sends i
 de-duplicate on the message id, the same on every attempt, for the one case no database can
 close: a message sent just before its worker died, unrecorded.
 
-A failed attempt records its error and the next attempt's time (exponential backoff from
-``delivery_retry_base_seconds``) and enqueues it; after ``delivery_max_attempts`` the
-delivery is ``failed``. Each failed webhook attempt counts against its subscription, which
-is disabled after ``webhook_disable_after_failures`` in a row; a success starts that count
-again.
+A failed attempt records its error as it was given (the SMTP server's reply, the receiver's
+HTTP status, ``HeaderParseError: …`` for a message that cannot be written out) and the next
+attempt's time (exponential backoff from ``delivery_retry_base_seconds``) and enqueues it;
+after ``delivery_max_attempts``, or at once when no retry can mend it, the delivery is
+``failed``. Each delivery of a batch is sent and recorded on its own: one that fails in any
+way leaves the others to be sent. Each failed webhook attempt counts against its
+subscription, which is disabled after ``webhook_disable_after_failures`` in a row; a success
+starts that count again.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 import httpx
-from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, literal, select, update
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
@@ -40,7 +43,12 @@ from services.dialogue_api.webhooks.repository import WebhookRepository
 from services.worker.context import WorkerContext
 from services.worker.notifications import webhooks
 from services.worker.notifications.claims import enqueue_delivery
-from services.worker.notifications.mail import PermanentFailure, build_message, send_message
+from services.worker.notifications.mail import (
+    PermanentFailure,
+    build_message,
+    send_message,
+    smtp_error,
+)
 from shared.outbound import OutboundPolicy
 from shared.settings import Settings
 
@@ -64,10 +72,20 @@ def backoff(settings: Settings, attempt: int) -> timedelta:
     return min(timedelta(seconds=seconds), MAX_BACKOFF)
 
 
+#: Failures a retry may mend, as they come: the others are recorded with their traceback
+#: in the log too, and retried all the same (at least once).
+_EXPECTED = (webhooks.DeliveryFailed, aiosmtplib.SMTPException, httpx.HTTPError, OSError)
+
+
 def _error(exc: BaseException) -> str:
-    text = str(exc) or type(exc).__name__
-    if not isinstance(exc, webhooks.DeliveryFailed | PermanentFailure | Skipped):
-        text = f"{type(exc).__name__}: {text}"
+    """The error as recorded in ``last_error``: our own failures' text as it is, an SMTP
+    server's reply as it said it, and any other error with its class."""
+    if isinstance(exc, webhooks.DeliveryFailed | PermanentFailure | Skipped):
+        text = str(exc)
+    elif isinstance(exc, aiosmtplib.SMTPException):
+        text = smtp_error(exc)
+    else:
+        text = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
     return text[:ERROR_LENGTH]
 
 
@@ -179,9 +197,36 @@ async def _attempt(
     outcomes = {}
     for notification_id in notification_ids:
         attempt = attempts.get(notification_id)
-        if attempt is not None:
+        if attempt is None:
+            continue
+        try:
             outcomes[notification_id] = await _send(worker, sessions, notification_id, attempt)
+        except Exception as exc:
+            # Its outcome could not be recorded (the database failed it): the delivery stays
+            # pending and due, this attempt counted, for the sweep. The batch goes on.
+            log.exception("delivery %s, attempt %d, not recorded", notification_id, attempt)
+            await _record_error(sessions, notification_id, attempt, _error(exc))
+            outcomes[notification_id] = f"attempt {attempt} not recorded: {_error(exc)}"
     return outcomes
+
+
+async def _record_error(
+    sessions: async_sessionmaker[AsyncSession], notification_id: int, attempt: int, error: str
+) -> None:
+    """Record ``error`` on a delivery still pending at ``attempt``, if the database lets us."""
+    try:
+        async with sessions() as session, session.begin():
+            await session.execute(
+                update(Notification)
+                .where(
+                    Notification.id == notification_id,
+                    Notification.status == DeliveryStatus.pending.value,
+                    Notification.attempts == attempt,
+                )
+                .values(last_error=error)
+            )
+    except Exception:
+        log.exception("the error of delivery %s could not be recorded either", notification_id)
 
 
 async def _send(
@@ -211,13 +256,9 @@ async def _send(
             await send(worker, session, row)
         except Skipped as exc:
             row.status, row.last_error = DeliveryStatus.skipped.value, _error(exc)
-        except (
-            PermanentFailure,
-            webhooks.DeliveryFailed,
-            aiosmtplib.SMTPException,
-            httpx.HTTPError,
-            OSError,
-        ) as exc:
+        except Exception as exc:
+            # Whatever failed is recorded as it was said, so the log tells why; anything
+            # but a permanent failure is retried, an unforeseen error too.
             row.last_error = _error(exc)
             if isinstance(exc, PermanentFailure) or attempt >= settings.delivery_max_attempts:
                 row.status = DeliveryStatus.failed.value
@@ -230,6 +271,7 @@ async def _send(
                 row.id,
                 attempt,
                 row.last_error,
+                exc_info=not isinstance(exc, (PermanentFailure, *_EXPECTED)),
             )
         else:
             row.status, row.sent_at = DeliveryStatus.sent.value, datetime.now(UTC)

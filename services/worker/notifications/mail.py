@@ -10,6 +10,7 @@ Messages go over the worker's open connections (``services/worker/smtp.py``).
 from __future__ import annotations
 
 from email.charset import QP, Charset
+from email.errors import MessageError
 from email.header import Header
 from email.message import Message
 from email.mime.multipart import MIMEMultipart
@@ -71,19 +72,37 @@ def build_message(notification: Notification, *, sender: str) -> Message:
     return message
 
 
+def smtp_error(exc: aiosmtplib.SMTPException) -> str:
+    """The error as the SMTP server said it: its reply's code and text, and the recipient
+    it refused (``SMTPRecipientsRefused: 550 5.1.1 No such user (to ana@example.org)``)."""
+    if isinstance(exc, aiosmtplib.SMTPRecipientsRefused):
+        replies = [f"{r.code} {r.message} (to {r.recipient})" for r in exc.recipients]
+        reply = "; ".join(replies)
+    elif isinstance(exc, aiosmtplib.SMTPResponseException):
+        reply = f"{exc.code} {exc.message}"
+    else:
+        reply = exc.message
+    return f"{type(exc).__name__}: {reply}"
+
+
 async def send_message(message: Message, connections: SmtpConnections) -> None:
     """Send over the configured SMTP server; ``PermanentFailure`` when the server refuses
-    the recipient or message for good (5xx), any other ``aiosmtplib`` or network error for
-    what a retry may mend."""
+    the recipient or message for good (5xx) or the message cannot be written out at all
+    (a header with a line break in it), any other ``aiosmtplib`` or network error for what
+    a retry may mend."""
     try:
         await connections.send(message)
     except aiosmtplib.SMTPRecipientsRefused as exc:
         if all(refusal.code >= 500 for refusal in exc.recipients):
-            raise PermanentFailure(str(exc)) from exc
+            raise PermanentFailure(smtp_error(exc)) from exc
         raise
     except (aiosmtplib.SMTPRecipientRefused, aiosmtplib.SMTPDataError) as exc:
         # The message or its recipient refused for good; a refused login or sender is the
         # deployment's to fix, and is retried.
         if exc.code >= 500:
-            raise PermanentFailure(f"{exc.code} {exc.message}") from exc
+            raise PermanentFailure(smtp_error(exc)) from exc
         raise
+    except MessageError as exc:
+        # Raised while the message is written out, before anything is sent: its stored
+        # headers will fail the same way at every attempt.
+        raise PermanentFailure(f"{type(exc).__name__}: {exc}") from exc
