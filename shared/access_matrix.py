@@ -92,6 +92,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "list_aggregates"):                EVERYONE,
     (PROFILES, "list_derived_values"):            EVERYONE,
     (PROFILES, "coverage_matrix"):                EVERYONE,
+    (PROFILES, "list_aggregation_runs"):          ADMIN,
     (PROFILES, "list_audit"):                     ADMIN,
     # --- dialogue ------------------------------------------------------------------------
     (DIALOGUE, "healthz"):                        EVERYONE,

@@ -121,6 +121,7 @@ _plain(PROFILES, "compare_cities", "GET", f"/v1/compare?indicator=foreign_nation
 _plain(PROFILES, "list_aggregates", "GET", "/v1/aggregates")
 _plain(PROFILES, "list_derived_values", "GET", f"/v1/derived-values?city={CITY}")
 _plain(PROFILES, "coverage_matrix", "GET", f"/v1/coverage?city={CITY}")
+_plain(PROFILES, "list_aggregation_runs", "GET", "/v1/aggregation-runs")
 _plain(DIALOGUE, "list_events", "GET", "/v1/events")
 _plain(DIALOGUE, "list_people", "GET", "/v1/people")
 _plain(DIALOGUE, "list_recommendations", "GET", "/v1/recommendations")

@@ -154,3 +154,6 @@ class AggregationRun(Base):
     derived_rows: Mapped[int] = mapped_column(Integer, server_default="0")
     aggregate_rows: Mapped[int] = mapped_column(Integer, server_default="0")
     coverage_rows: Mapped[int] = mapped_column(Integer, server_default="0")
+    # Why the recomputation failed (the database's message); null when it wrote its rows.
+    # A failed indicator keeps what it had, and its request stays for a later try.
+    error: Mapped[str | None] = mapped_column(Text)

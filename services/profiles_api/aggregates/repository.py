@@ -6,7 +6,12 @@ from dataclasses import dataclass
 from sqlalchemy import select, tuple_
 from sqlalchemy.engine import Row
 
-from services.profiles_api.aggregates.models import Aggregate, Coverage, DerivedValue
+from services.profiles_api.aggregates.models import (
+    Aggregate,
+    AggregationRun,
+    Coverage,
+    DerivedValue,
+)
 from services.profiles_api.indicators.models import Indicator
 from shared.pagination import PageParams, keyset
 from shared.repository import Repository
@@ -29,6 +34,13 @@ DERIVED_ORDER = (
     DerivedValue.disaggregation,
 )
 COVERAGE_ORDER = (Coverage.city_code, Coverage.theme)
+
+
+@dataclass
+class RunFilter:
+    indicators: Sequence[str] = ()
+    trigger: str | None = None
+    failed: bool | None = None
 
 
 @dataclass
@@ -123,3 +135,20 @@ class AggregateRepository(Repository[Aggregate]):
         if theme is not None:
             statement = statement.where(Coverage.theme == theme)
         return (await self.session.scalars(keyset(statement, page, *COVERAGE_ORDER))).all()
+
+    async def runs(self, criteria: RunFilter, page: PageParams) -> Sequence[AggregationRun]:
+        """A page of the run log, the latest recorded first."""
+        statement = select(AggregationRun)
+        if criteria.indicators:
+            statement = statement.where(AggregationRun.indicator_code.in_(criteria.indicators))
+        if criteria.trigger is not None:
+            statement = statement.where(AggregationRun.trigger == criteria.trigger)
+        if criteria.failed is not None:
+            statement = statement.where(
+                AggregationRun.error.is_not(None)
+                if criteria.failed
+                else AggregationRun.error.is_(None)
+            )
+        return (
+            await self.session.scalars(keyset(statement, page, AggregationRun.id, descending=True))
+        ).all()

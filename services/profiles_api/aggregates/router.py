@@ -5,12 +5,14 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from services.profiles_api.aggregates import service
-from services.profiles_api.aggregates.repository import AggregateFilter, DerivedFilter
+from services.profiles_api.aggregates.repository import AggregateFilter, DerivedFilter, RunFilter
 from services.profiles_api.aggregates.schemas import (
     AggregateGroup,
     AggregateRead,
+    AggregationRunRead,
     CoverageCell,
     DerivedValueRead,
+    RunTrigger,
 )
 from services.profiles_api.observations.dependencies import SuppressionDep
 from services.profiles_api.observations.fields import (
@@ -21,6 +23,7 @@ from services.profiles_api.observations.fields import (
     parse_dimension_text,
 )
 from services.profiles_api.query import parse_period_bound, split_values
+from shared.auth import AdminPrincipal
 from shared.contracts.cities import Region
 from shared.contracts.themes import Theme
 from shared.db import SessionDep
@@ -104,7 +107,8 @@ async def list_aggregates(
         Query(description="The network, or regions (all, or the one named by `region`)."),
     ] = None,
     region: Annotated[
-        Region | None, Query(description="One region (implies `group=region`).")
+        Region | None,
+        Query(description="One region (implies `group=region`; with `group=network`, 422)."),
     ] = None,
     scope: Scope = None,
     disaggregation: Disaggregation = None,
@@ -218,3 +222,32 @@ async def coverage_matrix(
     return build_page(
         cells, page, key=lambda cell: [cell.city_code, cell.theme], item=CoverageCell.of
     )
+
+
+@router.get(
+    "/v1/aggregation-runs",
+    summary="The worker's recomputations of derived values and aggregates",
+    description="Admins only. The run log of the last 30 days, the latest first: each "
+    "recomputation of an indicator (or, indicator null, of the coverage matrix at the end of "
+    "a full refresh), what started it, when the change it answers was made, when it ran, the "
+    "rows it wrote, and for a failed one its `error`. A failed indicator keeps its previous "
+    "values and is tried again; the other indicators are not held up by it.",
+    response_model=Page[AggregationRunRead],
+    responses=problem_responses(401, 403),
+)
+async def list_aggregation_runs(
+    session: SessionDep,
+    page: PageDep,
+    principal: AdminPrincipal,
+    indicator: IndicatorCodes = None,
+    trigger: Annotated[
+        RunTrigger | None, Query(description="Only runs started so.", examples=["change"])
+    ] = None,
+    failed: Annotated[
+        bool | None,
+        Query(description="`true`: only failed runs; `false`: only those that succeeded."),
+    ] = None,
+) -> Page[AggregationRunRead]:
+    criteria = RunFilter(indicators=split_values(indicator), trigger=trigger, failed=failed)
+    runs = await service.list_runs(session, criteria, page)
+    return build_page(runs, page, key=lambda run: [run.id], item=AggregationRunRead.of)

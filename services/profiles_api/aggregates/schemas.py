@@ -13,7 +13,12 @@ from shared.contracts.cities import Region
 from shared.contracts.themes import Theme
 
 if TYPE_CHECKING:
-    from services.profiles_api.aggregates.models import Aggregate, Coverage, DerivedValue
+    from services.profiles_api.aggregates.models import (
+        Aggregate,
+        AggregationRun,
+        Coverage,
+        DerivedValue,
+    )
     from services.profiles_api.observations.suppression import Suppression
 
 
@@ -204,4 +209,53 @@ class CoverageCell(BaseModel):
             recent_since=cell.recent_since,
             latest_period_end=cell.latest_period_end,
             computed_at=cell.computed_at,
+        )
+
+
+class RunTrigger(enum.StrEnum):
+    """What started a recomputation."""
+
+    change = "change"  # figures or the catalogue changed (debounced)
+    sweep = "sweep"  # a request whose job was lost, or an indicator that failed before
+    refresh = "refresh"  # the full refresh, at the worker's start and nightly
+
+
+class AggregationRunRead(BaseModel):
+    """One recomputation by the worker: of one indicator's derived values and aggregates, or
+    (indicator null) of the coverage matrix at the end of a full refresh."""
+
+    id: int
+    indicator: str | None = Field(
+        description="Null for the coverage step of a full refresh.", examples=["population"]
+    )
+    trigger: RunTrigger = Field(examples=["change"])
+    requested_at: datetime | None = Field(
+        description="When the first change it answers was made; `finished_at` minus this is "
+        "how long the aggregates lagged behind the figures. Null when nothing was waiting."
+    )
+    started_at: datetime
+    finished_at: datetime
+    derived_rows: int = Field(description="Derived values written.", examples=[42])
+    aggregate_rows: int = Field(description="Aggregates written.", examples=[18])
+    coverage_rows: int = Field(description="Cells of the coverage matrix written.", examples=[0])
+    error: str | None = Field(
+        description="Why the recomputation failed (the database's SQLSTATE and message); null "
+        "when it succeeded. A failed indicator keeps its previous derived values and "
+        "aggregates and is tried again.",
+        examples=["22003: value out of range: overflow"],
+    )
+
+    @classmethod
+    def of(cls, run: AggregationRun) -> Self:
+        return cls(
+            id=run.id,
+            indicator=run.indicator_code,
+            trigger=RunTrigger(run.trigger),
+            requested_at=run.requested_at,
+            started_at=run.started_at,
+            finished_at=run.finished_at,
+            derived_rows=run.derived_rows,
+            aggregate_rows=run.aggregate_rows,
+            coverage_rows=run.coverage_rows,
+            error=run.error,
         )

@@ -1,4 +1,5 @@
-"""Reading what the worker computed: aggregates, derived values and the coverage matrix.
+"""Reading what the worker computed: aggregates, derived values, the coverage matrix, and
+the log of its recomputations.
 
 The computation itself is in ``compute.py`` (run by the worker); reads never compute.
 """
@@ -10,11 +11,17 @@ from collections.abc import Sequence
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.profiles_api.aggregates.models import Aggregate, Coverage, DerivedValue
+from services.profiles_api.aggregates.models import (
+    Aggregate,
+    AggregationRun,
+    Coverage,
+    DerivedValue,
+)
 from services.profiles_api.aggregates.repository import (
     AggregateFilter,
     AggregateRepository,
     DerivedFilter,
+    RunFilter,
 )
 from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.indicators.models import Indicator
@@ -98,3 +105,11 @@ async def coverage_matrix(
     return await AggregateRepository.from_session(session).coverage(
         page, cities=cities, theme=theme
     )
+
+
+async def list_runs(
+    session: AsyncSession, criteria: RunFilter, page: PageParams
+) -> Sequence[AggregationRun]:
+    """A page of the worker's recomputations, the latest first, failed ones with their error
+    (runs of indicators since removed from the catalogue included)."""
+    return await AggregateRepository.from_session(session).runs(criteria, page)

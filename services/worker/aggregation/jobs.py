@@ -1,5 +1,14 @@
 """The aggregation jobs: the debounced recomputation of one indicator, and the full refresh
-run at start-up and nightly (the coverage matrix depends on today's date)."""
+run at start-up and nightly (the coverage matrix depends on today's date).
+
+An indicator that cannot be computed (values whose sum overflows, a formula that overflows,
+a statement cut by its timeout) never holds up the others. Each indicator is recomputed in a
+savepoint of its own: a failure rolls back that indicator's work only, so it keeps the rows
+it had, while the others of the job or sweep are written. The failure is logged, counted in
+``mc2cm_aggregation_failures_total{indicator}`` and recorded in the run log with its error,
+and the indicator keeps its request: it is tried again at its next change, by the sweep once
+``FAILED_RETRY_SECONDS`` have passed, and by the nightly refresh.
+"""
 
 from __future__ import annotations
 
@@ -10,18 +19,25 @@ from typing import Any
 
 from arq import Retry
 from sqlalchemy import delete, func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.aggregates.catalogue import Catalogue
 from services.profiles_api.aggregates.compute import (
-    Recomputed,
     forget_indicator,
     recompute_coverage,
     recompute_indicator,
 )
 from services.profiles_api.aggregates.models import AggregationRun
-from services.worker.aggregation.requests import Claim, claim, claim_any, claim_due
-from services.worker.context import worker_context
+from services.worker.aggregation.requests import (
+    Claim,
+    claim,
+    claim_any,
+    claim_due,
+    keep_request,
+    overdue,
+)
+from services.worker.context import WorkerContext, worker_context
 
 log = logging.getLogger(__name__)
 
@@ -30,6 +46,12 @@ RUN_LOG_DAYS = 30
 #: A request this long past its due time lost its job (a Redis that restarted empty, a job
 #: that failed for good): the sweep fulfils it.
 OVERDUE_SECONDS = 60
+#: How long the sweep leaves an indicator whose recomputation failed before trying it again
+#: (a failure that repeats, such as an overflow, would otherwise cost a recomputation and an
+#: error every minute).
+FAILED_RETRY_SECONDS = 600
+#: How much of a failure's message the run log keeps.
+MAX_ERROR_LENGTH = 2000
 
 
 @dataclass
@@ -41,6 +63,7 @@ class _Run:
     derived_rows: int = 0
     aggregate_rows: int = 0
     coverage_rows: int = 0
+    error: str | None = None
 
 
 async def _now(session: AsyncSession) -> datetime:
@@ -59,20 +82,55 @@ def _record(session: AsyncSession, run: _Run) -> None:
             derived_rows=run.derived_rows,
             aggregate_rows=run.aggregate_rows,
             coverage_rows=run.coverage_rows,
+            error=run.error,
         )
     )
 
 
+def describe(error: Exception) -> str:
+    """What the run log says of a failure: the database's own message with its SQLSTATE
+    (not the statement, which is long and the same every time), else the exception."""
+    if isinstance(error, DBAPIError) and error.orig is not None:
+        # The driver's exception (asyncpg's), behind the dialect's adapter of it.
+        cause = error.orig.__cause__ or error.orig
+        sqlstate = getattr(cause, "sqlstate", None)
+        text_ = f"{sqlstate}: {cause}" if sqlstate else str(cause)
+    else:
+        text_ = f"{type(error).__name__}: {error}"
+    return text_[:MAX_ERROR_LENGTH]
+
+
 async def _recompute(
-    session: AsyncSession, catalogue: Catalogue, code: str, run: _Run, *, timeout_seconds: int
-) -> Recomputed | None:
-    definition = catalogue.get(code)
-    if definition is None:
-        await forget_indicator(session, code)
-        return None
-    result = await recompute_indicator(session, definition, timeout_seconds=timeout_seconds)
+    worker: WorkerContext, session: AsyncSession, catalogue: Catalogue, code: str, run: _Run
+) -> None:
+    """Recompute one indicator in a savepoint; if it fails, only its own work is undone and
+    ``run.error`` says why (logged and counted). A lost connection is not the indicator's
+    failure: it propagates, and the whole job is tried again."""
+    try:
+        async with session.begin_nested():
+            definition = catalogue.get(code)
+            if definition is None:
+                await forget_indicator(session, code)
+                return
+            result = await recompute_indicator(
+                session,
+                definition,
+                timeout_seconds=worker.settings.aggregation_statement_timeout_seconds,
+            )
+    except Exception as exc:
+        if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+            raise
+        run.error = describe(exc)
+        worker.metrics.aggregation_failures.labels(code).inc()
+        log.error(
+            "recomputing the aggregates of %s failed (%s); its previous values are kept and "
+            "it will be tried again",
+            code,
+            run.error,
+            exc_info=exc,
+        )
+        return
     run.derived_rows, run.aggregate_rows = result.derived_rows, result.aggregate_rows
-    return result
 
 
 async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int) -> str:
@@ -80,9 +138,12 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
 
     Derived indicators it reads whose requests are due too are recomputed first, in the same
     transaction, so a chain of formulas reads fresh inputs. Then the coverage of the themes
-    concerned.
+    concerned. An indicator that fails keeps its request and does not stop the others; if
+    it is ``indicator`` itself, the job is tried again (up to ``job_max_tries``), after which
+    the sweep takes it over.
     """
     worker = worker_context(ctx)
+    job_try: int = ctx.get("job_try", 1)
     try:
         async with worker.database.sessionmaker() as session, session.begin():
             started = await _now(session)
@@ -95,14 +156,13 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
                 claims[taken.indicator] = taken
             runs = []
             for code in catalogue.in_order(claims):
-                run = _Run(code, "change", started, requested_at=claims[code].requested_at)
-                await _recompute(
-                    session,
-                    catalogue,
-                    code,
-                    run,
-                    timeout_seconds=worker.settings.aggregation_statement_timeout_seconds,
-                )
+                taken = claims[code]
+                run = _Run(code, "change", started, requested_at=taken.requested_at)
+                await _recompute(worker, session, catalogue, code, run)
+                if run.error is not None:
+                    await keep_request(
+                        session, code, requested_at=taken.requested_at, due_at=taken.due_at
+                    )
                 runs.append(run)
             themes = sorted({d.theme for code in claims if (d := catalogue.get(code)) is not None})
             if themes:
@@ -112,55 +172,77 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
             for run in runs:
                 _record(session, run)
     except Exception as exc:
-        job_try: int = ctx.get("job_try", 1)
         if job_try >= worker.settings.job_max_tries:
             raise
         log.warning("recomputing %s failed (try %d), retrying: %r", indicator, job_try, exc)
         raise Retry(defer=min(2**job_try, 60)) from exc
-    return f"{indicator}: " + ", ".join(
-        f"{run.indicator} {run.derived_rows} derived, {run.aggregate_rows} aggregates"
-        for run in runs
-    )
+    failed = {run.indicator for run in runs if run.error is not None}
+    if indicator in failed and job_try < worker.settings.job_max_tries:
+        # What the others wrote is committed; the indicator's request waits for this retry.
+        raise Retry(defer=min(2**job_try, 60))
+    return f"{indicator}: " + ", ".join(_summary(run) for run in runs)
+
+
+def _summary(run: _Run) -> str:
+    if run.error is not None:
+        return f"{run.indicator} failed ({run.error})"
+    return f"{run.indicator} {run.derived_rows} derived, {run.aggregate_rows} aggregates"
 
 
 async def _refresh_one(ctx: dict[str, Any], code: str, trigger: str) -> _Run:
-    """Recompute one indicator in its own transaction, taking its request if one waits."""
+    """Recompute one indicator in its own transaction, taking its request if one waits; if
+    it fails, it keeps (or is given) a request, so it is tried again."""
     worker = worker_context(ctx)
     async with worker.database.sessionmaker() as session, session.begin():
         run = _Run(code, trigger, await _now(session))
         pending = await claim_any(session, code)
         run.requested_at = pending.requested_at if pending else None
         # The definition as it is now, not as it was when a long refresh began.
-        await _recompute(
-            session,
-            await Catalogue.load(session),
-            code,
-            run,
-            timeout_seconds=worker.settings.aggregation_statement_timeout_seconds,
-        )
+        await _recompute(worker, session, await Catalogue.load(session), code, run)
+        if run.error is not None:
+            await keep_request(
+                session,
+                code,
+                requested_at=pending.requested_at if pending else run.started_at,
+                due_at=pending.due_at if pending else run.started_at,
+            )
         _record(session, run)
     return run
 
 
+async def _refresh_each(ctx: dict[str, Any], codes: list[str], trigger: str) -> list[_Run]:
+    """Recompute ``codes`` one by one, each in its own transaction; the runs that went as
+    far as their record (an indicator whose very transaction failed is logged and counted,
+    and the next one is tried)."""
+    worker = worker_context(ctx)
+    runs = []
+    for code in codes:
+        try:
+            runs.append(await _refresh_one(ctx, code, trigger))
+        except Exception:
+            worker.metrics.aggregation_failures.labels(code).inc()
+            log.exception("recomputing the aggregates of %s (%s) failed", code, trigger)
+    return runs
+
+
 async def sweep_overdue(ctx: dict[str, Any]) -> str:
-    """Cron job (every minute): fulfil requests whose job never came."""
+    """Cron job (every minute): fulfil requests whose job never came, one indicator at a
+    time; one that fails does not stop the sweep."""
     worker = worker_context(ctx)
     async with worker.database.sessionmaker() as session:
         catalogue = await Catalogue.load(session)
-        overdue = (
-            await session.scalars(
-                text(
-                    "SELECT indicator_code FROM profiles.aggregation_request "
-                    "WHERE due_at < now() - make_interval(secs => :grace)"
-                ),
-                {"grace": OVERDUE_SECONDS},
-            )
-        ).all()
-    for code in catalogue.in_order(overdue):
-        await _refresh_one(ctx, code, "sweep")
-    if overdue:
-        log.warning("recomputed %d indicators whose requests had lost their job", len(overdue))
-    return f"{len(overdue)} overdue"
+        codes = await overdue(
+            session, grace_seconds=OVERDUE_SECONDS, retry_seconds=FAILED_RETRY_SECONDS
+        )
+    runs = await _refresh_each(ctx, catalogue.in_order(codes), "sweep")
+    failed = len(codes) - sum(run.error is None for run in runs)
+    if codes:
+        log.warning(
+            "recomputed %d indicators whose requests had lost their job (%d failed)",
+            len(codes),
+            failed,
+        )
+    return f"{len(codes)} overdue, {failed} failed"
 
 
 async def refresh_all(ctx: dict[str, Any]) -> dict[str, int]:
@@ -169,18 +251,15 @@ async def refresh_all(ctx: dict[str, Any]) -> dict[str, int]:
     worker = worker_context(ctx)
     async with worker.database.sessionmaker() as session:
         catalogue = await Catalogue.load(session)
-    totals = {"indicators": 0, "failed": 0, "derived_rows": 0, "aggregate_rows": 0}
-    for code in catalogue.in_order(catalogue.definitions):
-        try:
-            run = await _refresh_one(ctx, code, "refresh")
-        except Exception:
-            # One indicator's failure must not leave the others stale until tomorrow.
-            log.exception("refreshing the aggregates of %s failed", code)
-            totals["failed"] += 1
-            continue
-        totals["indicators"] += 1
-        totals["derived_rows"] += run.derived_rows
-        totals["aggregate_rows"] += run.aggregate_rows
+    codes = catalogue.in_order(catalogue.definitions)
+    # One indicator's failure must not leave the others stale until tomorrow.
+    runs = [run for run in await _refresh_each(ctx, codes, "refresh") if run.error is None]
+    totals = {
+        "indicators": len(runs),
+        "failed": len(codes) - len(runs),
+        "derived_rows": sum(run.derived_rows for run in runs),
+        "aggregate_rows": sum(run.aggregate_rows for run in runs),
+    }
     async with worker.database.sessionmaker() as session, session.begin():
         run = _Run(None, "refresh", await _now(session))
         run.coverage_rows = await recompute_coverage(session, today=datetime.now(UTC).date())

@@ -141,3 +141,51 @@ async def claim_any(session: AsyncSession, indicator: str) -> Claim | None:
         )
     ).first()
     return Claim(row.indicator_code, row.requested_at, row.due_at) if row else None
+
+
+async def keep_request(
+    session: AsyncSession, indicator: str, *, requested_at: datetime, due_at: datetime
+) -> None:
+    """Put back the request of an indicator whose recomputation failed (its claim is undone),
+    or leave one if it had none, so that it is tried again. A request written meanwhile by a
+    newer change keeps its later due time; the earliest waiting change is kept."""
+    await session.execute(
+        text(
+            """
+            INSERT INTO profiles.aggregation_request AS r (indicator_code, due_at, requested_at)
+            VALUES (:code, :due, :requested)
+            ON CONFLICT (indicator_code) DO UPDATE
+                SET requested_at = least(r.requested_at, EXCLUDED.requested_at)
+            """
+        ),
+        {"code": indicator, "due": due_at, "requested": requested_at},
+    )
+
+
+async def overdue(
+    session: AsyncSession, *, grace_seconds: float, retry_seconds: float
+) -> list[str]:
+    """Indicators whose request is more than ``grace_seconds`` past due (its job was lost),
+    except those whose latest recomputation failed less than ``retry_seconds`` ago: an
+    indicator that cannot be computed is tried again at that pace, not at every sweep."""
+    rows = await session.scalars(
+        text(
+            """
+            SELECT r.indicator_code FROM profiles.aggregation_request r
+            WHERE r.due_at < now() - make_interval(secs => :grace)
+              AND NOT EXISTS (
+                  SELECT 1 FROM (
+                      SELECT run.error, run.finished_at FROM profiles.aggregation_run run
+                      WHERE run.indicator_code = r.indicator_code
+                      ORDER BY run.started_at DESC
+                      LIMIT 1
+                  ) latest
+                  WHERE latest.error IS NOT NULL
+                    AND latest.finished_at > now() - make_interval(secs => :retry)
+              )
+            ORDER BY r.indicator_code
+            """
+        ),
+        {"grace": grace_seconds, "retry": retry_seconds},
+    )
+    return list(rows.all())
