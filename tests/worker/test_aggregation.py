@@ -459,7 +459,12 @@ async def test_a_change_of_population_recomputes_the_derived_shares(platform: Pl
         ("TNSFA", "population", ""): 330000,
         ("TNSFA", "foreign_nationals", ""): 2000,
     }
+    started = await db_now(platform)
     async with platform.worker():
+        # The worker's start-up refresh takes the requests it finds pending and records its
+        # runs as `refresh`: were it still walking the catalogue when the revision below
+        # arrives, it would compute the revised shares and leave no `change` run to count.
+        await refreshed_since(platform, started)
         await import_figures(platform, figures_file(figures, period=period))
 
         def share_of(city: str) -> float:
