@@ -3,7 +3,9 @@
 Starts the embedded PostgreSQL and Redis (unless ``DATABASE_URL`` / ``REDIS_URL`` name
 servers) and a local SMTP sink (unless ``MC2CM_SMTP_HOST`` names a server), applies
 migrations, loads the demo data, prints an admin token and runs each API and the worker as
-its own process, exactly as the production image does. Ctrl-C stops it all.
+its own process, exactly as the production image does. Ctrl-C stops it all; so does this
+process's death without a chance to clean up (SIGKILL): its processes get SIGTERM from the
+kernel and the embedded servers are stopped by their watchdog (``shared.embedded``).
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from sqlalchemy.engine import make_url
 from services.cli.mailsink import MailSink, mail_dir
 from services.cli.runtime import migrate_all, unit_of_work
 from shared.auth import Role, issue_token
-from shared.embedded import EmbeddedStack, start_embedded_stack
+from shared.embedded import EmbeddedStack, exit_with_parent, start_embedded_stack
 from shared.settings import (
     DEV_ENV_FILE,
     DEV_SECRET_PREFIX,
@@ -157,13 +159,20 @@ def run_dev(
                 subprocess.Popen(
                     [sys.executable, "-m", "services.cli", "serve", service, "--port", str(port)],
                     env=child_env,
+                    # Killed (SIGKILL, no finally below), this process takes its own along;
+                    # the embedded servers have their watchdog.
+                    preexec_fn=exit_with_parent(),
                 )
             )
         for (service, port), process in zip(ports.items(), processes, strict=True):
             if not _wait_ready(port, process):
                 console.print(f"[red]{service} did not become ready on port {port}.[/]")
                 return 1
-        worker = subprocess.Popen([sys.executable, "-m", "services.cli", "worker"], env=child_env)
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "worker"],
+            env=child_env,
+            preexec_fn=exit_with_parent(),
+        )
         processes.append(worker)
         if not _alive_after(worker, 1.0):
             console.print("[red]The worker stopped on start; see its log above.[/]")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -11,10 +12,12 @@ import time
 from pathlib import Path
 
 import httpx
+import psutil
 import pytest
 
 from services.cli.mailsink import mail_dir, read_mails
 from tests.dialogue.factories import new_person
+from tests.waiting import eventually_sync
 
 STARTUP_TIMEOUT = 120
 
@@ -39,17 +42,16 @@ def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
     raise AssertionError(f"{url} did not answer within {STARTUP_TIMEOUT} s")
 
 
-@pytest.mark.embedded
-def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port, dialogue_port, smtp_port = _free_port(), _free_port(), _free_port()
-    metrics_port = _free_port()
+def _start_dev(
+    tmp_path: Path, port: int, dialogue_port: int, smtp_port: int, metrics_port: int
+) -> subprocess.Popen[str]:
+    """`mc2cm dev` in ``tmp_path`` with the embedded servers, as a new user runs it."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("MC2CM_") and key not in {"DATABASE_URL", "REDIS_URL"}
     }
-    started = time.monotonic()
-    process = subprocess.Popen(
+    return subprocess.Popen(
         [
             sys.executable,
             "-m",
@@ -70,6 +72,14 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
         stderr=subprocess.PIPE,
         text=True,
     )
+
+
+@pytest.mark.embedded
+def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
+    port, dialogue_port, smtp_port = _free_port(), _free_port(), _free_port()
+    metrics_port = _free_port()
+    started = time.monotonic()
+    process = _start_dev(tmp_path, port, dialogue_port, smtp_port, metrics_port)
     try:
         cities = _wait_for(f"http://127.0.0.1:{port}/v1/cities", process).json()
         elapsed = time.monotonic() - started
@@ -173,5 +183,44 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
     assert process.returncode == 0, process.stderr.read() if process.stderr else ""
     assert not (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists(), "PostgreSQL still runs"
     for stopped in (port, dialogue_port):
+        with pytest.raises(httpx.ConnectError):
+            httpx.get(f"http://127.0.0.1:{stopped}/healthz", timeout=2)
+
+
+def _gone(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+@pytest.mark.embedded
+def test_dev_killed_takes_its_servers_and_services_along(tmp_path: Path) -> None:
+    """A `mc2cm dev` killed without a chance to clean up (SIGKILL, a closed terminal's
+    SIGHUP escalated, an out-of-memory kill) leaves no server or port behind."""
+    port, dialogue_port, smtp_port, metrics_port = (_free_port() for _ in range(4))
+    process = _start_dev(tmp_path, port, dialogue_port, smtp_port, metrics_port)
+    try:
+        assert process.stdout is not None
+        token = process.stdout.readline().strip()  # printed once everything runs
+        assert token, process.stderr.read() if process.stderr else ""
+        data = tmp_path / ".mc2cm"
+        postmaster = int((data / "pg" / "postmaster.pid").read_text().split()[0])
+        registry = json.loads((data / "redis.db.settings").read_text())
+        redis = int(Path(registry["pidfile"]).read_text())
+        services = [child.pid for child in psutil.Process(process.pid).children()]
+        assert len(services) >= 3, services  # both APIs and the worker (and the watchdog)
+    finally:
+        process.kill()
+        process.wait()
+
+    for name, pid in [("PostgreSQL", postmaster), ("Redis", redis)] + [
+        (f"child {pid}", pid) for pid in services
+    ]:
+        eventually_sync(lambda pid=pid: _gone(pid), timeout=60, message=f"{name} stopped")
+    assert not (data / "pg" / "postmaster.pid").exists(), "PostgreSQL did not shut down"
+    # The dead process no longer holds the cluster: the next `mc2cm dev` stops it on exit.
+    assert json.loads((data / "pg" / ".handle_pids.json").read_text()) == []
+    for stopped in (port, dialogue_port, metrics_port):
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{stopped}/healthz", timeout=2)
