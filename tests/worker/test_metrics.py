@@ -20,9 +20,11 @@ import pytest
 from arq import Retry
 from arq.worker import func
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert, text
+from sqlalchemy import insert, text, update
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.sql.functions import coalesce, now
 
+from services.dialogue_api.db import outbox as dialogue_outbox
 from services.profiles_api.db import outbox as profiles_outbox
 from services.worker.app import build_worker, open_worker
 from services.worker.context import WorkerContext
@@ -80,6 +82,18 @@ async def test_outbox_backlog_is_shown_until_the_worker_has_handled_it(
     platform: Platform,
 ) -> None:
     async with endpoints(platform.settings) as (context, client):
+        # Events earlier tests' workers left relayed to their own queues would wait for
+        # redelivery (minutes): the backlog starts empty.
+        async with context.database.sessionmaker() as session, session.begin():
+            for table in (profiles_outbox, dialogue_outbox):
+                await session.execute(
+                    update(table)
+                    .where(table.c.handled_at.is_(None))
+                    .values(
+                        relayed_at=coalesce(table.c.relayed_at, now()),
+                        handled_at=now(),
+                    )
+                )
         await write_old_event(context, age=timedelta(hours=1))
         waiting = await client.get("/metrics")
         api_waiting = (await platform.profiles.get("/metrics")).text
