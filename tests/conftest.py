@@ -1,14 +1,16 @@
 """Test fixtures: real PostgreSQL and Redis, a fresh database per run, one transaction per test.
 
 The servers are those of ``TEST_DATABASE_URL`` / ``TEST_REDIS_URL`` when set, otherwise the
-embedded ones. Each run creates its own database by running the migrations, loads the demo
-data once, and drops the database at the end. Each test runs inside a transaction that is
-rolled back; the app's own session dependency commits to a savepoint inside it.
+embedded ones. Each run builds a database by running the migrations and loading the demo data
+once, copies it for the run and for modules that need a database of their own, and drops them
+all at the end. Each test runs inside a transaction that is rolled back; the app's own session
+dependency commits to a savepoint inside it.
 """
 
 from __future__ import annotations
 
 import os
+import tempfile
 import uuid
 import warnings
 from collections.abc import AsyncIterator, Iterator
@@ -37,26 +39,35 @@ TEST_SECRET = "test-secret-" + "x" * 40
 
 
 @pytest.fixture(scope="session")
-def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+def server_urls() -> Iterator[tuple[str, str]]:
     """URLs of the PostgreSQL server and Redis the run uses."""
     database = os.environ.get("TEST_DATABASE_URL")
     redis = os.environ.get("TEST_REDIS_URL")
     stack = None
     if not database or not redis:
+        # Throwaway: the run's data goes with it, so commits need not reach the disk. Not
+        # under pytest's temporary directory: every pytest started on the machine resets
+        # that one to its owner only, cutting off a PostgreSQL running as another user
+        # (pgserver's, when started by root).
         stack = start_embedded_stack(
-            Path(tmp_path_factory.mktemp("stack")), postgres=not database, redis=not redis
+            Path(tempfile.mkdtemp(prefix="mc2cm-test-stack-")),
+            postgres=not database,
+            redis=not redis,
+            throwaway=True,
         )
     yield database or stack.database_url, redis or stack.redis_url  # type: ignore[union-attr,misc]
     if stack is not None:
         stack.close()
 
 
-async def create_database(server_url: str, prefix: str) -> str:
-    """A new empty database on the server; its URL."""
+async def create_database(server_url: str, prefix: str, *, template: str | None = None) -> str:
+    """A new database on the server, empty or a copy of the database at URL ``template``
+    (which nobody may be connected to); its URL."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    copy_of = f' TEMPLATE "{make_url(template).database}"' if template else ""
     connection = await asyncpg.connect(to_libpq_url(server_url))
     try:
-        await connection.execute(f'CREATE DATABASE "{name}"')
+        await connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
     finally:
         await connection.close()
     return make_url(to_libpq_url(server_url)).set(database=name).render_as_string(False)
@@ -74,13 +85,39 @@ async def drop_database(database_url: str) -> None:
 
 
 @pytest.fixture(scope="session")
-async def database_url(server_urls: tuple[str, str]) -> AsyncIterator[str]:
-    """This run's database: migrated, with the demo data loaded; dropped at the end."""
-    url = await create_database(server_urls[0], "mc2cm_test")
+async def migrated_template(server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """A database the migrations built once for the run; dropped at the end.
+
+    Databases of modules of their own are copies of it (``CREATE DATABASE ... TEMPLATE``),
+    several times faster than running the migrations again. No test connects to it:
+    PostgreSQL copies only a database nobody is connected to."""
+    url = await create_database(server_urls[0], "mc2cm_template")
     try:
         await migrate_all(url)
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def seeded_template(
+    migrated_template: str, server_urls: tuple[str, str]
+) -> AsyncIterator[str]:
+    """The migrated template with the demo data loaded, for databases that start with it."""
+    url = await create_database(server_urls[0], "mc2cm_template_seeded", template=migrated_template)
+    try:
         async with unit_of_work(make_settings(url, server_urls[1]), name="test-seed") as session:
             await seed_all(session)
+        yield url
+    finally:
+        await drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def database_url(seeded_template: str, server_urls: tuple[str, str]) -> AsyncIterator[str]:
+    """This run's database: migrated, with the demo data loaded; dropped at the end."""
+    url = await create_database(server_urls[0], "mc2cm_test", template=seeded_template)
+    try:
         yield url
     finally:
         await drop_database(url)
@@ -198,12 +235,13 @@ def token_for(settings: Settings, role: Role, cities: tuple[str, ...] = ()) -> s
 
 
 @pytest.fixture(scope="module")
-async def own_database(server_urls: tuple[str, str]) -> AsyncIterator[Database]:
+async def own_database(
+    server_urls: tuple[str, str], migrated_template: str
+) -> AsyncIterator[Database]:
     """An empty migrated database of the test module's own, for writers that must commit
     (races between real transactions); dropped after the module."""
-    url = await create_database(server_urls[0], "mc2cm_test_own")
+    url = await create_database(server_urls[0], "mc2cm_test_own", template=migrated_template)
     try:
-        await migrate_all(url)
         database = Database.from_settings(
             make_settings(url, server_urls[1]), application_name="test-own"
         )
