@@ -42,36 +42,43 @@ def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
     raise AssertionError(f"{url} did not answer within {STARTUP_TIMEOUT} s")
 
 
+def dev_log(tmp_path: Path) -> Path:
+    return tmp_path / "mc2cm-dev.log"
+
+
 def _start_dev(
     tmp_path: Path, port: int, dialogue_port: int, smtp_port: int, metrics_port: int
 ) -> subprocess.Popen[str]:
-    """`mc2cm dev` in ``tmp_path`` with the embedded servers, as a new user runs it."""
+    """`mc2cm dev` in ``tmp_path`` with the embedded servers, as a new user runs it. Its
+    log (and its processes') goes to ``dev_log(tmp_path)``: a pipe nobody reads while the
+    test runs would fill and block them."""
     env = {
         key: value
         for key, value in os.environ.items()
         if not key.startswith("MC2CM_") and key not in {"DATABASE_URL", "REDIS_URL"}
     }
-    return subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "services.cli",
-            "dev",
-            "--profiles-port",
-            str(port),
-            "--dialogue-port",
-            str(dialogue_port),
-            "--smtp-port",
-            str(smtp_port),
-            "--metrics-port",
-            str(metrics_port),
-        ],
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    with dev_log(tmp_path).open("w") as log:  # the child keeps its own copy
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "services.cli",
+                "dev",
+                "--profiles-port",
+                str(port),
+                "--dialogue-port",
+                str(dialogue_port),
+                "--smtp-port",
+                str(smtp_port),
+                "--metrics-port",
+                str(metrics_port),
+            ],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=log,
+            text=True,
+        )
 
 
 @pytest.mark.embedded
@@ -180,7 +187,7 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
         except subprocess.TimeoutExpired:
             process.kill()
             raise
-    assert process.returncode == 0, process.stderr.read() if process.stderr else ""
+    assert process.returncode == 0, dev_log(tmp_path).read_text()
     assert not (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists(), "PostgreSQL still runs"
     for stopped in (port, dialogue_port):
         with pytest.raises(httpx.ConnectError):
@@ -203,7 +210,7 @@ def test_dev_killed_takes_its_servers_and_services_along(tmp_path: Path) -> None
     try:
         assert process.stdout is not None
         token = process.stdout.readline().strip()  # printed once everything runs
-        assert token, process.stderr.read() if process.stderr else ""
+        assert token, dev_log(tmp_path).read_text()
         data = tmp_path / ".mc2cm"
         postmaster = int((data / "pg" / "postmaster.pid").read_text().split()[0])
         registry = json.loads((data / "redis.db.settings").read_text())
