@@ -60,9 +60,22 @@ def server_urls() -> Iterator[tuple[str, str]]:
         stack.close()
 
 
+#: A copy of a template holds the template's events under the template's ids. The worker
+#: enqueues an event as the job of that id, and arq keeps a job's key in Redis after it ran,
+#: so a second copy's event of the same id would never be enqueued in the run's one Redis:
+#: each copy gives its events new ids, as seeding it afresh would have.
+RENEW_EVENT_IDS = """
+WITH renewed AS (SELECT position, gen_random_uuid() AS id FROM {schema}.outbox)
+UPDATE {schema}.outbox AS event
+SET id = renewed.id, envelope = jsonb_set(event.envelope, '{{id}}', to_jsonb(renewed.id::text))
+FROM renewed WHERE event.position = renewed.position
+"""
+
+
 async def create_database(server_url: str, prefix: str, *, template: str | None = None) -> str:
     """A new database on the server, empty or a copy of the database at URL ``template``
-    (which nobody may be connected to); its URL."""
+    (which nobody may be connected to, and whose events the copy gets under new ids); its
+    URL."""
     name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     copy_of = f' TEMPLATE "{make_url(template).database}"' if template else ""
     connection = await asyncpg.connect(to_libpq_url(server_url))
@@ -70,7 +83,18 @@ async def create_database(server_url: str, prefix: str, *, template: str | None 
         await connection.execute(f'CREATE DATABASE "{name}"{copy_of}')
     finally:
         await connection.close()
-    return make_url(to_libpq_url(server_url)).set(database=name).render_as_string(False)
+    url = make_url(to_libpq_url(server_url)).set(database=name).render_as_string(False)
+    if template:
+        copy = await asyncpg.connect(url)
+        try:
+            schemas = await copy.fetch(
+                "SELECT table_schema FROM information_schema.tables WHERE table_name = 'outbox'"
+            )
+            for row in schemas:
+                await copy.execute(RENEW_EVENT_IDS.format(schema=row["table_schema"]))
+        finally:
+            await copy.close()
+    return url
 
 
 async def drop_database(database_url: str) -> None:
