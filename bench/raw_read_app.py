@@ -80,7 +80,10 @@ async def observations(request: Request) -> Response:
     shown = rows[:limit]
     last = shown[-1] if shown else None
     next_cursor = (
-        encode_cursor([last["city_code"], last["indicator_code"], last["period_start"], last["id"]])
+        encode_cursor(
+            [last["city_code"], last["indicator_code"], last["period_start"], last["id"]],
+            "profiles:list_observations",
+        )
         if len(rows) > limit and last is not None
         else None
     )

@@ -28,7 +28,7 @@ from datetime import date, datetime, time
 from typing import Annotated, Any, Final
 
 from fastapi import Depends, Query
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 from sqlalchemy import (
     BigInteger,
     Column,
@@ -53,6 +53,7 @@ from sqlalchemy.orm.attributes import instance_state
 from shared.errors import invalid
 from shared.observability import actor_var, request_id_var
 from shared.pagination import PageParams, keyset
+from shared.params import AwareDateTimeQuery
 
 #: Where ``audit_table`` leaves the table in its metadata, for the flush listener.
 _TABLE_KEY: Final = "mc2cm.audit_table"
@@ -377,9 +378,12 @@ def audit_filter(
     action: Annotated[Action | None, Query()] = None,
     city: Annotated[str | None, Query(pattern=r"^[A-Z]{5}$", examples=["PTLIS"])] = None,
     since: Annotated[
-        AwareDatetime | None, Query(description="Changes at or after this time.")
+        AwareDateTimeQuery | None, Query(description="Changes at or after this time.")
     ] = None,
-    until: Annotated[AwareDatetime | None, Query(description="Changes before this time.")] = None,
+    until: Annotated[
+        AwareDateTimeQuery | None,
+        Query(description="Changes before this time; later than `since` (422 otherwise)."),
+    ] = None,
     request_id: Annotated[
         str | None, Query(min_length=1, max_length=128, description="An `X-Request-ID`.")
     ] = None,

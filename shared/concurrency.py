@@ -12,9 +12,18 @@ IfMatchHeader = Annotated[
     str | None,
     Header(
         alias="If-Match",
-        description="The `ETag` of the version you read; required to change the resource.",
+        description='The `ETag` of the version you read (`"3"`), or `*` for any version. '
+        'Compared strongly (RFC 9110 §13.1.1): a weak tag such as `W/"3"` matches no '
+        "version. Required on updates (428 without it); on deletes, checked when sent; "
+        "a blank value is a 428, another version a 412.",
     ),
 ]
+
+
+def if_match_required(method: str) -> bool:
+    """Whether an operation of ``method`` that takes ``If-Match`` requires it: updates do,
+    deletes check it only when it is sent (the services call ``check_if_match`` so)."""
+    return method.upper() != "DELETE"
 
 
 def etag(version: int) -> str:
@@ -23,12 +32,10 @@ def etag(version: int) -> str:
 
 
 def _entity_tags(header: str) -> set[str]:
-    tags = set()
-    for raw in header.split(","):
-        tag = raw.strip()
-        # Proxies that compress responses may weaken tags; the version is the same.
-        tags.add(tag.removeprefix("W/"))
-    return tags
+    """The tags an ``If-Match`` lists, as sent: a weak tag keeps its ``W/``, so it matches no
+    version (If-Match compares strongly: a weak tag does not promise the same bytes, and an
+    update based on other bytes than the stored version must not be applied)."""
+    return {raw.strip() for raw in header.split(",")}
 
 
 def check_if_match(
@@ -46,6 +53,12 @@ def check_if_match(
         )
     tags = _entity_tags(if_match)
     if "*" not in tags and etag(version) not in tags:
+        if f"W/{etag(version)}" in tags:
+            raise PreconditionFailed(
+                f"If-Match names the {resource}'s version as a weak tag, which never matches: "
+                f"send the ETag as read, {etag(version)}.",
+                current_etag=etag(version),
+            )
         raise PreconditionFailed(
             f"The {resource} changed since you read it (now {etag(version)}); read it again "
             "and reapply your change.",

@@ -15,8 +15,13 @@ DEFAULT_LANGUAGE = "en"
 LANGUAGE_TAG_PATTERN = r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$"
 _LANGUAGE_TAG = re.compile(LANGUAGE_TAG_PATTERN)
 
+#: The longest language tag the platform stores (its columns are ``varchar(16)``).
+MAX_LANGUAGE_TAG_LENGTH = 16
 #: A language tag (RFC 5646, lower-case primary subtag), e.g. ``fr`` or ``pt-BR``.
-LanguageTag = Annotated[str, Field(pattern=LANGUAGE_TAG_PATTERN, examples=["fr"])]
+LanguageTag = Annotated[
+    str,
+    Field(pattern=LANGUAGE_TAG_PATTERN, max_length=MAX_LANGUAGE_TAG_LENGTH, examples=["fr"]),
+]
 
 
 def _each_language_once(tags: list[str]) -> list[str]:
@@ -29,7 +34,7 @@ def _each_language_once(tags: list[str]) -> list[str]:
 #: Languages someone works in or something is offered in, each once.
 LanguageList = Annotated[
     list[LanguageTag],
-    Field(max_length=20, examples=[["en", "fr", "ar"]]),
+    Field(max_length=20, examples=[["en", "fr", "ar"]], json_schema_extra={"uniqueItems": True}),
     AfterValidator(_each_language_once),
 ]
 

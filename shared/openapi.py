@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import json
+import re
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -23,9 +24,11 @@ from fastapi.routing import APIRoute
 
 from shared.access_matrix import callers_of, describe
 from shared.auth import require_principal
+from shared.concurrency import if_match_required
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
-from shared.idempotency import MAX_KEY_LENGTH
+from shared.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
+from shared.openapi_examples import example_of
 from shared.pagination import page_params
 from shared.rate_limit import WRITE_METHODS
 from shared.settings import Environment, Settings
@@ -44,7 +47,7 @@ _ERROR_DESCRIPTIONS = {
     "429": "Too many writes by this caller; retry after `Retry-After` seconds",
     "503": "A dependency is unavailable",
 }
-_ALWAYS = ("422", "503")
+_ALWAYS = ("503",)
 _BODY_TOO_LARGE = "The body is over this operation's limit; `max_body_bytes` gives it"
 
 
@@ -57,8 +60,64 @@ _IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "the same request within 24 hours returns the first response (`Idempotent-Replayed: "
     "true`) instead of doing it again; with another request, 422; while the first is still "
     "running, 409.",
-    "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY_LENGTH},
+    # Printable ASCII (a header value starts and ends with no space: HTTP strips it).
+    "schema": {
+        "type": "string",
+        "minLength": 1,
+        "maxLength": MAX_KEY_LENGTH,
+        "pattern": "^[!-~]([ -~]*[!-~])?$",
+    },
 }
+
+
+#: The response headers the platform sends, documented once (``components.headers``) and
+#: referred to from every response that can carry them.
+RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
+    "X-Request-ID": {
+        "description": "The request's id, also in the logs: the caller's `X-Request-ID` when "
+        "it is 1 to 128 of `A-Z a-z 0-9 . _ : -`, otherwise a new one.",
+        "required": True,
+        "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"},
+    },
+    "ETag": {
+        "description": 'The version of the resource, a strong tag (`"3"`): send it back in '
+        "`If-Match` to change or remove it.",
+        "schema": {"type": "string", "pattern": r'^"[0-9]+"$'},
+    },
+    "Location": {
+        "description": "The path of the resource created (under the API's root path).",
+        "schema": {"type": "string"},
+    },
+    "Content-Language": {
+        "description": "The language the texts are in, chosen from `Accept-Language` with "
+        "English as the fallback.",
+        "schema": {"type": "string"},
+    },
+    "Retry-After": {
+        "description": "Seconds to wait before trying again.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "RateLimit-Limit": {
+        "description": "Writes this caller may make per window (when rate limits are on).",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "RateLimit-Remaining": {
+        "description": "Writes left to this caller in the current window.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    "RateLimit-Reset": {
+        "description": "Seconds until the window starts again.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    REPLAYED_HEADER: {
+        "description": "`true` when this is the stored response of an earlier request with "
+        "the same `Idempotency-Key`, replayed rather than done again.",
+        "schema": {"type": "string", "enum": ["true"]},
+    },
+}
+_RATE_LIMIT_HEADERS = ("RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset")
+#: FastAPI's descriptions of success, which say nothing of what comes back.
+_PLACEHOLDER_DESCRIPTIONS = {"Successful Response", "Created", ""}
 
 
 def operation_id(route: APIRoute) -> str:
@@ -70,13 +129,13 @@ def _problem_content() -> dict[str, Any]:
     return {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": "#/components/schemas/Problem"}}}
 
 
-def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
+def dependency_calls(dependant: Dependant) -> set[Callable[..., Any]]:
     """Every dependency callable a route resolves, however deep."""
     found: set[Callable[..., Any]] = set()
     for dependency in dependant.dependencies:
         if dependency.call is not None:
             found.add(dependency.call)
-        found |= _calls(dependency)
+        found |= dependency_calls(dependency)
     return found
 
 
@@ -101,16 +160,210 @@ def _anonymous_operations(app: FastAPI) -> set[tuple[str, str]]:
     the caller is public all the same.)"""
     anonymous: set[tuple[str, str]] = set()
     for path, methods, route in _api_routes(app):
-        if require_principal not in _calls(route.dependant):
+        if require_principal not in dependency_calls(route.dependant):
             anonymous |= {(path, method.lower()) for method in methods}
     return anonymous
 
 
-def _takes_if_match(operation: dict[str, Any]) -> bool:
-    return any(
-        parameter.get("in") == "header" and parameter.get("name", "").lower() == "if-match"
-        for parameter in operation.get("parameters", ())
+def _header_parameter(operation: dict[str, Any], name: str) -> dict[str, Any] | None:
+    return next(
+        (
+            parameter
+            for parameter in operation.get("parameters", ())
+            if parameter.get("in") == "header" and parameter.get("name", "").lower() == name.lower()
+        ),
+        None,
     )
+
+
+def _document_if_match(operation: dict[str, Any], method: str) -> bool:
+    """Whether the operation takes ``If-Match``; if so, documented as the server checks it:
+    required on updates (the server answers 428 without it, so the route's own parameter
+    stays optional: a missing header is a 428, not a validation 422), a non-blank tag."""
+    parameter = _header_parameter(operation, "If-Match")
+    if parameter is None:
+        return False
+    parameter["required"] = if_match_required(method)
+    parameter["schema"] = {"type": "string", "pattern": r"\S", "examples": ['"3"']}
+    return True
+
+
+#: PostgreSQL's bigint maximum, every id's bound.
+_BIGINT_MAX = 2**63 - 1
+
+
+def _exact_integer_bounds(node: Any) -> None:
+    """Integer bounds as integers. FastAPI's OpenAPI models hold bounds as floats, which turns
+    ``le=2**63 - 1`` into 9.223372036854776e18, i.e. 2**63: a client (or a fuzzer) sending
+    that is refused. The bigint maximum is the only bound past 2**53 the platform declares."""
+    if isinstance(node, list):
+        for item in node:
+            _exact_integer_bounds(item)
+        return
+    if not isinstance(node, dict):
+        return
+    if node.get("type") == "integer":
+        for key in ("minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum"):
+            bound = node.get(key)
+            if isinstance(bound, float) and bound.is_integer():
+                node[key] = _BIGINT_MAX if bound == float(_BIGINT_MAX) else int(bound)
+    for value in node.values():
+        _exact_integer_bounds(value)
+
+
+#: Any text of a request body, as ``shared.text`` checks it: no C0 control but tab and line
+#: breaks (``_NEVER``; lone surrogates cannot appear in a JSON Schema string). The second
+#: form is for the non-blank texts of language maps, documented as ``\\S`` before.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+TEXT_NOT_BLANK_PATTERN = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+)
+
+
+def _document_text_rule(
+    schema: dict[str, Any], components: dict[str, Any], seen: set[str] | None = None
+) -> None:
+    """State on every free text of a request body (strings without a pattern, format or
+    enum, and the non-blank texts of language maps) what ``InputModel`` refuses in them."""
+    seen = set() if seen is None else seen
+    ref = schema.get("$ref")
+    if isinstance(ref, str):
+        name = ref.rsplit("/", 1)[-1]
+        if name not in seen and name in components:
+            seen.add(name)
+            _document_text_rule(components[name], components, seen)
+        return
+    if schema.get("type") == "string" and not {"enum", "format", "const"} & set(schema):
+        if "pattern" not in schema:
+            schema["pattern"] = TEXT_PATTERN
+        elif schema["pattern"] == r"\S":
+            schema["pattern"] = TEXT_NOT_BLANK_PATTERN
+    for key in ("properties", "$defs"):
+        for member in schema.get(key, {}).values():
+            if isinstance(member, dict):
+                _document_text_rule(member, components, seen)
+    for key in ("items", "additionalProperties"):
+        if isinstance(schema.get(key), dict):
+            _document_text_rule(schema[key], components, seen)
+    for key in ("anyOf", "oneOf", "allOf"):
+        for member in schema.get(key, ()):
+            _document_text_rule(member, components, seen)
+
+
+#: What ``shared.app`` refuses in any query or path parameter: the NUL character.
+_NO_NUL = "^[^\\x00]*$"
+
+
+def _document_no_nul(schema: dict[str, Any]) -> None:
+    """State on every free-text query or path parameter that NUL is refused (422)."""
+    for alternative in schema.get("anyOf", ()):
+        _document_no_nul(alternative)
+    if schema.get("type") == "array" and isinstance(schema.get("items"), dict):
+        _document_no_nul(schema["items"])
+    if schema.get("type") == "string" and not {"pattern", "enum", "format", "const"} & set(schema):
+        schema["pattern"] = _NO_NUL
+
+
+def _validating_operations(app: FastAPI) -> set[tuple[str, str]]:
+    """(path, method) of operations that validate something of the request (parameters,
+    body, or a dependency that may refuse it): the others cannot answer 422."""
+    validating: set[tuple[str, str]] = set()
+    for path, methods, route in _api_routes(app):
+        dependant = route.dependant
+        if (
+            dependant.dependencies
+            or dependant.path_params
+            or dependant.query_params
+            or dependant.header_params
+            or dependant.cookie_params
+            or dependant.body_params
+        ):
+            validating |= {(path, method.lower()) for method in methods}
+    return validating
+
+
+def _schema_of(response: dict[str, Any], schemas: dict[str, Any]) -> dict[str, Any]:
+    """The JSON schema of a response's JSON body, its ``$ref`` resolved; ``{}`` if none."""
+    schema = response.get("content", {}).get("application/json", {}).get("schema", {})
+    ref = schema.get("$ref", "")
+    return dict(schemas.get(ref.rsplit("/", 1)[-1], {})) if ref else schema
+
+
+def _versioned(schema: dict[str, Any]) -> bool:
+    """Whether a body is an editable resource: its integer ``version`` is its ``ETag``."""
+    version: dict[str, Any] = schema.get("properties", {}).get("version", {})
+    return version.get("type") == "integer"
+
+
+def _noun(schema: dict[str, Any]) -> str:
+    """``CityRead`` → ``city``, ``AgendaItemRead`` → ``agenda item``."""
+    title = str(schema.get("title", "result")).removesuffix("Read").removesuffix("Created")
+    return re.sub(r"(?<!^)(?=[A-Z])", " ", title).lower()
+
+
+def _success_description(method: str, status: str, schema: dict[str, Any]) -> str:
+    """What a 2xx response carries, said from the method, the status and the body's schema."""
+    versioned = _versioned(schema)
+    if status == "204":
+        return "Done; the response has no body."
+    if str(schema.get("title", "")).startswith("Page["):
+        return (
+            "One page of the list, in its documented order; `next_cursor` continues it and "
+            "is null on the last page."
+        )
+    noun = _noun(schema)
+    if status == "201":
+        return f"Created: the new {noun}, at the path `Location` gives."
+    if method in {"patch", "put"} or (method == "post" and versioned):
+        return f"The {noun} as changed" + ("; `ETag` is its new version." if versioned else ".")
+    return f"The {noun}" + ("; `ETag` is its version." if versioned else ".")
+
+
+def _document_responses(
+    operation: dict[str, Any], method: str, schemas: dict[str, Any], headers: set[str]
+) -> None:
+    """2xx descriptions that say what comes back, and the headers each response can carry
+    (``RESPONSE_HEADERS``): ``X-Request-ID`` always, ``ETag`` with a versioned resource,
+    ``Location`` on 201, ``Content-Language`` where ``Accept-Language`` is read,
+    ``Retry-After`` on 429 and 503, ``RateLimit-*`` on writes, ``Idempotent-Replayed`` on
+    POST."""
+    negotiates_language = _header_parameter(operation, "Accept-Language") is not None
+    for status, response in operation.get("responses", {}).items():
+        schema = _schema_of(response, schemas)
+        names = ["X-Request-ID"]
+        if status.startswith("2"):
+            if response.get("description", "") in _PLACEHOLDER_DESCRIPTIONS:
+                response["description"] = _success_description(method, status, schema)
+            if _versioned(schema):
+                names.append("ETag")
+            if status == "201":
+                names.append("Location")
+            if negotiates_language and status != "204":
+                names.append("Content-Language")
+        if status in {"429", "503"}:
+            names.append("Retry-After")
+        if method.upper() in WRITE_METHODS:
+            names += _RATE_LIMIT_HEADERS
+        if method == "post":
+            names.append(REPLAYED_HEADER)
+        documented = response.setdefault("headers", {})
+        for name in names:
+            documented.setdefault(name, {"$ref": f"#/components/headers/{name}"})
+        headers.update(names)
+
+
+def _document_request_body(operation: dict[str, Any], schemas: dict[str, Any]) -> None:
+    """An example of every JSON request body, built from its schema's field examples
+    (``shared.openapi_examples``), where the route gave none; and the rule of its texts."""
+    for media_type, content in operation.get("requestBody", {}).get("content", {}).items():
+        if media_type != "application/json":
+            continue
+        _document_text_rule(content.get("schema", {}), schemas)
+        if "example" in content or "examples" in content:
+            continue
+        example = example_of(content.get("schema", {}), schemas)
+        if example is not None:
+            content["example"] = example
 
 
 def _paged_operations(app: FastAPI) -> set[tuple[str, str]]:
@@ -118,7 +371,7 @@ def _paged_operations(app: FastAPI) -> set[tuple[str, str]]:
     return {
         (path, method.lower())
         for path, methods, route in _api_routes(app)
-        if page_params in _calls(route.dependant)
+        if page_params in dependency_calls(route.dependant)
         for method in methods
     }
 
@@ -173,7 +426,12 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
         components.pop("ValidationError", None)
         anonymous = _anonymous_operations(app)
         paged = _paged_operations(app)
+        validating = _validating_operations(app)
         settings: Settings = app.state.settings
+        used_headers: set[str] = set()
+        for scheme in schema.get("components", {}).get("securitySchemes", {}).values():
+            if scheme.get("scheme") == "bearer":
+                scheme["bearerFormat"] = "JWT"
         for path, path_item in schema.get("paths", {}).items():
             for method, operation in path_item.items():
                 responses: dict[str, Any] = operation.setdefault("responses", {})
@@ -182,6 +440,10 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
                     responses.setdefault("409", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
+                if (path, method) in validating:
+                    responses.setdefault("422", {})
+                else:
+                    responses.pop("422", None)
                 if method.upper() in WRITE_METHODS:
                     # Every write is rate-limited (shared.rate_limit).
                     responses.setdefault("429", {})
@@ -190,7 +452,7 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
                     responses.setdefault("413", {"description": _BODY_TOO_LARGE})
                 if (path, method) in paged:
                     _document_page_size(operation, settings)
-                if _takes_if_match(operation):
+                if _document_if_match(operation, method):
                     # A stale If-Match is a 412 and a blank one a 428, on deletes too.
                     for status in ("412", "428"):
                         responses.setdefault(status, {})
@@ -208,8 +470,17 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
                         if response["description"] == "Validation Error":
                             response["description"] = _ERROR_DESCRIPTIONS["422"]
                         response["content"] = _problem_content()
+                for parameter in operation.get("parameters", ()):
+                    if parameter.get("in") in {"query", "path"} and (path, method) in validating:
+                        _document_no_nul(parameter.get("schema", {}))
+                _document_responses(operation, method, components, used_headers)
+                _document_request_body(operation, components)
                 if service is not None:
                     _publish_access(operation, service)
+        _exact_integer_bounds(schema)
+        schema["components"]["headers"] = {
+            name: header for name, header in RESPONSE_HEADERS.items() if name in used_headers
+        }
         app.openapi_schema = schema
         return schema
 

@@ -1,7 +1,9 @@
 """Keyset pagination with opaque cursors.
 
-A cursor is the sort key of the last row of a page, serialised and base64-encoded. Callers
-pass it back unchanged as ``?cursor=``; it is not meant to be read or built by hand. Lists
+A cursor is the sort key of the last row of a page and the name of the list that made it
+(service and operation id), serialised and base64-encoded. Callers pass it back unchanged as
+``?cursor=`` to the same list; it is not meant to be read or built by hand, and another list
+refuses it (422 naming ``cursor``) even where the sort keys have the same shape (ids). Lists
 never use ``OFFSET``: the next page is ``WHERE (sort key) > (cursor)`` over an index.
 """
 
@@ -35,10 +37,16 @@ class Page(BaseModel, Generic[T]):
     )
 
 
+#: A cursor is base64url without padding (empty: the first page).
+CURSOR_PATTERN = r"^[A-Za-z0-9_-]*$"
+
+
 @dataclass(frozen=True)
 class PageParams:
     limit: int
     cursor: list[Any] | None
+    #: The list the page belongs to (``profiles:list_cities``): its cursors carry it.
+    list_name: str | None = None
 
 
 def _encode_value(value: Any) -> Any:
@@ -56,16 +64,21 @@ def _decode_value(value: Any) -> Any:
     return value
 
 
-def encode_cursor(key: Sequence[Any]) -> str:
-    payload = orjson.dumps([_encode_value(v) for v in key])
+def encode_cursor(key: Sequence[Any], list_name: str | None = None) -> str:
+    """The cursor that continues list ``list_name`` after the row of sort key ``key``."""
+    payload = orjson.dumps({"list": list_name, "key": [_encode_value(v) for v in key]})
     return base64.urlsafe_b64encode(payload).decode().rstrip("=")
 
 
-def decode_cursor(cursor: str) -> list[Any]:
-    """The sort key inside a cursor; a 422 naming ``cursor`` if it was not one of ours."""
+def decode_cursor(cursor: str, list_name: str | None = None) -> list[Any]:
+    """The sort key inside a cursor of list ``list_name``; a 422 naming ``cursor`` if it was
+    not one of ours or another list made it."""
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
-        key = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        payload = orjson.loads(base64.urlsafe_b64decode(padded.encode()))
+        if not isinstance(payload, dict) or payload.get("list") != list_name:
+            raise ValueError("not a cursor of this list")
+        key = payload.get("key")
         if not isinstance(key, list) or not key:
             raise ValueError("not a key")
         return [_decode_value(v) for v in key]
@@ -73,12 +86,30 @@ def decode_cursor(cursor: str) -> list[Any]:
         raise invalid("cursor", "not a cursor returned by this list", location="query") from exc
 
 
+def list_name_of(request: Request) -> str | None:
+    """The name of the list ``request`` reads: the service and the route's operation id."""
+    route = request.scope.get("route")
+    operation = getattr(route, "name", None)
+    if operation is None:
+        return None
+    service = getattr(request.app.state, "service", None)
+    return f"{service}:{operation}" if service else str(operation)
+
+
 async def page_params(
     request: Request,
     limit: Annotated[
         int | None, Query(ge=1, description="Items per page (capped by the server).")
     ] = None,
-    cursor: Annotated[str | None, Query(description="`next_cursor` of the previous page.")] = None,
+    cursor: Annotated[
+        str | None,
+        Query(
+            pattern=CURSOR_PATTERN,
+            description="Opaque: the `next_cursor` of the previous page of this same list, "
+            "passed back unchanged. Anything else (a cursor of another list, or one edited "
+            "by hand) is refused with 422 naming `cursor`.",
+        ),
+    ] = None,
 ) -> PageParams:
     """FastAPI dependency: the page size (default and cap from settings) and decoded cursor.
 
@@ -88,7 +119,10 @@ async def page_params(
     size = limit if limit is not None else settings.pagination_default_limit
     if size > settings.pagination_max_limit:
         raise invalid("limit", f"must be at most {settings.pagination_max_limit}", location="query")
-    return PageParams(limit=size, cursor=decode_cursor(cursor) if cursor else None)
+    name = list_name_of(request)
+    return PageParams(
+        limit=size, cursor=decode_cursor(cursor, name) if cursor else None, list_name=name
+    )
 
 
 PageDep = Annotated[PageParams, Depends(page_params)]
@@ -163,7 +197,7 @@ def build_page(
     """A page from rows fetched by ``keyset``: the extra row, if any, means there is a next page."""
     has_more = len(rows) > params.limit
     shown = rows[: params.limit]
-    next_cursor = encode_cursor(key(shown[-1])) if has_more and shown else None
+    next_cursor = encode_cursor(key(shown[-1]), params.list_name) if has_more and shown else None
     return Page[T](items=[item(row) for row in shown], next_cursor=next_cursor)
 
 
@@ -183,7 +217,7 @@ def page_response(
     """
     has_more = len(rows) > params.limit
     shown = rows[: params.limit]
-    next_cursor = encode_cursor(key(shown[-1])) if has_more and shown else None
+    next_cursor = encode_cursor(key(shown[-1]), params.list_name) if has_more and shown else None
     body = {"items": [item(row) for row in shown], "next_cursor": next_cursor}
     return Response(
         orjson.dumps(body, option=orjson.OPT_UTC_Z),

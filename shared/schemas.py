@@ -2,10 +2,23 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import types
+import typing
+from datetime import UTC, date, datetime, time
 from typing import Any, ClassVar
 
-from pydantic import BaseModel, ConfigDict, ValidationInfo, field_validator
+from pydantic import (
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    FutureDate,
+    FutureDatetime,
+    NaiveDatetime,
+    PastDate,
+    PastDatetime,
+    ValidationInfo,
+    field_validator,
+)
 
 from shared.text import NUL, find_text_problem
 
@@ -33,10 +46,25 @@ class InputModel(BaseModel):
     can (``shared.text``: NUL, which PostgreSQL cannot store; a lone surrogate, which no UTF-8
     column or file can; C0 controls other than tab and line breaks): it is refused here with
     the field named rather than failing at the database or in a JSON column's encoder.
-    Instants (aware date-times) lie between 1900 and 2200.
+    Instants (aware date-times) lie between 1900 and 2200. Booleans, numbers, dates and times
+    come as the JSON types the document states, not as what Pydantic could coerce to them.
     """
 
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _json_types(cls, value: Any, info: ValidationInfo) -> Any:
+        """A value of the JSON type the document states: Pydantic would read ``0`` or
+        ``"yes"`` as a boolean, ``"5"`` as a number and ``0`` as 1970-01-01."""
+        field = cls.model_fields.get(info.field_name or "")
+        expected = _scalar_of(field.annotation) if field is not None else None
+        if expected is None or value is None:
+            return value
+        problem = _json_type_problem(expected, value)
+        if problem:
+            raise ValueError(problem)
+        return value
 
     @field_validator("*", mode="after")
     @classmethod
@@ -47,6 +75,40 @@ class InputModel(BaseModel):
         if isinstance(value, datetime) and value.tzinfo and not EARLIEST <= value <= LATEST:
             raise ValueError("must lie between 1900-01-01T00:00:00Z and 2200-12-31T23:59:59Z")
         return value
+
+
+#: Pydantic's constrained dates and instants, by the type their values are.
+_DATE_TYPES: dict[Any, type] = {
+    AwareDatetime: datetime,
+    NaiveDatetime: datetime,
+    PastDatetime: datetime,
+    FutureDatetime: datetime,
+    PastDate: date,
+    FutureDate: date,
+}
+
+
+def _scalar_of(annotation: Any) -> type | None:
+    """``bool``, ``int``, ``float``, ``date``, ``datetime`` or ``time`` when ``annotation`` is
+    one of them (or it or None); ``None`` for anything else."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        members = [a for a in typing.get_args(annotation) if a is not type(None)]
+        annotation = members[0] if len(members) == 1 else None
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    annotation = _DATE_TYPES.get(annotation, annotation)
+    return annotation if annotation in (bool, int, float, date, datetime, time) else None
+
+
+def _json_type_problem(expected: type, value: Any) -> str | None:
+    if expected is bool:
+        return None if isinstance(value, bool) else "must be a JSON boolean, true or false"
+    if expected in (int, float):
+        number = isinstance(value, int | float) and not isinstance(value, bool)
+        return None if number else "must be a JSON number"
+    if isinstance(value, str | expected):
+        return None
+    return "must be an ISO 8601 string"
 
 
 _NULL = {"type": "null"}

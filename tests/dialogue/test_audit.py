@@ -362,7 +362,7 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
         {"title": {"en": "Recognising diplomas in Turin"}},
     )
     await created(
-        "POST /v1/exchanges/{request_id}/matches",
+        "POST /v1/exchanges/{exchange_id}/matches",
         f"/v1/exchanges/{request.json()['id']}/matches",
         "exchange_match",
         {"offer": offer.json()["id"]},

@@ -549,9 +549,10 @@ async def test_proposals_page_through_with_a_cursor(dialogue: Api) -> None:
 
 
 async def test_a_forged_proposals_cursor_is_a_problem(dialogue: Api) -> None:
-    short = encode_cursor([1])
-    out_of_range = encode_cursor([-(2**40), 0, 0, 0, 0])
-    not_numbers = encode_cursor(["a", 0, 0, 0, 0])
+    proposals = "dialogue:propose_matches"
+    short = encode_cursor([1], proposals)
+    out_of_range = encode_cursor([-(2**40), 0, 0, 0, 0], proposals)
+    not_numbers = encode_cursor(["a", 0, 0, 0, 0], proposals)
 
     for cursor in (short, out_of_range, not_numbers):
         response = await dialogue.get(f"/v1/exchanges/matches?cursor={cursor}")
@@ -649,7 +650,7 @@ async def test_only_an_open_request_and_an_open_offer_of_another_city_pair(
     assert error_fields(assert_problem(same, 422)) == {"offer"}
     assert error_fields(assert_problem(wrong_kind, 422)) == {"offer"}
     assert error_fields(assert_problem(missing, 422)) == {"offer"}
-    assert error_fields(assert_problem(from_offer, 422)) == {"request_id"}
+    assert error_fields(assert_problem(from_offer, 422)) == {"exchange_id"}
     assert_problem(
         await dialogue.post(
             "/v1/exchanges/987654321/matches", role=Api.ADMIN, json={"offer": same_city["id"]}
@@ -728,7 +729,7 @@ async def test_a_closed_or_matched_exchange_cannot_be_paired_and_nothing_is_anno
     )
 
     assert error_fields(assert_problem(closed, 409)) == {"offer"}
-    assert error_fields(assert_problem(matched, 409)) == {"request_id"}
+    assert error_fields(assert_problem(matched, 409)) == {"exchange_id"}
     assert await dialogue_outbox_since(session, before) == []
     current = (await dialogue.get(f"/v1/exchanges/{request['id']}")).json()
     assert current["status"] == "open", current

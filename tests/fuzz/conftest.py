@@ -4,6 +4,7 @@ an example, and the count of examples sent, printed at the end of the run."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -15,10 +16,12 @@ from fastapi import FastAPI
 from schemathesis import Case
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
+    allow_header_conformance,
     content_type_conformance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -32,14 +35,19 @@ FUZZ_CLIENT = ("127.0.0.77", 40000)
 #: Examples sent, by app and caller (e.g. ``("profiles", "admin")``), for the run's summary.
 EXAMPLES: Counter[tuple[str, str]] = Counter()
 
-#: What every response must satisfy: no 5xx, and status, media type, body and headers as the
-#: operation's OpenAPI document declares them.
+#: What every response must satisfy: no 5xx; status, media type, body and headers as the
+#: operation's OpenAPI document declares them; a method the path lacks answered 405 with an
+#: `Allow` listing exactly the documented methods. (Refusing invalid input is checked by the
+#: CLI against a live stack: here every request carries the caller's token, so a case meant
+#: to lack one reads as invalid input accepted.)
 CHECKS = [
     not_a_server_error,
     status_code_conformance,
     content_type_conformance,
     response_schema_conformance,
     response_headers_conformance,
+    unsupported_method,
+    allow_header_conformance,
 ]
 
 
@@ -68,7 +76,11 @@ def _httpx_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
     # encodes ASCII itself).
     request["headers"] = {name: _header_bytes(value) for name, value in request["headers"].items()}
     if "json" in arguments:
-        request["json"] = arguments["json"]
+        # Serialised here, not by httpx: a lone surrogate ("\ud800", which the strategies
+        # put in strings) cannot be encoded as UTF-8, but JSON escapes it, as any client may.
+        request["content"] = json.dumps(arguments["json"], ensure_ascii=True).encode()
+        if not any(name.lower() == "content-type" for name in request["headers"]):
+            request["headers"]["Content-Type"] = b"application/json"
     data = arguments.get("data")
     if isinstance(data, bytes | str):
         request["content"] = data

@@ -8,9 +8,11 @@ they exist. Examples are derandomised so that CI runs the same requests every ti
 from __future__ import annotations
 
 import os
+from typing import Any
 
 import schemathesis
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
 from schemathesis import Case
 
 from services.dialogue_api.app import create_app as create_dialogue_app
@@ -18,6 +20,7 @@ from services.profiles_api.app import create_app as create_profiles_app
 from shared.auth import Role
 from shared.settings import Environment, Settings
 from tests.fuzz.conftest import Fuzzer
+from tests.fuzz.strategies import with_lone_surrogates
 
 #: Generated examples per operation and caller, besides the documents' own examples and
 #: schemathesis' coverage cases (boundaries, missing and wrong-typed values), which make up
@@ -48,6 +51,13 @@ def _schema(factory: object) -> schemathesis.BaseSchema:
 
 profiles = _schema(create_profiles_app)
 dialogue = _schema(create_dialogue_app)
+
+
+@profiles.hook("flatmap_body")
+@dialogue.hook("flatmap_body")
+def _lone_surrogates(context: schemathesis.HookContext, body: Any) -> st.SearchStrategy[Any]:
+    """JSON bodies also carry lone surrogates (``tests/fuzz/strategies.py``)."""
+    return with_lone_surrogates(body)
 
 
 @schemathesis.serializer("text/csv")

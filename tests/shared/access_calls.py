@@ -106,6 +106,7 @@ for _service in (PROFILES, DIALOGUE):
     _plain(_service, "healthz", "GET", "/healthz")
     _plain(_service, "readyz", "GET", "/readyz")
     _plain(_service, "metrics", "GET", "/metrics")
+    _plain(_service, "api_index", "GET", "/v1")
     _plain(_service, "list_cities", "GET", "/v1/cities")
     _plain(_service, "get_city", "GET", f"/v1/cities/{CITY}")
     _plain(_service, "list_audit", "GET", f"/v1/audit?city={CITY}")

@@ -119,6 +119,21 @@ def test_decode_cursor_refuses_what_it_did_not_encode(case: str) -> None:
     assert raised.value.errors[0]["field"] == "cursor", raised.value.errors
 
 
+def test_a_cursor_names_the_list_that_made_it() -> None:
+    cursor = encode_cursor([42], "profiles:list_sources")
+
+    assert decode_cursor(cursor, "profiles:list_sources") == [42]
+    for other in ("profiles:list_audit", "dialogue:list_sources", None):
+        with pytest.raises(ValidationFailed):
+            decode_cursor(cursor, other)
+
+
+#: The operation ids of the lists below, which their cursors name.
+LIST_NAMES = {
+    "/v1/observations": "profiles:list_observations",
+    "/v1/cities": "profiles:list_cities",
+    "/v1/sources": "profiles:list_sources",
+}
 WRONG_SHAPES = [
     ("/v1/observations", ["PTLIS"]),
     ("/v1/observations", ["PTLIS", "foreign_nationals", "2017-01-01", 5]),
@@ -138,7 +153,8 @@ WRONG_SHAPES = [
 async def test_cursor_of_another_shape_is_a_422_naming_the_cursor(
     api: Api, url: str, key: list[Any]
 ) -> None:
-    response = await api.get(url, params={"cursor": encode_cursor(key)})
+    # Made for the list itself, so that only the shape of the key is wrong.
+    response = await api.get(url, params={"cursor": encode_cursor(key, LIST_NAMES[url])})
 
     body = assert_problem(response, 422, instance=url)
     assert field_errors(body) == {("query", "cursor")}, body["errors"]

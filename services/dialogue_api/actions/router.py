@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
@@ -21,6 +20,7 @@ from shared.db import SessionDep
 from shared.i18n import LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
+from shared.params import DateQuery
 
 router = APIRouter(prefix="/v1", tags=["actions"])
 ActionId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -45,8 +45,12 @@ async def list_actions(
     ] = None,
     status: Annotated[list[ActionStatus] | None, Query(description="One or more statuses.")] = None,
     recommendation: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
-    due_before: Annotated[date | None, Query(description="Due strictly before this day.")] = None,
-    due_after: Annotated[date | None, Query(description="Due strictly after this day.")] = None,
+    due_before: Annotated[
+        DateQuery | None, Query(description="Due strictly before this day.")
+    ] = None,
+    due_after: Annotated[
+        DateQuery | None, Query(description="Due strictly after this day.")
+    ] = None,
     overdue: Annotated[
         bool | None,
         Query(description="Due before today in the city's timezone and not done or cancelled."),

@@ -32,6 +32,7 @@ Speakers = Annotated[
         max_length=50,
         description="Ids of the people speaking, in the order they speak; each once.",
         examples=[[12, 7]],
+        json_schema_extra={"uniqueItems": True},
     ),
 ]
 Title = Field(examples=[{"en": "Opening session", "fr": "Séance d'ouverture"}])

@@ -12,6 +12,7 @@ from shared.contracts.themes import Theme
 from shared.db import SessionDep
 from shared.i18n import LanguagesDep
 from shared.openapi import problem_responses
+from shared.params import DateOrDateTimeQuery
 
 router = APIRouter(prefix="/v1", tags=["calendars"])
 EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -100,9 +101,13 @@ async def get_calendar_feed(
     ] = None,
     theme: Annotated[Theme | None, Query()] = None,
     starts_from: Annotated[
-        datetime | None, Query(alias="from", description="A date or time; UTC unless it says.")
+        DateOrDateTimeQuery | None,
+        Query(alias="from", description="A date or time; UTC unless it says."),
     ] = None,
-    starts_before: Annotated[datetime | None, Query(alias="to")] = None,
+    starts_before: Annotated[
+        DateOrDateTimeQuery | None,
+        Query(alias="to", description="A date or time; UTC unless it says."),
+    ] = None,
 ) -> CalendarResponse:
     calendar = await service.feed_calendar(
         session,

@@ -20,6 +20,7 @@ from shared.db import SessionDep
 from shared.i18n import Languages, LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
+from shared.params import DateOrDateTimeQuery
 
 router = APIRouter(prefix="/v1/events", tags=["events"])
 EventId = Annotated[int, Path(ge=1, le=2**63 - 1)]
@@ -69,9 +70,13 @@ async def list_events(
     theme: Annotated[Theme | None, Query()] = None,
     status: Annotated[list[EventStatus] | None, Query(description="One or more statuses.")] = None,
     starts_from: Annotated[
-        datetime | None, Query(alias="from", description="A date or time; UTC unless it says.")
+        DateOrDateTimeQuery | None,
+        Query(alias="from", description="A date or time; UTC unless it says."),
     ] = None,
-    starts_before: Annotated[datetime | None, Query(alias="to")] = None,
+    starts_before: Annotated[
+        DateOrDateTimeQuery | None,
+        Query(alias="to", description="A date or time; UTC unless it says."),
+    ] = None,
 ) -> Page[EventRead]:
     found = await service.list_events(
         session,

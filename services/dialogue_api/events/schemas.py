@@ -47,8 +47,19 @@ TRANSITIONS: dict[EventStatus, frozenset[EventStatus]] = {
     EventStatus.cancelled: frozenset(),
 }
 
-Themes = Annotated[list[Theme], Field(max_length=len(Theme), examples=[["housing", "health"]])]
-Cities = Annotated[list[CityCode], Field(max_length=100, examples=[["TNTUN", "PTLIS"]])]
+# Each once (a model validator of the event says which field lists a value twice).
+Themes = Annotated[
+    list[Theme],
+    Field(
+        max_length=len(Theme),
+        examples=[["housing", "health"]],
+        json_schema_extra={"uniqueItems": True},
+    ),
+]
+Cities = Annotated[
+    list[CityCode],
+    Field(max_length=100, examples=[["TNTUN", "PTLIS"]], json_schema_extra={"uniqueItems": True}),
+]
 Venue = Annotated[str, Field(max_length=300), SINGLE_LINE]
 
 

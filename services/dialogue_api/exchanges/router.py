@@ -168,10 +168,10 @@ async def delete_exchange(
 
 
 @router.post(
-    "/{request_id}/matches",
+    "/{exchange_id}/matches",
     summary="Pair a request with an offer",
     description="Admins and editors of either city confirm a proposed pair; both exchanges "
-    "become matched and `exchange.matched` is announced. 422 naming `request_id` or `offer` "
+    "become matched and `exchange.matched` is announced. 422 naming `exchange_id` or `offer` "
     "when one is of the wrong kind or both are of one city; 409 when one is not open or the "
     "pair was already confirmed.",
     status_code=status.HTTP_201_CREATED,
@@ -179,14 +179,14 @@ async def delete_exchange(
     responses=problem_responses(401, 403, 404, 409),
 )
 async def confirm_match(
-    request_id: ExchangeId,
+    exchange_id: Annotated[int, Path(ge=1, le=2**63 - 1, description="The request's id.")],
     payload: MatchCreate,
     session: SessionDep,
     principal: CurrentPrincipal,
     response: Response,
 ) -> MatchRead:
-    match = await service.confirm_match(session, principal, request_id, payload)
-    response.headers["Location"] = f"/v1/exchanges/{request_id}/matches"
+    match = await service.confirm_match(session, principal, exchange_id, payload)
+    response.headers["Location"] = f"/v1/exchanges/{exchange_id}/matches"
     return MatchRead.of(match, show_author=True)
 
 

@@ -52,7 +52,11 @@ def _each_theme_once(themes: list[Theme]) -> list[Theme]:
 
 RelatedThemes = Annotated[
     list[Theme],
-    Field(max_length=len(Theme), description="Further themes the expertise touches."),
+    Field(
+        max_length=len(Theme),
+        description="Further themes the expertise touches.",
+        json_schema_extra={"uniqueItems": True},
+    ),
     AfterValidator(_each_theme_once),
 ]
 

@@ -233,7 +233,7 @@ async def confirm_match(
         raise NotFound(f"There is no exchange {request_id}.", id=request_id)
     if request.kind != ExchangeKind.request:
         raise invalid(
-            "request_id", f"exchange {request_id} is an offer, not a request", location="path"
+            "exchange_id", f"exchange {request_id} is an offer, not a request", location="path"
         )
     if offer is None:
         raise invalid("offer", f"there is no exchange {payload.offer}", value=payload.offer)
@@ -250,7 +250,7 @@ async def confirm_match(
         raise Conflict(f"Request {request.id} and offer {offer.id} are already paired.")
     not_open = [
         field_error(field, f"exchange {e.id} is {e.status}, not open", location=location)
-        for field, location, e in (("request_id", "path", request), ("offer", "body", offer))
+        for field, location, e in (("exchange_id", "path", request), ("offer", "body", offer))
         if e.status != ExchangeStatus.open
     ]
     if not_open:

@@ -42,6 +42,7 @@ EventTypes = Annotated[
         max_length=len(WebhookEventType),
         description="The event types to receive, each once.",
         examples=[["event.changed", "event.cancelled", "registration.changed"]],
+        json_schema_extra={"uniqueItems": True},
     ),
     AfterValidator(_each_type_once),
 ]

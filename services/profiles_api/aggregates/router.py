@@ -16,6 +16,7 @@ from services.profiles_api.aggregates.schemas import (
 )
 from services.profiles_api.observations.dependencies import SuppressionDep
 from services.profiles_api.observations.fields import (
+    DISAGGREGATION_PATTERN,
     MAX_KEY_LENGTH,
     PERIOD_PATTERN,
     SCOPE_PATTERN,
@@ -53,6 +54,7 @@ Disaggregation = Annotated[
     str | None,
     Query(
         max_length=MAX_KEY_LENGTH,
+        pattern=DISAGGREGATION_PATTERN,
         description="A breakdown, e.g. `sex=F` or `citizenship=SY;sex=F` (in any order); "
         "empty (`disaggregation=`) for totals only.",
         examples=["sex=F"],

@@ -43,9 +43,19 @@ async def compare_cities(
     languages: LanguagesDep,
     suppression: SuppressionDep,
     indicator: Annotated[
-        list[str], Query(description="Indicator code(s), in order of preference.")
+        list[str],
+        Query(
+            description="Indicator code(s), in order of preference (comma-separated or "
+            "repeated); at least one, 422 otherwise."
+        ),
     ],
-    cities: Annotated[list[str], Query(description="City codes (comma-separated or repeated).")],
+    cities: Annotated[
+        list[str],
+        Query(
+            description=f"City codes (comma-separated or repeated); 1 to {MAX_COMPARED}, "
+            "422 otherwise."
+        ),
+    ],
     period: Annotated[
         str | None, Query(pattern=PERIOD_PATTERN, description="Only values within this period.")
     ] = None,

@@ -64,6 +64,7 @@ Dimensions = Annotated[
         max_length=8,
         description="Breakdowns observations may carry, e.g. `sex`, `age_group`, `citizenship`.",
         examples=[["sex", "age_group", "citizenship"]],
+        json_schema_extra={"uniqueItems": True},
     ),
 ]
 Formula = Annotated[

@@ -16,13 +16,21 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from services.profiles_api.observations.plausibility import Bounds
 
-PERIOD_PATTERN = r"^\d{4}(-Q[1-4]|-\d{2}(-\d{2})?)?$"
+#: The shape of a period as documented: years 1800 to 2200 (``Period.parse`` refuses others),
+#: months 01-12, days 01-31 (the day's existence in its month is checked by ``Period.parse``).
+PERIOD_PATTERN = (
+    r"^(1[89]\d{2}|2[01]\d{2}|2200)(-Q[1-4]|-(0[1-9]|1[0-2])(-(0[1-9]|[12]\d|3[01]))?)?$"
+)
 _PERIOD = re.compile(r"^(\d{4})(?:-Q([1-4])|-(\d{2})(?:-(\d{2}))?)?$")
 SCOPE_PATTERN = r"^(municipality|metro|governorate|region|country|district:[A-Za-z0-9_-]{1,48})$"
 _SCOPE = re.compile(SCOPE_PATTERN)
 _DIMENSION_NAME = re.compile(r"^[a-z][a-z0-9_]{0,31}$")
 _DIMENSION_VALUE = re.compile(r"^[A-Za-z0-9_.+<>-]{1,64}$")
 MAX_KEY_LENGTH = 255
+_PART = r"[a-z][a-z0-9_]{0,31}\s*=\s*[A-Za-z0-9_.+<>-]{1,64}"
+#: A breakdown as text, ``sex=F;age_group=15-64`` (spaces and empty parts tolerated); empty:
+#: the total.
+DISAGGREGATION_PATTERN = rf"^[\s;]*({_PART}([\s;]*;[\s;]*{_PART})*)?[\s;]*$"
 MAX_NOTE_LENGTH = 2000
 
 

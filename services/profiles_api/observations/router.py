@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import WithJsonSchema
 
 from services.profiles_api.observations import service
 from services.profiles_api.observations.dependencies import SuppressionDep
@@ -48,6 +49,11 @@ _CSV_EXAMPLE = (
     "interistituzionale sugli stranieri 2023,Comune di Torino,https://www.comune.torino.it/,"
     "administrative,,suppressed\r\n"
 )
+
+
+#: A breakdown filter documented as ``parse_dimension_filter`` reads it: a name, ``=``, a value
+#: (no NUL: no query parameter may hold one).
+DIMENSION_FILTER = WithJsonSchema({"type": "string", "pattern": "^[^=\\x00]+=[^\\x00]+$"})
 
 
 def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
@@ -102,9 +108,14 @@ async def list_observations(
     ] = None,
     scope: Annotated[str | None, Query(pattern=SCOPE_PATTERN)] = None,
     dimension: Annotated[
-        list[str] | None, Query(description="Breakdown values, e.g. `sex=F` (repeatable).")
+        list[Annotated[str, DIMENSION_FILTER]] | None,
+        Query(
+            description="Breakdown values, e.g. `sex=F` (repeatable); not with `total=true` (422)."
+        ),
     ] = None,
-    total: Annotated[bool, Query(description="Only totals (no breakdown).")] = False,
+    total: Annotated[
+        bool, Query(description="Only totals (no breakdown); not with `dimension` (422).")
+    ] = False,
     status: Annotated[
         list[ObsStatus] | None, Query(description="SDMX statuses (`obs_status`).")
     ] = None,
