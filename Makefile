@@ -15,8 +15,10 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/mc2cm dev
 
+# A new order each run (pytest-randomly); `make test ARGS=--randomly-seed=N`
+# replays the order of the seed a run printed in its header.
 test: $(STAMP)
-	$(BIN)/pytest
+	$(BIN)/pytest $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -56,7 +56,7 @@ def _start_dev(
         key: value
         for key, value in os.environ.items()
         if not key.startswith("MC2CM_") and key not in {"DATABASE_URL", "REDIS_URL"}
-    }
+    } | {"PYTHONFAULTHANDLER": "1"}
     with dev_log(tmp_path).open("w") as log:  # the child keeps its own copy
         return subprocess.Popen(
             [
@@ -185,8 +185,16 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
         try:
             process.wait(timeout=60)
         except subprocess.TimeoutExpired:
-            process.kill()
-            raise
+            # Where it hangs: faulthandler (on in its environment) writes every thread's
+            # stack to its log on SIGABRT.
+            process.send_signal(signal.SIGABRT)
+            try:
+                process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                process.kill()
+            raise AssertionError(
+                "mc2cm dev did not stop within 60 s of Ctrl-C:\n" + dev_log(tmp_path).read_text()
+            ) from None
     assert process.returncode == 0, dev_log(tmp_path).read_text()
     assert not (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists(), "PostgreSQL still runs"
     for stopped in (port, dialogue_port):
