@@ -9,7 +9,6 @@ from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
 from typing import Annotated, Any
 
-import fastapi.routing
 import redis.asyncio as aioredis
 from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi._compat import ModelField
@@ -32,7 +31,7 @@ from shared.problem_handlers import install_problem_handlers
 from shared.rate_limit import RateLimiter, limit_uploads, limit_writes
 from shared.readiness import Readiness, check_dependencies, readiness_response
 from shared.root_path import RootPathMiddleware
-from shared.routing import MethodNotAllowedMiddleware, check_route_order
+from shared.routing import MethodNotAllowedMiddleware, check_route_order, route_contexts
 from shared.schemas import contains_nul
 from shared.settings import Settings
 
@@ -67,7 +66,7 @@ class ApiIndex(BaseModel):
 def _collections(app: FastAPI) -> list[tuple[str, str, str]]:
     """(name, path, summary) of every ``GET /v1/<name>`` route, in the order they are served."""
     found: dict[str, tuple[str, str, str]] = {}
-    for context in fastapi.routing.iter_route_contexts(list(app.routes)):
+    for context in route_contexts(app):
         path = context.path_format
         methods = context.methods or set()
         name = (path or "").removeprefix(INDEX_PATH + "/")

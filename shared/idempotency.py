@@ -71,7 +71,7 @@ from shared.errors import (
     render_problem,
 )
 from shared.problem_handlers import database_problem
-from shared.routes import route_path, route_table
+from shared.routing import operation_table, route_path
 
 if TYPE_CHECKING:
     from shared.db import Database
@@ -339,7 +339,7 @@ class IdempotencyMiddleware:
     def _may_call(self, scope: Scope, owner: KeyOwner) -> bool:
         """Whether the operation the request reaches serves callers like ``owner`` at all;
         a path the app does not route is left to it (404, 405)."""
-        route = route_table(scope["app"]).route_for(scope["method"], route_path(scope))
+        route = operation_table(scope["app"]).route_for(scope["method"], route_path(scope))
         if route is None:
             return False
         allowed = callers_of(self.service, route.name)

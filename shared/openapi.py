@@ -12,11 +12,10 @@ import importlib
 import json
 import re
 import sys
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-import fastapi.routing
 from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
@@ -31,6 +30,7 @@ from shared.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
 from shared.openapi_examples import example_of
 from shared.pagination import page_params
 from shared.rate_limit import WRITE_METHODS
+from shared.routing import api_routes
 from shared.settings import Environment, Settings
 
 _ERROR_DESCRIPTIONS = {
@@ -139,27 +139,13 @@ def dependency_calls(dependant: Dependant) -> set[Callable[..., Any]]:
     return found
 
 
-def _api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
-    """(path, methods, route) of every API route, including those of included routers."""
-    iter_route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
-    if iter_route_contexts is None:  # FastAPI that copies included routes into app.routes
-        for route in app.routes:
-            if isinstance(route, APIRoute):
-                yield route.path_format, set(route.methods or ()), route
-        return
-    for context in iter_route_contexts(app.routes):
-        route = context.original_route
-        if isinstance(route, APIRoute):
-            yield context.path_format or route.path_format, set(context.methods or ()), route
-
-
 def _anonymous_operations(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of operations that serve anonymous callers: all but those that require
     a principal. (Every router of a service checks a token that is sent, through a dependency
     of the router that the route's own dependencies do not show; a route that never looks at
     the caller is public all the same.)"""
     anonymous: set[tuple[str, str]] = set()
-    for path, methods, route in _api_routes(app):
+    for path, methods, route in api_routes(app):
         if require_principal not in dependency_calls(route.dependant):
             anonymous |= {(path, method.lower()) for method in methods}
     return anonymous
@@ -268,7 +254,7 @@ def _validating_operations(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of operations that validate something of the request (parameters,
     body, or a dependency that may refuse it): the others cannot answer 422."""
     validating: set[tuple[str, str]] = set()
-    for path, methods, route in _api_routes(app):
+    for path, methods, route in api_routes(app):
         dependant = route.dependant
         if (
             dependant.dependencies
@@ -370,7 +356,7 @@ def _paged_operations(app: FastAPI) -> set[tuple[str, str]]:
     """(path, method) of the lists paged by ``shared.pagination``."""
     return {
         (path, method.lower())
-        for path, methods, route in _api_routes(app)
+        for path, methods, route in api_routes(app)
         if page_params in dependency_calls(route.dependant)
         for method in methods
     }

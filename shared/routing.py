@@ -15,16 +15,45 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import fastapi.routing
 from fastapi import FastAPI
-from starlette._utils import get_route_path
-from starlette.routing import BaseRoute, compile_path
+from fastapi.routing import APIRoute
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from shared.errors import ProblemError, render_problem
 
 _PARAMETER = re.compile(r"\{[^}]*\}")
+
+
+def route_contexts(app: FastAPI) -> list[Any]:
+    """Every route of the app as the router tries them, included routers' too: objects with
+    ``path`` (with convertors), ``path_format``, ``methods``, ``summary``,
+    ``include_in_schema`` and ``original_route``. (FastAPI gives them as route contexts;
+    a FastAPI that copies included routes into ``app.routes`` gives the routes themselves.)"""
+    iter_route_contexts = getattr(fastapi.routing, "iter_route_contexts", None)
+    if iter_route_contexts is None:
+        return list(app.routes)
+    return list(iter_route_contexts(list(app.routes)))
+
+
+def api_routes(app: FastAPI) -> Iterator[tuple[str, set[str], APIRoute]]:
+    """(path, methods, route) of every API route, including those of included routers."""
+    for context in route_contexts(app):
+        route = getattr(context, "original_route", context)
+        if isinstance(route, APIRoute):
+            path = getattr(context, "path_format", None) or route.path_format
+            yield path, set(getattr(context, "methods", None) or ()), route
+
+
+def route_path(scope: Scope) -> str:
+    """The request's path as the router matches it: without the root path, which ASGI puts
+    at the start of ``path`` (``shared.root_path``)."""
+    path: str = scope["path"]
+    root_path: str = scope.get("root_path", "")
+    return path[len(root_path) :] if root_path and path.startswith(root_path) else path
 
 
 @dataclass(frozen=True)
@@ -50,12 +79,12 @@ class Resource:
         return ", ".join(sorted(self.methods))
 
 
-def _route_templates(routes: Iterable[BaseRoute]) -> Iterator[tuple[str, set[str]]]:
+def _route_templates(app: FastAPI) -> Iterator[tuple[str, set[str]]]:
     """(path with convertors, methods) of every HTTP route, included routers' too, in the
     order the router tries them."""
-    for context in fastapi.routing.iter_route_contexts(list(routes)):
-        path = context.path
-        methods = context.methods
+    for context in route_contexts(app):
+        path = getattr(context, "path", None)
+        methods = getattr(context, "methods", None)
         if path is not None and methods:
             yield path, set(methods)
 
@@ -76,7 +105,7 @@ class ResourceTable:
 
     @classmethod
     def of_app(cls, app: FastAPI) -> ResourceTable:
-        return cls(_route_templates(app.routes))
+        return cls(_route_templates(app))
 
     def resolve(self, path: str) -> Resource | None:
         """The resource ``path`` names: of the templates it fits, the one whose literal
@@ -90,7 +119,7 @@ def check_route_order(app: FastAPI) -> None:
     the same method on a more specific one, which would take its requests (``GET /{id}``
     declared before ``GET /matches``): the router tries routes in order."""
     earlier: list[tuple[Resource, set[str]]] = []
-    for path, methods in _route_templates(app.routes):
+    for path, methods in _route_templates(app):
         route = Resource(template=path, methods=frozenset(methods), pattern=compile_path(path)[0])
         sample = _PARAMETER.sub("1", path)
         for before, before_methods in earlier:
@@ -133,8 +162,7 @@ class MethodNotAllowedMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path = get_route_path(scope)
-        resource = self.table.resolve(path)
+        resource = self.table.resolve(route_path(scope))
         method = scope["method"]
         if resource is None or method in resource.methods:
             await self.app(scope, receive, send)
@@ -146,3 +174,31 @@ class MethodNotAllowedMiddleware:
             headers={"Allow": allow},
         )
         await render_problem(problem, instance=instance)(scope, receive, send)
+
+
+class OperationTable:
+    """Which API route (operation) a method and path reach, for middleware that must know
+    it before the router runs (``shared.idempotency``: whom the operation serves)."""
+
+    def __init__(self, app: FastAPI) -> None:
+        # In the router's order: ``check_route_order`` makes the first fit the right one.
+        self._routes = [
+            (compile_path(path)[0], frozenset(methods), route)
+            for path, methods, route in api_routes(app)
+        ]
+
+    def route_for(self, method: str, path: str) -> APIRoute | None:
+        """The route the router runs for ``method`` on ``path`` (without the root path);
+        ``None`` when none fits both (a 404 or 405)."""
+        for pattern, methods, route in self._routes:
+            if method in methods and pattern.match(path):
+                return route
+        return None
+
+
+def operation_table(app: Any) -> OperationTable:
+    """The app's table, built on first use (every route is added before the first request)."""
+    table: OperationTable | None = getattr(app.state, "operation_table", None)
+    if table is None:
+        table = app.state.operation_table = OperationTable(app)
+    return table
