@@ -94,8 +94,9 @@ def api_paths(api: str) -> tuple[list[str], list[str]]:
     app = factory(Settings(database_url="postgresql://unused/unused", redis_url="redis://unused"))
     documented = [re.sub(r"\{\w+\}", "X", path) for path in app.openapi()["paths"]]
     pages = [path for route in app.routes if (path := getattr(route, "path", "")) in _PAGES]
-    public = [path for path in documented if path.startswith("/v1/")] + pages
-    operations = [path for path in documented if not path.startswith("/v1/")]
+    # ``/v1`` itself is the API's index, for the public as the rest of ``/v1``.
+    public = [path for path in documented if path == "/v1" or path.startswith("/v1/")] + pages
+    operations = [path for path in documented if path not in public]
     return public, operations
 
 
