@@ -15,10 +15,12 @@ $(STAMP): pyproject.toml
 dev: $(STAMP)
 	$(BIN)/mc2cm dev
 
-# A new order each run (pytest-randomly); `make test ARGS=--randomly-seed=N`
-# replays the order of the seed a run printed in its header.
+# Two test processes (pytest-xdist; `TEST_PROCESSES=1` for one, `auto` for a core each), each
+# with its own databases. A new order each run (pytest-randomly): `make test
+# ARGS=--randomly-seed=N` replays the order of the seed a run printed in its header.
+TEST_PROCESSES ?= 2
 test: $(STAMP)
-	$(BIN)/pytest $(ARGS)
+	$(BIN)/pytest -n $(TEST_PROCESSES) $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

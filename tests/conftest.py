@@ -16,6 +16,7 @@ import warnings
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -33,6 +34,7 @@ from shared.db import Database
 from shared.embedded import start_embedded_stack
 from shared.settings import Environment, Settings, to_libpq_url
 from tests.factories import Api
+from tests.fuzz import examples as fuzz_examples
 
 warnings.filterwarnings("ignore", module="platformdirs")
 TEST_SECRET = "test-secret-" + "x" * 40
@@ -275,3 +277,17 @@ async def own_database(
             await database.dispose()
     finally:
         await drop_database(url)
+
+
+# The fuzz run's count of examples, also across pytest-xdist workers (``tests/fuzz/examples.py``).
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    fuzz_examples.hand_over(session.config)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: object) -> None:
+    fuzz_examples.take_over(getattr(node, "workeroutput", {}))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    fuzz_examples.summarise(terminalreporter)

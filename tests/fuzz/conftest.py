@@ -1,11 +1,10 @@
 """Fixtures of the fuzz run: each app's requests inside the test's transaction, one savepoint
-an example, and the count of examples sent, printed at the end of the run."""
+an example, each counted for the run's summary (``tests/fuzz/examples.py``)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -28,12 +27,11 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from shared.auth import Role, issue_token
 from shared.settings import Settings
 from tests.conftest import client_in_transaction
+from tests.fuzz import examples
 
 #: The address the apps see the fuzz requests come from (an ASGI scope value, no traffic).
 FUZZ_CLIENT = ("127.0.0.77", 40000)
 
-#: Examples sent, by app and caller (e.g. ``("profiles", "admin")``), for the run's summary.
-EXAMPLES: Counter[tuple[str, str]] = Counter()
 
 #: What every response must satisfy: no 5xx; status, media type, body and headers as the
 #: operation's OpenAPI document declares them; a method the path lacks answered 405 with an
@@ -119,7 +117,7 @@ class Fuzzer:
         # the session's event loop, idle between fixtures, so each request runs to completion
         # on it.
         response = self.loop.run_until_complete(self._send(_httpx_arguments(arguments)))
-        EXAMPLES[self.app_name, caller.value if caller else "anonymous"] += 1
+        examples.count(self.app_name, caller.value if caller else "anonymous")
         case.validate_response(response, checks=CHECKS, headers=headers)
 
     async def _send(self, request: dict[str, Any]) -> httpx.Response:
@@ -156,12 +154,3 @@ async def dialogue_fuzzer(
 ) -> AsyncIterator[Fuzzer]:
     async with _fuzzer(dialogue_app, connection, settings, "dialogue") as fuzzer:
         yield fuzzer
-
-
-def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
-    if not EXAMPLES:
-        return
-    counts = sorted(EXAMPLES.items())
-    by_caller = ", ".join(f"{app} as {caller}: {n}" for (app, caller), n in counts)
-    terminalreporter.write_sep("-", "schemathesis")
-    terminalreporter.write_line(f"fuzz examples executed: {sum(EXAMPLES.values())} ({by_caller})")
