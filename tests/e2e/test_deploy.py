@@ -422,6 +422,18 @@ def test_worker_and_apis_expose_health_metrics_and_outbox_lag(
     assert {"outcome"} <= set(handled[0][0]), handled
     assert any(n.startswith("mc2cm_job_duration_seconds") for n in names), sorted(names)
 
+    # An import the API process serving now has counted: another test of the module may have
+    # restarted it since the module's import (the SIGTERM tests stop and start the roles).
+    with platform.client() as proxy:
+        city, value = next(iter(FIGURES.items()))
+        dry_run = proxy.post(
+            "/profiles/v1/imports?dry_run=true",
+            content=csv_file(
+                f"{city},foreign_nationals,{PERIOD},municipality,,{value},,,A,{SOURCE},"
+            ),
+            headers=platform.headers(**{"Content-Type": "text/csv"}),
+        )
+        assert dry_run.status_code == 200, dry_run.text
     api = _samples(httpx.get(f"http://{HOST}:{platform.ports['profiles']}/metrics").text)
     imports = [
         value
