@@ -32,6 +32,7 @@ from shared.pagination import page_params
 from shared.rate_limit import WRITE_METHODS
 from shared.routing import api_routes
 from shared.settings import Environment, Settings
+from shared.text import TEXT_NOT_BLANK_PATTERN, TEXT_PATTERN
 
 _ERROR_DESCRIPTIONS = {
     "400": "Bad request",
@@ -195,15 +196,6 @@ def _exact_integer_bounds(node: Any) -> None:
                 node[key] = _BIGINT_MAX if bound == float(_BIGINT_MAX) else int(bound)
     for value in node.values():
         _exact_integer_bounds(value)
-
-
-#: Any text of a request body, as ``shared.text`` checks it: no C0 control but tab and line
-#: breaks (``_NEVER``; lone surrogates cannot appear in a JSON Schema string). The second
-#: form is for the non-blank texts of language maps, documented as ``\\S`` before.
-TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
-TEXT_NOT_BLANK_PATTERN = (
-    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f][^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
-)
 
 
 def _document_text_rule(

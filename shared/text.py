@@ -28,8 +28,15 @@ _NEVER = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff]")
 #: Characters a single line may not hold: every control character, line and paragraph
 #: separators, and lone surrogates.
 _NOT_IN_A_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
-#: ``_NOT_IN_A_LINE`` as a JSON Schema pattern (ECMA-262), for the OpenAPI documents. (Lone
-#: surrogates cannot appear in a valid JSON Schema string; they are left out.)
+#: The two rules as JSON Schema patterns (ECMA-262), for the OpenAPI documents
+#: (``shared.openapi`` puts ``TEXT_PATTERN`` on every free text of a request body). Lone
+#: surrogates cannot appear in a valid JSON Schema string: they are left out.
+TEXT_PATTERN = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+#: ``TEXT_PATTERN`` for a text that is not blank (the values of language maps).
+TEXT_NOT_BLANK_PATTERN = (
+    r"^[^\x00-\x08\x0b\x0c\x0e-\x1f]*[^\s\x00-\x08\x0b\x0c\x0e-\x1f]"
+    r"[^\x00-\x08\x0b\x0c\x0e-\x1f]*$"
+)
 SINGLE_LINE_PATTERN = r"^[^\x00-\x1f\x7f-\x9f\u2028\u2029]*$"
 #: A single line that is not blank, for the values of language maps of titles.
 SINGLE_LINE_NOT_BLANK_PATTERN = (

@@ -17,8 +17,8 @@ from services.dialogue_api.app import create_app as create_dialogue_app
 from services.profiles_api.app import create_app as create_profiles_app
 from shared.errors import PROBLEM_MEDIA_TYPE
 from shared.i18n import LANGUAGE_TAG_PATTERN
-from shared.openapi import TEXT_NOT_BLANK_PATTERN, render_openapi
-from shared.text import SINGLE_LINE_NOT_BLANK_PATTERN
+from shared.openapi import render_openapi
+from shared.text import SINGLE_LINE_NOT_BLANK_PATTERN, TEXT_NOT_BLANK_PATTERN
 from tests.factories import Api
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "openapi"
