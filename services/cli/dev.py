@@ -73,6 +73,25 @@ def _write_dev_env(values: dict[str, str]) -> None:
     DEV_ENV_FILE.chmod(0o600)
 
 
+#: What ``mc2cm dev`` keeps of the file between runs: the secret, so tokens stay valid.
+_KEPT_BETWEEN_RUNS = ("MC2CM_JWT_SECRET",)
+
+
+def _forget_an_earlier_run() -> None:
+    """Keep only the secret of the file an earlier ``mc2cm dev`` wrote. A run that was killed
+    (no chance to rewrite it on exit) leaves the addresses of servers and a mail sink that
+    stopped with it: read as configuration, they would send this run to servers that are gone
+    instead of starting its own. Servers configured in the environment still count."""
+    if not DEV_ENV_FILE.is_file():
+        return
+    kept = {}
+    for line in DEV_ENV_FILE.read_text().splitlines():
+        name, separator, value = line.partition("=")
+        if separator and name.strip() in _KEPT_BETWEEN_RUNS:
+            kept[name.strip()] = value.strip()
+    _write_dev_env(kept)
+
+
 def _wait_ready(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> bool:
     import httpx
 
@@ -114,6 +133,7 @@ def run_dev(
     warnings.filterwarnings("ignore", module="platformdirs")
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     started = time.monotonic()
+    _forget_an_earlier_run()
     configured = load_settings()
     stack: EmbeddedStack | None = None
     sink: MailSink | None = None

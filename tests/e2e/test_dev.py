@@ -259,3 +259,21 @@ def test_dev_killed_takes_its_servers_and_services_along(tmp_path: Path) -> None
     for stopped in (port, dialogue_port, metrics_port):
         with pytest.raises(httpx.ConnectError):
             httpx.get(f"http://127.0.0.1:{stopped}/healthz", timeout=2)
+
+    # `make dev` again in the same checkout starts servers of its own: the addresses the
+    # killed run left in .mc2cm/dev.env are of servers that stopped with it.
+    again = _start_dev(tmp_path, port, dialogue_port, smtp_port, metrics_port)
+    try:
+        assert again.stdout is not None
+        token = again.stdout.readline().strip()  # printed once everything runs
+        assert token, dev_log(tmp_path).read_text()
+        cities = httpx.get(f"http://127.0.0.1:{port}/v1/cities", timeout=10)
+        assert cities.status_code == 200, cities.text
+    finally:
+        again.send_signal(signal.SIGINT)
+        try:
+            again.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            again.kill()
+            again.wait()
+    assert again.returncode == 0, dev_log(tmp_path).read_text()
