@@ -74,6 +74,17 @@ def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) 
         return schema["const"]
     if schema.get("enum"):
         return schema["enum"][0]
+    if "properties" in schema and ("anyOf" in schema or "oneOf" in schema):
+        # An object whose alternatives narrow its own fields (one of two fields required):
+        # the object with the first alternative that gives an example.
+        for key in ("oneOf", "anyOf"):
+            for alternative in schema.get(key, ()):
+                found = example_of(
+                    _narrowed(schema, _resolve(alternative, schemas)), schemas, depth + 1
+                )
+                if found is not None:
+                    return found
+        return None
     for key in ("anyOf", "oneOf"):
         for alternative in schema.get(key, ()):
             resolved = _resolve(alternative, schemas)
@@ -109,6 +120,17 @@ def example_of(schema: dict[str, Any], schemas: dict[str, Any], depth: int = 0) 
     if kind == "boolean":
         return True
     return None
+
+
+def _narrowed(schema: dict[str, Any], alternative: dict[str, Any]) -> dict[str, Any]:
+    """``schema`` (an object) with the fields ``alternative`` requires and constrains."""
+    narrowed = {key: value for key, value in schema.items() if key not in ("anyOf", "oneOf")}
+    properties = dict(schema.get("properties", {}))
+    for name, member in alternative.get("properties", {}).items():
+        properties[name] = {**properties.get(name, {}), **member}
+    narrowed["properties"] = properties
+    narrowed["required"] = [*schema.get("required", ()), *alternative.get("required", ())]
+    return narrowed
 
 
 def _object(schema: dict[str, Any], schemas: dict[str, Any], depth: int) -> Any:

@@ -10,7 +10,9 @@ from typing import Any, ClassVar
 from pydantic import (
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Field,
     FutureDate,
     FutureDatetime,
     NaiveDatetime,
@@ -19,6 +21,7 @@ from pydantic import (
     ValidationInfo,
     field_validator,
 )
+from pydantic import HttpUrl as _HttpUrl
 
 from shared.text import NUL, find_text_problem
 
@@ -26,6 +29,27 @@ from shared.text import NUL, find_text_problem
 #: zone is out of range in another) and what the platform's business can mean.
 EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
 LATEST = datetime(2200, 12, 31, 23, 59, 59, tzinfo=UTC)
+
+
+#: The longest web address a request may give, counted as sent.
+MAX_URL_LENGTH = 2000
+
+
+def _url_length_as_sent(value: Any) -> Any:
+    # Counted before parsing: the parsed address may be longer than what was sent (a bare
+    # host gains a "/"), so a limit on it would refuse addresses the schema admits.
+    if isinstance(value, str) and len(value) > MAX_URL_LENGTH:
+        raise ValueError(f"must be at most {MAX_URL_LENGTH} characters")
+    return value
+
+
+#: An http or https address, at most ``MAX_URL_LENGTH`` characters as the caller wrote it
+#: (stored as parsed, in a column without a length limit).
+WebAddress = typing.Annotated[
+    _HttpUrl,
+    BeforeValidator(_url_length_as_sent),
+    Field(json_schema_extra={"maxLength": MAX_URL_LENGTH}),
+]
 
 
 def contains_nul(value: Any) -> bool:

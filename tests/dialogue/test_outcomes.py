@@ -81,6 +81,22 @@ async def test_only_http_and_https_links_are_accepted(dialogue: Api) -> None:
         assert error_fields(assert_problem(response, 422)) == {"url"}, link
 
 
+async def test_a_link_is_at_most_2000_characters_as_sent(dialogue: Api) -> None:
+    # A bare host is stored with a "/" added: the limit counts what the caller sent, as the
+    # OpenAPI document's maxLength says.
+    event = await create_event(dialogue)
+    url = f"/v1/events/{event['id']}/outcomes"
+    longest = "https://" + "a" * 1988 + ".org"
+    assert len(longest) == 2000
+
+    stored = await dialogue.post(url, role=Api.ADMIN, json=new_outcome(url=longest))
+    refused = await dialogue.post(url, role=Api.ADMIN, json=new_outcome(url=longest + "g"))
+
+    assert stored.status_code == 201, stored.text
+    assert stored.json()["url"] == longest + "/"
+    assert error_fields(assert_problem(refused, 422)) == {"url"}
+
+
 async def test_outcome_fields_are_validated_by_name(dialogue: Api) -> None:
     event = await create_event(dialogue)
 

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Identity,
     Index,
     String,
+    Text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -53,7 +54,7 @@ class Event(Timestamped, Versioned, Base):
     )
     participating_cities: Mapped[list[str]] = mapped_column(ARRAY(String(5)), server_default="{}")
     venue: Mapped[str | None] = mapped_column(String(300))
-    online_url: Mapped[str | None] = mapped_column(String(2000))
+    online_url: Mapped[str | None] = mapped_column(Text)
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     timezone: Mapped[str] = mapped_column(String(64))

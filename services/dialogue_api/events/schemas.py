@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Self
 from zoneinfo import ZoneInfo
 
-from pydantic import AwareDatetime, BaseModel, Field, HttpUrl, model_validator
+from pydantic import AwareDatetime, BaseModel, Field, model_validator
 
 from shared.contracts.cities import CityCode
 from shared.contracts.themes import Theme
 from shared.i18n import LangMap, LanguageList, Languages, TitleMapEn
-from shared.schemas import InputModel, PatchModel
+from shared.schemas import InputModel, PatchModel, WebAddress
 from shared.text import SINGLE_LINE
 from shared.timezones import Timezone
 
@@ -78,7 +78,7 @@ class EventCreate(InputModel):
     )
     participating_cities: Cities = Field(default_factory=list)
     venue: Venue | None = Field(default=None, examples=["Vienna City Hall"])
-    online_url: HttpUrl | None = Field(default=None, max_length=2000)
+    online_url: WebAddress | None = None
     starts_at: AwareDatetime = Field(
         description="With its UTC offset; stored in UTC.", examples=["2015-11-18T09:00:00+01:00"]
     )
@@ -127,7 +127,7 @@ class EventUpdate(PatchModel):
     host_city: CityCode | None = None
     participating_cities: Cities | None = None
     venue: Venue | None = None
-    online_url: HttpUrl | None = Field(default=None, max_length=2000)
+    online_url: WebAddress | None = None
     starts_at: AwareDatetime | None = None
     ends_at: AwareDatetime | None = None
     timezone: Timezone | None = None

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String
+from sqlalchemy import BigInteger, ForeignKey, Identity, Index, String, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -22,5 +22,5 @@ class Outcome(Timestamped, Versioned, Base):
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))
     title: Mapped[dict[str, str]] = mapped_column(JSONB)
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(16))

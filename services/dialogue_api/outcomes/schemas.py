@@ -4,10 +4,10 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Self
 
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, Field
 
 from shared.i18n import LangMap, Languages, LanguageTag, TitleMapEn
-from shared.schemas import InputModel, PatchModel
+from shared.schemas import InputModel, PatchModel, WebAddress
 
 if TYPE_CHECKING:
     from services.dialogue_api.outcomes.models import Outcome
@@ -26,7 +26,6 @@ Title = Field(
     examples=[{"en": "Minutes of the expert meeting", "fr": "Compte rendu de la réunion"}],
 )
 Url = Field(
-    max_length=2000,
     description="Where the document is published (http or https).",
     examples=["https://www.example.org/mc2cm/2015-11-vienna-minutes.pdf"],
 )
@@ -36,7 +35,7 @@ DocumentLanguage = Field(description="The language the document is written in.")
 class OutcomeCreate(InputModel):
     kind: OutcomeKind
     title: TitleMapEn = Title
-    url: HttpUrl = Url
+    url: WebAddress = Url
     document_language: LanguageTag = DocumentLanguage
 
 
@@ -45,7 +44,7 @@ class OutcomeUpdate(PatchModel):
 
     kind: OutcomeKind | None = None
     title: TitleMapEn | None = None
-    url: HttpUrl | None = Field(default=None, max_length=2000)
+    url: WebAddress | None = None
     document_language: LanguageTag | None = None
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from sqlalchemy import BigInteger, DateTime, Identity, Index, String
+from sqlalchemy import BigInteger, DateTime, Identity, Index, String, Text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -32,7 +32,7 @@ class WebhookSubscription(Timestamped, Versioned, Base):
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    url: Mapped[str] = mapped_column(String(2000))
+    url: Mapped[str] = mapped_column(Text)
     event_types: Mapped[list[str]] = mapped_column(ARRAY(String(64)))
     secret: Mapped[str] = mapped_column(String(100))
     description: Mapped[str | None] = mapped_column(String(500))

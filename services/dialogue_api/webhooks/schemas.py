@@ -4,9 +4,9 @@ import enum
 from datetime import datetime
 from typing import TYPE_CHECKING, Annotated, Self
 
-from pydantic import AfterValidator, BaseModel, Field, HttpUrl, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from shared.schemas import InputModel, PatchModel
+from shared.schemas import InputModel, PatchModel, WebAddress
 from shared.text import SINGLE_LINE
 
 if TYPE_CHECKING:
@@ -47,9 +47,8 @@ EventTypes = Annotated[
     AfterValidator(_each_type_once),
 ]
 Url = Annotated[
-    HttpUrl,
+    WebAddress,
     Field(
-        max_length=2000,
         description="Where deliveries are POSTed: http or https (https only in production), "
         "to a public address; loopback, link-local, private, multicast and reserved addresses "
         "(or names resolving to them) are refused, here and again before each delivery.",

@@ -4,7 +4,7 @@ import uuid
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Any, Self
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from services.profiles_api.observations.fields import (
     PERIOD_PATTERN,
@@ -49,6 +49,23 @@ class InlineSourceIn(InputModel):
 
 class ObservationIn(InputModel):
     """One figure; its key is (city, indicator, period, scope, dimensions, source)."""
+
+    # The schema states what ``_one_source`` checks: a known source by id, or one inline.
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={
+            "oneOf": [
+                {
+                    "required": ["source_id"],
+                    "properties": {"source_id": {"type": "integer"}, "source": {"type": "null"}},
+                },
+                {
+                    "required": ["source"],
+                    "properties": {"source": {"type": "object"}, "source_id": {"type": "null"}},
+                },
+            ]
+        },
+    )
 
     city: CityCode
     indicator: IndicatorCode
