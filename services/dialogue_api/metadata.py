@@ -6,6 +6,7 @@ from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.db import Base, outbox
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.exchanges.models import Exchange, ExchangeMatch
+from services.dialogue_api.indicators.models import IndicatorRef
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.outcomes.models import Outcome
 from services.dialogue_api.people.models import Person
@@ -29,6 +30,7 @@ __all__ = [
     "Evidence",
     "Exchange",
     "ExchangeMatch",
+    "IndicatorRef",
     "Notification",
     "Outcome",
     "Person",
