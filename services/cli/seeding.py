@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.dialogue_api.cities.service import resync_city_refs
 from services.dialogue_api.demo.seed import SeedResult as DialogueSeedResult
 from services.dialogue_api.demo.seed import seed as seed_dialogue
+from services.profiles_api.cities.service import city_refs
 from services.profiles_api.demo.seed import SeedResult as ProfilesSeedResult
 from services.profiles_api.demo.seed import seed as seed_profiles
-from services.worker.cities import resync_city_refs
 
 
 @dataclass
@@ -27,7 +28,7 @@ class SeedReport:
 async def seed_all(session: AsyncSession) -> SeedReport:
     """Load every service's demo data; idempotent."""
     profiles = await seed_profiles(session)
-    synced = await resync_city_refs(session)
+    synced = await resync_city_refs(session, await city_refs(session))
     dialogue = await seed_dialogue(session)
     return SeedReport(profiles=profiles, cities_synced=synced, dialogue=dialogue)
 

@@ -23,14 +23,15 @@ from arq.worker import Function, Worker, func
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
-from services.worker import aggregation, cities, notifications
+from services.worker import aggregation, notifications, registry
 from services.worker.context import WorkerContext
 from services.worker.events import handle_event
 from services.worker.housekeeping import purge_idempotency_keys
 from services.worker.instrumentation import enter_job, instrument, read_job
 from services.worker.metrics import WorkerMetrics
 from services.worker.operations import serve_operations
-from services.worker.relay import OUTBOXES, run_relay, sweep_outbox
+from services.worker.registry import OUTBOXES
+from services.worker.relay import run_relay, sweep_outbox
 from services.worker.smtp import SmtpConnections
 from shared.db import Database
 from shared.settings import Settings
@@ -48,6 +49,7 @@ def redis_client(url: str, queue_name: str) -> ArqRedis:
 def functions() -> list[Function]:
     return [
         func(handle_event, name="handle_event"),
+        *registry.FUNCTIONS,
         *aggregation.FUNCTIONS,
         *notifications.FUNCTIONS,
     ]
@@ -57,7 +59,7 @@ def cron_jobs() -> list[CronJob]:
     """Fresh copies of every cron job: arq keeps a job's schedule on the object, and a worker
     built again in the same process (after Redis was lost) must run start-up jobs again."""
     jobs = [
-        cron(cities.resync_cities, name="resync_cities", hour={2}, minute={30}, second={0}),
+        *registry.CRON_JOBS,
         cron(sweep_outbox, name="sweep_outbox", second={20}),
         cron(purge_idempotency_keys, name="purge_idempotency_keys", minute={10}, second={0}),
         *aggregation.CRON_JOBS,
@@ -121,6 +123,7 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
             redis=redis,
             smtp=smtp,
             metrics=WorkerMetrics(OUTBOXES),
+            cities=registry.CITY_DIRECTORY,
         )
     finally:
         await smtp.close()

@@ -1,18 +1,21 @@
-"""What every job of the worker reaches: settings, the database, the arq queue, the open
-SMTP connections and the worker's metrics."""
+"""The worker's side of ``shared.jobs.JobContext``: what every job reaches (settings, the
+database, the arq queue, the open SMTP connections, outbound HTTP, the worker's metrics and
+profiles' cities for the dialogue's read model)."""
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from arq.connections import ArqRedis
+from prometheus_client import CollectorRegistry
 
 from services.worker.metrics import WorkerMetrics
 from services.worker.smtp import SmtpConnections
 from shared.contracts.events import OutboxEvent
 from shared.db import Database
+from shared.jobs import CityDirectory, HttpClients, OutboundHttp
 from shared.observability import request_id_var
 from shared.settings import Settings
 
@@ -23,13 +26,20 @@ REQUEST_ID_KEYWORD = "_request_id"
 
 @dataclass(frozen=True)
 class WorkerContext:
-    """The worker's shared state; arq hands it to each job as ``ctx["worker"]``."""
+    """The worker's shared state; arq hands it to each job as ``ctx["worker"]``. Domains see
+    it as a ``shared.jobs.JobContext``."""
 
     settings: Settings
     database: Database
     redis: ArqRedis
     smtp: SmtpConnections
     metrics: WorkerMetrics
+    cities: CityDirectory
+    http: HttpClients = field(default_factory=OutboundHttp)
+
+    @property
+    def registry(self) -> CollectorRegistry:
+        return self.metrics.registry
 
     async def enqueue(
         self, function: str, *args: Any, request_id: str | None = None, **options: Any
@@ -54,7 +64,6 @@ def worker_context(ctx: Mapping[str, Any]) -> WorkerContext:
     return context
 
 
-#: A reaction to one outbox event. It runs at least once per event, so it must be idempotent.
+# Until every domain's handlers live in the domain (typed with ``shared.jobs.Handler``).
 Handler = Callable[[WorkerContext, OutboxEvent], Awaitable[None]]
-#: The handlers of a domain by event type.
 Handlers = Mapping[str, Sequence[Handler]]

@@ -6,17 +6,11 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import Table
-
-from services.dialogue_api.db import idempotency_keys as dialogue_keys
-from services.profiles_api.db import idempotency_keys as profiles_keys
 from services.worker.context import worker_context
+from services.worker.registry import IDEMPOTENCY_KEYS
 from shared.idempotency import purge_expired
 
 log = logging.getLogger(__name__)
-
-#: The ``Idempotency-Key`` store of each schema.
-IDEMPOTENCY_KEYS: dict[str, Table] = {"profiles": profiles_keys, "dialogue": dialogue_keys}
 
 
 async def purge_idempotency_keys(ctx: dict[str, Any]) -> dict[str, int]:

@@ -24,16 +24,13 @@ from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, Table, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from services.dialogue_api.db import outbox as dialogue_outbox
-from services.profiles_api.db import outbox as profiles_outbox
 from services.worker.context import WorkerContext, worker_context
+from services.worker.registry import OUTBOXES
 from shared.outbox import OUTBOX_CHANNEL
 from shared.settings import to_libpq_url
 
 log = logging.getLogger(__name__)
 
-#: The outbox of each schema the relay serves.
-OUTBOXES: dict[str, Table] = {"profiles": profiles_outbox, "dialogue": dialogue_outbox}
 BATCH = 500
 #: Failures that end a pass early; the next pass tries again.
 TRANSIENT = (RedisError, OSError, OperationalError, DBAPIError, asyncpg.PostgresError)

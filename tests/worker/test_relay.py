@@ -10,9 +10,9 @@ from arq.connections import ArqRedis
 from sqlalchemy import func, select, update
 
 from services.dialogue_api.cities.models import CityRef
+from services.dialogue_api.cities.tasks import resync_cities
 from services.profiles_api.db import outbox as profiles_outbox
 from services.worker.app import open_worker
-from services.worker.cities import resync_cities
 from services.worker.relay import relay, sweep_outbox
 from shared.auth import Role
 from tests.worker.conftest import Platform, eventually

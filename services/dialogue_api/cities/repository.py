@@ -28,6 +28,13 @@ class CityRefRepository(Repository[CityRef]):
         )
         return set(found)
 
+    async def current_codes_except(self, codes: Iterable[str]) -> Sequence[str]:
+        """The codes of the cities the network has now (not removed) other than ``codes``."""
+        statement = select(CityRef.code).where(CityRef.removed_at.is_(None))
+        if kept := set(codes):
+            statement = statement.where(CityRef.code.not_in(kept))
+        return (await self.session.scalars(statement.order_by(CityRef.code))).all()
+
     async def for_update(self, code: str) -> CityRef | None:
         return await self.session.scalar(
             select(CityRef).where(CityRef.code == code).with_for_update()

@@ -1,15 +1,15 @@
 """The dialogue's read model of the network's cities, and the check every write makes of it.
 
 Profiles owns the cities. Its ``city.upserted`` / ``city.deleted`` events reach this model
-through the worker (and ``mc2cm dev`` fills it from the demo data); a write here never calls
-profiles. Applying an event is idempotent and ignores events older than what is stored, so
-redelivered or reordered events leave the same state.
+through the worker (``tasks.py``; ``mc2cm dev`` fills it from the demo data); a write here
+never calls profiles. Applying an event is idempotent and ignores events older than what is
+stored, so redelivered or reordered events leave the same state.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -68,6 +68,24 @@ async def apply_city_deleted(session: AsyncSession, code: str, *, changed_at: da
     row.source_changed_at = changed_at
     await repository.flush()
     return True
+
+
+async def resync_city_refs(
+    session: AsyncSession, cities: Sequence[tuple[CityRef, datetime]]
+) -> int:
+    """Make ``dialogue.city_ref`` agree with ``cities`` (every city of profiles, with when it
+    last changed): missed or changed cities upserted, cities gone marked removed. How many
+    rows changed."""
+    changed = 0
+    for city, changed_at in cities:
+        changed += await apply_city_upserted(session, city, changed_at=changed_at)
+    gone = await CityRefRepository.from_session(session).current_codes_except(
+        city.code for city, _ in cities
+    )
+    now = datetime.now(UTC)
+    for code in gone:
+        changed += await apply_city_deleted(session, code, changed_at=now)
+    return changed
 
 
 async def list_cities(session: AsyncSession, page: PageParams) -> Sequence[CityRefRow]:

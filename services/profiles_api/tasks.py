@@ -1,0 +1,23 @@
+"""What the worker runs for profiles: its domains' jobs, the tables of schema ``profiles`` the
+worker's machinery serves, and what profiles lends other services' jobs.
+
+The worker reaches profiles through this module (and each domain's ``tasks.py``) only.
+"""
+
+from __future__ import annotations
+
+from services.profiles_api import SCHEMA
+from services.profiles_api.cities.service import city_refs
+from services.profiles_api.db import idempotency_keys, outbox
+from shared.jobs import CityDirectory, ServiceTasks
+
+SERVICE = ServiceTasks(
+    schema=SCHEMA,
+    outbox=outbox,
+    idempotency_keys=idempotency_keys,
+    domains=[],
+)
+
+#: The network's cities as the other services' read models keep them
+#: (``shared.jobs.JobContext.cities``).
+CITY_DIRECTORY: CityDirectory = city_refs
