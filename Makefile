@@ -26,13 +26,14 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 format: $(STAMP)
 	$(BIN)/ruff check --fix .
 	$(BIN)/ruff format .
 
 clean:
-	rm -rf $(VENV) .mc2cm .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .mc2cm .pytest_cache .mypy_cache .ruff_cache .hypothesis .import_linter_cache
 
 # Regenerate the committed OpenAPI documents after changing an API (a test checks for drift).
 openapi: $(STAMP)

@@ -23,7 +23,7 @@ from services.profiles_api.observations.fields import (
     FieldProblem,
     parse_dimension_text,
 )
-from services.profiles_api.query import parse_period_bound, split_values
+from services.profiles_api.observations.query import parse_period_bound, split_values
 from shared.auth import AdminPrincipal
 from shared.contracts.cities import Region
 from shared.contracts.themes import Theme

@@ -14,8 +14,8 @@ from services.profiles_api.observations.fields import (
     ObsStatus,
     ValueStatus,
 )
+from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.observations.schemas import SourceSummary
-from services.profiles_api.query import parse_period_bound, split_values
 from shared.db import SessionDep
 from shared.errors import invalid
 from shared.i18n import LanguagesDep

@@ -11,6 +11,7 @@ from services.profiles_api.observations import service
 from services.profiles_api.observations.dependencies import SuppressionDep
 from services.profiles_api.observations.export import EXPORT_COLUMNS, export_csv
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
+from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.observations.repository import ObservationFilter
 from services.profiles_api.observations.schemas import (
     BatchResult,
@@ -20,7 +21,6 @@ from services.profiles_api.observations.schemas import (
     observation_json,
 )
 from services.profiles_api.observations.suppression import Suppression
-from services.profiles_api.query import parse_period_bound, split_values
 from shared.auth import CurrentPrincipal, MaybePrincipal
 from shared.contracts.themes import Theme
 from shared.db import ReadSessionDep, SessionDep
