@@ -1,12 +1,21 @@
-"""Small helpers that build valid requests in one line."""
+"""The suite's one helpers module: valid requests in one line, and the checks every test
+shares (problem documents, audit entries, outbox events). A helper several test modules need
+lives here, not in each of them (tests/test_suite_shape.py checks the usual ones); waiting on
+conditions lives in tests/waiting.py, and the dialogue's builders in tests/dialogue/factories.py.
+"""
 
 from __future__ import annotations
 
+import socket
+import uuid
 from typing import Any
 
 import httpx
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.auth import Role, issue_token
+from shared.errors import PROBLEM_MEDIA_TYPE
 from shared.settings import Settings
 
 
@@ -82,6 +91,70 @@ def observation(**overrides: Any) -> dict[str, Any]:
     return body
 
 
+def new_city(**overrides: Any) -> dict[str, Any]:
+    """A valid city that is not in the demo data (Athens)."""
+    body: dict[str, Any] = {
+        "code": "GRATH",
+        "names": {"en": "Athens", "fr": "Athènes", "el": "Αθήνα"},
+        "country": "GR",
+        "region": "europe",
+        "latitude": 37.98,
+        "longitude": 23.73,
+        "timezone": "Europe/Athens",
+        "membership": {"status": "expected", "since": "2026-01-15"},
+    }
+    body.update(overrides)
+    return body
+
+
+def new_source(**overrides: Any) -> dict[str, Any]:
+    """A valid source: the French census of 2021."""
+    body: dict[str, Any] = {
+        "title": "Recensement de la population 2021",
+        "publisher": "INSEE",
+        "url": "https://www.insee.fr/fr/statistiques/2021",
+        "kind": "census",
+    }
+    body.update(overrides)
+    return body
+
+
+def unique_title(prefix: str) -> str:
+    """A title no other request uses: ``prefix`` and a random suffix."""
+    return f"{prefix} {uuid.uuid4().hex[:8]}"
+
+
+def new_challenge(**overrides: Any) -> dict[str, Any]:
+    """A valid challenge: too few emergency shelter places (housing, resources, high)."""
+    body: dict[str, Any] = {
+        "theme": "housing",
+        "need_type": "resources",
+        "description": {
+            "en": "Not enough emergency shelter places for newcomers.",
+            "fr": "Pas assez de places d'hébergement d'urgence pour les nouveaux arrivants.",
+        },
+        "priority": "high",
+    }
+    body.update(overrides)
+    return body
+
+
+def new_indicator(**overrides: Any) -> dict[str, Any]:
+    """A valid indicator that is not in the demo catalogue."""
+    body: dict[str, Any] = {
+        "code": "language_classes_places",
+        "names": {"en": "Places in language classes", "fr": "Places en cours de langue"},
+        "theme": "education",
+        "unit": "count",
+        "value_type": "integer",
+        "population_concept": "residents",
+        "dimensions": ["district"],
+        "aggregation": "sum",
+    }
+    body.update(overrides)
+    return body
+
+
 CSV_HEADER = (
     "city,indicator,period,scope,dimension,value,value_low,value_high,obs_status,"
     "source_title,source_publisher,source_url,source_kind,note"
@@ -92,20 +165,44 @@ def csv_file(*rows: str, header: str = CSV_HEADER) -> bytes:
     return ("\n".join((header, *rows)) + "\n").encode()
 
 
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    """The RFC 9457 problem document of ``response``, which must have ``status``."""
+#: The members every problem document of ours has.
+PROBLEM_MEMBERS = ("type", "title", "status", "detail", "instance")
+
+
+def assert_problem(
+    response: httpx.Response, status: int, *, instance: str | None = None
+) -> dict[str, Any]:
+    """The RFC 9457 problem document of ``response``, which must have ``status`` (in the
+    response and in the document); its body.
+
+    With ``instance``, the document must also be complete: exactly our media type, every member
+    of ``PROBLEM_MEMBERS``, a type of ours, a title and a detail, and ``instance`` as given."""
     assert response.status_code == status, (
         f"expected {status}, got {response.status_code}: {response.text}"
     )
     content_type = response.headers["content-type"]
-    assert content_type.startswith("application/problem+json"), content_type
+    assert content_type.startswith(PROBLEM_MEDIA_TYPE), content_type
     body: dict[str, Any] = response.json()
+    assert body["status"] == status, body
+    if instance is not None:
+        assert content_type == PROBLEM_MEDIA_TYPE, f"{response.request.url}: {content_type}"
+        missing = [name for name in PROBLEM_MEMBERS if name not in body]
+        assert not missing, f"problem without {missing}: {body}"
+        assert body["type"].startswith("urn:mc2cm:problem:"), body
+        assert isinstance(body["title"], str) and body["title"], body
+        assert isinstance(body["detail"], str) and body["detail"], body
+        assert body["instance"] == instance, body
     return body
 
 
 def error_fields(problem: dict[str, Any]) -> set[str]:
     """The fields a 422 problem names."""
     return {error["field"] for error in problem.get("errors") or []}
+
+
+def error_field_list(problem: dict[str, Any]) -> list[str]:
+    """The fields a 422 problem names, in its order, each as often as it names it."""
+    return [error["field"] for error in problem.get("errors") or []]
 
 
 def request_id_of(response: httpx.Response) -> str:
@@ -165,3 +262,32 @@ class WriteWalk:
     @property
     def missed(self) -> set[str]:
         return self.operations - self.done
+
+
+def closed_port() -> int:
+    """A local TCP port nothing listens on (one the system just handed out and took back)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+    return port
+
+
+async def outbox_position(session: AsyncSession, schema: str = "profiles") -> int:
+    """The position of the last event in ``schema``'s outbox (0 when empty)."""
+    position = await session.scalar(text(f"SELECT coalesce(max(position), 0) FROM {schema}.outbox"))
+    return int(position or 0)
+
+
+async def outbox_since(
+    session: AsyncSession, position: int, schema: str = "profiles"
+) -> list[dict[str, Any]]:
+    """The events of ``schema``'s outbox after ``position``, in order: their position, type,
+    actor, envelope and writing transaction (``xid``)."""
+    rows = await session.execute(
+        text(
+            "SELECT position, type, actor, envelope, xmin::text AS xid "
+            f"FROM {schema}.outbox WHERE position > :position ORDER BY position"
+        ),
+        {"position": position},
+    )
+    return [dict(row._mapping) for row in rows]

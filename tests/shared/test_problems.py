@@ -12,28 +12,10 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from services.profiles_api.db import idempotency_keys
 from shared.app import create_service_app
-from shared.errors import PROBLEM_MEDIA_TYPE, NotFound
+from shared.errors import NotFound
 from shared.problem_handlers import database_problem
 from shared.settings import Settings
-from tests.factories import Api
-
-PROBLEM_MEMBERS = ("type", "title", "status", "detail", "instance")
-
-
-def assert_problem(response: httpx.Response, status: int, *, instance: str) -> dict[str, Any]:
-    """The response is a complete problem document of ``status``; its body."""
-    assert response.status_code == status, response.text
-    media_type = response.headers.get("content-type")
-    assert media_type == PROBLEM_MEDIA_TYPE, f"{response.request.url}: {media_type}"
-    body: dict[str, Any] = response.json()
-    missing = [name for name in PROBLEM_MEMBERS if name not in body]
-    assert not missing, f"problem without {missing}: {body}"
-    assert body["status"] == status, body
-    assert body["type"].startswith("urn:mc2cm:problem:"), body
-    assert isinstance(body["title"], str) and body["title"], body
-    assert isinstance(body["detail"], str) and body["detail"], body
-    assert body["instance"] == instance, body
-    return body
+from tests.factories import Api, assert_problem
 
 
 def field_errors(body: dict[str, Any]) -> set[tuple[str, str]]:
