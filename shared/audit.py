@@ -50,6 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstanceState, Mapper, Session, UOWTransaction
 from sqlalchemy.orm.attributes import instance_state
 
+from shared.distribution import LOCAL, distribution
 from shared.errors import invalid
 from shared.observability import actor_var, request_id_var
 from shared.pagination import PageParams, keyset
@@ -115,6 +116,8 @@ def audit_table(metadata: MetaData) -> Table:
         Index("ix_audit_log_city", "city", "id"),
         Index("ix_audit_log_request_id", "request_id"),
         Index("ix_audit_log_occurred_at", "occurred_at"),
+        # Written with every change, of any city or none: stays on the coordinator.
+        **distribution(LOCAL),
     )
     metadata.info[_TABLE_KEY] = table
     if not event.contains(Session, "after_flush", _after_flush):

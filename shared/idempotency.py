@@ -62,6 +62,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.access_matrix import Caller as CallerKind
 from shared.access_matrix import callers_of
 from shared.auth import Principal, Role, TokenVerifier
+from shared.distribution import LOCAL, distribution
 from shared.errors import (
     Conflict,
     ProblemError,
@@ -112,6 +113,8 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
         Column("completed_at", DateTime(timezone=True)),
         Index("ix_idempotency_key_created_at", "created_at"),
+        # Keyed by caller, not by city: stays on the coordinator.
+        **distribution(LOCAL),
     )
 
 

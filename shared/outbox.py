@@ -29,6 +29,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.events import EventPayload, OutboxEvent
+from shared.distribution import LOCAL, distribution
 from shared.observability import request_id_var
 
 #: The channel the relay listens on; the payload is the schema that has new rows.
@@ -58,6 +59,8 @@ def outbox_table(metadata: MetaData) -> Table:
             "relayed_at",
             postgresql_where=text("relayed_at IS NOT NULL AND handled_at IS NULL"),
         ),
+        # Relayed in order from one place: stays on the coordinator.
+        **distribution(LOCAL),
     )
 
 
