@@ -182,6 +182,15 @@ class Settings(BaseSettings):
     #: How long a POST's response is kept for replays of its ``Idempotency-Key``.
     idempotency_ttl_hours: float = 24
 
+    #: The profiles API as the dialogue reaches it (its root, before ``/v1``), for the
+    #: figures shown beside a recommendation's evidence; unset, evidence reads without them.
+    profiles_api_url: str | None = Field(
+        default=None, examples=["http://profiles:8000", "http://127.0.0.1:8001"]
+    )
+    #: Limit of everything one read asks of the profiles API (connecting, every page read):
+    #: past it the figures are left out with a note, the read itself still answers.
+    profiles_api_timeout_seconds: float = Field(default=2, gt=0)
+
     root_path: str = ""
     log_level: str = "INFO"
     #: ``json`` (one object a line, for log collectors) or ``text``; ``mc2cm dev`` asks for text.

@@ -51,15 +51,40 @@ class ObservationsChanged(EventPayload):
     deleted: int = 0
 
 
+#: The fields of an indicator that its derived values, aggregates and coverage depend on.
+INDICATOR_AGGREGATION_FIELDS = ("aggregation", "formula", "theme", "dimensions")
+#: The fields of an indicator other services keep of it (the dialogue's ``indicator_ref``).
+INDICATOR_REF_FIELDS = ("names", "unit")
+
+
 class IndicatorChanged(EventPayload):
-    """An indicator was added or removed, or what its derived values, aggregates or coverage
-    depend on changed: its aggregation rule, formula, theme or dimensions."""
+    """An indicator was added, changed or removed.
+
+    Written on every change of what other services keep of it (its names, a rename
+    included, and unit) and of what its derived values, aggregates or coverage depend on
+    (aggregation rule, formula, theme, dimensions); ``changed_fields`` says which of these
+    changed (all of them for an addition). It carries the indicator's code, names (language
+    map, as the catalogue stores them) and unit as they are after the change (before it, for a
+    removal). Events written before names and unit were added have them empty.
+    """
 
     event_type: ClassVar[str] = "indicator.changed"
     code: str
+    names: dict[str, str] = Field(default_factory=dict, examples=[{"en": "Foreign nationals"}])
+    unit: str | None = Field(default=None, examples=["persons"])
     created: bool = False
     removed: bool = False
     changed_fields: list[str] = Field(default_factory=list)
+
+    @property
+    def changes_aggregation(self) -> bool:
+        """Whether derived values, aggregates or coverage must be recomputed: an addition, a
+        removal, or a change of a field they depend on (not a rename)."""
+        return (
+            self.created
+            or self.removed
+            or any(field in INDICATOR_AGGREGATION_FIELDS for field in self.changed_fields)
+        )
 
 
 class OutboxEvent(BaseModel):

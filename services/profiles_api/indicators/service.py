@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,16 +16,39 @@ from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.indicators.schemas import IndicatorCreate, IndicatorUpdate, Unit
 from shared.auth import Principal
 from shared.concurrency import check_if_match
-from shared.contracts.events import IndicatorChanged
+from shared.contracts.events import (
+    INDICATOR_AGGREGATION_FIELDS,
+    INDICATOR_REF_FIELDS,
+    IndicatorChanged,
+)
+from shared.contracts.indicators import IndicatorRef
 from shared.contracts.themes import Theme
 from shared.errors import Conflict, NotFound, invalid
 from shared.pagination import PageParams
 
 #: What a stored value means; fixed once observations exist.
 _MEANING_FIELDS = ("unit", "value_type")
-#: What the worker's derived values, aggregates and coverage matrix depend on: a change of
-#: one is announced (``indicator.changed``) so they are recomputed.
-_AGGREGATION_FIELDS = ("aggregation", "formula", "theme", "dimensions")
+#: What is announced (``indicator.changed``) when it changes: what other services keep of an
+#: indicator (names, unit), and what the worker's derived values, aggregates and coverage
+#: matrix depend on.
+_ANNOUNCED_FIELDS = (*INDICATOR_REF_FIELDS, *INDICATOR_AGGREGATION_FIELDS)
+
+
+def _announcement(indicator: Indicator, **change: Any) -> IndicatorChanged:
+    """The ``indicator.changed`` event of ``indicator`` as it is now."""
+    return IndicatorChanged(
+        code=indicator.code, names=indicator.names, unit=indicator.unit, **change
+    )
+
+
+async def indicator_refs(session: AsyncSession) -> list[tuple[IndicatorRef, datetime]]:
+    """Every indicator as the contract other services keep, with when it last changed (for a
+    full resynchronisation of their read models)."""
+    catalogue = await IndicatorRepository.from_session(session).all()
+    return [
+        (IndicatorRef(code=i.code, names=i.names, unit=i.unit), i.updated_at)
+        for i in sorted(catalogue.values(), key=lambda i: i.code)
+    ]
 
 
 async def list_indicators(
@@ -101,9 +126,7 @@ async def create_indicator(
     await session.refresh(indicator)
     await events.add(
         session,
-        IndicatorChanged(
-            code=indicator.code, created=True, changed_fields=list(_AGGREGATION_FIELDS)
-        ),
+        _announcement(indicator, created=True, changed_fields=list(_ANNOUNCED_FIELDS)),
         actor=principal.subject,
     )
     return indicator
@@ -153,17 +176,17 @@ async def update_indicator(
                 code=code,
                 dimensions=in_use,
             )
-    recomputed = [
+    announced = [
         field
-        for field in _AGGREGATION_FIELDS
+        for field in _ANNOUNCED_FIELDS
         if field in changes and changes[field] != getattr(indicator, field)
     ]
     for field, value in changes.items():
         setattr(indicator, field, value)
-    if await repository.save_changes(indicator, resource="indicator") and recomputed:
+    if await repository.save_changes(indicator, resource="indicator") and announced:
         await events.add(
             session,
-            IndicatorChanged(code=code, changed_fields=recomputed),
+            _announcement(indicator, changed_fields=announced),
             actor=principal.subject,
         )
     return indicator
@@ -182,5 +205,6 @@ async def delete_indicator(
         raise Conflict(
             f"Indicator {code!r} is read by {', '.join(derived)}.", code=code, derived=derived
         )
+    removal = _announcement(indicator, removed=True)
     await repository.delete(indicator)
-    await events.add(session, IndicatorChanged(code=code, removed=True), actor=principal.subject)
+    await events.add(session, removal, actor=principal.subject)
