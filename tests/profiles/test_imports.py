@@ -15,9 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.demo.seed import FIGURES_FILE
 from shared.auth import Role
-from tests.factories import CSV_HEADER, Api, csv_file
+from tests.factories import CSV_HEADER, Api, assert_problem, csv_file
 
-PROBLEM = "application/problem+json"
 #: The published figures beside the checkout (../shared/data), the same as the demo copy.
 SHARED_FIGURES_FILE = Path(__file__).resolve().parents[3] / "shared" / "data" / "city_figures.csv"
 MADRID_SOURCE = {
@@ -86,15 +85,6 @@ async def imported(api: Api, data: bytes, **kwargs: Any) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     report: dict[str, Any] = response.json()
     return report
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    content_type = response.headers["content-type"]
-    assert content_type.startswith(PROBLEM), content_type
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status, problem
-    return problem
 
 
 def row_errors(response: httpx.Response) -> list[tuple[int, str]]:
