@@ -15,9 +15,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.profiles_api.observations.repository import ObservationFilter, page_statement
 from shared.auth import Role
 from shared.pagination import PageParams
-from tests.factories import Api, observation
-
-PROBLEM = "application/problem+json"
+from tests.factories import (
+    Api,
+    assert_problem,
+    error_field_list,
+    observation,
+    outbox_position,
+    outbox_since,
+)
 
 #: Vienna has no figures in the demo data, so what a test writes there is all there is.
 REGISTER = {
@@ -88,23 +93,6 @@ async def vienna_rows(session: AsyncSession) -> list[dict[str, Any]]:
     return [dict(row._mapping) for row in rows]
 
 
-async def outbox_position(session: AsyncSession) -> int:
-    return int(
-        await session.scalar(text("SELECT coalesce(max(position), 0) FROM profiles.outbox")) or 0
-    )
-
-
-async def outbox_since(session: AsyncSession, position: int) -> list[dict[str, Any]]:
-    rows = await session.execute(
-        text(
-            "SELECT position, type, actor, envelope, xmin::text AS xid FROM profiles.outbox "
-            "WHERE position > :position ORDER BY position"
-        ),
-        {"position": position},
-    )
-    return [dict(row._mapping) for row in rows]
-
-
 async def history(api: Api, observation_id: int) -> list[dict[str, Any]]:
     response = await api.get(f"/v1/observations/{observation_id}/history", role=Role.viewer)
     assert response.status_code == 200, response.text
@@ -118,19 +106,6 @@ async def source_id(session: AsyncSession, title: str) -> int:
     )
     assert found is not None, f"no source titled {title!r}"
     return int(found)
-
-
-def error_fields(response: httpx.Response) -> list[str]:
-    return [error["field"] for error in response.json().get("errors") or []]
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    content_type = response.headers["content-type"]
-    assert content_type.startswith(PROBLEM), content_type
-    problem: dict[str, Any] = response.json()
-    assert problem["status"] == status, problem
-    return problem
 
 
 # --- batch upserts -----------------------------------------------------------------------------
@@ -261,7 +236,7 @@ async def test_one_invalid_observation_rejects_the_batch_naming_its_field(
         api, vienna(), vienna(**{"period": "2020", **overrides}), vienna(period="2021")
     )
     problem = assert_problem(response, 422)
-    assert f"observations.1.{field}" in error_fields(response), problem
+    assert f"observations.1.{field}" in error_field_list(response.json()), problem
     assert await vienna_rows(session) == [], "a rejected batch wrote observations"
     assert await outbox_since(session, position) == [], "a rejected batch wrote an event"
 
@@ -271,9 +246,10 @@ async def test_every_invalid_observation_of_a_batch_is_reported(api: Api) -> Non
         api, vienna(value=-1), vienna(period="2020"), vienna(period="2021", indicator="nope_x")
     )
     assert_problem(response, 422)
-    assert error_fields(response) == ["observations.0.value", "observations.2.indicator"], (
-        response.text
-    )
+    assert error_field_list(response.json()) == [
+        "observations.0.value",
+        "observations.2.indicator",
+    ], response.text
 
 
 async def test_value_may_be_missing_with_status_m(api: Api, session: AsyncSession) -> None:
@@ -312,7 +288,7 @@ async def test_source_id_and_matching_inline_source_in_one_batch_are_duplicates(
     register_id = await source_id(session, REGISTER["title"])
     response = await post_batch(api, vienna(source=None, source_id=register_id), vienna())
     problem = assert_problem(response, 422)
-    assert error_fields(response) == ["observations.1"], problem
+    assert error_field_list(response.json()) == ["observations.1"], problem
     assert len(await vienna_rows(session)) == 1
 
 
@@ -330,20 +306,20 @@ async def test_batch_of_more_than_5000_observations_is_rejected(
 ) -> None:
     response = await post_batch(api, *[vienna(value=n) for n in range(5001)])
     assert_problem(response, 422)
-    assert error_fields(response) == ["observations"], response.text[:500]
+    assert error_field_list(response.json()) == ["observations"], response.text[:500]
     assert await vienna_rows(session) == []
 
 
 async def test_empty_batch_is_rejected(api: Api) -> None:
     response = await post_batch(api)
     assert_problem(response, 422)
-    assert error_fields(response) == ["observations"], response.text
+    assert error_field_list(response.json()) == ["observations"], response.text
 
 
 async def test_unknown_field_in_an_observation_is_rejected(api: Api) -> None:
     response = await post_batch(api, vienna(colour="blue"))
     assert_problem(response, 422)
-    assert error_fields(response) == ["observations.0.colour"], response.text
+    assert error_field_list(response.json()) == ["observations.0.colour"], response.text
 
 
 @pytest.mark.parametrize(
@@ -358,7 +334,7 @@ async def test_observation_names_its_source_exactly_once(
 ) -> None:
     response = await post_batch(api, vienna(**source_fields))
     assert_problem(response, 422)
-    assert error_fields(response) == ["observations.0"], response.text
+    assert error_field_list(response.json()) == ["observations.0"], response.text
     assert await vienna_rows(session) == []
 
 
@@ -685,7 +661,7 @@ async def test_query_is_open_to_anonymous_callers(api: Api) -> None:
 async def test_query_rejects_a_malformed_dimension_filter(api: Api) -> None:
     response = await api.get("/v1/observations", params={"dimension": "sex"})
     assert_problem(response, 422)
-    assert error_fields(response) == ["dimension"], response.text
+    assert error_field_list(response.json()) == ["dimension"], response.text
 
 
 async def test_preferred_keeps_the_most_reliable_source_of_each_figure(
@@ -824,28 +800,28 @@ def _cursor(key: Any) -> str:
 async def test_tampered_cursor_is_rejected_naming_cursor(api: Api, cursor: str) -> None:
     response = await api.get("/v1/observations", params={"cursor": cursor})
     assert_problem(response, 422)
-    assert error_fields(response) == ["cursor"], response.text
+    assert error_field_list(response.json()) == ["cursor"], response.text
 
 
 async def test_cursor_with_a_number_for_a_date_is_rejected_naming_cursor(api: Api) -> None:
     cursor = _cursor(["ATVIE", "foreign_nationals", {"$d": 5}, 1])
     response = await api.get("/v1/observations", params={"cursor": cursor})
     assert_problem(response, 422)
-    assert error_fields(response) == ["cursor"], response.text
+    assert error_field_list(response.json()) == ["cursor"], response.text
 
 
 async def test_cursor_with_an_id_beyond_bigint_is_rejected_naming_cursor(api: Api) -> None:
     cursor = _cursor(["ATVIE", "foreign_nationals", {"$d": "2019-01-01", "$t": "d"}, 2**63])
     response = await api.get("/v1/observations", params={"cursor": cursor})
     assert_problem(response, 422)
-    assert error_fields(response) == ["cursor"], response.text
+    assert error_field_list(response.json()) == ["cursor"], response.text
 
 
 @pytest.mark.parametrize("limit", ["1001", "0", "-1"])
 async def test_limit_outside_its_bounds_is_rejected(api: Api, limit: str) -> None:
     response = await api.get("/v1/observations", params={"limit": limit})
     assert_problem(response, 422)
-    assert error_fields(response) == ["limit"], response.text
+    assert error_field_list(response.json()) == ["limit"], response.text
 
 
 async def test_limit_at_the_cap_is_accepted(api: Api) -> None:
@@ -931,7 +907,7 @@ async def test_withdrawing_needs_a_reason(api: Api, session: AsyncSession) -> No
     [row] = await vienna_rows(session)
     response = await api.delete(f"/v1/observations/{row['id']}", role=Role.admin)
     assert_problem(response, 422)
-    assert error_fields(response) == ["reason"], response.text
+    assert error_field_list(response.json()) == ["reason"], response.text
 
 
 async def test_anonymous_caller_cannot_withdraw_an_observation(
