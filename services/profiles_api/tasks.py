@@ -7,6 +7,7 @@ The worker reaches profiles through this module (and each domain's ``tasks.py``)
 from __future__ import annotations
 
 from services.profiles_api import SCHEMA
+from services.profiles_api.aggregates import tasks as aggregates
 from services.profiles_api.cities.service import city_refs
 from services.profiles_api.db import idempotency_keys, outbox
 from shared.jobs import CityDirectory, ServiceTasks
@@ -15,7 +16,7 @@ SERVICE = ServiceTasks(
     schema=SCHEMA,
     outbox=outbox,
     idempotency_keys=idempotency_keys,
-    domains=[],
+    domains=[aggregates.TASKS],
 )
 
 #: The network's cities as the other services' read models keep them

@@ -23,7 +23,7 @@ from arq.worker import Function, Worker, func
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
-from services.worker import aggregation, notifications, registry
+from services.worker import notifications, registry
 from services.worker.context import WorkerContext
 from services.worker.events import handle_event
 from services.worker.housekeeping import purge_idempotency_keys
@@ -50,7 +50,6 @@ def functions() -> list[Function]:
     return [
         func(handle_event, name="handle_event"),
         *registry.FUNCTIONS,
-        *aggregation.FUNCTIONS,
         *notifications.FUNCTIONS,
     ]
 
@@ -62,7 +61,6 @@ def cron_jobs() -> list[CronJob]:
         *registry.CRON_JOBS,
         cron(sweep_outbox, name="sweep_outbox", second={20}),
         cron(purge_idempotency_keys, name="purge_idempotency_keys", minute={10}, second={0}),
-        *aggregation.CRON_JOBS,
         *notifications.CRON_JOBS,
     ]
     return [dataclasses.replace(job, next_run=None) for job in jobs]
@@ -116,15 +114,19 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
     database = Database.from_settings(settings, application_name=f"mc2cm-{name}")
     redis = redis_client(settings.redis_url, settings.queue_name)
     smtp = SmtpConnections(settings)
+    context = WorkerContext(
+        settings=settings,
+        database=database,
+        redis=redis,
+        smtp=smtp,
+        metrics=WorkerMetrics(OUTBOXES),
+        cities=registry.CITY_DIRECTORY,
+    )
+    # The domains' own metrics, shown from the first scrape.
+    for metric in registry.METRICS:
+        metric.of(context.registry)
     try:
-        yield WorkerContext(
-            settings=settings,
-            database=database,
-            redis=redis,
-            smtp=smtp,
-            metrics=WorkerMetrics(OUTBOXES),
-            cities=registry.CITY_DIRECTORY,
-        )
+        yield context
     finally:
         await smtp.close()
         await redis.aclose(close_connection_pool=True)

@@ -17,7 +17,6 @@ from arq import Retry
 from sqlalchemy import func, select, update
 
 from services.worker import registry
-from services.worker.aggregation import HANDLERS as AGGREGATION_HANDLERS
 from services.worker.context import Handler, Handlers, worker_context
 from services.worker.notifications import HANDLERS as NOTIFICATION_HANDLERS
 from services.worker.registry import OUTBOXES
@@ -35,7 +34,7 @@ def merge_handlers(*tables: Handlers) -> Mapping[str, Sequence[Handler]]:
     return dict(merged)
 
 
-HANDLERS = merge_handlers(registry.HANDLERS, AGGREGATION_HANDLERS, NOTIFICATION_HANDLERS)
+HANDLERS = merge_handlers(registry.HANDLERS, NOTIFICATION_HANDLERS)
 
 
 def retry_delay(job_try: int) -> float:

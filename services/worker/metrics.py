@@ -1,8 +1,9 @@
-"""The worker's Prometheus metrics: its jobs, the indicators it failed to aggregate, and the
-backlog of both outboxes.
+"""The worker's Prometheus metrics: its jobs and the backlog of both outboxes.
 
 One registry per worker process, served at the worker's ``/metrics``
 (``services.worker.operations``). Jobs are counted by ``services.worker.instrumentation``.
+Domains declare their own metrics on the same registry (``shared.jobs.DomainMetric``, e.g.
+``mc2cm_aggregation_failures_total`` in ``services/profiles_api/aggregates/tasks.py``).
 """
 
 from __future__ import annotations
@@ -24,8 +25,7 @@ DURATION_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30,
 
 
 class WorkerMetrics:
-    """Counters of job runs and of failed aggregations, and the outbox backlog gauges, in a
-    registry of their own."""
+    """Counters of job runs and the outbox backlog gauges, in a registry of their own."""
 
     def __init__(self, outboxes: Mapping[str, Table]) -> None:
         self.registry = CollectorRegistry()
@@ -46,13 +46,6 @@ class WorkerMetrics:
             "mc2cm_jobs_in_progress",
             "Jobs running now.",
             ["job"],
-            registry=self.registry,
-        )
-        self.aggregation_failures = Counter(
-            "mc2cm_aggregation_failures_total",
-            "Recomputations of an indicator's derived values and aggregates that failed (each "
-            "is also in profiles.aggregation_run with its error); the other indicators go on.",
-            ["indicator"],
             registry=self.registry,
         )
         self.outbox = OutboxMetrics(self.registry, outboxes)

@@ -20,8 +20,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.worker.aggregation.jobs import recompute_aggregates, sweep_overdue
-from services.worker.aggregation.requests import to_ms
+from services.profiles_api.aggregates.requests import to_ms
+from services.profiles_api.aggregates.tasks import recompute_aggregates, sweep_overdue
 from services.worker.app import open_worker
 from services.worker.context import WorkerContext
 from shared.auth import Role

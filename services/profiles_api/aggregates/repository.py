@@ -1,13 +1,20 @@
+"""The queries of the aggregates: reads of what the worker computed, and the bookkeeping of
+its recomputations (debounced requests, the run log), each as one set-based statement."""
+
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime, timedelta
 
-from sqlalchemy import select, tuple_
+from sqlalchemy import ColumnElement, String, any_, delete, exists, func, literal, select, tuple_
+from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Row
+from sqlalchemy.orm import aliased
 
 from services.profiles_api.aggregates.models import (
     Aggregate,
+    AggregationRequest,
     AggregationRun,
     Coverage,
     DerivedValue,
@@ -152,3 +159,159 @@ class AggregateRepository(Repository[Aggregate]):
         return (
             await self.session.scalars(keyset(statement, page, AggregationRun.id, descending=True))
         ).all()
+
+    async def regional_indicators_counting(self, city: str, *, outside: str) -> Sequence[str]:
+        """The indicators with a regional aggregate of a region other than ``outside`` that
+        counts ``city`` (a city that moved to region ``outside``)."""
+        return (
+            await self.session.scalars(
+                select(Aggregate.indicator_code)
+                .distinct()
+                .where(
+                    Aggregate.group_kind == "region",
+                    Aggregate.region != outside,
+                    literal(city, String) == any_(Aggregate.cities),
+                )
+            )
+        ).all()
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A recomputation request taken by the transaction that will fulfil it."""
+
+    indicator: str
+    requested_at: datetime
+    due_at: datetime
+
+
+_CLAIMED = (
+    AggregationRequest.indicator_code,
+    AggregationRequest.requested_at,
+    AggregationRequest.due_at,
+)
+
+
+class AggregationRequestRepository(Repository[AggregationRequest]):
+    """The debounced recomputation requests, one row per indicator (``requests.py``)."""
+
+    model = AggregationRequest
+
+    async def request(self, codes: Iterable[str], *, debounce: timedelta) -> dict[str, datetime]:
+        """Upsert the requests of ``codes``, due ``debounce`` from now (whole milliseconds),
+        never earlier than a due time already set; the due time of each. Rows are written in
+        code order, so two requests never deadlock."""
+        code = func.unnest(literal(sorted(set(codes)), ARRAY(String))).column_valued("code")
+        now = func.clock_timestamp()
+        values = insert(AggregationRequest).from_select(
+            ["indicator_code", "due_at", "requested_at"],
+            select(code, func.date_trunc("milliseconds", now + debounce), now).order_by(code),
+        )
+        statement = values.on_conflict_do_update(
+            index_elements=[AggregationRequest.indicator_code],
+            set_={"due_at": func.greatest(AggregationRequest.due_at, values.excluded.due_at)},
+        ).returning(AggregationRequest.indicator_code, AggregationRequest.due_at)
+        return {row.indicator_code: row.due_at for row in await self.session.execute(statement)}
+
+    async def _take(self, *criteria: ColumnElement[bool]) -> list[Claim]:
+        rows = await self.session.execute(
+            delete(AggregationRequest)
+            .where(*criteria)
+            .returning(*_CLAIMED)
+            .execution_options(synchronize_session=False)
+        )
+        return [Claim(*row) for row in rows]
+
+    async def claim(self, indicator: str, due_at: datetime) -> Claim | None:
+        """Take the indicator's request if it is due by ``due_at`` (the one a job was
+        enqueued for, or older); ``None`` when a newer change pushed it later or another job
+        already took it."""
+        taken = await self._take(
+            AggregationRequest.indicator_code == indicator, AggregationRequest.due_at <= due_at
+        )
+        return taken[0] if taken else None
+
+    async def claim_due(self, indicators: Iterable[str], due_at: datetime) -> list[Claim]:
+        """Take the requests of ``indicators`` due by ``due_at``, waiting for a job that holds
+        one to finish. Rows are locked in code order."""
+        codes = sorted(set(indicators))
+        if not codes:
+            return []
+        due = (
+            select(AggregationRequest.indicator_code)
+            .where(
+                AggregationRequest.indicator_code.in_(codes), AggregationRequest.due_at <= due_at
+            )
+            .order_by(AggregationRequest.indicator_code)
+            .with_for_update()
+        )
+        return await self._take(AggregationRequest.indicator_code.in_(due))
+
+    async def claim_any(self, indicator: str) -> Claim | None:
+        """Take the indicator's request whatever its due time."""
+        taken = await self._take(AggregationRequest.indicator_code == indicator)
+        return taken[0] if taken else None
+
+    async def keep(self, indicator: str, *, requested_at: datetime, due_at: datetime) -> None:
+        """Put back (or leave) a request of ``indicator``; one written meanwhile keeps its
+        later due time, and the earliest waiting change is kept."""
+        values = insert(AggregationRequest).values(
+            indicator_code=indicator, due_at=due_at, requested_at=requested_at
+        )
+        await self.session.execute(
+            values.on_conflict_do_update(
+                index_elements=[AggregationRequest.indicator_code],
+                set_={
+                    "requested_at": func.least(
+                        AggregationRequest.requested_at, values.excluded.requested_at
+                    )
+                },
+            )
+        )
+
+    async def overdue(self, *, grace: timedelta, retry: timedelta) -> Sequence[str]:
+        """Indicators whose request is more than ``grace`` past due, except those whose
+        latest recomputation failed less than ``retry`` ago; by code."""
+        run = aliased(AggregationRun)
+        latest = (
+            select(run.id)
+            .where(run.indicator_code == AggregationRequest.indicator_code)
+            .order_by(run.started_at.desc())
+            .limit(1)
+            .correlate(AggregationRequest)
+            .scalar_subquery()
+        )
+        failed_lately = exists().where(
+            AggregationRun.id == latest,
+            AggregationRun.error.is_not(None),
+            AggregationRun.finished_at > func.now() - retry,
+        )
+        return (
+            await self.session.scalars(
+                select(AggregationRequest.indicator_code)
+                .where(AggregationRequest.due_at < func.now() - grace, ~failed_lately)
+                .order_by(AggregationRequest.indicator_code)
+            )
+        ).all()
+
+    async def drop_removed(self) -> None:
+        """Delete the requests of indicators no longer in the catalogue."""
+        await self.session.execute(
+            delete(AggregationRequest)
+            .where(AggregationRequest.indicator_code.not_in(select(Indicator.code)))
+            .execution_options(synchronize_session=False)
+        )
+
+
+class AggregationRunRepository(Repository[AggregationRun]):
+    """The run log of recomputations."""
+
+    model = AggregationRun
+
+    async def prune(self, *, keep_days: int) -> None:
+        """Delete the runs started more than ``keep_days`` ago."""
+        await self.session.execute(
+            delete(AggregationRun)
+            .where(AggregationRun.started_at < func.now() - timedelta(days=keep_days))
+            .execution_options(synchronize_session=False)
+        )

@@ -1,5 +1,10 @@
-"""The aggregation jobs: the debounced recomputation of one indicator, and the full refresh
-run at start-up and nightly (the coverage matrix depends on today's date).
+"""The aggregates' background work: what to recompute after figures, cities or the catalogue
+change, the debounced recomputation of one indicator, the full refresh (at start-up and
+nightly: the coverage matrix depends on today's date) and the sweep of overdue requests.
+
+Handlers only record requests and enqueue the debounced jobs (``requests.py``); each is
+idempotent: repeating one only pushes the due time a little later. The SQL is
+``compute.py``'s and ``repository.py``'s.
 
 An indicator that cannot be computed (values whose sum overflows, a formula that overflows,
 a statement cut by its timeout) never holds up the others. Each indicator is recomputed in a
@@ -14,11 +19,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from arq import Retry
-from sqlalchemy import delete, func, select, text
+from arq import Retry, cron
+from arq.worker import func as job
+from prometheus_client import CollectorRegistry, Counter
+from sqlalchemy import func, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -29,15 +36,24 @@ from services.profiles_api.aggregates.compute import (
     recompute_indicator,
 )
 from services.profiles_api.aggregates.models import AggregationRun
-from services.worker.aggregation.requests import (
+from services.profiles_api.aggregates.repository import (
+    AggregateRepository,
+    AggregationRequestRepository,
+    AggregationRunRepository,
     Claim,
-    claim,
-    claim_any,
-    claim_due,
-    keep_request,
-    overdue,
 )
-from services.worker.context import WorkerContext, worker_context
+from services.profiles_api.aggregates.requests import (
+    RECOMPUTE_JOB,
+    from_ms,
+    request_recomputation,
+)
+from shared.contracts.events import (
+    CityUpserted,
+    IndicatorChanged,
+    ObservationsChanged,
+    OutboxEvent,
+)
+from shared.jobs import DomainMetric, JobContext, Tasks, job_context
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +68,56 @@ OVERDUE_SECONDS = 60
 FAILED_RETRY_SECONDS = 600
 #: How much of a failure's message the run log keeps.
 MAX_ERROR_LENGTH = 2000
+#: The full refresh may take longer than an ordinary job: it walks the whole catalogue.
+REFRESH_TIMEOUT_SECONDS = 3600
+
+
+def _failures_counter(registry: CollectorRegistry) -> Counter:
+    return Counter(
+        "mc2cm_aggregation_failures_total",
+        "Recomputations of an indicator's derived values and aggregates that failed (each "
+        "is also in profiles.aggregation_run with its error); the other indicators go on.",
+        ["indicator"],
+        registry=registry,
+    )
+
+
+#: Failed recomputations by indicator, on the worker's registry.
+FAILURES = DomainMetric(_failures_counter)
+
+
+# Handlers of profiles' events.
+
+
+async def on_observations_changed(worker: JobContext, event: OutboxEvent) -> None:
+    """Figures changed: recompute their indicators and every indicator depending on them."""
+    payload = ObservationsChanged.model_validate(event.data)
+    await request_recomputation(worker, {key.indicator for key in payload.keys})
+
+
+async def on_city_upserted(worker: JobContext, event: OutboxEvent) -> None:
+    """A city was added or changed: its row of the coverage matrix now; and if it moved to
+    another region, the indicators whose regional aggregates still count it in the old one."""
+    city = CityUpserted.model_validate(event.data).city
+    async with worker.database.sessionmaker() as session, session.begin():
+        await recompute_coverage(session, today=datetime.now(UTC).date(), cities=[city.code])
+        moved = await AggregateRepository.from_session(session).regional_indicators_counting(
+            city.code, outside=city.region.value
+        )
+    await request_recomputation(worker, moved, with_dependents=False)
+
+
+async def on_indicator_changed(worker: JobContext, event: OutboxEvent) -> None:
+    """The catalogue changed: the coverage matrix now (themes' sizes), and the indicator's
+    values and aggregates, with everything depending on it, once writes pause."""
+    payload = IndicatorChanged.model_validate(event.data)
+    async with worker.database.sessionmaker() as session, session.begin():
+        await recompute_coverage(session, today=datetime.now(UTC).date())
+    if not payload.removed:  # a removed indicator's values and aggregates went with it
+        await request_recomputation(worker, {payload.code})
+
+
+# Jobs.
 
 
 @dataclass
@@ -101,7 +167,7 @@ def describe(error: Exception) -> str:
 
 
 async def _recompute(
-    worker: WorkerContext, session: AsyncSession, catalogue: Catalogue, code: str, run: _Run
+    worker: JobContext, session: AsyncSession, catalogue: Catalogue, code: str, run: _Run
 ) -> None:
     """Recompute one indicator in a savepoint; if it fails, only its own work is undone and
     ``run.error`` says why (logged and counted). A lost connection is not the indicator's
@@ -121,7 +187,7 @@ async def _recompute(
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
             raise
         run.error = describe(exc)
-        worker.metrics.aggregation_failures.labels(code).inc()
+        FAILURES.of(worker.registry).labels(code).inc()
         log.error(
             "recomputing the aggregates of %s failed (%s); its previous values are kept and "
             "it will be tried again",
@@ -142,17 +208,18 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
     it is ``indicator`` itself, the job is tried again (up to ``job_max_tries``), after which
     the sweep takes it over.
     """
-    worker = worker_context(ctx)
+    worker = job_context(ctx)
     job_try: int = ctx.get("job_try", 1)
     try:
         async with worker.database.sessionmaker() as session, session.begin():
             started = await _now(session)
-            own = await claim(session, indicator, due_ms)
+            requests = AggregationRequestRepository.from_session(session)
+            own = await requests.claim(indicator, from_ms(due_ms))
             if own is None:
                 return f"{indicator}: superseded by a later change"
             catalogue = await Catalogue.load(session)
             claims: dict[str, Claim] = {own.indicator: own}
-            for taken in await claim_due(session, catalogue.derived_inputs(indicator), own.due_at):
+            for taken in await requests.claim_due(catalogue.derived_inputs(indicator), own.due_at):
                 claims[taken.indicator] = taken
             runs = []
             for code in catalogue.in_order(claims):
@@ -160,9 +227,7 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
                 run = _Run(code, "change", started, requested_at=taken.requested_at)
                 await _recompute(worker, session, catalogue, code, run)
                 if run.error is not None:
-                    await keep_request(
-                        session, code, requested_at=taken.requested_at, due_at=taken.due_at
-                    )
+                    await requests.keep(code, requested_at=taken.requested_at, due_at=taken.due_at)
                 runs.append(run)
             themes = sorted({d.theme for code in claims if (d := catalogue.get(code)) is not None})
             if themes:
@@ -189,19 +254,18 @@ def _summary(run: _Run) -> str:
     return f"{run.indicator} {run.derived_rows} derived, {run.aggregate_rows} aggregates"
 
 
-async def _refresh_one(ctx: dict[str, Any], code: str, trigger: str) -> _Run:
+async def _refresh_one(worker: JobContext, code: str, trigger: str) -> _Run:
     """Recompute one indicator in its own transaction, taking its request if one waits; if
     it fails, it keeps (or is given) a request, so it is tried again."""
-    worker = worker_context(ctx)
     async with worker.database.sessionmaker() as session, session.begin():
         run = _Run(code, trigger, await _now(session))
-        pending = await claim_any(session, code)
+        requests = AggregationRequestRepository.from_session(session)
+        pending = await requests.claim_any(code)
         run.requested_at = pending.requested_at if pending else None
         # The definition as it is now, not as it was when a long refresh began.
         await _recompute(worker, session, await Catalogue.load(session), code, run)
         if run.error is not None:
-            await keep_request(
-                session,
+            await requests.keep(
                 code,
                 requested_at=pending.requested_at if pending else run.started_at,
                 due_at=pending.due_at if pending else run.started_at,
@@ -210,17 +274,16 @@ async def _refresh_one(ctx: dict[str, Any], code: str, trigger: str) -> _Run:
     return run
 
 
-async def _refresh_each(ctx: dict[str, Any], codes: list[str], trigger: str) -> list[_Run]:
+async def _refresh_each(worker: JobContext, codes: list[str], trigger: str) -> list[_Run]:
     """Recompute ``codes`` one by one, each in its own transaction; the runs that went as
     far as their record (an indicator whose very transaction failed is logged and counted,
     and the next one is tried)."""
-    worker = worker_context(ctx)
     runs = []
     for code in codes:
         try:
-            runs.append(await _refresh_one(ctx, code, trigger))
+            runs.append(await _refresh_one(worker, code, trigger))
         except Exception:
-            worker.metrics.aggregation_failures.labels(code).inc()
+            FAILURES.of(worker.registry).labels(code).inc()
             log.exception("recomputing the aggregates of %s (%s) failed", code, trigger)
     return runs
 
@@ -228,13 +291,14 @@ async def _refresh_each(ctx: dict[str, Any], codes: list[str], trigger: str) -> 
 async def sweep_overdue(ctx: dict[str, Any]) -> str:
     """Cron job (every minute): fulfil requests whose job never came, one indicator at a
     time; one that fails does not stop the sweep."""
-    worker = worker_context(ctx)
+    worker = job_context(ctx)
     async with worker.database.sessionmaker() as session:
         catalogue = await Catalogue.load(session)
-        codes = await overdue(
-            session, grace_seconds=OVERDUE_SECONDS, retry_seconds=FAILED_RETRY_SECONDS
+        codes = await AggregationRequestRepository.from_session(session).overdue(
+            grace=timedelta(seconds=OVERDUE_SECONDS),
+            retry=timedelta(seconds=FAILED_RETRY_SECONDS),
         )
-    runs = await _refresh_each(ctx, catalogue.in_order(codes), "sweep")
+    runs = await _refresh_each(worker, catalogue.in_order(codes), "sweep")
     failed = len(codes) - sum(run.error is None for run in runs)
     if codes:
         log.warning(
@@ -248,12 +312,12 @@ async def sweep_overdue(ctx: dict[str, Any]) -> str:
 async def refresh_all(ctx: dict[str, Any]) -> dict[str, int]:
     """Recompute every indicator (inputs before the formulas reading them), each in its own
     transaction, then the whole coverage matrix; prune the run log. What it wrote."""
-    worker = worker_context(ctx)
+    worker = job_context(ctx)
     async with worker.database.sessionmaker() as session:
         catalogue = await Catalogue.load(session)
     codes = catalogue.in_order(catalogue.definitions)
     # One indicator's failure must not leave the others stale until tomorrow.
-    runs = [run for run in await _refresh_each(ctx, codes, "refresh") if run.error is None]
+    runs = [run for run in await _refresh_each(worker, codes, "refresh") if run.error is None]
     totals = {
         "indicators": len(runs),
         "failed": len(codes) - len(runs),
@@ -264,17 +328,8 @@ async def refresh_all(ctx: dict[str, Any]) -> dict[str, int]:
         run = _Run(None, "refresh", await _now(session))
         run.coverage_rows = await recompute_coverage(session, today=datetime.now(UTC).date())
         # Requests of indicators since removed from the catalogue have nothing left to do.
-        await session.execute(
-            text(
-                "DELETE FROM profiles.aggregation_request WHERE indicator_code NOT IN "
-                "(SELECT code FROM profiles.indicator)"
-            )
-        )
-        await session.execute(
-            delete(AggregationRun).where(
-                AggregationRun.started_at < func.now() - func.make_interval(0, 0, 0, RUN_LOG_DAYS)
-            )
-        )
+        await AggregationRequestRepository.from_session(session).drop_removed()
+        await AggregationRunRepository.from_session(session).prune(keep_days=RUN_LOG_DAYS)
         _record(session, run)
     totals["coverage_rows"] = run.coverage_rows
     return totals
@@ -286,3 +341,27 @@ async def refresh_aggregates(ctx: dict[str, Any]) -> str:
     if totals["failed"]:
         log.error("aggregate refresh: %d indicators failed", totals["failed"])
     return ", ".join(f"{name} {count}" for name, count in totals.items())
+
+
+TASKS = Tasks(
+    handlers={
+        ObservationsChanged.event_type: [on_observations_changed],
+        CityUpserted.event_type: [on_city_upserted],
+        IndicatorChanged.event_type: [on_indicator_changed],
+    },
+    functions=[job(recompute_aggregates, name=RECOMPUTE_JOB)],
+    cron_jobs=[
+        # Nightly, since coverage moves with the date, and at start-up (demo data, lost jobs).
+        cron(
+            refresh_aggregates,
+            name="refresh_aggregates",
+            hour={3},
+            minute={15},
+            second={0},
+            run_at_startup=True,
+            timeout=REFRESH_TIMEOUT_SECONDS,
+        ),
+        cron(sweep_overdue, name="sweep_overdue_aggregations", second={40}),
+    ],
+    metrics=[FAILURES],
+)
