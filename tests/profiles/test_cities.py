@@ -5,18 +5,22 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-import httpx
 import pytest
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.cities import service
 from services.profiles_api.cities.schemas import CityCreate, CityUpdate
-from services.profiles_api.db import outbox
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.factories import Api, error_fields
+from tests.factories import (
+    Api,
+    assert_problem,
+    error_fields,
+    new_city,
+    outbox_position,
+    outbox_since,
+)
 from tests.waiting import wait_until_blocked_by
 
 DEMO_CODES = {"PTLIS", "ESMAD", "FRLYS", "ITTRN", "MATNG", "TNTUN", "LBBEY", "JOAMM", "ATVIE"}
@@ -31,50 +35,10 @@ FOCAL_POINTS = [
 ]
 
 
-def new_city(**overrides: Any) -> dict[str, Any]:
-    """A valid city that is not in the demo data (Athens)."""
-    body: dict[str, Any] = {
-        "code": "GRATH",
-        "names": {"en": "Athens", "fr": "Athènes", "el": "Αθήνα"},
-        "country": "GR",
-        "region": "europe",
-        "latitude": 37.98,
-        "longitude": 23.73,
-        "timezone": "Europe/Athens",
-        "membership": {"status": "expected", "since": "2026-01-15"},
-    }
-    body.update(overrides)
-    return body
-
-
-def assert_problem(response: httpx.Response, status: int) -> dict[str, Any]:
-    assert response.status_code == status, (
-        f"expected {status}, got {response.status_code}: {response.text}"
-    )
-    content_type = response.headers["content-type"]
-    assert content_type.startswith("application/problem+json"), content_type
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status, body
-    return body
-
-
 async def city_etag(api: Api, code: str) -> str:
     response = await api.get(f"/v1/cities/{code}")
     assert response.status_code == 200, response.text
     return response.headers["ETag"]
-
-
-async def outbox_since(session: AsyncSession, position: int) -> list[tuple[str, dict[str, Any]]]:
-    rows = await session.execute(
-        select(outbox.c.type, outbox.c.envelope)
-        .where(outbox.c.position > position)
-        .order_by(outbox.c.position)
-    )
-    return [(row.type, row.envelope) for row in rows]
-
-
-async def outbox_position(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.coalesce(func.max(outbox.c.position), 0))) or 0)
 
 
 # Listing
@@ -592,8 +556,8 @@ async def test_adding_a_city_writes_city_upserted_in_the_outbox(
     response = await api.post("/v1/cities", role=Api.ADMIN, json=new_city())
     assert response.status_code == 201, response.text
     events = await outbox_since(session, before)
-    assert [kind for kind, _ in events] == ["city.upserted"], events
-    envelope = events[0][1]
+    assert [event["type"] for event in events] == ["city.upserted"], events
+    envelope = events[0]["envelope"]
     assert envelope["source"] == "profiles" and envelope["actor"] == "admin@test", envelope
     assert envelope["data"]["city"]["code"] == "GRATH", envelope
     assert envelope["data"]["city"]["membership_status"] == "expected", envelope
@@ -611,8 +575,8 @@ async def test_changing_a_city_writes_city_upserted_with_the_new_state(
     )
     assert response.status_code == 200, response.text
     events = await outbox_since(session, before)
-    assert [kind for kind, _ in events] == ["city.upserted"], events
-    city = events[0][1]["data"]["city"]
+    assert [event["type"] for event in events] == ["city.upserted"], events
+    city = events[0]["envelope"]["data"]["city"]
     assert (city["code"], city["membership_status"]) == ("ATVIE", "confirmed"), city
 
 
@@ -621,8 +585,8 @@ async def test_removing_a_city_writes_city_deleted(api: Api, session: AsyncSessi
     before = await outbox_position(session)
     assert (await api.delete("/v1/cities/GRATH", role=Api.ADMIN)).status_code == 204
     events = await outbox_since(session, before)
-    assert [kind for kind, _ in events] == ["city.deleted"], events
-    assert events[0][1]["data"] == {"code": "GRATH"}, events
+    assert [event["type"] for event in events] == ["city.deleted"], events
+    assert events[0]["envelope"]["data"] == {"code": "GRATH"}, events
 
 
 async def test_refused_city_writes_leave_no_outbox_row(api: Api, session: AsyncSession) -> None:
