@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.deploy.manifests import DEPLOY, ROOT, dockerfile_instructions, parse_cli
+from tests.factories import closed_port
 
 DOCKERFILE = DEPLOY / "Dockerfile"
 
@@ -126,7 +127,7 @@ def health_server() -> Iterator[int]:
 def test_the_health_check_exits_0_only_when_healthz_answers_200(
     health_server: int, path: str | None, expected: int
 ) -> None:
-    port = health_server if path else _closed_port()
+    port = health_server if path else closed_port()
     url = f"http://127.0.0.1:{port}{path or '/healthz'}"
     probe = subprocess.run(
         [sys.executable, "-m", "services.cli.healthcheck"],
@@ -137,14 +138,6 @@ def test_the_health_check_exits_0_only_when_healthz_answers_200(
         timeout=10,
     )
     assert probe.returncode == expected, (url, probe.stderr)
-
-
-def _closed_port() -> int:
-    import socket
-
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def test_the_documented_roles_are_commands_mc2cm_accepts() -> None:

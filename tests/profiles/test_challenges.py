@@ -15,24 +15,10 @@ from services.profiles_api.cities.service import create_city
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.factories import Api, assert_problem, error_fields
+from tests.factories import Api, assert_problem, error_fields, new_challenge
 from tests.waiting import wait_until_blocked_by
 
 TUNIS_EDITOR: dict[str, Any] = {"role": Api.EDITOR, "cities": ("TNTUN",)}
-
-
-def new_challenge(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "theme": "housing",
-        "need_type": "resources",
-        "description": {
-            "en": "Not enough emergency shelter places for newcomers.",
-            "fr": "Pas assez de places d'hébergement d'urgence pour les nouveaux arrivants.",
-        },
-        "priority": "high",
-    }
-    body.update(overrides)
-    return body
 
 
 async def add(api: Api, city: str = "TNTUN", **overrides: Any) -> httpx.Response:

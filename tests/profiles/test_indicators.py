@@ -17,7 +17,7 @@ from services.profiles_api.observations.service import write_batch
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import Conflict, PreconditionFailed
-from tests.factories import Api, assert_problem, error_fields, observation
+from tests.factories import Api, assert_problem, error_fields, new_indicator, observation
 from tests.waiting import wait_until_blocked_by
 
 
@@ -30,22 +30,6 @@ def demo_city(code: str) -> dict[str, Any]:
         "timezone": "Europe/Athens",
         "membership": {"status": "expected"},
     }
-
-
-def new_indicator(**overrides: Any) -> dict[str, Any]:
-    """A valid indicator that is not in the demo catalogue."""
-    body: dict[str, Any] = {
-        "code": "language_classes_places",
-        "names": {"en": "Places in language classes", "fr": "Places en cours de langue"},
-        "theme": "education",
-        "unit": "count",
-        "value_type": "integer",
-        "population_concept": "residents",
-        "dimensions": ["district"],
-        "aggregation": "sum",
-    }
-    body.update(overrides)
-    return body
 
 
 async def all_indicators(api: Api, **params: Any) -> list[dict[str, Any]]:

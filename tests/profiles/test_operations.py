@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import logging
 import re
-import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -19,15 +18,8 @@ from shared.app import create_service_app
 from shared.observability import configure_logging
 from shared.settings import Settings
 from tests.conftest import make_settings
-from tests.factories import Api
+from tests.factories import Api, closed_port
 from tests.shared.test_problems import assert_problem
-
-
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
 
 
 @asynccontextmanager
@@ -57,7 +49,7 @@ async def test_readyz_reports_postgresql_and_redis_ok(api: Api) -> None:
 async def test_readyz_is_a_503_problem_naming_redis_when_redis_is_down(
     database_url: str,
 ) -> None:
-    settings = make_settings(database_url, f"redis://127.0.0.1:{_closed_port()}/0")
+    settings = make_settings(database_url, f"redis://127.0.0.1:{closed_port()}/0")
 
     async with running_app(settings) as client:
         response = await client.get("/readyz")
@@ -71,7 +63,7 @@ async def test_readyz_is_a_503_problem_naming_redis_when_redis_is_down(
 async def test_readyz_is_a_503_problem_naming_postgresql_when_the_database_is_down(
     database_url: str, server_urls: tuple[str, str]
 ) -> None:
-    unreachable = make_url(database_url).set(host="127.0.0.1", port=_closed_port(), query={})
+    unreachable = make_url(database_url).set(host="127.0.0.1", port=closed_port(), query={})
     settings = make_settings(unreachable.render_as_string(False), server_urls[1])
 
     async with running_app(settings) as client:

@@ -13,21 +13,10 @@ from services.profiles_api.sources.schemas import SourceCreate, SourceUpdate
 from shared.auth import Principal, Role
 from shared.db import Database
 from shared.errors import PreconditionFailed
-from tests.factories import Api, assert_problem, error_fields
+from tests.factories import Api, assert_problem, error_fields, new_source
 from tests.waiting import wait_until_blocked_by
 
 SEF_TITLE = "SEFSTAT: população estrangeira residente por distrito"
-
-
-def new_source(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "title": "Recensement de la population 2021",
-        "publisher": "INSEE",
-        "url": "https://www.insee.fr/fr/statistiques/2021",
-        "kind": "census",
-    }
-    body.update(overrides)
-    return body
 
 
 async def search(api: Api, **params: Any) -> list[dict[str, Any]]:

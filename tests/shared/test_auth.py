@@ -7,7 +7,6 @@ import base64
 import hashlib
 import hmac
 import json
-import socket
 import threading
 import time
 import warnings
@@ -32,7 +31,7 @@ from shared.auth import CurrentPrincipal, Principal, Role, TokenVerifier, issue_
 from shared.errors import ServiceUnavailable, Unauthorized
 from shared.settings import Settings
 from tests.conftest import TEST_SECRET
-from tests.factories import Api
+from tests.factories import Api, closed_port
 from tests.shared.test_problems import assert_problem
 from tests.waiting import eventually
 
@@ -419,18 +418,11 @@ def test_rs256_token_checks_audience_and_expiry_too(identity_provider: IdentityP
         verifier.verify(identity_provider.sign(claims(exp=datetime.now(UTC) - timedelta(hours=1))))
 
 
-def _closed_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-    return port
-
-
 def test_unreachable_identity_provider_is_a_503_not_a_bad_token(
     identity_provider: IdentityProvider,
 ) -> None:
     # The caller's token may be fine: telling it "invalid token" would make clients drop it.
-    settings = Settings(jwks_url=f"http://127.0.0.1:{_closed_port()}/jwks.json")
+    settings = Settings(jwks_url=f"http://127.0.0.1:{closed_port()}/jwks.json")
 
     with pytest.raises(ServiceUnavailable):
         TokenVerifier(settings).verify(identity_provider.sign(claims()))
