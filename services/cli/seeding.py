@@ -1,7 +1,8 @@
 """Loading the demo data of every service, in the order they depend on each other.
 
-Profiles first (it owns the cities); then the dialogue's read model of the cities, filled
-from the same contract the worker applies from ``city.*`` events; then the dialogue's story.
+Profiles first (it owns the cities and the indicator catalogue); then the dialogue's read
+models of the cities and of the catalogue, filled from the same contracts the worker applies
+from ``city.*`` and ``indicator.changed`` events; then the dialogue's story.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dialogue_api.cities.service import resync_city_refs
 from services.dialogue_api.demo.seed import SeedResult as DialogueSeedResult
 from services.dialogue_api.demo.seed import seed as seed_dialogue
+from services.dialogue_api.indicators.service import resync_indicator_refs
 from services.profiles_api.cities.service import city_refs
 from services.profiles_api.demo.seed import SeedResult as ProfilesSeedResult
 from services.profiles_api.demo.seed import seed as seed_profiles
+from services.profiles_api.indicators.service import indicator_refs
 
 
 @dataclass
@@ -29,6 +32,7 @@ async def seed_all(session: AsyncSession) -> SeedReport:
     """Load every service's demo data; idempotent."""
     profiles = await seed_profiles(session)
     synced = await resync_city_refs(session, await city_refs(session))
+    await resync_indicator_refs(session, await indicator_refs(session))
     dialogue = await seed_dialogue(session)
     return SeedReport(profiles=profiles, cities_synced=synced, dialogue=dialogue)
 

@@ -12,6 +12,7 @@ from services.dialogue_api.cities.router import router as cities
 from services.dialogue_api.db import audit_log_table, idempotency_keys, outbox
 from services.dialogue_api.events.router import router as events
 from services.dialogue_api.exchanges.router import router as exchanges
+from services.dialogue_api.indicators.dependencies import profiles_lifespan
 from services.dialogue_api.notifications.router import router as notifications
 from services.dialogue_api.outcomes.router import router as outcomes
 from services.dialogue_api.people.router import router as people
@@ -54,6 +55,8 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_tags=TAGS,
         idempotency_keys=idempotency_keys,
         outbox=outbox,
+        # The client of the profiles API the evidence's figures are read with.
+        lifespan=profiles_lifespan(settings),
         routers=[
             events,
             agenda,

@@ -6,10 +6,11 @@ from datetime import date, datetime
 from typing import Any
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.actions.models import Action
+from services.dialogue_api.indicators.models import IndicatorRef
 from services.dialogue_api.recommendations import service
 from services.dialogue_api.recommendations.models import Evidence, RecommendationStatusChange
 from shared.auth import Principal, Role
@@ -161,6 +162,60 @@ async def test_an_indicator_code_must_have_the_form_of_one(dialogue: Api) -> Non
     assert error_fields(problem) == {"evidence.0.indicator", "evidence.0.role"}, problem
 
 
+async def test_an_indicator_missing_from_the_catalogue_is_refused_naming_the_field(
+    dialogue: Api, session: AsyncSession
+) -> None:
+    event = await create_event(dialogue)
+    before = await dialogue_outbox_position(session)
+    body = new_recommendation(
+        event["id"],
+        evidence=[
+            {"city": "TNTUN", "indicator": "foreign_nationals", "role": "motivates"},
+            {"city": "TNTUN", "indicator": "shelter_places", "role": "measures"},
+        ],
+    )
+
+    response = await dialogue.post("/v1/recommendations", role=Api.ADMIN, json=body)
+
+    problem = assert_problem(response, 422)
+    assert error_fields(problem) == {"evidence.1.indicator"}, problem
+    (error,) = problem["errors"]
+    assert error["value"] == "shelter_places", error
+    assert error["pointer"] == "/evidence/1/indicator", error
+    assert await dialogue_outbox_since(session, before) == []
+
+
+async def test_an_indicator_removed_from_the_catalogue_is_refused_for_new_evidence(
+    dialogue: Api, session: AsyncSession
+) -> None:
+    await session.execute(
+        update(IndicatorRef)
+        .where(IndicatorRef.code == "reception_places")
+        .values(removed_at=func.now())
+    )
+    event = await create_event(dialogue)
+    body = new_recommendation(
+        event["id"],
+        evidence=[{"city": "TNTUN", "indicator": "reception_places", "role": "measures"}],
+    )
+
+    response = await dialogue.post("/v1/recommendations", role=Api.ADMIN, json=body)
+
+    assert error_fields(assert_problem(response, 422)) == {"evidence.0.indicator"}
+
+
+async def test_evidence_names_its_indicator_in_the_catalogues_languages(dialogue: Api) -> None:
+    event = await create_event(dialogue)
+    created = await create_recommendation(dialogue, event["id"])
+
+    (link,) = created["evidence"]
+    assert link["indicator_names"]["en"] == "Residents with a foreign nationality", link
+    assert set(link["indicator_names"]) == {"en", "fr", "ar"}, link
+    assert link["indicator_unit"] == "persons", link
+    # Figures are for `measures` links only.
+    assert (link["baseline"], link["latest"], link["figures_note"]) == (None, None, None), link
+
+
 async def test_repeated_target_cities_or_evidence_are_refused_naming_the_repeat(
     dialogue: Api,
 ) -> None:
@@ -293,30 +348,33 @@ async def test_recommendations_filter_by_their_evidence(dialogue: Api) -> None:
         dialogue,
         event["id"],
         evidence=[
-            {"city": "TNTUN", "indicator": "shelter_places", "role": "motivates"},
-            {"city": "JOAMM", "indicator": "rent_burden", "role": "measures"},
+            {"city": "TNTUN", "indicator": "reception_places", "role": "motivates"},
+            {"city": "JOAMM", "indicator": "housing_tenure_foreign", "role": "measures"},
         ],
     )
     rents = await create_recommendation(
         dialogue,
         event["id"],
-        evidence=[{"city": "TNTUN", "indicator": "rent_burden", "role": "measures"}],
+        evidence=[{"city": "TNTUN", "indicator": "housing_tenure_foreign", "role": "measures"}],
     )
     scope = f"&event={event['id']}"
 
-    assert await ids(dialogue, "&indicator=shelter_places") == [shelters["id"]]
-    assert await ids(dialogue, f"{scope}&indicator=rent_burden") == [shelters["id"], rents["id"]]
+    assert await ids(dialogue, "&indicator=reception_places") == [shelters["id"]]
+    assert await ids(dialogue, f"{scope}&indicator=housing_tenure_foreign") == [
+        shelters["id"],
+        rents["id"],
+    ]
     assert await ids(dialogue, f"{scope}&evidence_city=JOAMM") == [shelters["id"]]
     # Both: one link of that city's indicator (Amman's shelters are not evidence here).
-    assert await ids(dialogue, f"{scope}&indicator=rent_burden&evidence_city=TNTUN") == [
+    assert await ids(dialogue, f"{scope}&indicator=housing_tenure_foreign&evidence_city=TNTUN") == [
         rents["id"]
     ]
-    assert await ids(dialogue, f"{scope}&indicator=shelter_places&evidence_city=JOAMM") == []
+    assert await ids(dialogue, f"{scope}&indicator=reception_places&evidence_city=JOAMM") == []
 
 
 async def test_invalid_filters_are_problems_naming_the_parameter(dialogue: Api) -> None:
     response = await dialogue.get(
-        "/v1/recommendations?indicator=Rent-Burden&city=lisbon&status=done"
+        "/v1/recommendations?indicator=Housing-Tenure&city=lisbon&status=done"
     )
 
     problem = assert_problem(response, 422)
@@ -705,18 +763,25 @@ async def test_evidence_is_validated_naming_the_field(dialogue: Api) -> None:
         url, role=Api.ADMIN, json={"city": "TNTUN", "indicator": "9lives", "role": "measures"}
     )
     unknown_city = await dialogue.post(
-        url, role=Api.ADMIN, json={"city": "GRATH", "indicator": "rent", "role": "measures"}
+        url,
+        role=Api.ADMIN,
+        json={"city": "GRATH", "indicator": "housing_tenure_foreign", "role": "measures"},
+    )
+
+    unknown_indicator = await dialogue.post(
+        url, role=Api.ADMIN, json={"city": "TNTUN", "indicator": "rent", "role": "measures"}
     )
 
     assert error_fields(assert_problem(bad_code, 422)) == {"indicator"}
     assert error_fields(assert_problem(unknown_city, 422)) == {"city"}
+    assert error_fields(assert_problem(unknown_indicator, 422)) == {"indicator"}
 
 
 async def test_only_editors_of_the_host_city_change_evidence(dialogue: Api) -> None:
     event = await create_event(dialogue)
     created = await create_recommendation(dialogue, event["id"])
     url = f"/v1/recommendations/{created['id']}/evidence"
-    link = {"city": "PTLIS", "indicator": "rent_burden", "role": "measures"}
+    link = {"city": "PTLIS", "indicator": "housing_tenure_foreign", "role": "measures"}
     evidence_url = f"{url}/{created['evidence'][0]['id']}"
 
     assert_problem(await dialogue.post(url, json=link, **LISBON_EDITOR), 403)

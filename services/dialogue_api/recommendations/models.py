@@ -17,8 +17,15 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from services.dialogue_api.recommendations.schemas import (
+    EvidenceRole,
+    GovernanceLevel,
+    RecommendationStatus,
+)
 from shared.audit import NOT_AUDITED, Audited
+from shared.columns import StrEnumColumn
 from shared.db import Timestamped, Versioned
+from shared.distribution import REFERENCE, distribution
 
 
 class Recommendation(Timestamped, Versioned, Base):
@@ -29,6 +36,7 @@ class Recommendation(Timestamped, Versioned, Base):
     __table_args__ = (
         Index("ix_recommendation_event", "event_id", "id"),
         Index("ix_recommendation_cities", "target_cities", postgresql_using="gin"),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -36,8 +44,10 @@ class Recommendation(Timestamped, Versioned, Base):
     theme: Mapped[str] = mapped_column(String(32))
     text: Mapped[dict[str, str]] = mapped_column(JSONB)
     target_cities: Mapped[list[str]] = mapped_column(ARRAY(String(5)), server_default="{}")
-    governance_level: Mapped[str] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), server_default="proposed")
+    governance_level: Mapped[GovernanceLevel] = mapped_column(StrEnumColumn(GovernanceLevel, 16))
+    status: Mapped[RecommendationStatus] = mapped_column(
+        StrEnumColumn(RecommendationStatus, 16), server_default="proposed"
+    )
 
 
 class RecommendationStatusChange(Base):
@@ -45,14 +55,19 @@ class RecommendationStatusChange(Base):
 
     __tablename__ = "recommendation_status_change"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the status history is itself a log
-    __table_args__ = (Index("ix_recommendation_status_change", "recommendation_id", "id"),)
+    __table_args__ = (
+        Index("ix_recommendation_status_change", "recommendation_id", "id"),
+        distribution(REFERENCE),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     recommendation_id: Mapped[int] = mapped_column(
         ForeignKey("recommendation.id", ondelete="CASCADE")
     )
-    old_status: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16))
+    old_status: Mapped[RecommendationStatus | None] = mapped_column(
+        StrEnumColumn(RecommendationStatus, 16)
+    )
+    status: Mapped[RecommendationStatus] = mapped_column(StrEnumColumn(RecommendationStatus, 16))
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     changed_by: Mapped[str] = mapped_column(String(200))
     note: Mapped[str | None] = mapped_column(String(2000))
@@ -67,7 +82,10 @@ class Evidence(Timestamped, Base):
 
     __tablename__ = "evidence"
     __audit__: ClassVar[Audited | None] = Audited(resource="evidence", city="city_code")
-    __table_args__ = (UniqueConstraint("recommendation_id", "city_code", "indicator_code", "role"),)
+    __table_args__ = (
+        UniqueConstraint("recommendation_id", "city_code", "indicator_code", "role"),
+        distribution(REFERENCE),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     recommendation_id: Mapped[int] = mapped_column(
@@ -75,5 +93,5 @@ class Evidence(Timestamped, Base):
     )
     city_code: Mapped[str] = mapped_column(ForeignKey("city_ref.code", ondelete="RESTRICT"))
     indicator_code: Mapped[str] = mapped_column(String(64))
-    role: Mapped[str] = mapped_column(String(16))
+    role: Mapped[EvidenceRole] = mapped_column(StrEnumColumn(EvidenceRole, 16))
     note: Mapped[str | None] = mapped_column(String(2000))

@@ -4,6 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Response, status
 
+from services.dialogue_api.indicators.dependencies import ProfilesDep
 from services.dialogue_api.recommendations import service
 from services.dialogue_api.recommendations.schemas import (
     EvidenceCreate,
@@ -32,14 +33,21 @@ CityQuery = Annotated[str | None, Query(pattern=CITY_CODE_PATTERN)]
 
 
 def _read(found: service.RecommendationWithEvidence, languages: Languages) -> RecommendationRead:
-    return RecommendationRead.of(found.recommendation, found.evidence, languages)
+    return RecommendationRead.of(
+        found.recommendation,
+        found.evidence,
+        languages,
+        indicators=found.indicators,
+        figures=found.figures,
+    )
 
 
 async def _one(
-    session: SessionDep, recommendation_id: int, principal: MaybePrincipal
+    session: SessionDep, profiles: ProfilesDep, recommendation_id: int, principal: MaybePrincipal
 ) -> service.RecommendationWithEvidence:
     recommendation = await service.get_recommendation(session, principal, recommendation_id)
-    return (await service.with_evidence(session, [recommendation]))[0]
+    found = await service.with_evidence(session, [recommendation])
+    return (await service.described(session, profiles, found))[0]
 
 
 @router.get(
@@ -47,11 +55,16 @@ async def _one(
     summary="List recommendations",
     description="Recommendations by id, with their evidence. Anonymous callers see those of "
     "public events only. `indicator` and `evidence_city` keep recommendations with an evidence "
-    "link of that indicator or city (both given: one link of that city's indicator).",
+    "link of that indicator or city (both given: one link of that city's indicator).\n\n"
+    "Each evidence link names its indicator (`indicator_names`, `indicator_unit`); a "
+    "`measures` link also shows its city's figure at the recommendation's date (`baseline`) "
+    "and the latest one (`latest`), read from profiles: when profiles cannot answer within "
+    "`MC2CM_PROFILES_API_TIMEOUT_SECONDS` (2 s) they are null and `figures_note` says so.",
     response_model=Page[RecommendationRead],
 )
 async def list_recommendations(
     session: SessionDep,
+    profiles: ProfilesDep,
     page: PageDep,
     languages: LanguagesDep,
     principal: MaybePrincipal,
@@ -87,6 +100,9 @@ async def list_recommendations(
         indicator=indicator,
         evidence_city=evidence_city,
     )
+    # The page's items only (``found`` may hold one more, to tell there is a next page).
+    shown = await service.described(session, profiles, found[: page.limit])
+    found = shown + found[page.limit :]
     return build_page(
         found,
         page,
@@ -99,7 +115,9 @@ async def list_recommendations(
     "",
     summary="Record a recommendation of an event",
     description="Created `proposed` (or `adopted`), with the first step of its status history "
-    "and its evidence links. By administrators and editors of the event's host city.",
+    "and its evidence links. By administrators and editors of the event's host city. "
+    "An evidence link's indicator must be in profiles' catalogue (422 naming "
+    "`evidence.<n>.indicator` otherwise).",
     status_code=status.HTTP_201_CREATED,
     response_model=RecommendationRead,
     responses=problem_responses(401, 403, 409),
@@ -107,29 +125,36 @@ async def list_recommendations(
 async def create_recommendation(
     payload: RecommendationCreate,
     session: SessionDep,
+    profiles: ProfilesDep,
     principal: CurrentPrincipal,
     languages: LanguagesDep,
     response: Response,
 ) -> RecommendationRead:
     created = await service.create_recommendation(session, principal, payload)
+    (shown,) = await service.described(session, profiles, [created])
     response.headers["Location"] = f"/v1/recommendations/{created.recommendation.id}"
-    return represented(response, _read(created, languages))
+    return represented(response, _read(shown, languages))
 
 
 @router.get(
     "/{recommendation_id}",
     summary="Get a recommendation",
+    description="With its evidence: each link's indicator names and, for `measures` links, "
+    "the city's figure at the recommendation's date (`baseline`) and the latest one "
+    "(`latest`), read from profiles; null with a `figures_note` when profiles cannot answer "
+    "in time. The ETag is the recommendation's version: it does not change with the figures.",
     response_model=RecommendationRead,
     responses=problem_responses(404),
 )
 async def get_recommendation(
     recommendation_id: RecommendationId,
     session: SessionDep,
+    profiles: ProfilesDep,
     principal: MaybePrincipal,
     languages: LanguagesDep,
     response: Response,
 ) -> RecommendationRead:
-    found = await _one(session, recommendation_id, principal)
+    found = await _one(session, profiles, recommendation_id, principal)
     return represented(response, _read(found, languages))
 
 
@@ -146,6 +171,7 @@ async def update_recommendation(
     recommendation_id: RecommendationId,
     payload: RecommendationUpdate,
     session: SessionDep,
+    profiles: ProfilesDep,
     principal: CurrentPrincipal,
     languages: LanguagesDep,
     response: Response,
@@ -154,7 +180,7 @@ async def update_recommendation(
     await service.update_recommendation(
         session, principal, recommendation_id, payload, if_match=if_match
     )
-    found = await _one(session, recommendation_id, principal)
+    found = await _one(session, profiles, recommendation_id, principal)
     return represented(response, _read(found, languages))
 
 
@@ -200,7 +226,8 @@ async def list_recommendation_history(
 @router.post(
     "/{recommendation_id}/evidence",
     summary="Link an indicator of a city to a recommendation as evidence",
-    description="Raises the recommendation's version: its representation embeds its evidence.",
+    description="Raises the recommendation's version: its representation embeds its evidence. "
+    "The indicator must be in profiles' catalogue (422 naming `indicator` otherwise).",
     status_code=status.HTTP_201_CREATED,
     response_model=EvidenceRead,
     responses=problem_responses(401, 403, 404, 409),
@@ -209,10 +236,15 @@ async def add_recommendation_evidence(
     recommendation_id: RecommendationId,
     payload: EvidenceCreate,
     session: SessionDep,
+    profiles: ProfilesDep,
     principal: CurrentPrincipal,
 ) -> EvidenceRead:
-    link = await service.add_evidence(session, principal, recommendation_id, payload)
-    return EvidenceRead.of(link)
+    added = await service.add_evidence(session, principal, recommendation_id, payload)
+    (shown,) = await service.described(session, profiles, [added])
+    (link,) = shown.evidence
+    return EvidenceRead.of(
+        link, shown.indicators.get(link.indicator_code), shown.figures.get(link.id)
+    )
 
 
 @router.delete(

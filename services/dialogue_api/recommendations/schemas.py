@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import Sequence
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from datetime import date, datetime
 from typing import TYPE_CHECKING, Annotated, Self
 
 from pydantic import BaseModel, Field
@@ -14,6 +14,9 @@ from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
+    from services.dialogue_api.indicators.models import IndicatorRef
+    from services.dialogue_api.indicators.profiles import Figure
+    from services.dialogue_api.recommendations.figures import EvidenceFigures
     from services.dialogue_api.recommendations.models import (
         Evidence,
         Recommendation,
@@ -119,23 +122,82 @@ class RecommendationUpdate(PatchModel):
     )
 
 
+class FigureRead(BaseModel):
+    """A figure of profiles: the preferred total (no breakdown) of the city's indicator for
+    one period."""
+
+    period: str = Field(examples=["2022"])
+    period_start: date
+    period_end: date
+    scope: str = Field(examples=["municipality"])
+    value: float = Field(examples=[135753])
+    obs_status: str = Field(description="SDMX observation status.", examples=["A"])
+
+    @classmethod
+    def of(cls, figure: Figure | None) -> Self | None:
+        if figure is None or figure.value is None:
+            return None
+        return cls(
+            period=figure.period,
+            period_start=figure.period_start,
+            period_end=figure.period_end,
+            scope=figure.scope,
+            value=figure.value,
+            obs_status=figure.obs_status,
+        )
+
+
 class EvidenceRead(BaseModel):
     id: int
     city: str
     indicator: str
+    indicator_names: dict[str, str] | None = Field(
+        description="The indicator's names by language, as profiles' catalogue has them; null "
+        "if the dialogue does not know the indicator.",
+        examples=[{"en": "Foreign nationals", "fr": "Ressortissants étrangers"}],
+    )
+    indicator_unit: str | None = Field(
+        description="The unit of the indicator's values.", examples=["persons"]
+    )
     role: EvidenceRole
     note: str | None
+    baseline: FigureRead | None = Field(
+        default=None,
+        description="`measures` evidence: the city's latest figure up to the recommendation's "
+        "date (the day it was recorded), read from profiles when the recommendation is read.",
+    )
+    latest: FigureRead | None = Field(
+        default=None,
+        description="`measures` evidence: the city's most recent figure, the progress since "
+        "the baseline (of the same scope).",
+    )
+    figures_note: str | None = Field(
+        default=None,
+        description="`measures` evidence: why `baseline` or `latest` is null (profiles could "
+        "not be read in time, or has no figure).",
+    )
     created_at: datetime
 
     @classmethod
-    def of(cls, evidence: Evidence) -> Self:
-        """The evidence link as the API shows it."""
+    def of(
+        cls,
+        evidence: Evidence,
+        indicator: IndicatorRef | None = None,
+        figures: EvidenceFigures | None = None,
+    ) -> Self:
+        """The evidence link as the API shows it, with the indicator's names and, for
+        ``measures`` links, the city's figures."""
         return cls(
             id=evidence.id,
             city=evidence.city_code,
             indicator=evidence.indicator_code,
+            indicator_names=indicator.names if indicator else None,
+            indicator_unit=indicator.unit if indicator else None,
             role=EvidenceRole(evidence.role),
             note=evidence.note,
+            baseline=FigureRead.of(figures.baseline) if figures else None,
+            latest=FigureRead.of(figures.latest) if figures else None,
+            figures_note=figures.note if figures else None,
             created_at=evidence.created_at,
         )
 
@@ -157,9 +219,17 @@ class RecommendationRead(BaseModel):
 
     @classmethod
     def of(
-        cls, recommendation: Recommendation, evidence: Sequence[Evidence], languages: Languages
+        cls,
+        recommendation: Recommendation,
+        evidence: Sequence[Evidence],
+        languages: Languages,
+        *,
+        indicators: Mapping[str, IndicatorRef] | None = None,
+        figures: Mapping[int, EvidenceFigures] | None = None,
     ) -> Self:
-        """The recommendation in the caller's language, with its evidence."""
+        """The recommendation in the caller's language, with its evidence (their indicators'
+        names, and figures by evidence id)."""
+        indicators, figures = indicators or {}, figures or {}
         text, language = languages.pick(recommendation.text)
         return cls(
             id=recommendation.id,
@@ -171,7 +241,10 @@ class RecommendationRead(BaseModel):
             target_cities=recommendation.target_cities,
             governance_level=GovernanceLevel(recommendation.governance_level),
             status=RecommendationStatus(recommendation.status),
-            evidence=[EvidenceRead.of(link) for link in evidence],
+            evidence=[
+                EvidenceRead.of(link, indicators.get(link.indicator_code), figures.get(link.id))
+                for link in evidence
+            ],
             version=recommendation.version,
             created_at=recommendation.created_at,
             updated_at=recommendation.updated_at,

@@ -7,7 +7,9 @@ editors of the host city). Every change is announced as ``recommendation.changed
 
 from __future__ import annotations
 
-import enum
+import dataclasses
+import logging
+from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +23,14 @@ from services.dialogue_api.events.models import Event
 from services.dialogue_api.events.repository import EventRepository
 from services.dialogue_api.events.schemas import EventStatus
 from services.dialogue_api.events.service import ensure_event_editor
+from services.dialogue_api.indicators.models import IndicatorRef
+from services.dialogue_api.indicators.profiles import Figure, ProfilesClient, ProfilesUnavailable
+from services.dialogue_api.indicators.service import ensure_known_indicators, indicators_by_code
+from services.dialogue_api.recommendations.figures import (
+    UNAVAILABLE,
+    EvidenceFigures,
+    baseline_and_latest,
+)
 from services.dialogue_api.recommendations.models import (
     Evidence,
     Recommendation,
@@ -34,21 +44,30 @@ from services.dialogue_api.recommendations.schemas import (
     INITIAL_STATUSES,
     TRANSITIONS,
     EvidenceCreate,
+    EvidenceRole,
     RecommendationCreate,
     RecommendationStatus,
     RecommendationUpdate,
 )
 from shared.auth import Principal
+from shared.columns import apply_changes
 from shared.concurrency import check_if_match
 from shared.contracts.events import RecommendationChanged
 from shared.errors import Conflict, NotFound, ValidationFailed, field_error, invalid
 from shared.pagination import PageParams
 
+log = logging.getLogger(__name__)
+
 
 @dataclass(frozen=True)
 class RecommendationWithEvidence:
+    """A recommendation with its evidence links; once ``described``, with their indicators
+    (by code) and the figures of its ``measures`` links (by evidence id)."""
+
     recommendation: Recommendation
     evidence: list[Evidence]
+    indicators: Mapping[str, IndicatorRef] = dataclasses.field(default_factory=dict)
+    figures: Mapping[int, EvidenceFigures] = dataclasses.field(default_factory=dict)
 
 
 def ensure_recommendation_editor(principal: Principal, event_host: str | None) -> None:
@@ -99,6 +118,41 @@ async def with_evidence(
     return [RecommendationWithEvidence(r, links[r.id]) for r in recommendations]
 
 
+async def described(
+    session: AsyncSession, profiles: ProfilesClient, found: Sequence[RecommendationWithEvidence]
+) -> list[RecommendationWithEvidence]:
+    """``found`` with what their evidence shows: each indicator's names and unit (the read
+    model of the catalogue) and, for ``measures`` links, the city's figure at the
+    recommendation's date and its latest one, read from the profiles API in one go. When
+    profiles cannot answer in time the figures are absent with a note: a read never fails
+    for them."""
+    links = [(item.recommendation, link) for item in found for link in item.evidence]
+    indicators = await indicators_by_code(session, {link.indicator_code for _, link in links})
+    measured = [(r, link) for r, link in links if link.role == EvidenceRole.measures]
+    figures: dict[int, EvidenceFigures] = {}
+    if measured:
+        try:
+            totals = await profiles.totals(
+                {link.city_code for _, link in measured},
+                {link.indicator_code for _, link in measured},
+            )
+        except ProfilesUnavailable as exc:
+            log.warning("evidence figures left out: %s", exc)
+            figures = {link.id: EvidenceFigures(note=UNAVAILABLE) for _, link in measured}
+        else:
+            series: dict[tuple[str, str], list[Figure]] = defaultdict(list)
+            for figure in totals:
+                series[figure.city, figure.indicator].append(figure)
+            figures = {
+                link.id: baseline_and_latest(
+                    series[link.city_code, link.indicator_code],
+                    on=recommendation.created_at.date(),
+                )
+                for recommendation, link in measured
+            }
+    return [dataclasses.replace(item, indicators=indicators, figures=figures) for item in found]
+
+
 async def list_recommendations(
     session: AsyncSession,
     principal: Principal | None,
@@ -133,14 +187,6 @@ async def status_history(
     """A page of the recommendation's status changes, oldest first."""
     await get_recommendation(session, principal, recommendation_id)
     return await RecommendationRepository.from_session(session).history(recommendation_id, page)
-
-
-def _stored(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, list):
-        return [_stored(item) for item in value]
-    return value
 
 
 def _repeats(field: str, values: Sequence[Any]) -> list[dict[str, Any]]:
@@ -207,6 +253,10 @@ async def create_recommendation(
     cities: dict[str, str | Sequence[str] | None] = {"target_cities": payload.target_cities}
     cities |= {f"evidence.{i}.city": link.city for i, link in enumerate(payload.evidence)}
     await ensure_known_cities(session, cities)
+    await ensure_known_indicators(
+        session,
+        {f"evidence.{i}.indicator": link.indicator for i, link in enumerate(payload.evidence)},
+    )
 
     repository = RecommendationRepository.from_session(session)
     recommendation = Recommendation(
@@ -281,9 +331,7 @@ async def update_recommendation(
         await ensure_known_cities(session, {"target_cities": cities})
     previous = RecommendationStatus(recommendation.status)
     status = _check_status(previous, changes)
-    for field, value in changes.items():
-        if field != "status_note":
-            setattr(recommendation, field, _stored(value))
+    apply_changes(recommendation, {f: v for f, v in changes.items() if f != "status_note"})
     repository = RecommendationRepository.from_session(session)
     if not await repository.save_changes(recommendation, resource="recommendation"):
         return recommendation
@@ -334,10 +382,12 @@ async def _touch(
 
 async def add_evidence(
     session: AsyncSession, principal: Principal, recommendation_id: int, payload: EvidenceCreate
-) -> Evidence:
-    """Link a city's indicator to the recommendation (409 if that link exists)."""
+) -> RecommendationWithEvidence:
+    """Link a city's indicator to the recommendation (409 if that link exists); the
+    recommendation with the new link alone."""
     recommendation = await _for_change(session, principal, recommendation_id)
     await ensure_known_cities(session, {"city": payload.city})
+    await ensure_known_indicators(session, {"indicator": payload.indicator})
     repository = RecommendationRepository.from_session(session)
     city, indicator, role = _evidence_key(payload)
     if await repository.has_evidence(
@@ -361,7 +411,7 @@ async def add_evidence(
     session.add(link)
     await _touch(session, principal, recommendation)
     await session.refresh(link)
-    return link
+    return RecommendationWithEvidence(recommendation, [link])
 
 
 async def remove_evidence(
