@@ -654,7 +654,7 @@ async def _add_recommendation_evidence(world: World) -> Call:
     return Call(
         "POST",
         f"/v1/recommendations/{recommendation['id']}/evidence",
-        json={"city": CITY, "indicator": "rent_burden", "role": "measures"},
+        json={"city": CITY, "indicator": "housing_tenure_foreign", "role": "measures"},
         private=(text,),
         witness=f"/v1/recommendations/{recommendation['id']}",
     )
