@@ -18,7 +18,15 @@ from shared.auth import Role
 from shared.settings import Settings
 from shared.text import SINGLE_LINE_PATTERN
 from tests.dialogue.factories import new_event, new_person
-from tests.factories import CSV_HEADER, Api, assert_problem, csv_file, error_fields
+from tests.factories import (
+    CSV_HEADER,
+    Api,
+    assert_problem,
+    csv_file,
+    error_fields,
+    new_city,
+    new_source,
+)
 
 BCC = "x\r\nBcc: victim@example.org"
 SURROGATE = "\\ud800"  # as it arrives in a JSON body
@@ -31,23 +39,6 @@ def raw_json(body: dict[str, Any], **surrogates: str) -> bytes:
     for placeholder in surrogates.values():
         text = text.replace(placeholder, f"a{SURROGATE}b")
     return text.encode()
-
-
-def new_source(**overrides: Any) -> dict[str, Any]:
-    return {"title": "Census 2021 (text test)", "kind": "census", **overrides}
-
-
-def new_city(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "code": "ZZTXT",
-        "names": {"en": "Textville"},
-        "country": "PT",
-        "region": "europe",
-        "timezone": "Europe/Lisbon",
-        "membership": {"status": "expected"},
-    }
-    body.update(overrides)
-    return body
 
 
 PROFILES_SINGLE_LINES = [
