@@ -20,7 +20,7 @@ from shared.auth import Role, issue_token
 from shared.db import Database
 from shared.settings import parse_rate
 from tests.conftest import make_settings
-from tests.factories import Api, assert_problem, csv_file
+from tests.factories import Api, assert_problem, csv_file, new_source, unique_title
 from tests.profiles.test_imports import row
 from tests.worker.receivers import bound_socket, free_port
 
@@ -70,10 +70,6 @@ async def client_of(app: FastAPI, connection: AsyncConnection, address: str) -> 
         yield Api(client, app.state.settings)
 
 
-def new_source() -> dict[str, Any]:
-    return {"title": f"Rate limit test {uuid.uuid4().hex[:8]}", "kind": "register"}
-
-
 def bearer(api: Api, subject: str) -> dict[str, str]:
     token = issue_token(api.settings, subject=subject, role=Role.admin)
     return {"Authorization": f"Bearer {token}"}
@@ -81,7 +77,11 @@ def bearer(api: Api, subject: str) -> dict[str, str]:
 
 async def write(api: Api, *, subject: str | None = "alice@test") -> httpx.Response:
     headers = bearer(api, subject) if subject is not None else {}
-    return await api.client.post("/v1/sources", json=new_source(), headers=headers)
+    return await api.client.post(
+        "/v1/sources",
+        json=new_source(title=unique_title("Rate limit test"), kind="register"),
+        headers=headers,
+    )
 
 
 def assert_too_many(response: httpx.Response, limit: int) -> dict[str, Any]:
@@ -166,7 +166,7 @@ async def test_a_write_refused_by_the_limit_may_be_retried_with_its_idempotency_
         await api.get("/v1/sources")
         await write(api)
         headers = {**bearer(api, "alice@test"), "Idempotency-Key": uuid.uuid4().hex}
-        body = new_source()
+        body = new_source(title=unique_title("Rate limit test"), kind="register")
         refused = await api.client.post("/v1/sources", json=body, headers=headers)
         await asyncio.sleep(int(refused.headers["Retry-After"]) + 0.1)
         retried = await api.client.post("/v1/sources", json=body, headers=headers)
