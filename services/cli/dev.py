@@ -173,7 +173,15 @@ def run_dev(
         console.print(f"Redis:      {redis_url}")
         asyncio.run(migrate_all(database_url))
         asyncio.run(_seed(settings))
-        child_env = DEV_DEFAULTS | os.environ | env | {"MC2CM_METRICS_PORT": str(metrics_port)}
+        # The dialogue reads the figures beside its evidence from the profiles it starts.
+        profiles_api = {"MC2CM_PROFILES_API_URL": f"http://127.0.0.1:{ports['profiles']}"}
+        child_env = (
+            DEV_DEFAULTS
+            | profiles_api
+            | os.environ
+            | env
+            | {"MC2CM_METRICS_PORT": str(metrics_port)}
+        )
         for service, port in ports.items():
             processes.append(
                 subprocess.Popen(

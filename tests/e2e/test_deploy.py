@@ -166,6 +166,8 @@ def platform(
             "MC2CM_RATE_LIMIT_KEY_PREFIX": rate_limit_prefix,
             "MC2CM_SMTP_HOST": HOST,
             "MC2CM_SMTP_PORT": str(sink.port),
+            # Compose's `http://profiles:8000`, on this machine.
+            "MC2CM_PROFILES_API_URL": f"http://{HOST}:{ports['profiles']}",
         }
         worker_only = {
             "MC2CM_METRICS_HOST": HOST,
