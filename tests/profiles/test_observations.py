@@ -853,6 +853,45 @@ async def test_get_observation_returns_it_with_its_source(api: Api, session: Asy
     assert body["source"]["reliability_rank"] == 1, body
 
 
+@pytest.mark.parametrize(
+    ("role", "cities"),
+    [
+        pytest.param(None, (), id="anonymous"),
+        pytest.param(Role.editor, ("ATVIE",), id="editor of Vienna"),
+    ],
+)
+async def test_the_single_read_answers_exactly_what_the_list_says_of_an_observation(
+    api: Api, role: Role | None, cities: tuple[str, ...]
+) -> None:
+    """One serialisation of an observation: the list's columns drive both reads."""
+    await posted(
+        api,
+        vienna(value=1000),
+        vienna(
+            period="2020",
+            value=1100,
+            value_low=1000,
+            value_high=1200,
+            obs_status="E",
+            note='Estimate, "range" given',
+            source=PRESS,
+        ),
+        # A small count, suppressed for anonymous callers; a large one, and one from a source
+        # with neither publisher nor address.
+        vienna(period="2021", dimensions={"citizenship": "SY"}, value=3),
+        vienna(period="2021", dimensions={"citizenship": "DE"}, value=1200, source=SURVEY),
+        vienna(period="2022", value=None, obs_status="M"),
+    )
+    items = await query(api, {"city": "ATVIE"}, role=role, cities=cities)
+    assert len(items) == 5, items
+    for item in items:
+        response = await api.get(f"/v1/observations/{item['id']}", role=role, cities=cities)
+        assert response.status_code == 200, response.text
+        assert response.json() == item, f"single read {response.json()} != list item {item}"
+    statuses = {item["status"] for item in items}
+    assert statuses == ({"shown", "suppressed"} if role is None else {"shown"}), items
+
+
 async def test_unknown_observation_is_a_404_problem(api: Api) -> None:
     response = await api.get("/v1/observations/987654321")
     problem = assert_problem(response, 404)

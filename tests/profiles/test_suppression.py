@@ -6,17 +6,20 @@ reads of Vienna's 2030 figures is all there is.
 
 from __future__ import annotations
 
+import ast
 import csv
 import io
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, timedelta
+from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services import profiles_api
 from services.profiles_api.aggregates.catalogue import Catalogue
 from services.profiles_api.aggregates.compute import recompute_indicator
 from services.profiles_api.app import create_app
@@ -619,3 +622,176 @@ async def test_an_import_refuses_an_unknown_status_naming_the_column(api: Api) -
     )
     problem = assert_problem(response, 422)
     assert [(e["row"], e["column"]) for e in problem["errors"]] == [(2, "status")], problem
+
+
+# --- the rule on every read path ----------------------------------------------------------------
+
+#: Every kind of caller, and whether they see Vienna's small counts.
+CALLERS = [
+    (None, (), False, "anonymous"),
+    (Role.viewer, (), False, "viewer"),
+    (Role.editor, ("PTLIS",), False, "editor of Lisbon"),
+    (Role.editor, ("ATVIE",), True, "editor of Vienna"),
+    (Role.admin, (), True, "admin"),
+]
+
+
+async def small_in_list(api: Api, role: Role | None, cities: tuple[str, ...]) -> dict[str, Any]:
+    [small] = [
+        item
+        for item in await vienna_items(api, role, cities)
+        if (item["indicator"], item["dimensions"]) == ("foreign_nationals", {"citizenship": "SY"})
+    ]
+    return small
+
+
+async def read_small(
+    path: str, api: Api, session: AsyncSession, role: Role | None, cities: tuple[str, ...]
+) -> tuple[float | None, str]:
+    """What ``path`` answers the caller of the small count's value (Vienna's 3 Syrians, or the
+    share of women computed from Vienna's 4 foreign women), and its status."""
+    if path == "list":
+        small = await small_in_list(api, role, cities)
+        return small["value"], small["status"]
+    if path == "single read":
+        small_id = (await small_in_list(api, Role.admin, ()))["id"]
+        response = await api.get(f"/v1/observations/{small_id}", role=role, cities=cities)
+        assert response.status_code == 200, response.text
+        return response.json()["value"], response.json()["status"]
+    if path == "CSV export":
+        rows = await export(api, role, cities, city="ATVIE", period_from=PERIOD)
+        [row] = [r for r in rows if (r["indicator"], r["dimension"]) == FOREIGN_SYRIANS]
+        return (float(row["value"]) if row["value"] else None), row["status"]
+    if path == "history":
+        small_id = (await small_in_list(api, Role.admin, ()))["id"]
+        [created] = await history(api, small_id, role, cities)
+        return created["new_value"], created["status"]
+    if path == "aggregates":
+        await computed(session, "foreign_nationals")
+        found = await aggregate(api, "citizenship=SY", role, cities)
+        return found["value"], found["status"]
+    assert path == "derived values", path
+    await write(
+        api,
+        vienna("total", dimensions={"sex": "F"}, value=4),
+        *(
+            observation(
+                city="ATVIE",
+                indicator="population",
+                period=PERIOD,
+                dimensions=dimensions,
+                value=value,
+                source=REGISTER,
+            )
+            for dimensions, value in (({"sex": "F"}, 1000), ({}, 1_900_000))
+        ),
+    )
+    await computed(session, "foreign_nationals", "population", "foreign_nationals_share")
+    response = await api.get(
+        "/v1/derived-values",
+        params={"indicator": "foreign_nationals_share", "city": "ATVIE", "disaggregation": "sex=F"},
+        role=role,
+        cities=cities,
+    )
+    assert response.status_code == 200, response.text
+    [share] = response.json()["items"]
+    return share["value"], share["status"]
+
+
+FOREIGN_SYRIANS = ("foreign_nationals", "citizenship=SY")
+#: Each read path of figures, and the small value it reads to who may see it.
+READ_PATHS = {
+    "list": 3,
+    "single read": 3,
+    "CSV export": 3,
+    "history": 3,
+    "aggregates": 3,
+    "derived values": 0.4,
+}
+
+
+@pytest.mark.parametrize(
+    ("path", "role", "cities", "sees"),
+    [
+        pytest.param(path, role, cities, sees, id=f"{path}, {caller}")
+        for path in READ_PATHS
+        for role, cities, sees, caller in CALLERS
+        # The history needs a token (it names who changed what): anonymous callers get a 401.
+        if not (path == "history" and role is None)
+    ],
+)
+async def test_every_read_path_hides_a_small_count_from_all_but_the_citys_editors_and_admins(
+    api: Api,
+    session: AsyncSession,
+    figures: dict[str, int],
+    path: str,
+    role: Role | None,
+    cities: tuple[str, ...],
+    sees: bool,
+) -> None:
+    value, status = await read_small(path, api, session, role, cities)
+    expected = (READ_PATHS[path], "shown") if sees else (None, "suppressed")
+    assert (value, status) == expected, f"{path}: read {(value, status)}, expected {expected}"
+
+
+@pytest.mark.parametrize(
+    ("role", "cities"),
+    [pytest.param(role, cities, id=caller) for role, cities, _, caller in CALLERS],
+)
+async def test_profiles_and_comparisons_show_small_totals_to_every_caller(
+    api: Api, figures: dict[str, int], role: Role | None, cities: tuple[str, ...]
+) -> None:
+    """They read totals only, which are never suppressed, however small."""
+    profile = await api.get("/v1/cities/ATVIE/profile", role=role, cities=cities)
+    assert profile.status_code == 200, profile.text
+    [figure] = [f for f in profile.json()["figures"] if f["indicator"] == "foreign_nationals"]
+    compared = await api.get(
+        "/v1/compare",
+        params={"indicator": "foreign_nationals", "cities": "ATVIE", "period": PERIOD},
+        role=role,
+        cities=cities,
+    )
+    assert compared.status_code == 200, compared.text
+    [value] = compared.json()["values"]
+    for read in (figure, value):
+        assert (read["observation_id"], read["value"], read["status"]) == (
+            figures["total"],
+            3,
+            "shown",
+        ), read
+
+
+#: The module that holds the rule; only services may apply it.
+SUPPRESSION_MODULE = "services.profiles_api.observations.suppression"
+
+
+def imported_modules(path: Path) -> set[str]:
+    """Every module ``path`` imports, and every name it imports from one (``a.b.c`` for
+    ``from a.b import c``), annotation-only imports included."""
+    names: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(), filename=str(path))):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module is not None:
+            names.add(node.module)
+            names.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return names
+
+
+def test_routers_and_the_export_writer_leave_suppression_to_the_services() -> None:
+    """A read path the services answer cannot forget the rule: the HTTP layer never sees it."""
+    api_root = Path(profiles_api.__file__).parent
+    http_layer = sorted(
+        [
+            *api_root.glob("**/router.py"),
+            *api_root.glob("**/export.py"),
+            *api_root.glob("**/dependencies.py"),
+        ]
+    )
+    assert api_root / "observations" / "router.py" in http_layer, http_layer
+    offenders = [
+        str(path.relative_to(api_root))
+        for path in http_layer
+        if SUPPRESSION_MODULE in imported_modules(path)
+    ]
+    assert offenders == [], f"these modules import {SUPPRESSION_MODULE}: {offenders}"

@@ -14,7 +14,7 @@ from services.profiles_api.aggregates.schemas import (
     DerivedValueRead,
     RunTrigger,
 )
-from services.profiles_api.observations.dependencies import SuppressionDep
+from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.fields import (
     DISAGGREGATION_PATTERN,
     MAX_KEY_LENGTH,
@@ -101,7 +101,7 @@ def _as_parameter(problem: FieldProblem) -> ValidationFailed:
 async def list_aggregates(
     session: SessionDep,
     page: PageDep,
-    suppression: SuppressionDep,
+    reader: ReaderDep,
     indicator: IndicatorCodes = None,
     period: ExactPeriod = None,
     group: Annotated[
@@ -128,27 +128,9 @@ async def list_aggregates(
         disaggregation=parse_disaggregation(disaggregation),
     )
     try:
-        rows = await service.list_aggregates(session, criteria, page)
+        return await service.list_aggregates(session, reader, criteria, page)
     except FieldProblem as problem:
         raise _as_parameter(problem) from problem
-    hidden = await service.with_hidden_contributions(
-        session, [row[0] for row in rows[: page.limit]], suppression
-    )
-    return build_page(
-        rows,
-        page,
-        key=lambda row: [
-            row[0].indicator_code,
-            row[0].period,
-            row[0].scope,
-            row[0].disaggregation,
-            row[0].group_kind,
-            row[0].region,
-        ],
-        item=lambda row: AggregateRead.of(
-            row[0], row[1], suppression, hidden_contribution=row[0].id in hidden
-        ),
-    )
 
 
 @router.get(
@@ -164,7 +146,7 @@ async def list_aggregates(
 async def list_derived_values(
     session: SessionDep,
     page: PageDep,
-    suppression: SuppressionDep,
+    reader: ReaderDep,
     indicator: Annotated[
         list[str] | None,
         Query(
@@ -185,21 +167,9 @@ async def list_derived_values(
         disaggregation=parse_disaggregation(disaggregation),
     )
     try:
-        rows = await service.list_derived_values(session, criteria, page)
+        return await service.list_derived_values(session, reader, criteria, page)
     except FieldProblem as problem:
         raise _as_parameter(problem) from problem
-    return build_page(
-        rows,
-        page,
-        key=lambda row: [
-            row[0].indicator_code,
-            row[0].city_code,
-            row[0].period,
-            row[0].scope,
-            row[0].disaggregation,
-        ],
-        item=lambda row: DerivedValueRead.of(row[0], row[1], suppression),
-    )
 
 
 @router.get(

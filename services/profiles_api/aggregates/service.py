@@ -8,27 +8,29 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.aggregates.models import (
     Aggregate,
     AggregationRun,
     Coverage,
-    DerivedValue,
 )
 from services.profiles_api.aggregates.repository import (
+    AGGREGATE_ORDER,
+    DERIVED_ORDER,
     AggregateFilter,
     AggregateRepository,
     DerivedFilter,
     RunFilter,
 )
+from services.profiles_api.aggregates.schemas import AggregateRead, DerivedValueRead
 from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.observations.fields import FieldProblem
+from services.profiles_api.observations.reader import Reader
 from services.profiles_api.observations.suppression import Suppression
-from shared.pagination import PageParams
+from shared.pagination import Page, PageParams, build_page
 
 
 async def _known_indicators(session: AsyncSession, codes: Sequence[str]) -> dict[str, Indicator]:
@@ -47,12 +49,24 @@ async def _check_cities(session: AsyncSession, codes: Sequence[str]) -> None:
 
 
 async def list_aggregates(
-    session: AsyncSession, criteria: AggregateFilter, page: PageParams
-) -> Sequence[Row[Aggregate, str]]:
-    """A page of aggregates with their indicator's unit; ``FieldProblem`` (``indicator``)
-    for an unknown indicator."""
+    session: AsyncSession, reader: Reader, criteria: AggregateFilter, page: PageParams
+) -> Page[AggregateRead]:
+    """A page of aggregates as ``reader`` may see them (suppressed where they would reveal a
+    small count); ``FieldProblem`` (``indicator``) for an unknown indicator."""
     await _known_indicators(session, criteria.indicators)
-    return await AggregateRepository.from_session(session).query(criteria, page)
+    rows = await AggregateRepository.from_session(session).query(criteria, page)
+    suppression = await Suppression.load(session, reader)
+    hidden = await with_hidden_contributions(
+        session, [aggregate for aggregate, _ in rows[: page.limit]], suppression
+    )
+    return build_page(
+        rows,
+        page,
+        key=lambda row: [getattr(row[0], column.key) for column in AGGREGATE_ORDER],
+        item=lambda row: AggregateRead.of(
+            row[0], row[1], suppression, hidden_contribution=row[0].id in hidden
+        ),
+    )
 
 
 async def with_hidden_contributions(
@@ -82,10 +96,11 @@ async def with_hidden_contributions(
 
 
 async def list_derived_values(
-    session: AsyncSession, criteria: DerivedFilter, page: PageParams
-) -> Sequence[Row[DerivedValue, str]]:
-    """A page of derived values with their unit; ``FieldProblem`` (``indicator``, ``city``)
-    for an unknown code or an indicator without a formula."""
+    session: AsyncSession, reader: Reader, criteria: DerivedFilter, page: PageParams
+) -> Page[DerivedValueRead]:
+    """A page of derived values as ``reader`` may see them (suppressed, with the input, where
+    computed from a small count); ``FieldProblem`` (``indicator``, ``city``) for an unknown
+    code or an indicator without a formula."""
     catalogue = await _known_indicators(session, criteria.indicators)
     if published := [code for code, indicator in catalogue.items() if indicator.formula is None]:
         raise FieldProblem(
@@ -93,7 +108,14 @@ async def list_derived_values(
             f"{', '.join(sorted(published))} has no formula: its values are published, not derived",
         )
     await _check_cities(session, criteria.cities)
-    return await AggregateRepository.from_session(session).derived_values(criteria, page)
+    rows = await AggregateRepository.from_session(session).derived_values(criteria, page)
+    suppression = await Suppression.load(session, reader)
+    return build_page(
+        rows,
+        page,
+        key=lambda row: [getattr(row[0], column.key) for column in DERIVED_ORDER],
+        item=lambda row: DerivedValueRead.of(row[0], row[1], suppression),
+    )
 
 
 async def coverage_matrix(

@@ -7,12 +7,11 @@ from fastapi import APIRouter, Query
 from services.profiles_api.compare import service
 from services.profiles_api.compare.schemas import ComparedValue, Comparison
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.dependencies import SuppressionDep
+from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.fields import (
     PERIOD_PATTERN,
     FieldProblem,
     ObsStatus,
-    ValueStatus,
 )
 from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.observations.schemas import SourceSummary
@@ -41,7 +40,7 @@ _FIELD_TO_PARAMETER = {"indicator": "indicator", "city": "cities"}
 async def compare_cities(
     session: SessionDep,
     languages: LanguagesDep,
-    suppression: SuppressionDep,
+    reader: ReaderDep,
     indicator: Annotated[
         list[str],
         Query(
@@ -69,15 +68,13 @@ async def compare_cities(
     within = parse_period_bound("period", period)
     try:
         matches = await service.compare(
-            session, indicators=indicators, cities=city_codes, period=within
+            session, reader, indicators=indicators, cities=city_codes, period=within
         )
     except FieldProblem as problem:
         parameter = _FIELD_TO_PARAMETER[problem.field]
         raise invalid(parameter, problem.message, location="query") from problem
     values = []
-    for city, observation, source, definition in matches:
-        # Comparisons read totals, which are never suppressed; the rule still decides.
-        hidden = observation is not None and suppression.hides_observation(observation)
+    for city, observation, source, definition, shown in matches:
         values.append(
             ComparedValue(
                 city=city.code,
@@ -87,11 +84,11 @@ async def compare_cities(
                 population_concept=definition.population_concept if definition else None,
                 period=observation.period if observation else None,
                 scope=observation.scope if observation else None,
-                value=observation.value if observation and not hidden else None,
-                value_low=observation.value_low if observation and not hidden else None,
-                value_high=observation.value_high if observation and not hidden else None,
+                value=shown.value,
+                value_low=shown.value_low,
+                value_high=shown.value_high,
                 obs_status=ObsStatus(observation.obs_status) if observation else None,
-                status=ValueStatus.suppressed if hidden else ValueStatus.shown,
+                status=shown.status,
                 estimate=service.is_estimate(observation) if observation else False,
                 source=SourceSummary.of(source) if source else None,
                 observation_id=observation.id if observation else None,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -14,15 +15,27 @@ from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.observations.fields import (
     ESTIMATED_STATUSES,
+    NO_VALUE,
     FieldProblem,
     ObsStatus,
     Period,
+    ShownValue,
 )
 from services.profiles_api.observations.models import Observation
+from services.profiles_api.observations.reader import Reader
 from services.profiles_api.observations.repository import latest_totals
+from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.sources.models import Source
 
-Match = tuple[City, Observation | None, Source | None, Indicator | None]
+
+class Match(NamedTuple):
+    """A compared city, its figure (if it has one) and what the reader sees of its value."""
+
+    city: City
+    observation: Observation | None
+    source: Source | None
+    indicator: Indicator | None
+    shown: ShownValue
 
 
 def is_estimate(observation: Observation) -> bool:
@@ -35,12 +48,14 @@ def is_estimate(observation: Observation) -> bool:
 
 async def compare(
     session: AsyncSession,
+    reader: Reader,
     *,
     indicators: Sequence[str],
     cities: Sequence[str],
     period: Period | None,
 ) -> list[Match]:
-    """For each city, the latest total of the first listed indicator it has a value for.
+    """For each city, the latest total of the first listed indicator it has a value for, as
+    ``reader`` may see it.
 
     ``FieldProblem`` (field ``indicator`` or ``city``) when a code is unknown.
     """
@@ -58,12 +73,18 @@ async def compare(
         end=period.end if period else None,
         one_per_city=True,
     )
+    # Comparisons read totals, which are never suppressed; the rule still decides.
+    suppression = await Suppression.load_for_observations(session, reader, (o for o, _ in rows))
     found = {observation.city_code: (observation, source) for observation, source in rows}
     matches: list[Match] = []
     for code in cities:
         observation, source = found.get(code, (None, None))
-        indicator = catalogue[observation.indicator_code] if observation else None
-        matches.append((known[code], observation, source, indicator))
+        if observation is None:
+            matches.append(Match(known[code], None, source, None, NO_VALUE))
+            continue
+        indicator = catalogue[observation.indicator_code]
+        shown = suppression.shown(observation)
+        matches.append(Match(known[code], observation, source, indicator, shown))
     return matches
 
 
@@ -74,7 +95,7 @@ def _differs(
     attribute: Callable[[Observation, Indicator], str | None],
 ) -> ComparabilityWarning | None:
     by_value: dict[str, list[str]] = defaultdict(list)
-    for city, observation, _, indicator in matches:
+    for city, observation, _, indicator, _ in matches:
         if observation is not None and indicator is not None:
             by_value[attribute(observation, indicator) or "unspecified"].append(city.code)
     if len(by_value) < 2:
@@ -104,7 +125,7 @@ def comparability_warnings(matches: list[Match]) -> list[ComparabilityWarning]:
         )
         if warning is not None
     ]
-    estimates = sorted(city.code for city, o, _, _ in matches if o is not None and is_estimate(o))
+    estimates = sorted(m.city.code for m in matches if m.observation and is_estimate(m.observation))
     if estimates:
         warnings.append(
             ComparabilityWarning(
@@ -113,7 +134,7 @@ def comparability_warnings(matches: list[Match]) -> list[ComparabilityWarning]:
                 cities=estimates,
             )
         )
-    missing = sorted(city.code for city, o, _, _ in matches if o is None)
+    missing = sorted(m.city.code for m in matches if m.observation is None)
     if missing:
         warnings.append(
             ComparabilityWarning(

@@ -1,4 +1,4 @@
-"""The caller's view of small counts, as a FastAPI dependency for every read of figures."""
+"""Who reads figures, as a FastAPI dependency of every read of figures."""
 
 from __future__ import annotations
 
@@ -6,17 +6,15 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from services.profiles_api.observations.suppression import Suppression
+from services.profiles_api.observations.reader import Reader
 from shared.auth import MaybePrincipal
-from shared.db import SessionDep
 
 
-async def caller_suppression(
-    request: Request, session: SessionDep, principal: MaybePrincipal
-) -> Suppression:
-    """Which small counts this caller reads as suppressed (``MC2CM_SUPPRESSION_THRESHOLD``)."""
+async def caller_reader(request: Request, principal: MaybePrincipal) -> Reader:
+    """The caller, with the app's ``MC2CM_SUPPRESSION_THRESHOLD``: the service decides from
+    them which small counts the caller reads as suppressed."""
     threshold: int = request.app.state.settings.suppression_threshold
-    return await Suppression.load(session, principal, threshold)
+    return Reader(principal=principal, suppression_threshold=threshold)
 
 
-SuppressionDep = Annotated[Suppression, Depends(caller_suppression)]
+ReaderDep = Annotated[Reader, Depends(caller_reader)]

@@ -55,6 +55,22 @@ class ValueStatus(enum.StrEnum):
     suppressed = "suppressed"
 
 
+@dataclass(frozen=True)
+class ShownValue:
+    """A figure's value, range and status as one caller reads them: what a read renders."""
+
+    value: float | None = None
+    value_low: float | None = None
+    value_high: float | None = None
+    status: ValueStatus = ValueStatus.shown
+
+
+#: What a caller reads of a figure hidden from them as a small number: no value, no range.
+SUPPRESSED_VALUE = ShownValue(status=ValueStatus.suppressed)
+#: What is read where there is no figure (a compared city without a value).
+NO_VALUE = ShownValue()
+
+
 #: Statuses whose value is an estimate rather than a count (comparisons warn about them).
 ESTIMATED_STATUSES = frozenset({ObsStatus.E, ObsStatus.F, ObsStatus.I, ObsStatus.U})
 
@@ -135,6 +151,12 @@ def parse_dimension_text(text: str) -> dict[str, str]:
     return dimensions
 
 
+def dimension_text(dimensions: dict[str, str]) -> str:
+    """A breakdown as its normalised key, names sorted: ``age_group=15-64;sex=F``; the
+    total's is empty. Stored as an observation's ``disaggregation``, written in exports."""
+    return ";".join(f"{name}={dimensions[name]}" for name in sorted(dimensions))
+
+
 def disaggregation_key(dimensions: dict[str, str], allowed: list[str]) -> str:
     """The normalised key of a breakdown (names sorted), checked against the allowed names."""
     for name, value in dimensions.items():
@@ -148,7 +170,7 @@ def disaggregation_key(dimensions: dict[str, str], allowed: list[str]) -> str:
             )
         if not _DIMENSION_VALUE.match(value):
             raise FieldProblem("dimensions", f"{value!r} is not a value code for {name!r}")
-    key = ";".join(f"{name}={dimensions[name]}" for name in sorted(dimensions))
+    key = dimension_text(dimensions)
     if len(key) > MAX_KEY_LENGTH:
         raise FieldProblem("dimensions", "the breakdown is too long")
     return key

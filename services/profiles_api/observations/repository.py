@@ -150,9 +150,9 @@ def page_statement(criteria: ObservationFilter, page: PageParams) -> Select[Obse
     )
 
 
-#: What a page of observations answers with, read as plain rows (building ORM instances for
-#: figures only serialised cost most of a read), in the order ``schemas.observation_json``
-#: unpacks them.
+#: What every read of observations answers with (a page, one observation, the CSV export),
+#: read as plain rows (building ORM instances for figures only serialised cost most of a
+#: read), in the order ``schemas.observation_json`` unpacks them.
 OBSERVATION = Observation.__table__
 SOURCE = Source.__table__
 
@@ -175,6 +175,20 @@ LIST_COLUMNS = (
 )
 
 
+def _with_source(observation: Any) -> Select[*tuple[Any, ...]]:
+    """``LIST_COLUMNS`` of ``observation`` (the table's columns, or a subquery's) and the
+    fields of its source, in the order ``schemas.observation_json`` unpacks them."""
+    return select(
+        *(observation[name] for name in LIST_COLUMNS),
+        SOURCE.c.id.label("source_id"),
+        SOURCE.c.title.label("source_title"),
+        SOURCE.c.publisher.label("source_publisher"),
+        SOURCE.c.url.label("source_url"),
+        SOURCE.c.kind.label("source_kind"),
+        SOURCE.c.reliability_rank.label("source_reliability_rank"),
+    ).join(SOURCE, SOURCE.c.id == observation.source_id)
+
+
 def page_rows_statement(criteria: ObservationFilter, page: PageParams) -> Select[*tuple[Any, ...]]:
     """``page_statement`` as plain rows of ``LIST_COLUMNS`` and the source's fields.
 
@@ -187,19 +201,12 @@ def page_rows_statement(criteria: ObservationFilter, page: PageParams) -> Select
     else:
         statement = criteria.apply(statement)
     chosen = keyset(statement, page, *SORT_KEY).subquery("page").c
-    return (
-        select(
-            *(chosen[name] for name in LIST_COLUMNS),
-            SOURCE.c.id.label("source_id"),
-            SOURCE.c.title.label("source_title"),
-            SOURCE.c.publisher.label("source_publisher"),
-            SOURCE.c.url.label("source_url"),
-            SOURCE.c.kind.label("source_kind"),
-            SOURCE.c.reliability_rank.label("source_reliability_rank"),
-        )
-        .join(SOURCE, SOURCE.c.id == chosen.source_id)
-        .order_by(*(chosen[column.key] for column in SORT_KEY))
-    )
+    return _with_source(chosen).order_by(*(chosen[column.key] for column in SORT_KEY))
+
+
+#: One observation as a list answers it (``page_rows_statement``'s columns): the single read
+#: and the list have one serialisation, ``schemas.observation_json``.
+ROW_STATEMENT = _with_source(OBSERVATION.c).where(OBSERVATION.c.id == bindparam("observation_id"))
 
 
 #: ``page_rows_statement`` by the conditions it has (not their values): building it cost
@@ -231,6 +238,12 @@ class ObservationRepository(Repository[Observation]):
         statement, values = page_rows_query(criteria, page)
         rows = await connection.execute(statement, values)
         return rows.all()
+
+    async def row(self, observation_id: int) -> Row[*tuple[Any, ...]] | None:
+        """One observation as ``page_rows`` gives it; ``None`` if there is none."""
+        connection = await self.session.connection()
+        rows = await connection.execute(ROW_STATEMENT, {"observation_id": observation_id})
+        return rows.first()
 
     async def query(
         self, criteria: ObservationFilter, page: PageParams

@@ -8,7 +8,7 @@ from fastapi.responses import StreamingResponse
 from pydantic import WithJsonSchema
 
 from services.profiles_api.observations import service
-from services.profiles_api.observations.dependencies import SuppressionDep
+from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.export import EXPORT_COLUMNS, export_csv
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
 from services.profiles_api.observations.query import parse_period_bound, split_values
@@ -18,10 +18,8 @@ from services.profiles_api.observations.schemas import (
     ObservationBatchIn,
     ObservationChangeRead,
     ObservationRead,
-    observation_json,
 )
-from services.profiles_api.observations.suppression import Suppression
-from shared.auth import CurrentPrincipal, MaybePrincipal
+from shared.auth import CurrentPrincipal
 from shared.contracts.themes import Theme
 from shared.db import ReadSessionDep, SessionDep
 from shared.errors import invalid
@@ -96,7 +94,7 @@ async def list_observations(
     request: Request,
     session: ReadSessionDep,
     page: PageDep,
-    principal: MaybePrincipal,
+    reader: ReaderDep,
     city: Annotated[list[str] | None, Query(description="City codes.")] = None,
     indicator: Annotated[list[str] | None, Query(description="Indicator codes.")] = None,
     theme: Annotated[Theme | None, Query()] = None,
@@ -135,7 +133,6 @@ async def list_observations(
             "totals have no breakdown: use either total=true or dimension",
             location="query",
         )
-    threshold: int = request.app.state.settings.suppression_threshold
     start = parse_period_bound("period_from", period_from)
     end = parse_period_bound("period_to", period_to)
     criteria = ObservationFilter(
@@ -162,27 +159,23 @@ async def list_observations(
                     "the CSV export holds every matching observation: drop limit and cursor",
                     location="query",
                 )
-        suppression = await Suppression.load(session, principal, threshold)
+        batches = await service.export_observations(
+            session, request.app.state.database.sessionmaker, reader, criteria
+        )
         return StreamingResponse(
-            export_csv(request.app.state.database.sessionmaker, criteria, suppression),
+            export_csv(batches),
             media_type=f"{CSV}; charset=utf-8; header=present",
             headers={
                 "Content-Disposition": 'attachment; filename="observations.csv"',
                 "Vary": "Accept",
             },
         )
-    rows = await service.list_observations(session, criteria, page)
-    suppression = await Suppression.load_for(
-        session,
-        principal,
-        threshold,
-        ((row.city_code, row.disaggregation, row.value) for row in rows[: page.limit]),
-    )
+    items = await service.list_observations(session, reader, criteria, page)
     return page_response(
-        rows,
+        items,
         page,
-        key=lambda row: [row.city_code, row.indicator_code, row.period_start, row.id],
-        item=lambda row: observation_json(row, suppression),
+        key=lambda item: [item["city"], item["indicator"], item["period_start"], item["id"]],
+        item=lambda item: item,
         headers={"Vary": "Accept"},
     )
 
@@ -209,10 +202,11 @@ async def upsert_observations(
     responses=problem_responses(404),
 )
 async def get_observation(
-    observation_id: ObservationId, session: SessionDep, suppression: SuppressionDep
+    observation_id: ObservationId, session: SessionDep, reader: ReaderDep
 ) -> ObservationRead:
-    observation, source = await service.get_observation(session, observation_id)
-    return ObservationRead.of(observation, source, suppression)
+    return ObservationRead.model_validate(
+        await service.read_observation(session, reader, observation_id)
+    )
 
 
 @router.delete(
@@ -244,12 +238,7 @@ async def observation_history(
     session: SessionDep,
     page: PageDep,
     principal: CurrentPrincipal,
-    suppression: SuppressionDep,
+    reader: ReaderDep,
 ) -> Page[ObservationChangeRead]:
-    changes, observation = await service.observation_history(session, observation_id, page)
-    return build_page(
-        changes,
-        page,
-        key=lambda change: [change.id],
-        item=lambda change: ObservationChangeRead.of(change, observation, suppression),
-    )
+    changes = await service.observation_history(session, reader, observation_id, page)
+    return build_page(changes, page, key=lambda change: [change.id], item=lambda change: change)

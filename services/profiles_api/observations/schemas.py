@@ -167,34 +167,13 @@ class ObservationRead(BaseModel):
     source: SourceSummary
     updated_at: datetime
 
-    @classmethod
-    def of(cls, observation: Observation, source: Source, suppression: Suppression) -> Self:
-        """The figure with a summary of its source, its value hidden if it is a small count."""
-        hidden = suppression.hides_observation(observation)
-        return cls(
-            id=observation.id,
-            city=observation.city_code,
-            indicator=observation.indicator_code,
-            period=observation.period,
-            period_start=observation.period_start,
-            period_end=observation.period_end,
-            scope=observation.scope,
-            dimensions=observation.dimensions,
-            value=None if hidden else observation.value,
-            value_low=None if hidden else observation.value_low,
-            value_high=None if hidden else observation.value_high,
-            obs_status=ObsStatus(observation.obs_status),
-            status=ValueStatus.suppressed if hidden else ValueStatus.shown,
-            note=observation.note,
-            source=SourceSummary.of(source),
-            updated_at=observation.updated_at,
-        )
-
 
 def observation_json(row: Row[*tuple[Any, ...]], suppression: Suppression) -> dict[str, Any]:
     """``ObservationRead`` of a row of ``repository.LIST_COLUMNS``, as the JSON it serialises
-    to (lists of figures are answered without building a model per figure). The row is
-    unpacked by position: reading 21 columns by name costs more than the rest of the item."""
+    to, its value hidden if it is a small count: the one serialisation of an observation (the
+    list, the single read and the CSV export), so lists of figures are answered without
+    building a model per figure. The row is unpacked by position: reading 21 columns by name
+    costs more than the rest of the item."""
     (
         id_,
         city,

@@ -1,13 +1,16 @@
-"""Observations: figures with their sources, written in batches and never silently replaced."""
+"""Observations: figures with their sources, written in batches and never silently replaced.
+
+Every read receives the caller (``Reader``) and answers what they may see: small counts are
+suppressed here (``suppression``), so the router and the CSV writer only render.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy.engine import Row
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from services.profiles_api.db import audit_log, events
 from services.profiles_api.observations.fields import FieldProblem
@@ -16,12 +19,19 @@ from services.profiles_api.observations.models import (
     Observation,
     ObservationChange,
 )
+from services.profiles_api.observations.reader import Reader
 from services.profiles_api.observations.repository import (
     ObservationFilter,
     ObservationRepository,
     lock_city_observations,
 )
-from services.profiles_api.observations.schemas import BatchResult, ObservationBatchIn
+from services.profiles_api.observations.schemas import (
+    BatchResult,
+    ObservationBatchIn,
+    ObservationChangeRead,
+    observation_json,
+)
+from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.observations.validation import (
     InlineSource,
     ObservationValidator,
@@ -35,6 +45,9 @@ from shared.auth import Principal, ensure_city_editor
 from shared.contracts.events import ObservationKey, ObservationsChanged
 from shared.errors import NotFound, ValidationFailed, field_error
 from shared.pagination import PageParams
+
+#: Observations read per statement by the CSV export.
+EXPORT_BATCH_ROWS = 1000
 
 
 async def write_batch(
@@ -109,11 +122,69 @@ async def write_batch(
 
 
 async def list_observations(
-    session: AsyncSession, criteria: ObservationFilter, page: PageParams
-) -> Sequence[Row[*tuple[Any, ...]]]:
-    """A page of the observations ``criteria`` select, each with its source, as rows of
-    ``repository.LIST_COLUMNS``."""
-    return await ObservationRepository.from_session(session).page_rows(criteria, page)
+    session: AsyncSession, reader: Reader, criteria: ObservationFilter, page: PageParams
+) -> list[dict[str, Any]]:
+    """A page of the observations ``criteria`` select (with the next page's first, if any),
+    each as ``reader`` reads it: a JSON-ready ``ObservationRead``, small counts suppressed."""
+    rows = await ObservationRepository.from_session(session).page_rows(criteria, page)
+    suppression = await Suppression.load_for(
+        session, reader, ((row.city_code, row.disaggregation, row.value) for row in rows)
+    )
+    return [observation_json(row, suppression) for row in rows]
+
+
+async def read_observation(
+    session: AsyncSession, reader: Reader, observation_id: int
+) -> dict[str, Any]:
+    """The observation with ``observation_id`` as ``reader`` reads it, exactly as a list
+    gives it (a JSON-ready ``ObservationRead``); 404 if there is none."""
+    row = await ObservationRepository.from_session(session).row(observation_id)
+    if row is None:
+        raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
+    suppression = await Suppression.load_for(
+        session, reader, [(row.city_code, row.disaggregation, row.value)]
+    )
+    return observation_json(row, suppression)
+
+
+async def export_observations(
+    session: AsyncSession,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    reader: Reader,
+    criteria: ObservationFilter,
+    *,
+    batch_rows: int = EXPORT_BATCH_ROWS,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    """Every observation ``criteria`` select, as ``reader`` reads it (as a list gives it), in
+    batches of ``batch_rows`` in the list's order.
+
+    The caller's rule is read now, on ``session``; each batch is read later, as it is
+    consumed, in a short session of its own from ``sessionmaker``, so a large export neither
+    sits in memory nor holds a connection while a slow client downloads it.
+    """
+    suppression = await Suppression.load(session, reader)
+    return _export_batches(sessionmaker, criteria, suppression, batch_rows)
+
+
+async def _export_batches(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    criteria: ObservationFilter,
+    suppression: Suppression,
+    batch_rows: int,
+) -> AsyncIterator[list[dict[str, Any]]]:
+    cursor: list[object] | None = None
+    while True:
+        async with sessionmaker() as session:
+            rows = await ObservationRepository.from_session(session).page_rows(
+                criteria, PageParams(limit=batch_rows, cursor=cursor)
+            )
+        batch = rows[:batch_rows]
+        if batch:
+            yield [observation_json(row, suppression) for row in batch]
+        if len(rows) <= batch_rows:
+            return
+        last = batch[-1]
+        cursor = [last.city_code, last.indicator_code, last.period_start, last.id]
 
 
 async def get_observation(session: AsyncSession, observation_id: int) -> tuple[Observation, Source]:
@@ -186,14 +257,16 @@ async def delete_observation(
 
 
 async def observation_history(
-    session: AsyncSession, observation_id: int, page: PageParams
-) -> tuple[Sequence[ObservationChange], Observation | None]:
-    """A page of an observation's changes, oldest first, and the observation (``None`` once
-    withdrawn); 404 if it never existed."""
+    session: AsyncSession, reader: Reader, observation_id: int, page: PageParams
+) -> list[ObservationChangeRead]:
+    """A page of an observation's changes, oldest first (with the next page's first, if any),
+    small values hidden from ``reader`` if they may not see them; 404 if it never existed."""
     repository = ObservationRepository.from_session(session)
     changes = await repository.history(observation_id, page)
     # An observation always has its "created" change, kept after it is withdrawn: only an
     # id never used has none. A later page may be empty without that meaning anything.
     if not changes and page.cursor is None:
         raise NotFound(f"No observation with id {observation_id}.", id=observation_id)
-    return changes, await repository.get(observation_id)
+    observation = await repository.get(observation_id)  # None once withdrawn
+    suppression = await Suppression.load(session, reader)
+    return [ObservationChangeRead.of(change, observation, suppression) for change in changes]

@@ -4,7 +4,9 @@ A figure of an indicator counted in ``persons`` or ``count``, broken down (not t
 with a value below ``MC2CM_SUPPRESSION_THRESHOLD`` is shown only to callers who may edit its
 city; everyone else reads ``value: null`` and ``status: "suppressed"``. Every read path asks
 ``Suppression`` (observations, their history, the CSV export, profiles, comparisons,
-aggregates and derived values), so the rule lives here only.
+aggregates and derived values), so the rule lives here only. It is asked by the services,
+which receive the caller (``Reader``): routers and the export writer render what a service
+returned and never import this module, so no read path can forget the rule.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.observations.fields import SUPPRESSED_VALUE, ShownValue, ValueStatus
 from services.profiles_api.observations.models import Observation
+from services.profiles_api.observations.reader import Reader
 from shared.auth import Principal
 
 #: Units whose values count people (or things that stand for people, such as applications).
@@ -35,10 +39,9 @@ class Suppression:
     count_indicators: frozenset[str]
 
     @classmethod
-    async def load(
-        cls, session: AsyncSession, principal: Principal | None, threshold: int
-    ) -> Suppression:
-        """The rule for ``principal``, with the catalogue's count indicators."""
+    async def load(cls, session: AsyncSession, reader: Reader) -> Suppression:
+        """The rule for ``reader``, with the catalogue's count indicators."""
+        principal, threshold = reader.principal, reader.suppression_threshold
         if threshold == 0 or (principal is not None and principal.is_admin):
             # Nothing is hidden from them: no need to ask the catalogue.
             return cls(threshold=threshold, principal=principal, count_indicators=frozenset())
@@ -49,17 +52,17 @@ class Suppression:
     async def load_for(
         cls,
         session: AsyncSession,
-        principal: Principal | None,
-        threshold: int,
+        reader: Reader,
         figures: Iterable[tuple[str, str, float | None]],
     ) -> Suppression:
-        """The rule for ``principal`` over these figures (city, breakdown, value) only.
+        """The rule for ``reader`` over these figures (city, breakdown, value) only.
 
         The catalogue is asked only if one of them could be hidden from the caller (a
         breakdown below the threshold in a city they may not see): whatever the catalogue
         says, every other figure is shown, so a page of totals or of large values costs no
         query. Use the rule for those figures only.
         """
+        principal, threshold = reader.principal, reader.suppression_threshold
         rule = cls(threshold=threshold, principal=principal, count_indicators=frozenset())
         if threshold == 0 or (principal is not None and principal.is_admin):
             return rule
@@ -70,8 +73,17 @@ class Suppression:
             and not rule.may_see_city(city)
             for city, disaggregation, value in figures
         ):
-            return await cls.load(session, principal, threshold)
+            return await cls.load(session, reader)
         return rule
+
+    @classmethod
+    async def load_for_observations(
+        cls, session: AsyncSession, reader: Reader, observations: Iterable[Observation]
+    ) -> Suppression:
+        """``load_for`` these observations."""
+        return await cls.load_for(
+            session, reader, ((o.city_code, o.disaggregation, o.value) for o in observations)
+        )
 
     def may_see_city(self, city: str) -> bool:
         """Whether the caller sees the city's small counts (admins and its editors do)."""
@@ -98,6 +110,17 @@ class Suppression:
             observation.indicator_code,
             observation.disaggregation,
             observation.value,
+        )
+
+    def shown(self, observation: Observation) -> ShownValue:
+        """The observation's value, range and status as this caller reads them."""
+        if self.hides_observation(observation):
+            return SUPPRESSED_VALUE
+        return ShownValue(
+            value=observation.value,
+            value_low=observation.value_low,
+            value_high=observation.value_high,
+            status=ValueStatus.shown,
         )
 
     def hides_recorded(self, observation: Observation | None, recorded: dict[str, Any]) -> bool:

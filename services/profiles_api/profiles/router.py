@@ -5,8 +5,8 @@ from fastapi import APIRouter, Response
 from services.profiles_api.challenges.schemas import ChallengeRead
 from services.profiles_api.cities.schemas import CityRead
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.dependencies import SuppressionDep
-from services.profiles_api.observations.fields import ObsStatus, ValueStatus
+from services.profiles_api.observations.dependencies import ReaderDep
+from services.profiles_api.observations.fields import ObsStatus
 from services.profiles_api.observations.schemas import SourceSummary
 from services.profiles_api.profiles.schemas import CityProfile, LatestFigure, ThemeCoverage
 from services.profiles_api.profiles.service import assemble_profile
@@ -36,38 +36,32 @@ async def get_profile(
     principal: MaybePrincipal,
     languages: LanguagesDep,
     response: Response,
-    suppression: SuppressionDep,
+    reader: ReaderDep,
 ) -> CityProfile:
-    profile = await assemble_profile(session, code)
-    # Figures are totals, which are never suppressed; the rule still decides, in one place.
-    hidden = {
-        observation.id
-        for observation, _, _ in profile.figures
-        if suppression.hides_observation(observation)
-    }
+    profile = await assemble_profile(session, reader, code)
     city = CityRead.of(profile.city, languages, show_contacts=principal is not None)
     response.headers["Content-Language"] = city.language
     return CityProfile(
         city=city,
         figures=[
             LatestFigure(
-                indicator=indicator.code,
-                name=languages.text(indicator.names) or indicator.code,
-                theme=Theme(indicator.theme),
-                unit=Unit(indicator.unit),
-                population_concept=indicator.population_concept,
-                observation_id=observation.id,
-                period=observation.period,
-                scope=observation.scope,
-                value=None if observation.id in hidden else observation.value,
-                value_low=None if observation.id in hidden else observation.value_low,
-                value_high=None if observation.id in hidden else observation.value_high,
-                obs_status=ObsStatus(observation.obs_status),
-                status=ValueStatus.suppressed if observation.id in hidden else ValueStatus.shown,
-                note=observation.note,
-                source=SourceSummary.of(source),
+                indicator=figure.indicator.code,
+                name=languages.text(figure.indicator.names) or figure.indicator.code,
+                theme=Theme(figure.indicator.theme),
+                unit=Unit(figure.indicator.unit),
+                population_concept=figure.indicator.population_concept,
+                observation_id=figure.observation.id,
+                period=figure.observation.period,
+                scope=figure.observation.scope,
+                value=figure.shown.value,
+                value_low=figure.shown.value_low,
+                value_high=figure.shown.value_high,
+                obs_status=ObsStatus(figure.observation.obs_status),
+                status=figure.shown.status,
+                note=figure.observation.note,
+                source=SourceSummary.of(figure.source),
             )
-            for observation, source, indicator in profile.figures
+            for figure in profile.figures
         ],
         sections=[
             SectionRead.of(section, SectionView.published, languages)
