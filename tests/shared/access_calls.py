@@ -18,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dialogue_api.notifications.models import Notification
 from shared.access_matrix import DIALOGUE, PROFILES
 from tests.dialogue.factories import new_action, new_event, new_person, new_recommendation
-from tests.factories import CSV_HEADER, Api
+from tests.factories import CSV_HEADER, Api, new_challenge, new_city, new_indicator
 
 #: The city whose objects the matrix is proven on, and the city of the "other" editor.
 CITY = "PTLIS"
@@ -134,17 +134,6 @@ _plain(DIALOGUE, "list_webhooks", "GET", "/v1/webhooks")
 _plain(DIALOGUE, "list_notifications", "GET", "/v1/notifications")
 
 
-def new_city() -> dict[str, Any]:
-    return {
-        "code": "GRATH",
-        "names": {"en": "Athens", "el": "Αθήνα"},
-        "country": "GR",
-        "region": "europe",
-        "timezone": "Europe/Athens",
-        "membership": {"status": "expected"},
-    }
-
-
 @builds(PROFILES, "create_city")
 async def _create_city(world: World) -> Call:
     return Call("POST", "/v1/cities", json=new_city(), city="GRATH", witness="/v1/cities/GRATH")
@@ -162,22 +151,9 @@ async def _delete_city(world: World) -> Call:
     return Call("DELETE", "/v1/cities/GRATH", city="GRATH", private=("Αθήνα",))
 
 
-def new_indicator(names: dict[str, str]) -> dict[str, Any]:
-    return {
-        "code": "language_classes_places",
-        "names": names,
-        "theme": "education",
-        "unit": "count",
-        "value_type": "integer",
-        "population_concept": "residents",
-        "dimensions": ["district"],
-        "aggregation": "sum",
-    }
-
-
 @builds(PROFILES, "create_indicator")
 async def _create_indicator(world: World) -> Call:
-    return Call("POST", "/v1/indicators", json=new_indicator({"en": secret()}))
+    return Call("POST", "/v1/indicators", json=new_indicator(names={"en": secret()}))
 
 
 @builds(PROFILES, "update_indicator")
@@ -190,7 +166,7 @@ async def _update_indicator(world: World) -> Call:
 @builds(PROFILES, "delete_indicator")
 async def _delete_indicator(world: World) -> Call:
     name = secret()
-    await made(world.profiles, "/v1/indicators", new_indicator({"en": name}))
+    await made(world.profiles, "/v1/indicators", new_indicator(names={"en": name}))
     return Call("DELETE", "/v1/indicators/language_classes_places", private=(name,))
 
 
@@ -348,25 +324,18 @@ async def _transition_section(world: World) -> Call:
     )
 
 
-def new_challenge(description: str) -> dict[str, Any]:
-    return {
-        "theme": "housing",
-        "need_type": "resources",
-        "description": {"en": description},
-        "priority": "high",
-    }
-
-
 async def a_challenge(world: World) -> tuple[str, str]:
     description = secret()
     url = f"/v1/cities/{CITY}/challenges"
-    challenge = await made(world.profiles, url, new_challenge(description))
+    challenge = await made(world.profiles, url, new_challenge(description={"en": description}))
     return f"{url}/{challenge['id']}", description
 
 
 @builds(PROFILES, "create_challenge")
 async def _create_challenge(world: World) -> Call:
-    return Call("POST", f"/v1/cities/{CITY}/challenges", json=new_challenge(secret()))
+    return Call(
+        "POST", f"/v1/cities/{CITY}/challenges", json=new_challenge(description={"en": secret()})
+    )
 
 
 @builds(PROFILES, "get_challenge")
