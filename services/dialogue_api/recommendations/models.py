@@ -77,7 +77,9 @@ class Evidence(Timestamped, Base):
     """A profile indicator of a city that motivates a recommendation or measures its effect.
 
     The indicator is named by its code: profiles owns the catalogue and no query crosses
-    schemas, so the code is checked for its form only.
+    schemas, so the code is checked against the dialogue's read model of the catalogue
+    (``indicator_ref``) when the link is made, without a foreign key: a link outlives the
+    indicator's removal.
     """
 
     __tablename__ = "evidence"
