@@ -38,16 +38,16 @@ from bench.env import BenchEnv, bench_env
 from bench.figures import Figure, print_figures
 from services.cli.runtime import migrate_all
 from services.dialogue_api.events.models import Event
+from services.dialogue_api.notifications.calendar import Invitations, Method
+from services.dialogue_api.notifications.claims import enqueue_deliveries
+from services.dialogue_api.notifications.mail import build_message
+from services.dialogue_api.notifications.messages import event_fields, mail_to
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.service import claim_deliveries
+from services.dialogue_api.notifications.templates import Kind
 from services.dialogue_api.people.models import Person
 from services.worker.app import build_worker, open_worker
 from services.worker.context import WorkerContext
-from services.worker.notifications.calendar import Invitations, Method
-from services.worker.notifications.claims import enqueue_deliveries
-from services.worker.notifications.mail import build_message
-from services.worker.notifications.messages import event_fields, mail_to
-from services.worker.notifications.templates import Kind
 from shared.settings import Environment, Settings, to_libpq_url
 from tests.worker.receivers import free_port
 

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from shared.contracts.cities import CityRef
 from shared.contracts.events import OutboxEvent
+from shared.contracts.indicators import IndicatorRef
 from shared.db import Database
 from shared.settings import Settings
 
@@ -57,6 +58,9 @@ class OutboundHttp:
 #: Every city of the network as its owner (profiles) has it, with when each last changed,
 #: read in the given session: what the dialogue's read model of the cities resyncs from.
 CityDirectory = Callable[[AsyncSession], Awaitable[Sequence[tuple[CityRef, datetime]]]]
+#: Every indicator of profiles' catalogue, with when each last changed, read in the given
+#: session: what the dialogue's read model of the catalogue resyncs from.
+IndicatorDirectory = Callable[[AsyncSession], Awaitable[Sequence[tuple[IndicatorRef, datetime]]]]
 
 
 class JobContext(Protocol):
@@ -78,6 +82,11 @@ class JobContext(Protocol):
     def cities(self) -> CityDirectory:
         """The network's cities as profiles has them (the worker is where both services meet:
         the dialogue never imports profiles)."""
+        ...
+
+    @property
+    def indicators(self) -> IndicatorDirectory:
+        """Profiles' indicator catalogue, as the dialogue's read model keeps it."""
         ...
 
     @property

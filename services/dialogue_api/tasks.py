@@ -8,13 +8,15 @@ The domains are listed in the order their handlers run for one event.
 from __future__ import annotations
 
 from services.dialogue_api import SCHEMA
-from services.dialogue_api.cities import tasks as cities
+from services.dialogue_api.cities.tasks import TASKS as CITIES
 from services.dialogue_api.db import idempotency_keys, outbox
+from services.dialogue_api.indicators.tasks import TASKS as INDICATORS
+from services.dialogue_api.notifications.tasks import TASKS as NOTIFICATIONS
 from shared.jobs import ServiceTasks
 
 SERVICE = ServiceTasks(
     schema=SCHEMA,
     outbox=outbox,
     idempotency_keys=idempotency_keys,
-    domains=[cities.TASKS],
+    domains=[CITIES, INDICATORS, NOTIFICATIONS],
 )

@@ -7,18 +7,22 @@ The worker reaches profiles through this module (and each domain's ``tasks.py``)
 from __future__ import annotations
 
 from services.profiles_api import SCHEMA
-from services.profiles_api.aggregates import tasks as aggregates
+from services.profiles_api.aggregates.tasks import TASKS as AGGREGATES
 from services.profiles_api.cities.service import city_refs
 from services.profiles_api.db import idempotency_keys, outbox
-from shared.jobs import CityDirectory, ServiceTasks
+from services.profiles_api.indicators.service import indicator_refs
+from shared.jobs import CityDirectory, IndicatorDirectory, ServiceTasks
 
 SERVICE = ServiceTasks(
     schema=SCHEMA,
     outbox=outbox,
     idempotency_keys=idempotency_keys,
-    domains=[aggregates.TASKS],
+    domains=[AGGREGATES],
 )
 
 #: The network's cities as the other services' read models keep them
 #: (``shared.jobs.JobContext.cities``).
 CITY_DIRECTORY: CityDirectory = city_refs
+#: The indicator catalogue as the other services' read models keep it
+#: (``shared.jobs.JobContext.indicators``).
+INDICATOR_DIRECTORY: IndicatorDirectory = indicator_refs

@@ -23,14 +23,13 @@ from arq.worker import Function, Worker, func
 from redis.asyncio import ConnectionPool
 from redis.exceptions import RedisError
 
-from services.worker import notifications, registry
+from services.worker import registry
 from services.worker.context import WorkerContext
-from services.worker.events import handle_event
+from services.worker.dispatch import handle_event
 from services.worker.housekeeping import purge_idempotency_keys
 from services.worker.instrumentation import enter_job, instrument, read_job
 from services.worker.metrics import WorkerMetrics
 from services.worker.operations import serve_operations
-from services.worker.registry import OUTBOXES
 from services.worker.relay import run_relay, sweep_outbox
 from services.worker.smtp import SmtpConnections
 from shared.db import Database
@@ -50,7 +49,6 @@ def functions() -> list[Function]:
     return [
         func(handle_event, name="handle_event"),
         *registry.FUNCTIONS,
-        *notifications.FUNCTIONS,
     ]
 
 
@@ -61,7 +59,6 @@ def cron_jobs() -> list[CronJob]:
         *registry.CRON_JOBS,
         cron(sweep_outbox, name="sweep_outbox", second={20}),
         cron(purge_idempotency_keys, name="purge_idempotency_keys", minute={10}, second={0}),
-        *notifications.CRON_JOBS,
     ]
     return [dataclasses.replace(job, next_run=None) for job in jobs]
 
@@ -119,8 +116,9 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
         database=database,
         redis=redis,
         smtp=smtp,
-        metrics=WorkerMetrics(OUTBOXES),
+        metrics=WorkerMetrics(registry.OUTBOXES),
         cities=registry.CITY_DIRECTORY,
+        indicators=registry.INDICATOR_DIRECTORY,
     )
     # The domains' own metrics, shown from the first scrape.
     for metric in registry.METRICS:

@@ -1,10 +1,10 @@
 """The worker's side of ``shared.jobs.JobContext``: what every job reaches (settings, the
-database, the arq queue, the open SMTP connections, outbound HTTP, the worker's metrics and
-profiles' cities for the dialogue's read model)."""
+database, the arq queue, the open SMTP connections, outbound HTTP, the worker's metrics, and
+profiles' cities and indicators for the dialogue's read models)."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -13,9 +13,8 @@ from prometheus_client import CollectorRegistry
 
 from services.worker.metrics import WorkerMetrics
 from services.worker.smtp import SmtpConnections
-from shared.contracts.events import OutboxEvent
 from shared.db import Database
-from shared.jobs import CityDirectory, HttpClients, OutboundHttp
+from shared.jobs import CityDirectory, HttpClients, IndicatorDirectory, OutboundHttp
 from shared.observability import request_id_var
 from shared.settings import Settings
 
@@ -35,6 +34,7 @@ class WorkerContext:
     smtp: SmtpConnections
     metrics: WorkerMetrics
     cities: CityDirectory
+    indicators: IndicatorDirectory
     http: HttpClients = field(default_factory=OutboundHttp)
 
     @property
@@ -62,8 +62,3 @@ def worker_context(ctx: Mapping[str, Any]) -> WorkerContext:
     """The ``WorkerContext`` of an arq job's ``ctx``."""
     context: WorkerContext = ctx["worker"]
     return context
-
-
-# Until every domain's handlers live in the domain (typed with ``shared.jobs.Handler``).
-Handler = Callable[[WorkerContext, OutboxEvent], Awaitable[None]]
-Handlers = Mapping[str, Sequence[Handler]]

@@ -16,13 +16,23 @@ from arq.cron import CronJob
 from arq.worker import Function
 from sqlalchemy import Table
 
-from services.dialogue_api import tasks as dialogue
-from services.profiles_api import tasks as profiles
-from shared.jobs import CityDirectory, DomainMetric, Handler, Handlers, ServiceTasks, Tasks
+from services.dialogue_api.tasks import SERVICE as DIALOGUE
+from services.profiles_api.tasks import CITY_DIRECTORY as PROFILES_CITIES
+from services.profiles_api.tasks import INDICATOR_DIRECTORY as PROFILES_INDICATORS
+from services.profiles_api.tasks import SERVICE as PROFILES
+from shared.jobs import (
+    CityDirectory,
+    DomainMetric,
+    Handler,
+    Handlers,
+    IndicatorDirectory,
+    ServiceTasks,
+    Tasks,
+)
 
 #: The services the worker serves, profiles first: a profiles event's handlers of the
 #: dialogue (its read models, then notifications) run after profiles' own.
-SERVICES: tuple[ServiceTasks, ...] = (profiles.SERVICE, dialogue.SERVICE)
+SERVICES: tuple[ServiceTasks, ...] = (PROFILES, DIALOGUE)
 #: The outbox of each schema the relay serves.
 OUTBOXES: dict[str, Table] = {service.schema: service.outbox for service in SERVICES}
 #: The ``Idempotency-Key`` store of each schema.
@@ -30,7 +40,9 @@ IDEMPOTENCY_KEYS: dict[str, Table] = {
     service.schema: service.idempotency_keys for service in SERVICES
 }
 #: Where the dialogue's read model of the cities resyncs from (``JobContext.cities``).
-CITY_DIRECTORY: CityDirectory = profiles.CITY_DIRECTORY
+CITY_DIRECTORY: CityDirectory = PROFILES_CITIES
+#: Where the dialogue's read model of the indicators resyncs from (``JobContext.indicators``).
+INDICATOR_DIRECTORY: IndicatorDirectory = PROFILES_INDICATORS
 
 
 def domains() -> Iterable[Tasks]:

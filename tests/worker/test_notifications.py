@@ -16,15 +16,15 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from services.dialogue_api.db import outbox as dialogue_outbox
+from services.dialogue_api.notifications.claims import enqueue_delivery
+from services.dialogue_api.notifications.delivery import backoff
+from services.dialogue_api.notifications.emails import on_registration_changed
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.repository import NotificationRepository, Scheduled
+from services.dialogue_api.notifications.tasks import deliver_notification, enqueue_due
+from services.dialogue_api.notifications.webhooks import on_outbox_event
 from services.worker.app import open_worker
 from services.worker.context import WorkerContext
-from services.worker.notifications.claims import enqueue_delivery
-from services.worker.notifications.delivery import backoff
-from services.worker.notifications.emails import on_registration_changed
-from services.worker.notifications.jobs import deliver_notification, enqueue_due
-from services.worker.notifications.webhooks import on_outbox_event
 from shared.auth import Role
 from shared.contracts.events import OutboxEvent
 from shared.db import Database

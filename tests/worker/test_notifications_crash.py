@@ -20,8 +20,8 @@ from sqlalchemy import func, select, update
 
 from services.dialogue_api.db import outbox as dialogue_outbox
 from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.notifications.tasks import deliver_notification
 from services.worker.app import open_worker
-from services.worker.notifications.jobs import deliver_notification
 from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register
 from tests.worker.conftest import Platform

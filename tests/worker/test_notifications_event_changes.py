@@ -14,14 +14,14 @@ from icalendar import Calendar
 from sqlalchemy import select
 
 from services.dialogue_api.db import outbox as dialogue_outbox
-from services.dialogue_api.notifications.models import EventChangeNotice, Notification
-from services.worker.app import open_worker
-from services.worker.notifications.changes import from_ms, to_ms
-from services.worker.notifications.emails import (
+from services.dialogue_api.notifications.changes import from_ms, to_ms
+from services.dialogue_api.notifications.emails import (
     on_event_changed,
     tell_event_changes,
     tell_overdue_event_changes,
 )
+from services.dialogue_api.notifications.models import EventChangeNotice, Notification
+from services.worker.app import open_worker
 from shared.auth import Role
 from shared.contracts.events import OutboxEvent
 from shared.db import Database

@@ -13,9 +13,9 @@ import pytest
 from sqlalchemy import select
 
 from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.notifications.tasks import deliver_notification, deliver_notifications
 from services.dialogue_api.people.models import Person
 from services.worker.app import open_worker
-from services.worker.notifications.jobs import deliver_notification, deliver_notifications
 from shared.auth import Role
 from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register

@@ -13,9 +13,9 @@ from sqlalchemy import func, update
 
 from services.dialogue_api.actions.models import Action
 from services.dialogue_api.db import outbox as dialogue_outbox
+from services.dialogue_api.notifications.reminders import send_reminders
 from services.dialogue_api.registrations.models import Registration
 from services.worker.app import open_worker
-from services.worker.notifications.reminders import send_reminders
 from shared.auth import Role
 from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register

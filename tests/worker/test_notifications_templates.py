@@ -6,8 +6,8 @@ import string
 
 import pytest
 
-from services.worker.notifications.templates import LANGUAGES, Kind, ar, en, fr, mail_language
-from services.worker.notifications.templates import render as render_mail
+from services.dialogue_api.notifications.templates import LANGUAGES, Kind, ar, en, fr, mail_language
+from services.dialogue_api.notifications.templates import render as render_mail
 
 MODULES = {"en": en, "fr": fr, "ar": ar}
 

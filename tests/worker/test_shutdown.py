@@ -22,8 +22,8 @@ from arq.jobs import Job, JobStatus
 from sqlalchemy import select
 
 from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.notifications.tasks import DELIVER, DELIVER_MANY
 from services.worker.app import open_worker
-from services.worker.notifications.jobs import DELIVER, DELIVER_MANY
 from tests.dialogue.factories import create_event, create_person, register
 from tests.worker.conftest import Platform, eventually
 from tests.worker.processes import start_worker_process

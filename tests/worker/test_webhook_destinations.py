@@ -14,9 +14,9 @@ from sqlalchemy import delete, func, update
 
 from services.dialogue_api.db import outbox as dialogue_outbox
 from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.notifications.webhooks import DeliveryFailed, post
 from services.dialogue_api.webhooks.models import WebhookSubscription
 from services.profiles_api.db import outbox as profiles_outbox
-from services.worker.notifications.webhooks import DeliveryFailed, post
 from shared.auth import Role
 from shared.db import Database
 from shared.outbound import OutboundPolicy

@@ -6,7 +6,6 @@ from typing import ClassVar
 
 from sqlalchemy import (
     BigInteger,
-    CheckConstraint,
     DateTime,
     ForeignKey,
     Identity,
@@ -20,7 +19,10 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from services.dialogue_api.notifications.schemas import Channel, DeliveryStatus
 from shared.audit import NOT_AUDITED, Audited
+from shared.columns import StrEnumColumn
+from shared.distribution import LOCAL, distribution
 
 
 class Notification(Base):
@@ -37,8 +39,6 @@ class Notification(Base):
     __tablename__ = "notification"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the delivery log
     __table_args__ = (
-        CheckConstraint("channel IN ('email', 'webhook')", name="channel"),
-        CheckConstraint("status IN ('pending', 'sent', 'failed', 'skipped')", name="status"),
         Index(
             "ix_notification_due",
             "next_attempt_at",
@@ -48,12 +48,14 @@ class Notification(Base):
         Index("ix_notification_recipient", "recipient", "id"),
         Index("ix_notification_person", "person_id"),
         Index("ix_notification_subscription", "subscription_id", "id"),
+        distribution(LOCAL),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     delivery_key: Mapped[str] = mapped_column(String(300), unique=True)
     message_id: Mapped[uuid.UUID] = mapped_column(Uuid, unique=True)
-    channel: Mapped[str] = mapped_column(String(16))
+    # Read back as Channel and DeliveryStatus members (text, as the delivery code sets them).
+    channel: Mapped[str] = mapped_column(StrEnumColumn(Channel, 16))
     #: An e-mail address, or a webhook subscription's URL as it was when claimed.
     recipient: Mapped[str] = mapped_column(String(2000))
     #: The name an e-mail is addressed to (``To: Name <address>``).
@@ -75,7 +77,7 @@ class Notification(Base):
     #: The iCalendar attachment of an e-mail, and its iTIP method (REQUEST or CANCEL).
     calendar: Mapped[str | None] = mapped_column(Text)
     calendar_method: Mapped[str | None] = mapped_column(String(16))
-    status: Mapped[str] = mapped_column(String(16), server_default="pending")
+    status: Mapped[str] = mapped_column(StrEnumColumn(DeliveryStatus, 16), server_default="pending")
     #: Attempts started, counted before each send: one more than the failures recorded
     #: means an attempt was cut short (its worker died or timed out).
     attempts: Mapped[int] = mapped_column(server_default="0")
@@ -90,7 +92,7 @@ class Notification(Base):
 
 class EventChangeNotice(Base):
     """The e-mail an event's participants are owed for its latest changes, sent once the
-    changes pause (``services/worker/notifications/changes.py``).
+    changes pause (``changes.py``).
 
     One row per event whose participants were ever told of a change. Each change recorded
     while one is waiting (``due_at`` set) joins it: the latest becomes the burst's last and
@@ -101,6 +103,7 @@ class EventChangeNotice(Base):
 
     __tablename__ = "event_change_notice"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the worker's bookkeeping
+    __table_args__ = (distribution(LOCAL),)
 
     event_id: Mapped[int] = mapped_column(
         BigInteger, ForeignKey("event.id", ondelete="CASCADE"), primary_key=True

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import select, update
 
+from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.webhooks.models import WebhookSubscription
 from shared.pagination import PageParams, keyset
 from shared.repository import Repository
@@ -73,3 +74,15 @@ class WebhookRepository(Repository[WebhookSubscription]):
             subscription.version += 1
         await self.flush()
         return subscription
+
+    async def skip_waiting_deliveries(self, subscription_id: int) -> None:
+        """Mark the subscription's deliveries still waiting ``skipped`` (it is being removed:
+        the delivery log keeps them)."""
+        await self.session.execute(
+            update(Notification)
+            .where(
+                Notification.subscription_id == subscription_id, Notification.status == "pending"
+            )
+            .values(status="skipped", last_error="the webhook subscription was removed")
+            .execution_options(synchronize_session=False)
+        )

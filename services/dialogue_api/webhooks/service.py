@@ -15,10 +15,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from pydantic import HttpUrl
-from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.webhooks.models import WebhookSubscription
 from services.dialogue_api.webhooks.repository import WebhookRepository
 from services.dialogue_api.webhooks.schemas import WebhookCreate, WebhookUpdate
@@ -134,10 +132,5 @@ async def delete_subscription(
     if subscription is None:
         raise _missing(subscription_id)
     check_if_match(if_match, subscription.version, resource="webhook subscription", required=False)
-    await session.execute(
-        update(Notification)
-        .where(Notification.subscription_id == subscription_id, Notification.status == "pending")
-        .values(status="skipped", last_error="the webhook subscription was removed")
-        .execution_options(synchronize_session=False)
-    )
+    await repository.skip_waiting_deliveries(subscription_id)
     await repository.delete(subscription)

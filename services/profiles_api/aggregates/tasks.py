@@ -111,6 +111,8 @@ async def on_indicator_changed(worker: JobContext, event: OutboxEvent) -> None:
     """The catalogue changed: the coverage matrix now (themes' sizes), and the indicator's
     values and aggregates, with everything depending on it, once writes pause."""
     payload = IndicatorChanged.model_validate(event.data)
+    if not payload.changes_aggregation:  # a rename: nothing computed depends on it
+        return
     async with worker.database.sessionmaker() as session, session.begin():
         await recompute_coverage(session, today=datetime.now(UTC).date())
     if not payload.removed:  # a removed indicator's values and aggregates went with it

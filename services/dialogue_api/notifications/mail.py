@@ -4,7 +4,7 @@ The message is the same bytes on every attempt: its ``Message-ID`` comes from th
 and its ``Date`` is when the delivery was claimed, so a receiver that got an earlier attempt
 (sent, but the worker died before recording it) can tell the copy.
 
-Messages go over the worker's open connections (``services/worker/smtp.py``).
+Messages go over the worker's open connections (``JobContext.smtp``).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ import aiosmtplib
 
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.schemas import email_message_id
-from services.worker.smtp import SmtpConnections
+from shared.jobs import MailTransport
 
 
 class PermanentFailure(Exception):
@@ -85,7 +85,7 @@ def smtp_error(exc: aiosmtplib.SMTPException) -> str:
     return f"{type(exc).__name__}: {reply}"
 
 
-async def send_message(message: Message, connections: SmtpConnections) -> None:
+async def send_message(message: Message, connections: MailTransport) -> None:
     """Send over the configured SMTP server; ``PermanentFailure`` when the server refuses
     the recipient or message for good (5xx) or the message cannot be written out at all
     (a header with a line break in it), any other ``aiosmtplib`` or network error for what

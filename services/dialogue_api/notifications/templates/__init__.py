@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import ModuleType
 
-from services.worker.notifications.templates import ar, en, fr
+from services.dialogue_api.notifications.templates import ar, en, fr
 
 DEFAULT_LANGUAGE = "en"
 #: Longest subject written; longer ones (long titles) are cut with an ellipsis.

@@ -1,40 +1,25 @@
 """The ``handle_event`` job: runs every handler of one outbox event, then marks it handled.
 
-Handlers come from each domain's ``HANDLERS`` table. A handler that fails makes the job retry
-with backoff (every handler runs again: they are idempotent); after the last try the event
-stays unhandled and the relay's redelivery sweep enqueues it again later.
+Handlers come from each domain's ``Tasks`` (its ``tasks.py``), gathered by ``registry.py``.
+A handler that fails makes the job retry with backoff (every handler runs again: they are
+idempotent); after the last try the event stays unhandled and the relay's redelivery sweep
+enqueues it again later.
 """
 
 from __future__ import annotations
 
 import logging
 import uuid
-from collections import defaultdict
-from collections.abc import Mapping, Sequence
 from typing import Any
 
 from arq import Retry
 from sqlalchemy import func, select, update
 
-from services.worker import registry
-from services.worker.context import Handler, Handlers, worker_context
-from services.worker.notifications import HANDLERS as NOTIFICATION_HANDLERS
-from services.worker.registry import OUTBOXES
+from services.worker.context import worker_context
+from services.worker.registry import HANDLERS, OUTBOXES
 from shared.contracts.events import OutboxEvent
 
 log = logging.getLogger(__name__)
-
-
-def merge_handlers(*tables: Handlers) -> Mapping[str, Sequence[Handler]]:
-    """One table of handlers by event type, in the order the tables are given."""
-    merged: dict[str, list[Handler]] = defaultdict(list)
-    for table in tables:
-        for event_type, handlers in table.items():
-            merged[event_type].extend(handlers)
-    return dict(merged)
-
-
-HANDLERS = merge_handlers(registry.HANDLERS, NOTIFICATION_HANDLERS)
 
 
 def retry_delay(job_try: int) -> float:

@@ -37,15 +37,10 @@ from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.events.schemas import EventStatus
 from services.dialogue_api.exchanges.models import Exchange
-from services.dialogue_api.notifications.service import Delivery
-from services.dialogue_api.people.models import Person
-from services.dialogue_api.recommendations.models import Recommendation
-from services.dialogue_api.registrations.schemas import RegistrationStatus as Status
-from services.worker.context import Handler, WorkerContext
-from services.worker.notifications import changes, recipients
-from services.worker.notifications.calendar import Invitations, Method
-from services.worker.notifications.claims import claim_and_enqueue, email_key
-from services.worker.notifications.messages import (
+from services.dialogue_api.notifications import changes, recipients
+from services.dialogue_api.notifications.calendar import Invitations, Method
+from services.dialogue_api.notifications.claims import claim_and_enqueue, email_key
+from services.dialogue_api.notifications.messages import (
     Attachment,
     city_name,
     event_fields,
@@ -53,7 +48,11 @@ from services.worker.notifications.messages import (
     text_in,
     theme_name,
 )
-from services.worker.notifications.templates import Kind, word
+from services.dialogue_api.notifications.service import Delivery
+from services.dialogue_api.notifications.templates import Kind, word
+from services.dialogue_api.people.models import Person
+from services.dialogue_api.recommendations.models import Recommendation
+from services.dialogue_api.registrations.schemas import RegistrationStatus as Status
 from shared.contracts.events import (
     ActionChanged,
     EventCancelled,
@@ -63,6 +62,7 @@ from shared.contracts.events import (
     RecommendationChanged,
     RegistrationChanged,
 )
+from shared.jobs import Handler, JobContext
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +92,7 @@ def _calendar(
     return render
 
 
-def _invitations(worker: WorkerContext, event: Event) -> Invitations:
+def _invitations(worker: JobContext, event: Event) -> Invitations:
     return Invitations(event, sender=worker.settings.mail_from, now=datetime.now(UTC))
 
 
@@ -103,7 +103,7 @@ async def _cities(session: AsyncSession, codes: Collection[str]) -> dict[str, Ci
     return {city.code: city for city in found}
 
 
-async def on_registration_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+async def on_registration_changed(worker: JobContext, outbox_event: OutboxEvent) -> None:
     payload = RegistrationChanged.model_validate(outbox_event.data)
     status = Status(payload.status)
     kind = _REGISTRATION_KINDS.get(status)
@@ -143,7 +143,7 @@ async def on_registration_changed(worker: WorkerContext, outbox_event: OutboxEve
 
 
 async def _participant_mails(
-    worker: WorkerContext,
+    worker: JobContext,
     session: AsyncSession,
     event: Event,
     *,
@@ -174,7 +174,7 @@ async def _participant_mails(
     ]
 
 
-async def on_event_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+async def on_event_changed(worker: JobContext, outbox_event: OutboxEvent) -> None:
     """A change its participants are told of joins the event's burst of changes, told once
     it pauses (``tell_event_changes``)."""
     payload = EventChanged.model_validate(outbox_event.data)
@@ -185,7 +185,7 @@ async def on_event_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> 
     await changes.request_notice(worker, outbox_event, payload.event_id)
 
 
-async def tell_event_changes(worker: WorkerContext, event_id: int, due_ms: int) -> str:
+async def tell_event_changes(worker: JobContext, event_id: int, due_ms: int) -> str:
     """Tell the event's participants of its burst of changes due at ``due_ms``, if that
     burst is still the one waiting: one e-mail each to the people registered by its last
     change, keyed by it, showing the event as it is now. What was done."""
@@ -217,7 +217,7 @@ async def tell_event_changes(worker: WorkerContext, event_id: int, due_ms: int) 
     return outcome
 
 
-async def tell_overdue_event_changes(worker: WorkerContext, now: datetime | None = None) -> int:
+async def tell_overdue_event_changes(worker: JobContext, now: datetime | None = None) -> int:
     """Tell every burst of changes long past due at ``now`` (the present unless given): its
     job was lost. How many bursts were told."""
     async with worker.database.sessionmaker() as session:
@@ -229,7 +229,7 @@ async def tell_overdue_event_changes(worker: WorkerContext, now: datetime | None
     return len(overdue)
 
 
-async def on_event_cancelled(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+async def on_event_cancelled(worker: JobContext, outbox_event: OutboxEvent) -> None:
     """A cancellation is told at once, never merged with the changes before it."""
     payload = EventCancelled.model_validate(outbox_event.data)
 
@@ -250,7 +250,7 @@ async def on_event_cancelled(worker: WorkerContext, outbox_event: OutboxEvent) -
     await claim_and_enqueue(worker, build)
 
 
-async def on_recommendation_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+async def on_recommendation_changed(worker: JobContext, outbox_event: OutboxEvent) -> None:
     payload = RecommendationChanged.model_validate(outbox_event.data)
 
     async def build(session: AsyncSession) -> Sequence[Delivery]:
@@ -297,7 +297,7 @@ async def on_recommendation_changed(worker: WorkerContext, outbox_event: OutboxE
     await claim_and_enqueue(worker, build)
 
 
-async def on_action_changed(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+async def on_action_changed(worker: JobContext, outbox_event: OutboxEvent) -> None:
     payload = ActionChanged.model_validate(outbox_event.data)
 
     async def build(session: AsyncSession) -> Sequence[Delivery]:
@@ -332,7 +332,7 @@ def action_text(action: Action, cities: Mapping[str, CityRef], language: str) ->
     }
 
 
-async def on_exchange_matched(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+async def on_exchange_matched(worker: JobContext, outbox_event: OutboxEvent) -> None:
     payload = ExchangeMatched.model_validate(outbox_event.data)
 
     async def build(session: AsyncSession) -> Sequence[Delivery]:

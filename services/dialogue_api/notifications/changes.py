@@ -1,6 +1,6 @@
 """Changes of an event told once they pause: one e-mail per person for a burst of changes.
 
-The aggregates' debounce (``services/worker/aggregation/requests.py``), for e-mails. Each
+The aggregates' debounce (``services/profiles_api/aggregates/requests.py``), for e-mails. Each
 change its participants are told of (``emails.on_event_changed``) upserts the event's row of
 ``dialogue.event_change_notice``: the latest change becomes the burst's last, and ``due_at``
 moves to ``now + MC2CM_EVENT_CHANGE_DEBOUNCE_SECONDS`` (never earlier than a due time already
@@ -28,8 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.notifications.models import EventChangeNotice
-from services.worker.context import WorkerContext
 from shared.contracts.events import OutboxEvent
+from shared.jobs import JobContext
 
 #: The job that tells an event's participants of a burst of its changes once it is due.
 TELL_JOB = "tell_event_changes"
@@ -64,7 +64,7 @@ class Burst:
     last_change_at: datetime
 
 
-async def request_notice(worker: WorkerContext, change: OutboxEvent, event_id: int) -> bool:
+async def request_notice(worker: JobContext, change: OutboxEvent, event_id: int) -> bool:
     """Record ``change`` of event ``event_id`` in the burst waiting to be told and enqueue
     the job due after the debounce; ``False`` when the change was told already or the event
     is gone (safe to repeat: a repeat while the burst waits only delays it)."""

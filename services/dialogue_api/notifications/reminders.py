@@ -24,15 +24,15 @@ from services.dialogue_api.actions.schemas import CLOSED_STATUSES
 from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.events.schemas import EventStatus
+from services.dialogue_api.notifications.claims import claim_and_enqueue
+from services.dialogue_api.notifications.emails import action_text
+from services.dialogue_api.notifications.messages import event_fields, mail_to
 from services.dialogue_api.notifications.service import Delivery
+from services.dialogue_api.notifications.templates import Kind
 from services.dialogue_api.people.models import Person
 from services.dialogue_api.registrations.models import Registration
 from services.dialogue_api.registrations.schemas import RegistrationStatus
-from services.worker.context import WorkerContext
-from services.worker.notifications.claims import claim_and_enqueue
-from services.worker.notifications.emails import action_text
-from services.worker.notifications.messages import event_fields, mail_to
-from services.worker.notifications.templates import Kind
+from shared.jobs import JobContext
 
 EVENT_REMINDER = "reminder.event"
 ACTION_REMINDER = "reminder.action"
@@ -99,7 +99,7 @@ async def _action_reminders(session: AsyncSession, now: datetime) -> list[Delive
     ]
 
 
-async def send_reminders(worker: WorkerContext, now: datetime | None = None) -> int:
+async def send_reminders(worker: JobContext, now: datetime | None = None) -> int:
     """Claim and enqueue every reminder due at ``now`` (the present unless given); how many
     deliveries were enqueued."""
     at = now or datetime.now(UTC)

@@ -21,13 +21,13 @@ import orjson
 from sqlalchemy.ext.asyncio import AsyncSession
 from standardwebhooks import Webhook
 
+from services.dialogue_api.notifications.claims import claim_and_enqueue, webhook_key
 from services.dialogue_api.notifications.schemas import Channel
 from services.dialogue_api.notifications.service import Delivery
 from services.dialogue_api.webhooks.models import WebhookSubscription
 from services.dialogue_api.webhooks.repository import WebhookRepository
-from services.worker.context import WorkerContext
-from services.worker.notifications.claims import claim_and_enqueue, webhook_key
 from shared.contracts.events import OutboxEvent
+from shared.jobs import HttpClients, JobContext, OutboundHttp
 from shared.outbound import (
     DestinationRefused,
     IPAddress,
@@ -43,7 +43,7 @@ class DeliveryFailed(Exception):
     """The receiver did not take the delivery (a non-2xx answer)."""
 
 
-async def on_outbox_event(worker: WorkerContext, outbox_event: OutboxEvent) -> None:
+async def on_outbox_event(worker: JobContext, outbox_event: OutboxEvent) -> None:
     """Claim the event's webhook to each active subscription to its type."""
     body = orjson.dumps(outbox_event.model_dump(mode="json")).decode()
 
@@ -82,6 +82,7 @@ async def post(
     *,
     timeout: float,
     policy: OutboundPolicy,
+    http: HttpClients | None = None,
 ) -> None:
     """POST one signed delivery; ``DeliveryFailed`` unless the receiver answers 2xx within
     ``timeout`` seconds in all (and ``httpx`` errors for the network's failures).
@@ -89,7 +90,8 @@ async def post(
     The receiver's name is resolved and each of its addresses checked first
     (``shared.outbound``): a name that now leads into a private network is not called. The
     call goes to the address checked, with the name in ``Host`` and in TLS (SNI and the
-    certificate's check). Redirects are not followed.
+    certificate's check). Redirects are not followed. The client is ``http``'s (the
+    worker's, ``JobContext.http``), by default one of ``shared.jobs.OutboundHttp``.
     """
     url = httpx.URL(subscription.url)
     headers = signed_headers(subscription.secret, message_id, body, datetime.now(UTC))
@@ -104,9 +106,7 @@ async def post(
         async with asyncio.timeout(timeout):
             addresses = await _checked_addresses(url, policy)
             extensions = {"sni_hostname": url.host} if url.scheme == "https" else {}
-            async with httpx.AsyncClient(
-                timeout=timeout, follow_redirects=False, trust_env=False
-            ) as client:
+            async with (http or OutboundHttp()).client(timeout=timeout) as client:
                 for address in addresses:
                     try:
                         response = await client.post(

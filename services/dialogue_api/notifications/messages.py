@@ -8,11 +8,11 @@ from zoneinfo import ZoneInfo
 
 from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.events.models import Event
+from services.dialogue_api.notifications.calendar import Method
 from services.dialogue_api.notifications.schemas import Channel
 from services.dialogue_api.notifications.service import Delivery
+from services.dialogue_api.notifications.templates import Kind, mail_language, render, word
 from services.dialogue_api.people.models import Person
-from services.worker.notifications.calendar import Method
-from services.worker.notifications.templates import Kind, mail_language, render, word
 from shared.contracts.themes import THEMES, Theme
 from shared.i18n import DEFAULT_LANGUAGE, Languages
 

@@ -36,19 +36,19 @@ from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, literal, 
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
 
-from services.dialogue_api.notifications.models import Notification
-from services.dialogue_api.notifications.repository import NotificationRepository, Scheduled
-from services.dialogue_api.notifications.schemas import Channel, DeliveryStatus, webhook_message_id
-from services.dialogue_api.webhooks.repository import WebhookRepository
-from services.worker.context import WorkerContext
-from services.worker.notifications import webhooks
-from services.worker.notifications.claims import enqueue_delivery
-from services.worker.notifications.mail import (
+from services.dialogue_api.notifications import webhooks
+from services.dialogue_api.notifications.claims import enqueue_delivery
+from services.dialogue_api.notifications.mail import (
     PermanentFailure,
     build_message,
     send_message,
     smtp_error,
 )
+from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.notifications.repository import NotificationRepository, Scheduled
+from services.dialogue_api.notifications.schemas import Channel, DeliveryStatus, webhook_message_id
+from services.dialogue_api.webhooks.repository import WebhookRepository
+from shared.jobs import JobContext
 from shared.outbound import OutboundPolicy
 from shared.settings import Settings
 
@@ -89,14 +89,14 @@ def _error(exc: BaseException) -> str:
     return text[:ERROR_LENGTH]
 
 
-async def _send_email(worker: WorkerContext, session: AsyncSession, row: Notification) -> None:
+async def _send_email(worker: JobContext, session: AsyncSession, row: Notification) -> None:
     settings = worker.settings
     if not settings.smtp_host:
         raise Skipped("no SMTP server is configured (MC2CM_SMTP_HOST)")
     await send_message(build_message(row, sender=settings.mail_from), worker.smtp)
 
 
-async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notification) -> None:
+async def _send_webhook(worker: JobContext, session: AsyncSession, row: Notification) -> None:
     repository = WebhookRepository.from_session(session)
     subscription = (
         await repository.get(row.subscription_id) if row.subscription_id is not None else None
@@ -114,6 +114,7 @@ async def _send_webhook(worker: WorkerContext, session: AsyncSession, row: Notif
             row.body,
             timeout=worker.settings.webhook_timeout_seconds,
             policy=OutboundPolicy.of(worker.settings),
+            http=worker.http,
         )
     except (webhooks.DeliveryFailed, httpx.HTTPError):
         await repository.record_failure(
@@ -138,13 +139,13 @@ def _lock_key(notification_id: ColumnElement[int]) -> ColumnElement[int]:
     return cast(notification_id % 2**31, Integer)
 
 
-async def deliver(worker: WorkerContext, notification_id: int) -> str:
+async def deliver(worker: JobContext, notification_id: int) -> str:
     """Make the next attempt of a delivery, if it is due and nobody else is making it; what
     became of it."""
     return (await deliver_many(worker, [notification_id]))[notification_id]
 
 
-async def deliver_many(worker: WorkerContext, notification_ids: Sequence[int]) -> dict[int, str]:
+async def deliver_many(worker: JobContext, notification_ids: Sequence[int]) -> dict[int, str]:
     """Make the next attempt of each delivery that is due and nobody else is making; what
     became of each.
 
@@ -181,12 +182,13 @@ async def deliver_many(worker: WorkerContext, notification_ids: Sequence[int]) -
 
 
 async def _attempt(
-    worker: WorkerContext, connection: AsyncConnection, notification_ids: list[int]
+    worker: JobContext, connection: AsyncConnection, notification_ids: list[int]
 ) -> dict[int, str]:
     """The two transactions of each attempt, on ``connection`` (which holds the locks, and
     runs each statement on its own until told otherwise)."""
     now = datetime.now(UTC)
-    sessions = async_sessionmaker(bind=connection, expire_on_commit=False)
+    # The database's own sessions: what they flush (a subscription disabled) is audited.
+    sessions = worker.database.sessions(connection)
     async with sessions() as session, session.begin():
         # One statement: the attempts are counted (and committed) whatever follows.
         attempts = await NotificationRepository.from_session(session).start_attempts(
@@ -230,7 +232,7 @@ async def _record_error(
 
 
 async def _send(
-    worker: WorkerContext,
+    worker: JobContext,
     sessions: async_sessionmaker[AsyncSession],
     notification_id: int,
     attempt: int,

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.notifications.repository import Scheduled
 from services.dialogue_api.notifications.service import Delivery, claim_deliveries
-from services.worker.context import WorkerContext
+from shared.jobs import JobContext
 
 DELIVER = "deliver_notification"
 DELIVER_MANY = "deliver_notifications"
@@ -50,7 +50,7 @@ def delivery_job_id(message_id: uuid.UUID, attempt: int, due: datetime) -> str:
     return f"notification:{message_id}:{attempt}:{due.astimezone(UTC):%Y%m%dT%H%M%S%fZ}"
 
 
-async def enqueue_delivery(worker: WorkerContext, scheduled: Scheduled) -> bool:
+async def enqueue_delivery(worker: JobContext, scheduled: Scheduled) -> bool:
     """Enqueue the next attempt of a pending delivery, deferred until it is due; ``False``
     when that attempt's job already exists."""
     due = scheduled.next_attempt_at
@@ -62,7 +62,7 @@ async def enqueue_delivery(worker: WorkerContext, scheduled: Scheduled) -> bool:
     )
 
 
-async def enqueue_deliveries(worker: WorkerContext, scheduled: Sequence[Scheduled]) -> int:
+async def enqueue_deliveries(worker: JobContext, scheduled: Sequence[Scheduled]) -> int:
     """Enqueue the next attempt of pending deliveries: those due now by ``DELIVERY_BATCH`` in
     one job (named after its first), the others each deferred until due; how many deliveries
     got a new job."""
@@ -87,7 +87,7 @@ async def enqueue_deliveries(worker: WorkerContext, scheduled: Sequence[Schedule
 
 
 async def claim_and_enqueue(
-    worker: WorkerContext,
+    worker: JobContext,
     build: Callable[[AsyncSession], Awaitable[Sequence[Delivery]]],
 ) -> int:
     """Build deliveries in a transaction, claim them, and once committed enqueue every one
