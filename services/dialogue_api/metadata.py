@@ -1,6 +1,6 @@
 """Every table of schema ``dialogue``, for migrations and checks."""
 
-from services.dialogue_api.actions.models import Action, ActionUpdate
+from services.dialogue_api.actions.models import Action, ProgressUpdate
 from services.dialogue_api.agenda.models import AgendaItem, AgendaSpeaker
 from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.db import Base, outbox
@@ -22,7 +22,6 @@ metadata = Base.metadata
 
 __all__ = [
     "Action",
-    "ActionUpdate",
     "AgendaItem",
     "AgendaSpeaker",
     "CityRef",
@@ -34,6 +33,7 @@ __all__ = [
     "Notification",
     "Outcome",
     "Person",
+    "ProgressUpdate",
     "Recommendation",
     "RecommendationStatusChange",
     "Registration",

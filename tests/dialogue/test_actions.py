@@ -10,7 +10,7 @@ import httpx
 from sqlalchemy import Date, cast, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dialogue_api.actions.models import ActionUpdate as ProgressUpdate
+from services.dialogue_api.actions.models import ProgressUpdate
 from services.dialogue_api.cities.models import CityRef
 from shared.auth import Role
 from tests.dialogue.factories import (

@@ -7,8 +7,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Date, Select, and_, cast, func, not_, select
 
-from services.dialogue_api.actions.models import Action
-from services.dialogue_api.actions.models import ActionUpdate as ProgressUpdate
+from services.dialogue_api.actions.models import Action, ProgressUpdate
 from services.dialogue_api.actions.schemas import CLOSED_STATUSES
 from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.events.models import Event

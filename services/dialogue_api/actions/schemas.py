@@ -12,7 +12,7 @@ from shared.i18n import LangMap, LangMapEn, Languages, TitleMapEn
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
-    from services.dialogue_api.actions.models import ActionUpdate as ProgressUpdate
+    from services.dialogue_api.actions.models import ProgressUpdate
     from services.dialogue_api.actions.service import SeenAction
 
 

@@ -17,8 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.access import sees_unpublished
-from services.dialogue_api.actions.models import Action
-from services.dialogue_api.actions.models import ActionUpdate as ProgressUpdate
+from services.dialogue_api.actions.models import Action, ProgressUpdate
 from services.dialogue_api.actions.repository import ActionFilters, ActionRepository, ActionRow
 from services.dialogue_api.actions.schemas import (
     INITIAL_STATUSES,
@@ -34,6 +33,7 @@ from services.dialogue_api.people.schemas import PersonSummary
 from services.dialogue_api.people.service import visible_person_summaries
 from services.dialogue_api.recommendations.service import get_recommendation
 from shared.auth import Principal, ensure_city_editor
+from shared.columns import apply_changes
 from shared.concurrency import check_if_match
 from shared.contracts.events import ActionChanged
 from shared.errors import Conflict, NotFound, ValidationFailed, field_error
@@ -197,9 +197,6 @@ async def create_action(
     return await get_action(session, principal, action.id)
 
 
-_COLUMNS = {"owner": "owner_id"}
-
-
 async def update_action(
     session: AsyncSession,
     principal: Principal,
@@ -219,9 +216,7 @@ async def update_action(
     previous = ActionStatus(action.status)
     status = _moved(previous, changes.get("status"))
     previous_due = action.due_on
-    for field, value in changes.items():
-        stored = value.value if isinstance(value, ActionStatus) else value
-        setattr(action, _COLUMNS.get(field, field), stored)
+    apply_changes(action, changes, renamed={"owner": "owner_id"})
     repository = ActionRepository.from_session(session)
     if await repository.save_changes(action, resource="action") and (
         status is not None or action.due_on != previous_due
@@ -262,7 +257,7 @@ async def report_progress(
     status = _moved(previous, payload.status)
     repository = ActionRepository.from_session(session)
     if status is not None:
-        action.status = status.value
+        action.status = status
         await repository.save_changes(action, resource="action")
     update = await repository.add_update(
         ProgressUpdate(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.dialogue_api.db import Base
 from shared.audit import NOT_AUDITED, Audited
 from shared.db import Timestamped, Versioned
+from shared.distribution import REFERENCE, distribution
 
 
 class AgendaItem(Timestamped, Versioned, Base):
@@ -26,6 +27,7 @@ class AgendaItem(Timestamped, Versioned, Base):
     __table_args__ = (
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_agenda_item_event", "event_id", "starts_at", "id"),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -42,7 +44,7 @@ class AgendaSpeaker(Base):
 
     __tablename__ = "agenda_speaker"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # recorded as the agenda item's "speakers"
-    __table_args__ = (Index("ix_agenda_speaker_person", "person_id"),)
+    __table_args__ = (Index("ix_agenda_speaker_person", "person_id"), distribution(REFERENCE))
 
     agenda_item_id: Mapped[int] = mapped_column(
         ForeignKey("agenda_item.id", ondelete="CASCADE"), primary_key=True

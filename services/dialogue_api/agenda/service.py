@@ -7,11 +7,9 @@ it, so two writers of one programme cannot both slip an item into the same free 
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -26,6 +24,7 @@ from services.dialogue_api.events.service import ensure_event_editor, get_event,
 from services.dialogue_api.people.schemas import PersonSummary
 from services.dialogue_api.people.service import visible_person_summaries
 from shared.auth import Principal
+from shared.columns import column_values
 from shared.concurrency import check_if_match
 from shared.errors import Conflict, NotFound, ValidationFailed, field_error
 from shared.pagination import PageParams
@@ -156,21 +155,13 @@ async def _check_speakers(
         raise ValidationFailed("Some speakers are not known.", errors=errors)
 
 
-def _stored(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    return value
-
-
 async def create_item(
     session: AsyncSession, principal: Principal, event_id: int, payload: AgendaItemCreate
 ) -> AgendaEntry:
     """Add an item to the programme of an event the caller may change."""
     event = await lock_event(session, principal, event_id)
     ensure_event_editor(principal, event.host_city_code)
-    values = {k: _stored(v) for k, v in payload.model_dump(exclude={"speakers"}).items()}
+    values = column_values(payload.model_dump(exclude={"speakers"}))
     item = AgendaItem(event_id=event_id, **values)
     _check_times(event, item.starts_at, item.ends_at)
     await _check_speakers(session, principal, payload.speakers)
@@ -198,7 +189,7 @@ async def update_item(
     check_if_match(if_match, item.version, resource="agenda item")
     changes = payload.changes()
     speakers = changes.pop("speakers", None)
-    values = {field: _stored(value) for field, value in changes.items()}
+    values = column_values(changes)
     # Every check queries before anything is set on the item, so no autoflush writes it
     # ahead of `save_changes` (which would then see nothing to save and keep the version).
     starts_at = values.get("starts_at", item.starts_at)

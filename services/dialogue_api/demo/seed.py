@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dialogue_api.actions.models import Action, ActionUpdate
+from services.dialogue_api.actions.models import Action, ProgressUpdate
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.exchanges.models import Exchange
 from services.dialogue_api.outcomes.models import Outcome
@@ -207,7 +207,7 @@ async def seed(session: AsyncSession) -> SeedResult:
         await session.flush()
         result.actions_created += 1
         session.add_all(
-            ActionUpdate(
+            ProgressUpdate(
                 action_id=action.id,
                 reported_by=SEED_ACTOR,
                 text=update["text"],

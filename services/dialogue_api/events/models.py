@@ -17,8 +17,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from services.dialogue_api.events.schemas import EventStatus, EventType
 from shared.audit import Audited
+from shared.columns import StrEnumColumn
 from shared.db import Timestamped, Versioned
+from shared.distribution import REFERENCE, distribution
 
 
 class Event(Timestamped, Versioned, Base):
@@ -42,10 +45,11 @@ class Event(Timestamped, Versioned, Base):
         Index("ix_event_host_city", "host_city_code"),
         Index("ix_event_cities", "participating_cities", postgresql_using="gin"),
         Index("ix_event_themes", "themes", postgresql_using="gin"),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    type: Mapped[str] = mapped_column(String(32))
+    type: Mapped[EventType] = mapped_column(StrEnumColumn(EventType, 32))
     title: Mapped[dict[str, str]] = mapped_column(JSONB)
     description: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
     themes: Mapped[list[str]] = mapped_column(ARRAY(String(32)), server_default="{}")
@@ -58,7 +62,9 @@ class Event(Timestamped, Versioned, Base):
     starts_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     ends_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     timezone: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), server_default="planned")
+    status: Mapped[EventStatus] = mapped_column(
+        StrEnumColumn(EventStatus, 16), server_default="planned"
+    )
     capacity: Mapped[int | None]
     registration_opens_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     registration_closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -6,11 +6,9 @@ tell participants; an editor acts for events hosted by their cities only.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from typing import Any
+from datetime import datetime
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -27,6 +25,7 @@ from services.dialogue_api.events.schemas import (
 )
 from services.dialogue_api.registrations import service as registrations
 from shared.auth import Principal
+from shared.columns import apply_changes, column_values, stored
 from shared.concurrency import check_if_match
 from shared.contracts.events import EventCancelled, EventChanged
 from shared.errors import Conflict, Forbidden, NotFound, ValidationFailed, field_error
@@ -115,19 +114,8 @@ def _check_times(event: Event) -> None:
         raise ValidationFailed("The event's times are not in order.", errors=errors)
 
 
-def _stored(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, list):
-        return [_stored(item) for item in value]
-    if isinstance(value, datetime):
-        return value.astimezone(UTC)
-    if value is not None and not isinstance(value, str | int | bool | dict):
-        return str(value)  # URLs
-    return value
-
-
-_COLUMNS = {"host_city": "host_city_code"}
+#: API field → column, where they differ.
+_RENAMED = {"host_city": "host_city_code"}
 
 
 async def create_event(session: AsyncSession, principal: Principal, payload: EventCreate) -> Event:
@@ -137,7 +125,7 @@ async def create_event(session: AsyncSession, principal: Principal, payload: Eve
         session,
         {"host_city": payload.host_city, "participating_cities": payload.participating_cities},
     )
-    values = {_COLUMNS.get(k, k): _stored(v) for k, v in payload.model_dump().items()}
+    values = column_values(payload.model_dump(), renamed=_RENAMED)
     event = Event(**values)
     _check_times(event)
     await EventRepository.from_session(session).add(event)
@@ -184,18 +172,18 @@ async def update_event(
         await _ensure_agenda_fits(
             session,
             event.id,
-            _stored(changes.get("starts_at", event.starts_at)),
-            _stored(changes.get("ends_at", event.ends_at)),
+            stored(changes.get("starts_at", event.starts_at)),
+            stored(changes.get("ends_at", event.ends_at)),
             field="starts_at" if "starts_at" in changes else "ends_at",
         )
-    updates = {
-        field: (_COLUMNS.get(field, field), _stored(value)) for field, value in changes.items()
-    }
+    # One column per field, in the fields' order.
+    values = column_values(changes, renamed=_RENAMED)
     changed = sorted(
-        field for field, (column, value) in updates.items() if getattr(event, column) != value
+        field
+        for field, (column, value) in zip(changes, values.items(), strict=True)
+        if getattr(event, column) != value
     )
-    for column, value in updates.values():
-        setattr(event, column, value)
+    apply_changes(event, changes, renamed=_RENAMED)
     _check_times(event)
     if not await EventRepository.from_session(session).save_changes(event, resource="event"):
         return event

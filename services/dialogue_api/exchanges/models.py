@@ -16,8 +16,11 @@ from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from services.dialogue_api.exchanges.schemas import ExchangeKind, ExchangeStatus
 from shared.audit import Audited
+from shared.columns import StrEnumColumn
 from shared.db import Timestamped, Versioned
+from shared.distribution import REFERENCE, distribution
 
 
 class Exchange(Timestamped, Versioned, Base):
@@ -28,10 +31,11 @@ class Exchange(Timestamped, Versioned, Base):
     __table_args__ = (
         Index("ix_exchange_open", "kind", "theme", postgresql_where=text("status = 'open'")),
         Index("ix_exchange_city", "city_code", "id"),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    kind: Mapped[str] = mapped_column(String(8))
+    kind: Mapped[ExchangeKind] = mapped_column(StrEnumColumn(ExchangeKind, 8))
     city_code: Mapped[str] = mapped_column(ForeignKey("city_ref.code", ondelete="RESTRICT"))
     theme: Mapped[str] = mapped_column(String(32))
     #: Further themes the expertise touches; ranking counts the themes two exchanges share.
@@ -40,7 +44,9 @@ class Exchange(Timestamped, Versioned, Base):
     description: Mapped[dict[str, str]] = mapped_column(JSONB, server_default="{}")
     languages: Mapped[list[str]] = mapped_column(ARRAY(String(16)), server_default="{}")
     contact_id: Mapped[int | None] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    status: Mapped[str] = mapped_column(String(16), server_default="open")
+    status: Mapped[ExchangeStatus] = mapped_column(
+        StrEnumColumn(ExchangeStatus, 16), server_default="open"
+    )
 
 
 class ExchangeMatch(Timestamped, Base):
@@ -52,6 +58,7 @@ class ExchangeMatch(Timestamped, Base):
         UniqueConstraint("request_id", "offer_id"),
         CheckConstraint("request_id <> offer_id", name="distinct_exchanges"),
         Index("ix_exchange_match_offer", "offer_id"),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -7,7 +7,6 @@ both exchanges, marks them matched and announces ``exchange.matched``.
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -34,6 +33,7 @@ from services.dialogue_api.exchanges.schemas import (
 from services.dialogue_api.people.schemas import PersonSummary
 from services.dialogue_api.people.service import get_person, visible_person_summaries
 from shared.auth import Principal, ensure_city_editor
+from shared.columns import apply_changes, column_values, stored
 from shared.concurrency import check_if_match
 from shared.contracts.events import ExchangeMatched
 from shared.errors import Conflict, Forbidden, NotFound, field_error, invalid
@@ -93,15 +93,8 @@ async def _check_contact(session: AsyncSession, principal: Principal, contact_id
         raise invalid("contact", f"there is no person {contact_id}", value=contact_id)
 
 
-def _stored(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, list):
-        return [_stored(item) for item in value]
-    return value
-
-
-_COLUMNS = {"city": "city_code", "contact": "contact_id"}
+#: API field → column, where they differ.
+_RENAMED = {"city": "city_code", "contact": "contact_id"}
 
 
 async def create_exchange(
@@ -112,7 +105,7 @@ async def create_exchange(
     await ensure_known_cities(session, {"city": payload.city})
     if payload.contact is not None:
         await _check_contact(session, principal, payload.contact)
-    exchange = Exchange(**{_COLUMNS.get(k, k): _stored(v) for k, v in payload.model_dump().items()})
+    exchange = Exchange(**column_values(payload.model_dump(), renamed=_RENAMED))
     await ExchangeRepository.from_session(session).add(exchange)
     await session.refresh(exchange)
     return exchange
@@ -134,13 +127,12 @@ async def update_exchange(
     _check_status(ExchangeStatus(exchange.status), changes.get("status"))
     if changes.get("contact") is not None:
         await _check_contact(session, principal, changes["contact"])
-    theme = _stored(changes.get("theme", exchange.theme))
-    related = _stored(changes.get("related_themes", exchange.related_themes))
+    theme = stored(changes.get("theme", exchange.theme))
+    related = stored(changes.get("related_themes", exchange.related_themes))
     if theme in related:
         raise invalid("related_themes", "repeats the exchange's theme")
     # Every check that queries runs before the first change is set (a query would flush it).
-    for field, value in changes.items():
-        setattr(exchange, _COLUMNS.get(field, field), _stored(value))
+    apply_changes(exchange, changes, renamed=_RENAMED)
     await ExchangeRepository.from_session(session).save_changes(exchange, resource="exchange")
     return exchange
 
@@ -264,7 +256,7 @@ async def confirm_match(
     )
     session.add(match)
     for exchange in (request, offer):
-        exchange.status = ExchangeStatus.matched.value
+        exchange.status = ExchangeStatus.matched
         await repository.save_changes(exchange, resource="exchange")
     await session.refresh(match)
     await outbox.add(

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
 from shared.audit import NOT_AUDITED, Audited
+from shared.distribution import REFERENCE, distribution
 
 
 class IndicatorRef(Base):
@@ -21,6 +22,7 @@ class IndicatorRef(Base):
 
     __tablename__ = "indicator_ref"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # a read model of profiles' catalogue
+    __table_args__ = (distribution(REFERENCE),)
 
     code: Mapped[str] = mapped_column(String(64), primary_key=True)
     names: Mapped[dict[str, str]] = mapped_column(JSONB)

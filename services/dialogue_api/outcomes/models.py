@@ -7,8 +7,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from services.dialogue_api.outcomes.schemas import OutcomeKind
 from shared.audit import Audited
+from shared.columns import StrEnumColumn
 from shared.db import Timestamped, Versioned
+from shared.distribution import REFERENCE, distribution
 
 
 class Outcome(Timestamped, Versioned, Base):
@@ -16,11 +19,11 @@ class Outcome(Timestamped, Versioned, Base):
 
     __tablename__ = "outcome"
     __audit__: ClassVar[Audited | None] = Audited(resource="outcome")
-    __table_args__ = (Index("ix_outcome_event", "event_id", "id"),)
+    __table_args__ = (Index("ix_outcome_event", "event_id", "id"), distribution(REFERENCE))
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(16))
+    kind: Mapped[OutcomeKind] = mapped_column(StrEnumColumn(OutcomeKind, 16))
     title: Mapped[dict[str, str]] = mapped_column(JSONB)
     url: Mapped[str] = mapped_column(Text)
     language: Mapped[str] = mapped_column(String(16))

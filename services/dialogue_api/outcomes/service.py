@@ -5,9 +5,7 @@ They are seen by whoever sees the event, and changed by whoever may change the e
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
-from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,20 +14,13 @@ from services.dialogue_api.outcomes.models import Outcome
 from services.dialogue_api.outcomes.repository import OutcomeRepository
 from services.dialogue_api.outcomes.schemas import OutcomeCreate, OutcomeKind, OutcomeUpdate
 from shared.auth import Principal
+from shared.columns import apply_changes, column_values
 from shared.concurrency import check_if_match
 from shared.errors import NotFound
 from shared.pagination import PageParams
 
 #: API field name → column, where they differ.
-_COLUMNS = {"document_language": "language"}
-
-
-def _stored(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    if value is not None and not isinstance(value, str | dict):
-        return str(value)  # URLs
-    return value
+_RENAMED = {"document_language": "language"}
 
 
 async def list_outcomes(
@@ -68,7 +59,7 @@ async def create_outcome(
     """Link a document to an event the caller may change."""
     event = await get_event(session, principal, event_id)
     ensure_event_editor(principal, event.host_city_code)
-    values = {_COLUMNS.get(k, k): _stored(v) for k, v in payload.model_dump().items()}
+    values = column_values(payload.model_dump(), renamed=_RENAMED)
     outcome = Outcome(event_id=event_id, **values)
     await OutcomeRepository.from_session(session).add(outcome)
     await session.refresh(outcome)
@@ -89,8 +80,7 @@ async def update_outcome(
     ensure_event_editor(principal, event.host_city_code)
     outcome = await _of_event(session, event_id, outcome_id)
     check_if_match(if_match, outcome.version, resource="outcome")
-    for field, value in payload.changes().items():
-        setattr(outcome, _COLUMNS.get(field, field), _stored(value))
+    apply_changes(outcome, payload.changes(), renamed=_RENAMED)
     await OutcomeRepository.from_session(session).save_changes(outcome, resource="outcome")
     return outcome
 

@@ -8,10 +8,8 @@ Other domains name people through ``visible_person_summaries`` for the same reas
 
 from __future__ import annotations
 
-import enum
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,13 +25,15 @@ from services.dialogue_api.people.schemas import (
     PersonUpdate,
 )
 from shared.auth import Principal
+from shared.columns import apply_changes, column_values
 from shared.concurrency import check_if_match
 from shared.errors import Conflict, Forbidden, NotFound, field_error
 from shared.pagination import PageParams
 
 #: The unique index on ``lower(email)`` (see ``people.models``).
 EMAIL_INDEX = "uq_person_email"
-_COLUMNS = {"city": "city_code"}
+#: API field → column, where they differ.
+_RENAMED = {"city": "city_code"}
 
 
 def shows_email(principal: Principal | None, person: Person) -> bool:
@@ -84,12 +84,6 @@ async def _unique_email(session: AsyncSession) -> AsyncIterator[None]:
         if _violated_constraint(error) == EMAIL_INDEX:
             raise _email_conflict() from error
         raise
-
-
-def _stored(value: Any) -> Any:
-    if isinstance(value, enum.Enum):
-        return value.value
-    return value
 
 
 async def list_people(
@@ -158,8 +152,7 @@ async def create_person(
     repository = PersonRepository.from_session(session)
     if await repository.email_taken(payload.email):
         raise _email_conflict()
-    values = {_COLUMNS.get(k, k): v for k, v in payload.model_dump(mode="json").items()}
-    person = Person(**values)
+    person = Person(**column_values(payload.model_dump(), renamed=_RENAMED))
     async with _unique_email(session):
         await repository.add(person)
     await session.refresh(person)
@@ -189,8 +182,7 @@ async def update_person(
     # Changed inside the savepoint: opening it flushes pending changes, which would write
     # them before ``save_changes`` could raise the version.
     async with _unique_email(session):
-        for field, value in changes.items():
-            setattr(person, _COLUMNS.get(field, field), _stored(value))
+        apply_changes(person, changes, renamed=_RENAMED)
         await repository.save_changes(person, resource="person")
     return person
 

@@ -16,8 +16,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.dialogue_api.db import Base
+from services.dialogue_api.registrations.schemas import RegistrationStatus
 from shared.audit import Audited
+from shared.columns import StrEnumColumn
 from shared.db import Timestamped, Versioned
+from shared.distribution import REFERENCE, distribution
 
 
 class Registration(Timestamped, Versioned, Base):
@@ -35,12 +38,13 @@ class Registration(Timestamped, Versioned, Base):
         UniqueConstraint("event_id", "person_id"),
         Index("ix_registration_event_status", "event_id", "status", "waitlisted_at", "id"),
         Index("ix_registration_person", "person_id"),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     event_id: Mapped[int] = mapped_column(ForeignKey("event.id", ondelete="CASCADE"))
     person_id: Mapped[int] = mapped_column(ForeignKey("person.id", ondelete="RESTRICT"))
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[RegistrationStatus] = mapped_column(StrEnumColumn(RegistrationStatus, 16))
     needs_visa_letter: Mapped[bool] = mapped_column(server_default="false")
     interpretation_language: Mapped[str | None] = mapped_column(String(16))
     note: Mapped[str | None] = mapped_column(String(2000))

@@ -249,7 +249,7 @@ async def _has_free_place(session: AsyncSession, event: Event) -> bool:
 
 
 def _set_status(registration: Registration, status: RegistrationStatus, now: datetime) -> None:
-    registration.status = status.value
+    registration.status = status
     registration.status_changed_at = now
     registration.waitlisted_at = now if status is RegistrationStatus.waitlisted else None
 

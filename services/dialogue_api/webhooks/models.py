@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from services.dialogue_api.db import Base
 from shared.audit import Audited
 from shared.db import Timestamped, Versioned
+from shared.distribution import REFERENCE, distribution
 
 
 class WebhookSubscription(Timestamped, Versioned, Base):
@@ -29,6 +30,7 @@ class WebhookSubscription(Timestamped, Versioned, Base):
     )
     __table_args__ = (
         Index("ix_webhook_subscription_event_types", "event_types", postgresql_using="gin"),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)

@@ -24,11 +24,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
+from services.profiles_api.aggregates.schemas import AggregateGroup, RunTrigger
 from services.profiles_api.db import Base
+from services.profiles_api.indicators.schemas import Aggregation
 from shared.audit import NOT_AUDITED, Audited
+from shared.columns import StrEnumColumn
+from shared.distribution import DISTRIBUTED, LOCAL, REFERENCE, KnownById, distribution
 
 
-class DerivedValue(Base):
+class DerivedValue(KnownById, Base):
     """A city's value of a derived indicator, computed by its formula from the inputs'
     preferred values. Published observations of the same indicator are left as they are."""
 
@@ -44,11 +48,14 @@ class DerivedValue(Base):
             name="uq_derived_value_key",
         ),
         Index("ix_derived_value_city", "city_code", "indicator_code"),
+        distribution(DISTRIBUTED),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     indicator_code: Mapped[str] = mapped_column(ForeignKey("indicator.code", ondelete="CASCADE"))
-    city_code: Mapped[str] = mapped_column(ForeignKey("city.code", ondelete="CASCADE"))
+    city_code: Mapped[str] = mapped_column(
+        ForeignKey("city.code", ondelete="CASCADE"), primary_key=True
+    )
     period: Mapped[str] = mapped_column(String(10))
     period_start: Mapped[date] = mapped_column(Date)
     period_end: Mapped[date] = mapped_column(Date)
@@ -78,6 +85,7 @@ class Aggregate(Base):
             "region",
             name="uq_aggregate_key",
         ),
+        distribution(REFERENCE),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -89,9 +97,9 @@ class Aggregate(Base):
     disaggregation: Mapped[str] = mapped_column(String(255))
     dimensions: Mapped[dict[str, str]] = mapped_column(JSONB)
     # `network`, or `region` with the region's code in `region` ('' for the network).
-    group_kind: Mapped[str] = mapped_column(String(16))
+    group_kind: Mapped[AggregateGroup] = mapped_column(StrEnumColumn(AggregateGroup, 16))
     region: Mapped[str] = mapped_column(String(32))
-    rule: Mapped[str] = mapped_column(String(16))
+    rule: Mapped[Aggregation] = mapped_column(StrEnumColumn(Aggregation, 16))
     value: Mapped[float]
     # The smallest contributing value (not shown): a breakdown of a count whose aggregate
     # combines a small count is suppressed, since the other cities' values would reveal it.
@@ -110,6 +118,7 @@ class Coverage(Base):
 
     __tablename__ = "coverage"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # derived from observations
+    __table_args__ = (distribution(DISTRIBUTED),)
 
     city_code: Mapped[str] = mapped_column(
         ForeignKey("city.code", ondelete="CASCADE"), primary_key=True
@@ -129,6 +138,7 @@ class AggregationRequest(Base):
 
     __tablename__ = "aggregation_request"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # bookkeeping of the worker
+    __table_args__ = (distribution(LOCAL),)
 
     indicator_code: Mapped[str] = mapped_column(String(64), primary_key=True)
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
@@ -141,13 +151,16 @@ class AggregationRun(Base):
 
     __tablename__ = "aggregation_run"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # bookkeeping of the worker
-    __table_args__ = (Index("ix_aggregation_run_indicator", "indicator_code", "started_at"),)
+    __table_args__ = (
+        Index("ix_aggregation_run_indicator", "indicator_code", "started_at"),
+        distribution(LOCAL),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     # Null for the coverage step of a full refresh, which concerns every indicator.
     indicator_code: Mapped[str | None] = mapped_column(String(64))
     # `change` (debounced after writes) or `refresh` (start-up and nightly).
-    trigger: Mapped[str] = mapped_column(String(16))
+    trigger: Mapped[RunTrigger] = mapped_column(StrEnumColumn(RunTrigger, 16))
     requested_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

@@ -106,7 +106,7 @@ async def update_city(
     check_if_match(if_match, city.version, resource="city")
     for field, value in changes.items():
         if isinstance(value, Membership):
-            city.membership_status, city.membership_since = value.status.value, value.since
+            city.membership_status, city.membership_since = value.status, value.since
         elif field == "focal_points":
             city.focal_points = [point.model_dump(mode="json") for point in value]
         else:

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import enum
 import uuid
 from datetime import date, datetime
 from typing import Any, ClassVar
@@ -21,11 +22,14 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from services.profiles_api.db import Base
+from services.profiles_api.observations.fields import ObsStatus
 from shared.audit import NOT_AUDITED, Audited
+from shared.columns import StrEnumColumn
 from shared.db import Timestamped
+from shared.distribution import DISTRIBUTED, KnownById, distribution
 
 
-class Observation(Timestamped, Base):
+class Observation(KnownById, Timestamped, Base):
     """One published figure: a city's value of an indicator for a period, scope and breakdown."""
 
     __tablename__ = "observation"
@@ -44,10 +48,13 @@ class Observation(Timestamped, Base):
         ),
         Index("ix_observation_series", "city_code", "indicator_code", "period_start", "id"),
         Index("ix_observation_indicator_period", "indicator_code", "period_start"),
+        distribution(DISTRIBUTED),
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
-    city_code: Mapped[str] = mapped_column(ForeignKey("city.code", ondelete="RESTRICT"))
+    city_code: Mapped[str] = mapped_column(
+        ForeignKey("city.code", ondelete="RESTRICT"), primary_key=True
+    )
     indicator_code: Mapped[str] = mapped_column(ForeignKey("indicator.code", ondelete="RESTRICT"))
     period: Mapped[str] = mapped_column(String(10))
     period_start: Mapped[date] = mapped_column(Date)
@@ -59,7 +66,7 @@ class Observation(Timestamped, Base):
     value: Mapped[float | None]
     value_low: Mapped[float | None]
     value_high: Mapped[float | None]
-    obs_status: Mapped[str] = mapped_column(String(1), server_default="A")
+    obs_status: Mapped[ObsStatus] = mapped_column(StrEnumColumn(ObsStatus, 1), server_default="A")
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="RESTRICT"), index=True)
     note: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str | None] = mapped_column(String(200))
@@ -69,15 +76,29 @@ class Observation(Timestamped, Base):
 VALUE_FIELDS = ("value", "value_low", "value_high", "obs_status", "note")
 
 
-class ObservationChange(Base):
-    """One change of an observation's value: kept forever, even after the observation goes."""
+class ValueChange(enum.StrEnum):
+    """What a change did to an observation."""
+
+    created = "created"
+    updated = "updated"
+    deleted = "deleted"
+
+
+class ObservationChange(KnownById, Base):
+    """One change of an observation's value: kept forever, even after the observation goes.
+
+    ``city_code`` is the observation's city, kept with its history (no foreign key: the
+    history outlives the observation, and may outlive the city).
+    """
 
     __tablename__ = "observation_history"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the value history is itself a log
+    __table_args__ = (distribution(DISTRIBUTED),)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
+    city_code: Mapped[str] = mapped_column(String(5), primary_key=True)
     observation_id: Mapped[int] = mapped_column(BigInteger, index=True)
-    change: Mapped[str] = mapped_column(String(8))
+    change: Mapped[ValueChange] = mapped_column(StrEnumColumn(ValueChange, 8))
     old: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     new: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     changed_by: Mapped[str] = mapped_column(String(200))

@@ -18,6 +18,7 @@ from services.profiles_api.observations.models import (
     VALUE_FIELDS,
     Observation,
     ObservationChange,
+    ValueChange,
 )
 from services.profiles_api.observations.reader import Reader
 from services.profiles_api.observations.repository import (
@@ -233,7 +234,8 @@ async def delete_observation(
     session.add(
         ObservationChange(
             observation_id=observation_id,
-            change="deleted",
+            city_code=observation.city_code,
+            change=ValueChange.deleted,
             old=dict(zip(VALUE_FIELDS, withdrawn, strict=True)),
             new=None,
             changed_by=principal.subject,

@@ -89,8 +89,8 @@ upserted AS (
 ),
 history AS (
     INSERT INTO profiles.observation_history
-        (observation_id, change, old, new, changed_by, reason, import_id)
-    SELECT u.id,
+        (observation_id, city_code, change, old, new, changed_by, reason, import_id)
+    SELECT u.id, u.city_code,
            CASE WHEN u.inserted THEN 'created' ELSE 'updated' END,
            CASE WHEN u.inserted THEN NULL ELSE jsonb_build_object(
                'value', p.value, 'value_low', p.value_low, 'value_high', p.value_high,

@@ -109,7 +109,7 @@ async def write_section(
     check_if_match(if_match, section.version, resource="section")
     section.title = payload.title
     section.narrative = payload.narrative
-    section.status = SectionStatus.draft.value
+    section.status = SectionStatus.draft
     section.updated_by = principal.subject
     await SectionRepository.from_session(session).save_changes(section, resource="section")
     return section, False
@@ -136,7 +136,7 @@ async def transition_section(
             status_from=current.value,
             status_to=payload.status.value,
         )
-    section.status = payload.status.value
+    section.status = payload.status
     section.version += 1
     if payload.status is SectionStatus.published:
         section.published_title = section.title
