@@ -35,7 +35,7 @@ from shared.problem_handlers import database_problem, database_unavailable
 from shared.readiness import READY_TIMEOUT_SECONDS
 from tests.conftest import make_settings
 from tests.dialogue.factories import new_person
-from tests.factories import Api
+from tests.factories import Api, new_city
 from tests.shared.postgres_server import PostgresServer
 from tests.worker.conftest import Platform, open_platform
 from tests.worker.redis_server import RedisServer
@@ -126,29 +126,20 @@ class Call:
 _CITY_NUMBERS = itertools.count(1)
 
 
-def new_city() -> dict[str, Any]:
+def fresh_city() -> dict[str, Any]:
     """A Greek city no other request creates (codes GRZ + two letters)."""
     n = next(_CITY_NUMBERS)
     code = "GRZ" + chr(ord("A") + n // 26) + chr(ord("A") + n % 26)
-    return {
-        "code": code,
-        "names": {"en": f"City {code}"},
-        "country": "GR",
-        "region": "europe",
-        "latitude": 37.98,
-        "longitude": 23.73,
-        "timezone": "Europe/Athens",
-        "membership": {"status": "expected", "since": "2026-01-15"},
-    }
+    return new_city(code=code, names={"en": f"City {code}"})
 
 
 #: Reads and writes of both APIs, each needing PostgreSQL.
 CALLS = [
     Call("profiles read", "profiles", "GET", "/v1/cities/PTLIS"),
-    Call("profiles write", "profiles", "POST", "/v1/cities", Role.admin, new_city),
+    Call("profiles write", "profiles", "POST", "/v1/cities", Role.admin, fresh_city),
     Call("dialogue read", "dialogue", "GET", "/v1/people", Role.admin),
     Call("dialogue write", "dialogue", "POST", "/v1/people", Role.admin, new_person),
-    Call("profiles keyed write", "profiles", "POST", "/v1/cities", Role.admin, new_city, True),
+    Call("profiles keyed write", "profiles", "POST", "/v1/cities", Role.admin, fresh_city, True),
     Call("dialogue keyed write", "dialogue", "POST", "/v1/people", Role.admin, new_person, True),
 ]
 
@@ -342,7 +333,7 @@ async def test_requests_answer_503_while_postgresql_has_no_connection_slot_left(
 async def test_a_write_in_flight_when_postgresql_dies_answers_503_and_leaves_nothing_behind(
     platform: Platform, postgres: PostgresServer
 ) -> None:
-    city = new_city()
+    city = fresh_city()
     blocker = await asyncpg.connect(postgres.url)
     try:
         # Inserts wait for this lock: the write is mid-transaction when the server dies.
