@@ -225,6 +225,18 @@ async def audit_entries(api: Api, request_id: str) -> list[dict[str, Any]]:
         params["cursor"] = page["next_cursor"]
 
 
+async def only_entry(api: Api, response: httpx.Response) -> dict[str, Any]:
+    """The one audit entry the request of ``response`` left."""
+    entries = await audit_entries(api, request_id_of(response))
+    assert len(entries) == 1, entries
+    return entries[0]
+
+
+def if_match(response: httpx.Response) -> dict[str, str]:
+    """The ``If-Match`` header of an update of what ``response`` read or wrote."""
+    return {"If-Match": response.headers["ETag"]}
+
+
 class WriteWalk:
     """Goes through the write operations of an app, checking that each left an audit entry
     naming its resource and id; ``missed`` lists the operations not gone through yet."""
@@ -262,6 +274,26 @@ class WriteWalk:
     @property
     def missed(self) -> set[str]:
         return self.operations - self.done
+
+    async def created(self, operation: str, url: str, resource: str, body: Any) -> httpx.Response:
+        """An administrator's POST of ``body`` to ``url``: a 201 whose entry names the new id."""
+        response = await self.api.post(url, json=body, role=Api.ADMIN)
+        assert response.status_code == 201, f"{operation}: {response.text}"
+        return await self.step(operation, response, resource, response.json()["id"])
+
+    async def changed(
+        self, operation: str, url: str, resource: str, before: httpx.Response, body: Any
+    ) -> httpx.Response:
+        """An administrator's PATCH of what ``before`` represents (its ETag as If-Match)."""
+        response = await self.api.patch(url, json=body, headers=if_match(before), role=Api.ADMIN)
+        return await self.step(operation, response, resource, before.json()["id"])
+
+    async def removed(
+        self, operation: str, url: str, resource: str, before: httpx.Response
+    ) -> httpx.Response:
+        """An administrator's DELETE of what ``before`` represents (its ETag as If-Match)."""
+        response = await self.api.delete(url, headers=if_match(before), role=Api.ADMIN)
+        return await self.step(operation, response, resource, before.json()["id"])
 
 
 def closed_port() -> int:
