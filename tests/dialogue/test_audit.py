@@ -21,16 +21,9 @@ from tests.dialogue.factories import (
     new_event,
     new_person,
 )
-from tests.factories import Api, WriteWalk, assert_problem, audit_entries, request_id_of
+from tests.factories import Api, WriteWalk, assert_problem, audit_entries, only_entry, request_id_of
 
 ADMIN: dict[str, Any] = {"role": Api.ADMIN}
-
-
-async def only_entry(dialogue: Api, response: httpx.Response) -> dict[str, Any]:
-    """The one audit entry the request of ``response`` left."""
-    entries = await audit_entries(dialogue, request_id_of(response))
-    assert len(entries) == 1, entries
-    return entries[0]
 
 
 async def test_creating_an_event_records_its_host_city_and_values(dialogue: Api) -> None:
@@ -188,40 +181,14 @@ async def test_only_admins_read_the_dialogue_log(
     assert_problem(await dialogue.get("/v1/audit", **caller), status)
 
 
-async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
-    dialogue: Api, dialogue_app: FastAPI
-) -> None:
-    """Every write operation of the API, each in its own request: the entry of that request
-    names the resource and the id the response gave."""
-    walk = WriteWalk(dialogue, dialogue_app.openapi())
-    step = walk.step
-
-    def matching(response: httpx.Response) -> dict[str, str]:
-        return {"If-Match": response.headers["ETag"]}
-
-    async def created(operation: str, url: str, resource: str, body: Any) -> httpx.Response:
-        response = await dialogue.post(url, json=body, **ADMIN)
-        assert response.status_code == 201, f"{operation}: {response.text}"
-        return await step(operation, response, resource, response.json()["id"])
-
-    async def changed(
-        operation: str, url: str, resource: str, before: httpx.Response, body: Any
-    ) -> httpx.Response:
-        response = await dialogue.patch(url, json=body, headers=matching(before), **ADMIN)
-        return await step(operation, response, resource, before.json()["id"])
-
-    async def removed(
-        operation: str, url: str, resource: str, before: httpx.Response
-    ) -> httpx.Response:
-        response = await dialogue.delete(url, headers=matching(before), **ADMIN)
-        return await step(operation, response, resource, before.json()["id"])
-
-    event = await created("POST /v1/events", "/v1/events", "event", new_event())
+async def walk_event(walk: WriteWalk) -> httpx.Response:
+    """An event created and changed, an agenda item through its lifecycle; the event."""
+    event = await walk.created("POST /v1/events", "/v1/events", "event", new_event())
     event_url = f"/v1/events/{event.json()['id']}"
-    await changed(
+    await walk.changed(
         "PATCH /v1/events/{event_id}", event_url, "event", event, {"venue": "Cité de la Culture"}
     )
-    item = await created(
+    item = await walk.created(
         "POST /v1/events/{event_id}/agenda",
         f"{event_url}/agenda",
         "agenda_item",
@@ -232,33 +199,41 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
         },
     )
     item_url = f"{event_url}/agenda/{item.json()['id']}"
-    item = await changed(
+    item = await walk.changed(
         "PATCH /v1/events/{event_id}/agenda/{item_id}",
         item_url,
         "agenda_item",
         item,
         {"title": {"en": "Welcome"}},
     )
-    await removed("DELETE /v1/events/{event_id}/agenda/{item_id}", item_url, "agenda_item", item)
-    person = await created("POST /v1/people", "/v1/people", "person", new_person())
+    await walk.removed(
+        "DELETE /v1/events/{event_id}/agenda/{item_id}", item_url, "agenda_item", item
+    )
+    return event
+
+
+async def walk_people(walk: WriteWalk, event: httpx.Response) -> None:
+    """A person, their registration to ``event``, and an outcome of it."""
+    event_url = f"/v1/events/{event.json()['id']}"
+    person = await walk.created("POST /v1/people", "/v1/people", "person", new_person())
     person_url = f"/v1/people/{person.json()['id']}"
-    person = await changed(
+    person = await walk.changed(
         "PATCH /v1/people/{person_id}", person_url, "person", person, {"organisation": "CML"}
     )
-    registration = await created(
+    registration = await walk.created(
         "POST /v1/events/{event_id}/registrations",
         f"{event_url}/registrations",
         "registration",
         {"person": person.json()["id"], "status": "invited"},
     )
-    await changed(
+    await walk.changed(
         "PATCH /v1/events/{event_id}/registrations/{registration_id}",
         f"{event_url}/registrations/{registration.json()['id']}",
         "registration",
         registration,
         {"status": "registered"},
     )
-    outcome = await created(
+    outcome = await walk.created(
         "POST /v1/events/{event_id}/outcomes",
         f"{event_url}/outcomes",
         "outcome",
@@ -270,17 +245,22 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
         },
     )
     outcome_url = f"{event_url}/outcomes/{outcome.json()['id']}"
-    outcome = await changed(
+    outcome = await walk.changed(
         "PATCH /v1/events/{event_id}/outcomes/{outcome_id}",
         outcome_url,
         "outcome",
         outcome,
         {"title": {"en": "Approved minutes"}},
     )
-    await removed(
+    await walk.removed(
         "DELETE /v1/events/{event_id}/outcomes/{outcome_id}", outcome_url, "outcome", outcome
     )
-    recommendation = await created(
+
+
+async def walk_recommendations(walk: WriteWalk, event: httpx.Response) -> None:
+    """A recommendation of ``event`` with its evidence and action, then deleted."""
+    dialogue = walk.api
+    recommendation = await walk.created(
         "POST /v1/recommendations",
         "/v1/recommendations",
         "recommendation",
@@ -293,51 +273,56 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
         },
     )
     recommendation_url = f"/v1/recommendations/{recommendation.json()['id']}"
-    recommendation = await changed(
+    recommendation = await walk.changed(
         "PATCH /v1/recommendations/{recommendation_id}",
         recommendation_url,
         "recommendation",
         recommendation,
         {"text": {"en": "Open a reception desk for newcomers."}},
     )
-    evidence = await created(
+    evidence = await walk.created(
         "POST /v1/recommendations/{recommendation_id}/evidence",
         f"{recommendation_url}/evidence",
         "evidence",
         {"city": "TNTUN", "indicator": "foreign_nationals", "role": "motivates"},
     )
-    await step(
+    await walk.step(
         "DELETE /v1/recommendations/{recommendation_id}/evidence/{evidence_id}",
         await dialogue.delete(f"{recommendation_url}/evidence/{evidence.json()['id']}", **ADMIN),
         "evidence",
         evidence.json()["id"],
     )
-    action = await created(
+    action = await walk.created(
         "POST /v1/recommendations/{recommendation_id}/actions",
         f"{recommendation_url}/actions",
         "action",
         {"city": "TNTUN", "title": {"en": "Open the desk"}, "due_on": "2027-06-30"},
     )
     action_url = f"/v1/actions/{action.json()['id']}"
-    await created(
+    await walk.created(
         "POST /v1/actions/{action_id}/updates",
         f"{action_url}/updates",
         "action_update",
         {"text": {"en": "Begun."}},
     )
     action = await dialogue.get(action_url)
-    action = await changed(
+    action = await walk.changed(
         "PATCH /v1/actions/{action_id}", action_url, "action", action, {"title": {"en": "Desk"}}
     )
-    await removed("DELETE /v1/actions/{action_id}", action_url, "action", action)
+    await walk.removed("DELETE /v1/actions/{action_id}", action_url, "action", action)
     recommendation = await dialogue.get(recommendation_url, **ADMIN)
-    await removed(
+    await walk.removed(
         "DELETE /v1/recommendations/{recommendation_id}",
         recommendation_url,
         "recommendation",
         recommendation,
     )
-    request = await created(
+
+
+async def walk_exchanges(walk: WriteWalk) -> None:
+    """A request matched with an offer, and a spare offer deleted."""
+    dialogue = walk.api
+    request = await walk.created(
         "POST /v1/exchanges",
         "/v1/exchanges",
         "exchange",
@@ -354,14 +339,14 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
         **ADMIN,
     )
     exchange_url = f"/v1/exchanges/{offer.json()['id']}"
-    offer = await changed(
+    offer = await walk.changed(
         "PATCH /v1/exchanges/{exchange_id}",
         exchange_url,
         "exchange",
         offer,
         {"title": {"en": "Recognising diplomas in Turin"}},
     )
-    await created(
+    await walk.created(
         "POST /v1/exchanges/{exchange_id}/matches",
         f"/v1/exchanges/{request.json()['id']}/matches",
         "exchange_match",
@@ -372,43 +357,61 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
         json={"kind": "offer", "city": "ITTRN", "theme": "health", "title": {"en": "Spare"}},
         **ADMIN,
     )
-    await removed(
+    await walk.removed(
         "DELETE /v1/exchanges/{exchange_id}",
         f"/v1/exchanges/{spare.json()['id']}",
         "exchange",
         spare,
     )
-    webhook = await created(
+
+
+async def walk_webhooks_and_deletions(walk: WriteWalk) -> None:
+    """A webhook subscription through its lifecycle; a person and an event deleted."""
+    dialogue = walk.api
+    webhook = await walk.created(
         "POST /v1/webhooks",
         "/v1/webhooks",
         "webhook_subscription",
         {"url": "https://partner.example.org/walk", "event_types": ["event.changed"]},
     )
     webhook_url = f"/v1/webhooks/{webhook.json()['id']}"
-    webhook = await changed(
+    webhook = await walk.changed(
         "PATCH /v1/webhooks/{subscription_id}",
         webhook_url,
         "webhook_subscription",
         webhook,
         {"description": "Walk"},
     )
-    await removed(
+    await walk.removed(
         "DELETE /v1/webhooks/{subscription_id}", webhook_url, "webhook_subscription", webhook
     )
     unregistered = await dialogue.post("/v1/people", json=new_person(), **ADMIN)
-    await removed(
+    await walk.removed(
         "DELETE /v1/people/{person_id}",
         f"/v1/people/{unregistered.json()['id']}",
         "person",
         unregistered,
     )
     spare_event = await dialogue.post("/v1/events", json=new_event(), **ADMIN)
-    await removed(
+    await walk.removed(
         "DELETE /v1/events/{event_id}",
         f"/v1/events/{spare_event.json()['id']}",
         "event",
         spare_event,
     )
+
+
+async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
+    dialogue: Api, dialogue_app: FastAPI
+) -> None:
+    """Every write operation of the API, each in its own request: the entry of that request
+    names the resource and the id the response gave."""
+    walk = WriteWalk(dialogue, dialogue_app.openapi())
+    event = await walk_event(walk)
+    await walk_people(walk, event)
+    await walk_recommendations(walk, event)
+    await walk_exchanges(walk)
+    await walk_webhooks_and_deletions(walk)
 
     assert walk.missed == set(), f"write operations the walk does not go through: {walk.missed}"
 
