@@ -7,7 +7,6 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import select
@@ -24,10 +23,12 @@ from tests.factories import (
     audit_entries,
     csv_file,
     error_fields,
+    if_match,
     new_challenge,
     new_city,
     new_source,
     observation,
+    only_entry,
     request_id_of,
     unique_title,
 )
@@ -52,13 +53,6 @@ def lisbon_register(**overrides: Any) -> dict[str, Any]:
         **overrides,
     }
     return new_source(**body)
-
-
-async def only_entry(api: Api, response: httpx.Response) -> dict[str, Any]:
-    """The one audit entry the request of ``response`` left."""
-    entries = await audit_entries(api, request_id_of(response))
-    assert len(entries) == 1, entries
-    return entries[0]
 
 
 async def log(api: Api, **params: Any) -> dict[str, Any]:
@@ -373,10 +367,6 @@ async def test_only_admins_read_the_log(api: Api, caller: dict[str, Any], status
 # Every write path
 
 
-def matching(response: httpx.Response) -> dict[str, str]:
-    return {"If-Match": response.headers["ETag"]}
-
-
 async def walk_catalogue(api: Api, walk: WriteWalk) -> int:
     """A city, an indicator and a source created and changed; the source's id."""
     step = walk.step
@@ -390,7 +380,7 @@ async def walk_catalogue(api: Api, walk: WriteWalk) -> int:
     await step(
         "PATCH /v1/cities/{code}",
         await api.patch(
-            "/v1/cities/GRPAT", json={"names": {"en": "Patras"}}, headers=matching(city), **admin
+            "/v1/cities/GRPAT", json={"names": {"en": "Patras"}}, headers=if_match(city), **admin
         ),
         "city",
         "GRPAT",
@@ -418,7 +408,7 @@ async def walk_catalogue(api: Api, walk: WriteWalk) -> int:
         await api.patch(
             "/v1/indicators/audit_walk_places",
             json={"names": {"en": "Places in classes"}},
-            headers=matching(indicator),
+            headers=if_match(indicator),
             **admin,
         ),
         "indicator",
@@ -432,7 +422,7 @@ async def walk_catalogue(api: Api, walk: WriteWalk) -> int:
         await api.patch(
             f"/v1/sources/{source_id}",
             json={"publisher": "Lisboa"},
-            headers=matching(source),
+            headers=if_match(source),
             **admin,
         ),
         "source",
@@ -486,7 +476,7 @@ async def walk_narrative(api: Api, walk: WriteWalk) -> None:
         await api.post(
             f"{section_url}/status",
             json={"status": "in_review"},
-            headers=matching(section),
+            headers=if_match(section),
             **admin,
         ),
         "section",
@@ -494,7 +484,7 @@ async def walk_narrative(api: Api, walk: WriteWalk) -> None:
     )
     await step(
         "DELETE /v1/cities/{code}/sections/{section}",
-        await api.delete(section_url, headers=matching(section), **admin),
+        await api.delete(section_url, headers=if_match(section), **admin),
         "section",
         "GRPAT/synopsis",
     )
@@ -506,7 +496,7 @@ async def walk_narrative(api: Api, walk: WriteWalk) -> None:
         await api.patch(
             f"/v1/cities/GRPAT/challenges/{challenge_id}",
             json={"priority": "low"},
-            headers=matching(challenge),
+            headers=if_match(challenge),
             **admin,
         ),
         "challenge",
@@ -515,7 +505,7 @@ async def walk_narrative(api: Api, walk: WriteWalk) -> None:
     await step(
         "DELETE /v1/cities/{code}/challenges/{challenge_id}",
         await api.delete(
-            f"/v1/cities/GRPAT/challenges/{challenge_id}", headers=matching(challenge), **admin
+            f"/v1/cities/GRPAT/challenges/{challenge_id}", headers=if_match(challenge), **admin
         ),
         "challenge",
         challenge_id,
