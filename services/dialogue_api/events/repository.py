@@ -15,6 +15,8 @@ from shared.repository import Repository
 
 #: Registration statuses that hold a place at the event.
 PLACE_HOLDING = ("registered", "attended")
+#: The registration status of those waiting for a place.
+WAITLISTED = "waitlisted"
 
 
 @dataclass(frozen=True)
@@ -102,3 +104,20 @@ class EventRepository(Repository[Event]):
             .order_by(AgendaItem.id)
         )
         return list(found)
+
+
+class WaitlistRepository(Repository[Registration]):
+    """The registrations waiting for a place at an event, as its places see them
+    (``places.py``): the events domain reads them, the registrations domain owns them."""
+
+    model = Registration
+
+    async def waitlist(self, event_id: int, *, limit: int | None) -> Sequence[Registration]:
+        """The first ``limit`` waiting for a place (all when ``None``), first come first."""
+        statement = (
+            select(Registration)
+            .where(Registration.event_id == event_id, Registration.status == WAITLISTED)
+            .order_by(Registration.waitlisted_at, Registration.id)
+            .limit(limit)
+        )
+        return (await self.session.scalars(statement)).all()

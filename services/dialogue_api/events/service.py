@@ -16,6 +16,7 @@ from services.dialogue_api.access import sees_unpublished
 from services.dialogue_api.cities.service import ensure_known_cities
 from services.dialogue_api.db import events as outbox
 from services.dialogue_api.events.models import Event
+from services.dialogue_api.events.places import promote_waitlist
 from services.dialogue_api.events.repository import EventFilters, EventRepository
 from services.dialogue_api.events.schemas import (
     TRANSITIONS,
@@ -23,7 +24,6 @@ from services.dialogue_api.events.schemas import (
     EventStatus,
     EventUpdate,
 )
-from services.dialogue_api.registrations import service as registrations
 from shared.auth import Principal
 from shared.columns import apply_changes, column_values, stored
 from shared.concurrency import check_if_match
@@ -197,7 +197,7 @@ async def update_event(
         )
     if "capacity" in changed:
         # More places (or no limit any more): the waitlist gets them, first come first.
-        await registrations.promote_waitlist(session, event, actor=principal.subject)
+        await promote_waitlist(session, event, actor=principal.subject)
     return event
 
 

@@ -52,3 +52,13 @@ class Registration(Timestamped, Versioned, Base):
         DateTime(timezone=True), server_default=func.now()
     )
     waitlisted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    def move_to(self, status: RegistrationStatus, now: datetime) -> None:
+        """Take ``status`` as of ``now`` (the waitlist is served in order of joining it)."""
+        self.status = status
+        self.status_changed_at = now
+        self.waitlisted_at = now if status is RegistrationStatus.waitlisted else None
+
+    def promote(self, now: datetime) -> None:
+        """Give a waitlisted registration the place that freed."""
+        self.move_to(RegistrationStatus.registered, now)

@@ -79,13 +79,3 @@ class RegistrationRepository(Repository[Registration]):
                 Registration.event_id == event_id, Registration.person_id == person_id
             )
         )
-
-    async def waitlist(self, event_id: int, *, limit: int | None) -> Sequence[Registration]:
-        """The first ``limit`` waiting for a place (all when ``None``), first come first."""
-        statement = (
-            select(Registration)
-            .where(Registration.event_id == event_id, Registration.status == "waitlisted")
-            .order_by(Registration.waitlisted_at, Registration.id)
-            .limit(limit)
-        )
-        return (await self.session.scalars(statement)).all()

@@ -3,7 +3,8 @@
 ``registered`` and ``attended`` hold a place. Every change of places runs with the event's row
 locked (``events.service.lock_event``), so however many callers register at once the places
 taken never pass the capacity: the others wait in ``waitlisted_at`` order, and are promoted in
-that order as places free. Each change of status is announced in the outbox
+that order as places free (``events/places.py``, which the events domain owns: raising a
+capacity promotes too). Each change of status is announced in the outbox
 (``registration.changed``) for the worker's notifications.
 """
 
@@ -17,10 +18,15 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.access import manages_city, sees_person
-from services.dialogue_api.db import events as outbox
 from services.dialogue_api.events import service as event_service
 from services.dialogue_api.events.models import Event
-from services.dialogue_api.events.repository import PLACE_HOLDING, EventRepository
+from services.dialogue_api.events.places import (
+    OPEN_EVENT,
+    announce_registration,
+    has_free_place,
+    promote_waitlist,
+)
+from services.dialogue_api.events.repository import PLACE_HOLDING
 from services.dialogue_api.events.schemas import EventStatus, registration_open
 from services.dialogue_api.people.models import Person
 from services.dialogue_api.people.schemas import PersonSummary
@@ -38,12 +44,8 @@ from services.dialogue_api.registrations.schemas import (
 )
 from shared.auth import Principal
 from shared.concurrency import check_if_match
-from shared.contracts.events import RegistrationChanged
 from shared.errors import Conflict, Forbidden, NotFound, field_error, invalid
 from shared.pagination import PageParams
-
-#: Event statuses in which people may still be invited, registered or promoted.
-_OPEN_EVENT = (EventStatus.planned, EventStatus.confirmed)
 
 
 @dataclass(frozen=True)
@@ -192,7 +194,7 @@ def _ensure_registration_open(event: Event, now: datetime) -> None:
     """409 naming ``status`` with the reason registering is not possible now."""
     if registration_open(event, now):
         return
-    if event.status not in _OPEN_EVENT:
+    if event.status not in OPEN_EVENT:
         reason = f"the event is {event.status}"
     elif event.registration_opens_at is not None and now < event.registration_opens_at:
         reason = f"registration opens at {event.registration_opens_at.isoformat()}"
@@ -207,7 +209,7 @@ def _ensure_registration_open(event: Event, now: datetime) -> None:
 
 
 def _ensure_invitations_open(event: Event) -> None:
-    if event.status not in _OPEN_EVENT:
+    if event.status not in OPEN_EVENT:
         raise Conflict(
             f"Event {event.id} is {event.status}; nobody can be invited to it.",
             errors=[field_error("status", f"cannot invite to a {event.status} event")],
@@ -240,71 +242,6 @@ def _check_transition(previous: RegistrationStatus, status: RegistrationStatus) 
     )
 
 
-async def _has_free_place(session: AsyncSession, event: Event) -> bool:
-    if event.capacity is None:
-        return True
-    counts = await EventRepository.from_session(session).place_counts([event.id])
-    taken, _ = counts.get(event.id, (0, 0))
-    return taken < event.capacity
-
-
-def _set_status(registration: Registration, status: RegistrationStatus, now: datetime) -> None:
-    registration.status = status
-    registration.status_changed_at = now
-    registration.waitlisted_at = now if status is RegistrationStatus.waitlisted else None
-
-
-async def _announce(
-    session: AsyncSession,
-    registration: Registration,
-    *,
-    previous: str | None,
-    actor: str | None,
-    promoted: bool = False,
-) -> None:
-    await outbox.add(
-        session,
-        RegistrationChanged(
-            registration_id=registration.id,
-            event_id=registration.event_id,
-            person_id=registration.person_id,
-            status=registration.status,
-            previous_status=previous,
-            promoted_from_waitlist=promoted,
-        ),
-        actor=actor,
-    )
-
-
-async def promote_waitlist(
-    session: AsyncSession, event: Event, *, actor: str | None
-) -> list[Registration]:
-    """Give the event's free places to its waitlist, first come first; the caller holds the
-    event's lock (``events.service.lock_event``). Nothing moves once the event is over or
-    cancelled."""
-    if event.status not in _OPEN_EVENT or _now() >= event.ends_at:
-        return []
-    counts = await EventRepository.from_session(session).place_counts([event.id])
-    taken, waiting = counts.get(event.id, (0, 0))
-    free = None if event.capacity is None else event.capacity - taken
-    if waiting == 0 or (free is not None and free <= 0):
-        return []
-    repository = RegistrationRepository.from_session(session)
-    promoted = list(await repository.waitlist(event.id, limit=free))
-    now = _now()
-    for registration in promoted:
-        _set_status(registration, RegistrationStatus.registered, now)
-        await repository.save_changes(registration, resource="registration")
-        await _announce(
-            session,
-            registration,
-            previous=RegistrationStatus.waitlisted.value,
-            actor=actor,
-            promoted=True,
-        )
-    return promoted
-
-
 async def _place_or_waitlist(
     session: AsyncSession, event: Event, *, actor: str
 ) -> RegistrationStatus:
@@ -314,7 +251,7 @@ async def _place_or_waitlist(
     """
     # Anyone already waiting goes first, should places have freed without a promotion.
     await promote_waitlist(session, event, actor=actor)
-    if await _has_free_place(session, event):
+    if await has_free_place(session, event):
         return RegistrationStatus.registered
     return RegistrationStatus.waitlisted
 
@@ -351,10 +288,10 @@ async def create_registration(
     )
     if status is RegistrationStatus.registered:
         status = await _place_or_waitlist(session, event, actor=principal.subject)
-    _set_status(registration, status, _now())
+    registration.move_to(status, _now())
     await repository.add(registration)
     await session.refresh(registration)
-    await _announce(session, registration, previous=None, actor=principal.subject)
+    await announce_registration(session, registration, previous=None, actor=principal.subject)
     return await _seen_one(session, principal, event, registration.id)
 
 
@@ -390,14 +327,16 @@ async def update_registration(
         if status is RegistrationStatus.registered:
             _ensure_registration_open(event, _now())
             status = await _place_or_waitlist(session, event, actor=principal.subject)
-        _set_status(registration, status, _now())
+        registration.move_to(status, _now())
     # Only now: the promotions above flush, and a flushed change would not raise the version.
     for field, value in changes.items():
         setattr(registration, field, value)
     if not await repository.save_changes(registration, resource="registration"):
         return await _seen_one(session, principal, event, registration.id)
     if registration.status != previous:
-        await _announce(session, registration, previous=previous.value, actor=principal.subject)
+        await announce_registration(
+            session, registration, previous=previous.value, actor=principal.subject
+        )
         if previous in PLACE_HOLDING and registration.status not in PLACE_HOLDING:
             await promote_waitlist(session, event, actor=principal.subject)
     return await _seen_one(session, principal, event, registration.id)
