@@ -2,7 +2,8 @@
 
 Opening a connection, its greeting and EHLO (and STARTTLS and login) cost more than sending
 one message over it, so each worker keeps its connections and sends message after message on
-them. Only ``notifications/mail.py`` sends; this module knows SMTP, not deliveries.
+them. Domains send through ``JobContext.smtp`` (the dialogue's notifications,
+``services/dialogue_api/notifications/mail.py``); this module knows SMTP, not deliveries.
 """
 
 from __future__ import annotations
