@@ -17,6 +17,7 @@ import pytest
 
 from services.cli.mailsink import mail_dir, read_mails
 from tests.dialogue.factories import new_person
+from tests.factories import new_city
 from tests.waiting import eventually_sync
 
 STARTUP_TIMEOUT = 120
@@ -101,6 +102,124 @@ def _popen_dev(
         )
 
 
+def _check_profiles(port: int, process: subprocess.Popen[str], started: float) -> set[str]:
+    """Profiles serves the demo cities, within the start-up time, and their figures; the
+    cities' codes."""
+    cities = _wait_for(f"http://127.0.0.1:{port}/v1/cities", process).json()
+    elapsed = time.monotonic() - started
+    codes = {city["code"] for city in cities["items"]}
+    assert {
+        "PTLIS",
+        "ESMAD",
+        "FRLYS",
+        "ITTRN",
+        "MATNG",
+        "TNTUN",
+        "LBBEY",
+        "JOAMM",
+        "ATVIE",
+    } <= (codes), codes
+    assert elapsed < STARTUP_TIMEOUT
+
+    compare = httpx.get(
+        f"http://127.0.0.1:{port}/v1/compare",
+        params={"indicator": "foreign_nationals", "cities": "ESMAD,ITTRN"},
+    ).json()
+    assert [value["value"] for value in compare["values"]] == [405233, 135753], compare
+    return codes
+
+
+def _check_token(port: int, process: subprocess.Popen[str]) -> str:
+    """The admin token printed for the user is the first line on stdout and works; it."""
+    assert process.stdout is not None
+    token = process.stdout.readline().strip()
+    created = httpx.post(
+        f"http://127.0.0.1:{port}/v1/sources",
+        json={"title": "Tried by a new user", "kind": "other"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert created.status_code == 201, created.text
+    return token
+
+
+def _check_dialogue(dialogue_port: int, codes: set[str], tmp_path: Path) -> None:
+    """The dialogue serves the demo story, with the cities it learnt from profiles."""
+    missions = httpx.get(
+        f"http://127.0.0.1:{dialogue_port}/v1/events",
+        params={"type": "reconnaissance_mission", "limit": 50},
+    ).json()
+    hosts = {event["host_city"] for event in missions["items"]}
+    assert {"MATNG", "TNTUN", "LBBEY", "JOAMM", "ITTRN", "PTLIS"} <= hosts, hosts
+    dialogue_cities = httpx.get(f"http://127.0.0.1:{dialogue_port}/v1/cities").json()
+    assert {city["code"] for city in dialogue_cities["items"]} == codes
+    assert (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists()
+
+
+def _check_worker(ports: tuple[int, int, int], process: subprocess.Popen[str], token: str) -> None:
+    """The worker runs: a city created in profiles becomes known to the dialogue; and it
+    answers probes and scrapes on the loopback, as `mc2cm worker` does. ``ports``: profiles',
+    the dialogue's and the worker's operations port."""
+    port, dialogue_port, metrics_port = ports
+    athens = httpx.post(
+        f"http://127.0.0.1:{port}/v1/cities",
+        json=new_city(names={"en": "Athens"}),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert athens.status_code == 201, athens.text
+    _wait_for(f"http://127.0.0.1:{dialogue_port}/v1/cities/GRATH", process)
+    assert _wait_for(f"http://127.0.0.1:{metrics_port}/readyz", process).json()["checks"] == {
+        "postgresql": "ok",
+        "redis": "ok",
+    }
+    scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
+    assert 'mc2cm_jobs_total{job="handle_event",outcome="complete"}' in scraped, scraped
+
+
+def _check_invitation_mail(dialogue_port: int, token: str, tmp_path: Path) -> None:
+    """Inviting a person to a planned mission sends them a mail, which the sink keeps."""
+    person = httpx.post(
+        f"http://127.0.0.1:{dialogue_port}/v1/people",
+        json=new_person(email="new.user@example.org", languages=["fr"]),
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert person.status_code == 201, person.text
+    planned = httpx.get(
+        f"http://127.0.0.1:{dialogue_port}/v1/events",
+        params={"status": "planned", "type": "reconnaissance_mission"},
+    ).json()["items"][0]
+    invited = httpx.post(
+        f"http://127.0.0.1:{dialogue_port}/v1/events/{planned['id']}/registrations",
+        json={"person": person.json()["id"], "status": "invited"},
+        headers={"Authorization": f"Bearer {token}"},
+    )
+    assert invited.status_code == 201, invited.text
+    (mail,) = eventually_sync(
+        lambda: read_mails(mail_dir(tmp_path / ".mc2cm")),
+        timeout=30,
+        message="a mail reached the sink",
+    )
+    assert "<new.user@example.org>" in mail.recipients
+    assert mail.attachments, "the invitation carries the event's calendar"
+
+
+def _stop_with_ctrl_c(process: subprocess.Popen[str], tmp_path: Path) -> None:
+    """Ctrl-C, and `mc2cm dev` stops within a minute (else its threads' stacks are in its log)."""
+    process.send_signal(signal.SIGINT)
+    try:
+        process.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        # Where it hangs: faulthandler (on in its environment) writes every thread's
+        # stack to its log on SIGABRT.
+        process.send_signal(signal.SIGABRT)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+        raise AssertionError(
+            "mc2cm dev did not stop within 60 s of Ctrl-C:\n" + dev_log(tmp_path).read_text()
+        ) from None
+
+
 @pytest.mark.embedded
 def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
     port, dialogue_port, smtp_port = _free_port(), _free_port(), _free_port()
@@ -108,113 +227,13 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
     started = time.monotonic()
     process = _start_dev(tmp_path, port, dialogue_port, smtp_port, metrics_port)
     try:
-        cities = _wait_for(f"http://127.0.0.1:{port}/v1/cities", process).json()
-        elapsed = time.monotonic() - started
-        codes = {city["code"] for city in cities["items"]}
-        assert {
-            "PTLIS",
-            "ESMAD",
-            "FRLYS",
-            "ITTRN",
-            "MATNG",
-            "TNTUN",
-            "LBBEY",
-            "JOAMM",
-            "ATVIE",
-        } <= (codes), codes
-        assert elapsed < STARTUP_TIMEOUT
-
-        compare = httpx.get(
-            f"http://127.0.0.1:{port}/v1/compare",
-            params={"indicator": "foreign_nationals", "cities": "ESMAD,ITTRN"},
-        ).json()
-        assert [value["value"] for value in compare["values"]] == [405233, 135753], compare
-
-        # The admin token printed for the user is the first line on stdout and works.
-        assert process.stdout is not None
-        token = process.stdout.readline().strip()
-        created = httpx.post(
-            f"http://127.0.0.1:{port}/v1/sources",
-            json={"title": "Tried by a new user", "kind": "other"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert created.status_code == 201, created.text
-
-        # The dialogue serves the demo story, with the cities it learnt from profiles.
-        missions = httpx.get(
-            f"http://127.0.0.1:{dialogue_port}/v1/events",
-            params={"type": "reconnaissance_mission", "limit": 50},
-        ).json()
-        hosts = {event["host_city"] for event in missions["items"]}
-        assert {"MATNG", "TNTUN", "LBBEY", "JOAMM", "ITTRN", "PTLIS"} <= hosts, hosts
-        dialogue_cities = httpx.get(f"http://127.0.0.1:{dialogue_port}/v1/cities").json()
-        assert {city["code"] for city in dialogue_cities["items"]} == codes
-        assert (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists()
-
-        # The worker runs: a city created in profiles becomes known to the dialogue.
-        athens = httpx.post(
-            f"http://127.0.0.1:{port}/v1/cities",
-            json={
-                "code": "GRATH",
-                "names": {"en": "Athens"},
-                "country": "GR",
-                "region": "europe",
-                "latitude": 37.98,
-                "longitude": 23.73,
-                "timezone": "Europe/Athens",
-                "membership": {"status": "expected", "since": "2026-01-15"},
-            },
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert athens.status_code == 201, athens.text
-        _wait_for(f"http://127.0.0.1:{dialogue_port}/v1/cities/GRATH", process)
-        # The worker answers probes and scrapes on the loopback, as `mc2cm worker` does.
-        assert _wait_for(f"http://127.0.0.1:{metrics_port}/readyz", process).json()["checks"] == {
-            "postgresql": "ok",
-            "redis": "ok",
-        }
-        scraped = httpx.get(f"http://127.0.0.1:{metrics_port}/metrics").text
-        assert 'mc2cm_jobs_total{job="handle_event",outcome="complete"}' in scraped, scraped
-
-        # Inviting a person to a planned mission sends them a mail, which the sink keeps.
-        person = httpx.post(
-            f"http://127.0.0.1:{dialogue_port}/v1/people",
-            json=new_person(email="new.user@example.org", languages=["fr"]),
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert person.status_code == 201, person.text
-        planned = httpx.get(
-            f"http://127.0.0.1:{dialogue_port}/v1/events",
-            params={"status": "planned", "type": "reconnaissance_mission"},
-        ).json()["items"][0]
-        invited = httpx.post(
-            f"http://127.0.0.1:{dialogue_port}/v1/events/{planned['id']}/registrations",
-            json={"person": person.json()["id"], "status": "invited"},
-            headers={"Authorization": f"Bearer {token}"},
-        )
-        assert invited.status_code == 201, invited.text
-        (mail,) = eventually_sync(
-            lambda: read_mails(mail_dir(tmp_path / ".mc2cm")),
-            timeout=30,
-            message="a mail reached the sink",
-        )
-        assert "<new.user@example.org>" in mail.recipients
-        assert mail.attachments, "the invitation carries the event's calendar"
+        codes = _check_profiles(port, process, started)
+        token = _check_token(port, process)
+        _check_dialogue(dialogue_port, codes, tmp_path)
+        _check_worker((port, dialogue_port, metrics_port), process, token)
+        _check_invitation_mail(dialogue_port, token, tmp_path)
     finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            # Where it hangs: faulthandler (on in its environment) writes every thread's
-            # stack to its log on SIGABRT.
-            process.send_signal(signal.SIGABRT)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                process.kill()
-            raise AssertionError(
-                "mc2cm dev did not stop within 60 s of Ctrl-C:\n" + dev_log(tmp_path).read_text()
-            ) from None
+        _stop_with_ctrl_c(process, tmp_path)
     assert process.returncode == 0, dev_log(tmp_path).read_text()
     assert not (tmp_path / ".mc2cm" / "pg" / "postmaster.pid").exists(), "PostgreSQL still runs"
     for stopped in (port, dialogue_port):
