@@ -473,12 +473,10 @@ def test_logs_are_json_and_carry_the_request_id_into_the_jobs(
 # --- SIGTERM: what is in flight finishes, nothing new is taken ---------------------------------
 
 
-def test_sigterm_lets_the_request_and_the_job_in_flight_finish(platform: Platform) -> None:
-    profiles, dialogue, worker = (platform.roles[n] for n in ("profiles", "dialogue", "worker"))
-    held = "held.deploy@example.org"
+def _mail_job_in_flight(platform: Platform, held: str) -> None:
+    """A job in flight: the confirmation mail of a registration, held by the SMTP server."""
     platform.sink.hold_for = held
     with platform.client() as proxy:
-        # A job in flight: the confirmation mail of a registration, held by the SMTP server.
         person = proxy.post(
             "/dialogue/v1/people",
             headers=platform.headers(),
@@ -495,77 +493,75 @@ def test_sigterm_lets_the_request_and_the_job_in_flight_finish(platform: Platfor
         assert registered.status_code == 201, registered.text
     assert platform.sink.held.wait(30), "the mail job never reached the SMTP server"
 
-    # A request in flight: a CSV import uploaded slowly through the proxy.
-    rows = [
-        f"ESMAD,foreign_nationals,{year},municipality,,{400000 + year},,,A,{SOURCE},"
-        for year in range(2001, 2031)
-    ]
-    first_rows_sent = threading.Event()
 
-    def slow_upload() -> Iterator[bytes]:
-        yield csv_file(rows[0])  # the header and the first row
-        first_rows_sent.set()
-        for line in rows[1:]:
+class _SlowImport:
+    """A request in flight: a CSV import uploaded slowly through the proxy, from a thread."""
+
+    def __init__(self, platform: Platform) -> None:
+        self.platform = platform
+        self.rows = [
+            f"ESMAD,foreign_nationals,{year},municipality,,{400000 + year},,,A,{SOURCE},"
+            for year in range(2001, 2031)
+        ]
+        self.first_rows_sent = threading.Event()
+        self.answer: dict[str, httpx.Response | BaseException] = {}
+        self.thread = threading.Thread(target=self._upload)
+
+    def _body(self) -> Iterator[bytes]:
+        yield csv_file(self.rows[0])  # the header and the first row
+        self.first_rows_sent.set()
+        for line in self.rows[1:]:
             time.sleep(0.1)
             yield (line + "\n").encode()
 
-    answer: dict[str, httpx.Response | BaseException] = {}
-
-    def upload() -> None:
+    def _upload(self) -> None:
         try:
-            with platform.client() as proxy:
-                answer["import"] = proxy.post(
+            with self.platform.client() as proxy:
+                self.answer["import"] = proxy.post(
                     "/profiles/v1/imports",
-                    content=slow_upload(),
-                    headers=platform.headers(**{"Content-Type": "text/csv"}),
+                    content=self._body(),
+                    headers=self.platform.headers(**{"Content-Type": "text/csv"}),
                 )
-        except BaseException as exc:  # reported by the assertion below
-            answer["import"] = exc
+        except BaseException as exc:  # reported by the assertion of the test
+            self.answer["import"] = exc
 
-    def copying() -> bool:
-        # The import is at the API: its rows stream into PostgreSQL by COPY.
-        active = platform.query(
+    def copying(self) -> bool:
+        """The import is at the API: its rows stream into PostgreSQL by COPY."""
+        active = self.platform.query(
             "SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database() "
             "AND state = 'active' AND query LIKE 'COPY %'"
         )
         return bool(active[0]["n"])
 
-    uploading = threading.Thread(target=upload)
-    uploading.start()
-    try:
-        assert first_rows_sent.wait(10), "the upload did not start"
-        wait_for(copying, timeout=10, what="the import's COPY", roles=[profiles])
-        for process in (profiles, dialogue, worker):
-            process.signal(signal.SIGTERM)
 
-        # No new request is taken: the proxy answers its own 503 problem at once.
-        def refused() -> bool:
-            response = httpx.get(f"{platform.url}/dialogue/openapi.json", timeout=2)
-            return response.status_code == 503
+def _sigterm_in_flight(platform: Platform, upload: _SlowImport) -> None:
+    """SIGTERM to every role while the import streams and the mail is held: the proxy
+    refuses new requests, the worker waits for its job; then the mail is let through."""
+    profiles, dialogue, worker = (platform.roles[n] for n in ("profiles", "dialogue", "worker"))
+    assert upload.first_rows_sent.wait(10), "the upload did not start"
+    wait_for(upload.copying, timeout=10, what="the import's COPY", roles=[profiles])
+    for process in (profiles, dialogue, worker):
+        process.signal(signal.SIGTERM)
 
-        wait_for(refused, timeout=10, what="the stopping API refusing new requests")
-        # The worker waits for its running job instead of leaving.
-        wait_for(
-            lambda: "stopping: waiting for" in worker.output(),
-            timeout=10,
-            what="the worker waiting for its job",
-            roles=[worker],
-        )
-        assert worker.running(), f"the worker left its job running\n{worker.tail()}"
-        platform.sink.release()
-    finally:
-        uploading.join(timeout=60)
-        platform.sink.hold_for = None
-    result = answer["import"]
-    assert isinstance(result, httpx.Response), f"the import in flight was cut off: {result!r}"
-    assert result.status_code == 200, result.text
-    assert result.json()["inserted"] == len(rows), result.json()
+    # No new request is taken: the proxy answers its own 503 problem at once.
+    def refused() -> bool:
+        response = httpx.get(f"{platform.url}/dialogue/openapi.json", timeout=2)
+        return response.status_code == 503
 
-    codes = {process.name: process.wait(timeout=60) for process in (profiles, dialogue, worker)}
-    logs = "\n".join(p.tail() for p in (profiles, dialogue, worker))
-    assert codes == {"profiles": 0, "dialogue": 0, "worker": 0}, f"{codes}\n{logs}"
+    wait_for(refused, timeout=10, what="the stopping API refusing new requests")
+    # The worker waits for its running job instead of leaving.
+    wait_for(
+        lambda: "stopping: waiting for" in worker.output(),
+        timeout=10,
+        what="the worker waiting for its job",
+        roles=[worker],
+    )
+    assert worker.running(), f"the worker left its job running\n{worker.tail()}"
+    platform.sink.release()
 
-    # Nothing lost: the held mail was sent and recorded, the import's rows are all stored.
+
+def _assert_nothing_lost(platform: Platform, held: str, rows: list[str]) -> None:
+    """The held mail was sent and recorded, the import's rows are all stored."""
     assert platform.sink.to(held), "the mail held at SIGTERM never arrived"
     (delivery,) = platform.query(
         "SELECT status, attempts FROM dialogue.notification WHERE recipient LIKE $1",
@@ -578,3 +574,27 @@ def test_sigterm_lets_the_request_and_the_job_in_flight_finish(platform: Platfor
         "AND source_id = (SELECT id FROM profiles.source WHERE title = 'Deployment test register')"
     )
     assert stored[0]["n"] == len(rows), stored
+
+
+def test_sigterm_lets_the_request_and_the_job_in_flight_finish(platform: Platform) -> None:
+    held = "held.deploy@example.org"
+    _mail_job_in_flight(platform, held)
+    upload = _SlowImport(platform)
+    upload.thread.start()
+    try:
+        _sigterm_in_flight(platform, upload)
+    finally:
+        upload.thread.join(timeout=60)
+        platform.sink.hold_for = None
+    result = upload.answer["import"]
+    assert isinstance(result, httpx.Response), f"the import in flight was cut off: {result!r}"
+    assert result.status_code == 200, result.text
+    assert result.json()["inserted"] == len(upload.rows), result.json()
+
+    roles = [platform.roles[n] for n in ("profiles", "dialogue", "worker")]
+    codes = {process.name: process.wait(timeout=60) for process in roles}
+    logs = "\n".join(p.tail() for p in roles)
+    assert codes == {"profiles": 0, "dialogue": 0, "worker": 0}, f"{codes}\n{logs}"
+
+    # Nothing lost.
+    _assert_nothing_lost(platform, held, upload.rows)
