@@ -3,32 +3,12 @@ of the indicator on every change of them, a rename included, and which fields ch
 
 from __future__ import annotations
 
-from typing import Any
-
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.db import outbox
 from shared.contracts.events import IndicatorChanged
-from tests.factories import Api
-
-
-def new_indicator(**overrides: Any) -> dict[str, Any]:
-    body: dict[str, Any] = {
-        "code": "language_classes_places",
-        "names": {"en": "Places in language classes", "fr": "Places en cours de langue"},
-        "theme": "education",
-        "unit": "count",
-        "value_type": "integer",
-        "dimensions": ["district"],
-        "aggregation": "sum",
-    }
-    body.update(overrides)
-    return body
-
-
-async def position(session: AsyncSession) -> int:
-    return int(await session.scalar(select(func.coalesce(func.max(outbox.c.position), 0))) or 0)
+from tests.factories import Api, new_indicator, outbox_position
 
 
 async def indicator_events(session: AsyncSession, after: int) -> list[IndicatorChanged]:
@@ -49,7 +29,7 @@ async def etag(api: Api, code: str) -> str:
 async def test_adding_an_indicator_announces_its_code_names_and_unit(
     api: Api, session: AsyncSession
 ) -> None:
-    before = await position(session)
+    before = await outbox_position(session)
     created = await api.post("/v1/indicators", role=Api.ADMIN, json=new_indicator())
     assert created.status_code == 201, created.text
     (event,) = await indicator_events(session, before)
@@ -68,7 +48,7 @@ async def test_adding_an_indicator_announces_its_code_names_and_unit(
 async def test_a_rename_is_announced_with_the_new_names_and_no_recomputation(
     api: Api, session: AsyncSession
 ) -> None:
-    before = await position(session)
+    before = await outbox_position(session)
     names = {"en": "Foreign residents", "fr": "Résidents étrangers", "ar": "المقيمون الأجانب"}
     renamed = await api.patch(
         "/v1/indicators/foreign_nationals",
@@ -99,7 +79,7 @@ async def test_a_change_of_unit_and_of_aggregation_names_both(
 ) -> None:
     created = await api.post("/v1/indicators", role=Api.ADMIN, json=new_indicator())
     assert created.status_code == 201, created.text
-    before = await position(session)
+    before = await outbox_position(session)
     changed = await api.patch(
         "/v1/indicators/language_classes_places",
         role=Api.ADMIN,
@@ -115,7 +95,7 @@ async def test_a_change_of_unit_and_of_aggregation_names_both(
 
 
 async def test_a_description_alone_is_not_announced(api: Api, session: AsyncSession) -> None:
-    before = await position(session)
+    before = await outbox_position(session)
     changed = await api.patch(
         "/v1/indicators/population",
         role=Api.ADMIN,
@@ -131,7 +111,7 @@ async def test_removing_an_indicator_announces_it_with_its_last_names(
 ) -> None:
     created = await api.post("/v1/indicators", role=Api.ADMIN, json=new_indicator())
     assert created.status_code == 201, created.text
-    before = await position(session)
+    before = await outbox_position(session)
     removed = await api.delete("/v1/indicators/language_classes_places", role=Api.ADMIN)
     assert removed.status_code == 204, removed.text
     (event,) = await indicator_events(session, before)
