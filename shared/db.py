@@ -2,14 +2,19 @@
 
 Only the request boundary commits: ``get_session`` opens a session, commits when the
 handler returns and rolls back when it raises. Services and repositories flush, never commit.
+What else must commit with the request's change (an ``Idempotency-Key`` claim) registers with
+``on_before_commit`` and runs in the same transaction, right before the commit.
+
+Each ``Database`` has a session class of its own, on which its listeners are registered (the
+audit log's, ``shared.audit``): they never reach the sessions of another ``Database``.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Final
 
 import asyncpg
 import orjson
@@ -17,17 +22,17 @@ from fastapi import Depends, Request
 from sqlalchemy import DateTime, MetaData, event, func
 from sqlalchemy.exc import InvalidatePoolError
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
-from sqlalchemy.orm import Mapped, declared_attr, mapped_column
+from sqlalchemy.orm import Mapped, Session, declared_attr, mapped_column
 from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.util import await_
 
-from shared.idempotency import SCOPE_KEY as IDEMPOTENCY_SCOPE_KEY
-from shared.idempotency import claim_in_transaction
+from shared.audit import audit_sessions
 from shared.settings import Settings
 
 NAMING_CONVENTION: dict[str, str] = {
@@ -137,40 +142,82 @@ def _ping_on_checkout(engine: AsyncEngine, *, timeout: float) -> None:
 
 
 class Database:
-    """An engine and its session factory, opened by an app's lifespan or a command."""
+    """An engine and its session factories, opened by an app's lifespan or a command.
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    Its sessions are of a class of its own (``session_class``), which carries its listeners:
+    with ``audit`` (the default), what they flush of an audited schema's models is recorded
+    in that schema's log (``shared.audit``).
+    """
+
+    def __init__(self, engine: AsyncEngine, *, audit: bool = True) -> None:
         self.engine = engine
-        self.sessionmaker = async_sessionmaker(engine, expire_on_commit=False)
+
+        class DatabaseSession(Session):
+            """A session of this database, and of no other: its listeners are this one's."""
+
+        #: The (sync) session class of this database's sessions.
+        self.session_class: type[Session] = DatabaseSession
+        if audit:
+            audit_sessions(self.session_class)
+        self.sessionmaker = self.sessions(engine)
         #: Sessions whose statements each commit on their own (no BEGIN / COMMIT round trips),
         #: on the same pool: for reads of one statement (``ReadSessionDep``).
-        self.read_sessionmaker = async_sessionmaker(
-            engine.execution_options(isolation_level="AUTOCOMMIT"), expire_on_commit=False
+        self.read_sessionmaker = self.sessions(
+            engine.execution_options(isolation_level="AUTOCOMMIT")
         )
 
     @classmethod
-    def from_settings(cls, settings: Settings, *, application_name: str) -> Database:
-        return cls(create_engine(settings, application_name=application_name))
+    def from_settings(
+        cls, settings: Settings, *, application_name: str, audit: bool = True
+    ) -> Database:
+        return cls(create_engine(settings, application_name=application_name), audit=audit)
+
+    def sessions(
+        self, bind: AsyncEngine | AsyncConnection, **options: Any
+    ) -> async_sessionmaker[AsyncSession]:
+        """A factory of this database's sessions (with its listeners) on ``bind``: its
+        engine, or one connection that holds locks or an outer transaction; ``options`` as
+        ``async_sessionmaker``'s (``join_transaction_mode``...)."""
+        options = {"expire_on_commit": False, **options}
+        return async_sessionmaker(bind, sync_session_class=self.session_class, **options)
 
     async def dispose(self) -> None:
         await self.engine.dispose()
 
 
+#: Work that must commit with a request's change: run in its session, before the commit.
+BeforeCommit = Callable[[AsyncSession], Awaitable[None]]
+#: Where a request's ``BeforeCommit`` callbacks wait in its ASGI scope.
+BEFORE_COMMIT_SCOPE_KEY: Final = "mc2cm.before_commit"
+
+
+def on_before_commit(scope: MutableMapping[str, Any], callback: BeforeCommit) -> None:
+    """Run ``callback`` in the request's transaction when ``get_session`` is about to commit
+    it (after the handler returned): what it writes commits with the request's change or
+    not at all, and if it raises nothing of the transaction is committed. Callable before
+    the request reaches the app (from a middleware, with the request's ASGI ``scope``) or
+    while it runs; callbacks run in the order they were registered, once."""
+    scope.setdefault(BEFORE_COMMIT_SCOPE_KEY, []).append(callback)
+
+
+async def _before_commit(scope: MutableMapping[str, Any], session: AsyncSession) -> None:
+    callbacks: list[BeforeCommit] = scope.pop(BEFORE_COMMIT_SCOPE_KEY, [])
+    for callback in callbacks:
+        await callback(session)
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: one session per request, committed when the handler returns."""
+    """FastAPI dependency: one session per request, committed when the handler returns
+    (after the request's ``on_before_commit`` callbacks), rolled back if either raises."""
     database: Database = request.app.state.database
     async with database.sessionmaker() as session:
         try:
             yield session
+            await _before_commit(request.scope, session)
         except BaseException:
             await session.rollback()
             raise
-        else:
-            claim = request.scope.get(IDEMPOTENCY_SCOPE_KEY)
-            if claim is not None:
-                # The key is claimed in the transaction of the change it guards.
-                await claim_in_transaction(session, claim)
-            await session.commit()
+        await session.commit()
 
 
 #: The request's session. ``scope="function"`` commits before the response is sent, so a

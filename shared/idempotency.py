@@ -19,10 +19,11 @@ therefore part of the fingerprint, so a response is replayed only to the rights 
 authorised for.
 
 Exactly once, not at least once: the row that claims the key is inserted by the request's own
-session (``shared.db.get_session``), in the transaction of the write it guards, so a change
-committed is always a key claimed. The response is added to that row when it has been sent.
-If the process dies between the two, a retry finds the key claimed without a response and
-gets a 409 that says the request was carried out; it is never run twice. Responses of 5xx
+session, in the transaction of the write it guards (the middleware registers the claim with
+``shared.db.on_before_commit``), so a change committed is always a key claimed. The response
+is added to that row when it has been sent. If the process dies between the two, a retry
+finds the key claimed without a response and gets a 409 that says the request was carried
+out; it is never run twice. Responses of 5xx
 (nothing was committed) and refusals of the moment (429 rate limit, 413, 408) are not kept:
 the caller may retry with the same key.
 
@@ -38,7 +39,7 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from sqlalchemy import (
     Column,
@@ -62,6 +63,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from shared.access_matrix import Caller as CallerKind
 from shared.access_matrix import callers_of
 from shared.auth import Principal, Role, TokenVerifier
+from shared.db import Database, on_before_commit
 from shared.distribution import LOCAL, distribution
 from shared.errors import (
     Conflict,
@@ -74,9 +76,6 @@ from shared.errors import (
 from shared.problem_handlers import database_problem
 from shared.routing import operation_table, route_path
 
-if TYPE_CHECKING:
-    from shared.db import Database
-
 log = logging.getLogger(__name__)
 
 HEADER = "Idempotency-Key"
@@ -84,8 +83,6 @@ REPLAYED_HEADER = "Idempotent-Replayed"
 MAX_KEY_LENGTH = 255
 #: Bodies up to this size are read before the app runs, so the fingerprint covers them whole.
 READ_AHEAD_BYTES = 1 << 20
-#: Where the middleware leaves the claim for ``get_session`` in the ASGI scope.
-SCOPE_KEY = "mc2cm.idempotency"
 #: First key of the two-key advisory locks held while a keyed request runs ("IDM").
 LOCK_CLASS = 0x49444D
 #: Refusals that say "try again later" or "not like this" about the transport, not the
@@ -170,7 +167,8 @@ class Claim:
 
 
 async def claim_in_transaction(session: AsyncSession, claim: Claim) -> None:
-    """Insert the claim's row in the request's transaction (called by ``get_session``)."""
+    """Insert the claim's row in the request's transaction (before its commit: the middleware
+    registers it with ``shared.db.on_before_commit``)."""
     values = {
         "caller": claim.caller,
         "key": claim.key,
@@ -384,7 +382,8 @@ class IdempotencyMiddleware:
                 content.extend(message.get("body", b""))
             await send(message)
 
-        scope[SCOPE_KEY] = claim
+        # The key is claimed in the transaction of the change it guards, if the app commits one.
+        on_before_commit(scope, lambda session: claim_in_transaction(session, claim))
         await self.app(scope, body.receive, capturing_send)
         if status >= 500 or (status in _RETRYABLE and not claim.claimed):
             return  # nothing was done, and a retry with the same key may succeed: run it then

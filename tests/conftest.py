@@ -23,7 +23,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.cli.runtime import migrate_all, unit_of_work
 from services.cli.seeding import seed_all
@@ -149,6 +149,18 @@ async def database_url(seeded_template: str, server_urls: tuple[str, str]) -> As
         await drop_database(url)
 
 
+@pytest.fixture(scope="module")
+async def seeded_database(server_urls: tuple[str, str], seeded_template: str) -> AsyncIterator[str]:
+    """A database of the test module's own, migrated and with the demo data, for writers that
+    must commit (the worker, races between real transactions); its URL, dropped after the
+    module. A copy of the run's seeded template: the one way a test gets a seeded database."""
+    url = await create_database(server_urls[0], "mc2cm_test_seeded", template=seeded_template)
+    try:
+        yield url
+    finally:
+        await drop_database(url)
+
+
 def make_settings(database_url: str, redis_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "environment": Environment.test,
@@ -200,11 +212,14 @@ async def connection(profiles_app: FastAPI) -> AsyncIterator[AsyncConnection]:
 
 
 @pytest.fixture
-async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    """A session for the test itself, inside the test's transaction."""
-    async with AsyncSession(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    ) as session:
+async def session(
+    profiles_app: FastAPI, connection: AsyncConnection
+) -> AsyncIterator[AsyncSession]:
+    """A session for the test itself, inside the test's transaction (one of the app's
+    database's: what it flushes is audited)."""
+    database: Database = profiles_app.state.database
+    sessions = database.sessions(connection, join_transaction_mode="create_savepoint")
+    async with sessions() as session:
         yield session
 
 
@@ -221,9 +236,7 @@ async def client_in_transaction(
     is the caller's address the app sees."""
     database: Database = app.state.database
     original, original_read = database.sessionmaker, database.read_sessionmaker
-    database.sessionmaker = async_sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    database.sessionmaker = database.sessions(connection, join_transaction_mode="create_savepoint")
     # Reads without a transaction of their own run in the test's too.
     database.read_sessionmaker = database.sessionmaker
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client)

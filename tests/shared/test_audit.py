@@ -1,4 +1,4 @@
-"""The audit mechanism (shared/audit.py): every table decides how it is recorded, values are
+"""The audit mechanism (shared/audit/): every table decides how it is recorded, values are
 kept as JSON with long texts and secrets left out, and writes outside requests are the
 system's."""
 
@@ -10,9 +10,10 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from fastapi import FastAPI
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Session
 
 from services.dialogue_api.db import Base as DialogueBase
 from services.dialogue_api.db import audit_log_table as dialogue_log
@@ -21,7 +22,8 @@ from services.dialogue_api.webhooks.models import WebhookSubscription
 from services.dialogue_api.webhooks.repository import WebhookRepository
 from services.profiles_api.db import Base as ProfilesBase
 from services.profiles_api.metadata import metadata as profiles_metadata
-from shared.audit import MAX_TEXT_LENGTH, REDACTED, Audited, jsonable
+from shared.audit import MAX_TEXT_LENGTH, REDACTED, Audited, audits, jsonable
+from shared.db import Database
 
 
 def mapped_classes(base: type[DeclarativeBase]) -> list[type[Any]]:
@@ -105,3 +107,41 @@ async def test_failed_deliveries_record_nothing_until_the_worker_disables_the_su
     assert (disabled.actor, disabled.action) == ("system", "update"), disabled
     assert disabled.change["active"] == [True, False], disabled.change
     assert "consecutive_failures" not in disabled.change, disabled.change
+
+
+def subscription(name: str) -> WebhookSubscription:
+    return WebhookSubscription(
+        url=f"https://partner.example.org/{name}",
+        event_types=["event.changed"],
+        secret="whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw==",
+        created_by="admin@test",
+    )
+
+
+async def test_each_database_decides_for_its_own_sessions_whether_they_are_audited(
+    profiles_app: FastAPI, connection: AsyncConnection
+) -> None:
+    """The flush listener is registered on each ``Database``'s session class, not on every
+    ``Session`` of the process: two databases in one process do not share it."""
+    audited: Database = profiles_app.state.database
+    unaudited = Database(audited.engine, audit=False)
+    assert audits(audited.session_class) and not audits(unaudited.session_class)
+    assert not audits(Session), "the audit listener is registered on every Session"
+    assert audited.session_class is not unaudited.session_class
+
+    written = {}
+    for name, sessions in (
+        ("audited", audited.sessions(connection, join_transaction_mode="create_savepoint")),
+        ("unaudited", unaudited.sessions(connection, join_transaction_mode="create_savepoint")),
+        ("bare", async_sessionmaker(connection, join_transaction_mode="create_savepoint")),
+    ):
+        async with sessions() as session:
+            added = subscription(name)
+            session.add(added)
+            await session.flush()
+            written[name] = added.id
+            await session.commit()  # into the test's transaction, rolled back after it
+
+    async with audited.sessions(connection, join_transaction_mode="create_savepoint")() as reader:
+        counts = {name: len(await entries_of(reader, id_)) for name, id_ in written.items()}
+    assert counts == {"audited": 1, "unaudited": 0, "bare": 0}, counts

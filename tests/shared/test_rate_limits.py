@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import pytest
 from fastapi import FastAPI
-from sqlalchemy.ext.asyncio import AsyncConnection, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.profiles_api.app import create_app
 from shared.auth import Role, issue_token
@@ -62,9 +62,7 @@ def limited(
 async def client_of(app: FastAPI, connection: AsyncConnection, address: str) -> AsyncIterator[Api]:
     """A client calling from ``address``, its requests inside the test's transaction."""
     database: Database = app.state.database
-    database.sessionmaker = async_sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    database.sessionmaker = database.sessions(connection, join_transaction_mode="create_savepoint")
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=(address, 50000))
     async with httpx.AsyncClient(transport=transport, base_url="http://limited.test") as client:
         yield Api(client, app.state.settings)
