@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.dialogue_api.actions.models import Action
 from services.dialogue_api.indicators.models import IndicatorRef
 from services.dialogue_api.recommendations import service
+from services.dialogue_api.recommendations.figures import UNCONFIGURED
 from services.dialogue_api.recommendations.models import Evidence, RecommendationStatusChange
 from shared.auth import Principal, Role
 from shared.errors import NotFound
@@ -214,6 +215,25 @@ async def test_evidence_names_its_indicator_in_the_catalogues_languages(dialogue
     assert link["indicator_unit"] == "persons", link
     # Figures are for `measures` links only.
     assert (link["baseline"], link["latest"], link["figures_note"]) == (None, None, None), link
+
+
+async def test_without_a_profiles_api_measures_evidence_reads_without_figures(
+    dialogue: Api,
+) -> None:
+    # The suite's dialogue app is told of no profiles API (MC2CM_PROFILES_API_URL unset).
+    event = await create_event(dialogue)
+    created = await create_recommendation(
+        dialogue,
+        event["id"],
+        evidence=[{"city": "ITTRN", "indicator": "foreign_nationals", "role": "measures"}],
+    )
+
+    read = await dialogue.get(f"/v1/recommendations/{created['id']}")
+
+    assert read.status_code == 200, read.text
+    (link,) = read.json()["evidence"]
+    assert (link["baseline"], link["latest"]) == (None, None), link
+    assert link["figures_note"] == UNCONFIGURED, link
 
 
 async def test_repeated_target_cities_or_evidence_are_refused_naming_the_repeat(

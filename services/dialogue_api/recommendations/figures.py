@@ -19,6 +19,8 @@ from services.dialogue_api.indicators.profiles import Figure
 PREFERRED_SCOPE = "municipality"
 #: The note of evidence whose figures could not be read.
 UNAVAILABLE = "The figures could not be read from the profiles service just now; they are left out."
+#: The note of evidence when the dialogue is not told where profiles is.
+UNCONFIGURED = "No profiles service is configured to read the figures from; they are left out."
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ from services.dialogue_api.indicators.profiles import Figure, ProfilesClient, Pr
 from services.dialogue_api.indicators.service import ensure_known_indicators, indicators_by_code
 from services.dialogue_api.recommendations.figures import (
     UNAVAILABLE,
+    UNCONFIGURED,
     EvidenceFigures,
     baseline_and_latest,
 )
@@ -137,8 +138,12 @@ async def described(
                 {link.indicator_code for _, link in measured},
             )
         except ProfilesUnavailable as exc:
-            log.warning("evidence figures left out: %s", exc)
-            figures = {link.id: EvidenceFigures(note=UNAVAILABLE) for _, link in measured}
+            note = UNAVAILABLE
+            if profiles.base_url is None:
+                note = UNCONFIGURED
+            else:
+                log.warning("evidence figures left out: %s", exc)
+            figures = {link.id: EvidenceFigures(note=note) for _, link in measured}
         else:
             series: dict[tuple[str, str], list[Figure]] = defaultdict(list)
             for figure in totals:
