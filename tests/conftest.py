@@ -23,7 +23,7 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.cli.runtime import migrate_all, unit_of_work
 from services.cli.seeding import seed_all
@@ -212,11 +212,14 @@ async def connection(profiles_app: FastAPI) -> AsyncIterator[AsyncConnection]:
 
 
 @pytest.fixture
-async def session(connection: AsyncConnection) -> AsyncIterator[AsyncSession]:
-    """A session for the test itself, inside the test's transaction."""
-    async with AsyncSession(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    ) as session:
+async def session(
+    profiles_app: FastAPI, connection: AsyncConnection
+) -> AsyncIterator[AsyncSession]:
+    """A session for the test itself, inside the test's transaction (one of the app's
+    database's: what it flushes is audited)."""
+    database: Database = profiles_app.state.database
+    sessions = database.sessions(connection, join_transaction_mode="create_savepoint")
+    async with sessions() as session:
         yield session
 
 
@@ -233,9 +236,7 @@ async def client_in_transaction(
     is the caller's address the app sees."""
     database: Database = app.state.database
     original, original_read = database.sessionmaker, database.read_sessionmaker
-    database.sessionmaker = async_sessionmaker(
-        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
-    )
+    database.sessionmaker = database.sessions(connection, join_transaction_mode="create_savepoint")
     # Reads without a transaction of their own run in the test's too.
     database.read_sessionmaker = database.sessionmaker
     transport = httpx.ASGITransport(app=app, raise_app_exceptions=False, client=client)
