@@ -10,12 +10,10 @@ import pytest
 from fastapi import FastAPI
 from sqlalchemy import text
 
-from services.cli.runtime import migrate_all, unit_of_work
 from services.profiles_api.app import create_app
-from services.profiles_api.demo.seed import seed
 from shared.auth import Role
 from shared.settings import Settings
-from tests.conftest import create_database, drop_database, make_settings
+from tests.conftest import make_settings
 from tests.factories import Api, csv_file, observation
 
 #: A short statement limit, so that a slow upload outlives it; long enough that a batch
@@ -25,18 +23,15 @@ STATEMENT_TIMEOUT_MS = 1500
 
 
 @pytest.fixture(scope="module")
-async def committed(server_urls: tuple[str, str]) -> AsyncIterator[tuple[FastAPI, Settings]]:
-    url = await create_database(server_urls[0], "mc2cm_test_races")
-    settings = make_settings(url, server_urls[1], db_statement_timeout_ms=STATEMENT_TIMEOUT_MS)
-    try:
-        await migrate_all(url)
-        async with unit_of_work(make_settings(url, server_urls[1]), name="seed") as session:
-            await seed(session)
-        app = create_app(settings)
-        async with app.router.lifespan_context(app):
-            yield app, settings
-    finally:
-        await drop_database(url)
+async def committed(
+    seeded_database: str, server_urls: tuple[str, str]
+) -> AsyncIterator[tuple[FastAPI, Settings]]:
+    settings = make_settings(
+        seeded_database, server_urls[1], db_statement_timeout_ms=STATEMENT_TIMEOUT_MS
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        yield app, settings
 
 
 @pytest.fixture
