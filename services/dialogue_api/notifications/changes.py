@@ -12,22 +12,19 @@ edge, and a job that fails leaves the notice waiting. A sweep every minute tells
 than ``OVERDUE`` past due (their job lost with Redis).
 
 The row stays once told, with its last change: a change no later than it (an outbox event
-handled again, at least once) starts nothing, so nobody is told twice.
+handled again, at least once) starts nothing, so nobody is told twice. The statements are
+``EventChangeNoticeRepository``'s.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import DateTime, Uuid, case, func, literal, or_, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.dialogue_api.events.models import Event
-from services.dialogue_api.notifications.models import EventChangeNotice
+from services.dialogue_api.notifications.repository import Burst, EventChangeNoticeRepository
 from shared.contracts.events import OutboxEvent
 from shared.jobs import JobContext
 
@@ -55,52 +52,17 @@ def job_id(last_change_id: uuid.UUID, due_at: datetime) -> str:
     return f"event-changes:{last_change_id}:{to_ms(due_at)}"
 
 
-@dataclass(frozen=True)
-class Burst:
-    """The changes of one event taken by the transaction that tells them: the last one."""
-
-    event_id: int
-    last_change_id: uuid.UUID
-    last_change_at: datetime
-
-
 async def request_notice(worker: JobContext, change: OutboxEvent, event_id: int) -> bool:
     """Record ``change`` of event ``event_id`` in the burst waiting to be told and enqueue
     the job due after the debounce; ``False`` when the change was told already or the event
     is gone (safe to repeat: a repeat while the burst waits only delays it)."""
-    notice = EventChangeNotice.__table__
-    due = func.date_trunc(
-        "milliseconds",
-        func.clock_timestamp() + timedelta(seconds=worker.settings.event_change_debounce_seconds),
-    )
-    # Selected from the event itself: an event removed since (nobody was registered) needs
-    # no notice, and its change must not fail on the missing row.
-    values = insert(EventChangeNotice).from_select(
-        ["event_id", "last_change_id", "last_change_at", "due_at"],
-        select(
-            Event.id,
-            literal(change.id, Uuid),
-            literal(change.occurred_at, DateTime(timezone=True)),
-            due,
-        ).where(Event.id == event_id),
-    )
-    new = values.excluded
-    statement = values.on_conflict_do_update(
-        index_elements=[notice.c.event_id],
-        set_={
-            "last_change_id": case(
-                (new.last_change_at > notice.c.last_change_at, new.last_change_id),
-                else_=notice.c.last_change_id,
-            ),
-            "last_change_at": func.greatest(notice.c.last_change_at, new.last_change_at),
-            # greatest() passes over null: a burst told already starts again from now.
-            "due_at": func.greatest(notice.c.due_at, new.due_at),
-        },
-        # A burst waiting takes any change; once told, only a change later than its last.
-        where=or_(notice.c.due_at.is_not(None), new.last_change_at > notice.c.last_change_at),
-    ).returning(notice.c.last_change_id, notice.c.due_at)
     async with worker.database.sessionmaker() as session, session.begin():
-        waiting = (await session.execute(statement)).first()
+        waiting = await EventChangeNoticeRepository.from_session(session).record_change(
+            event_id,
+            change.id,
+            change.occurred_at,
+            debounce=timedelta(seconds=worker.settings.event_change_debounce_seconds),
+        )
     if waiting is None:
         return False
     # After the commit: a job that starts finds the notice. If enqueueing fails, the event's
@@ -121,25 +83,10 @@ async def take_notice(session: AsyncSession, event_id: int, due_ms: int) -> Burs
     older); ``None`` when a later change pushed it later or another job took it. The row
     stays locked until the transaction ends: a change recorded meanwhile waits, then starts
     the next burst."""
-    row = (
-        await session.execute(
-            update(EventChangeNotice)
-            .where(
-                EventChangeNotice.event_id == event_id,
-                EventChangeNotice.due_at <= from_ms(due_ms),
-            )
-            .values(due_at=None)
-            .returning(EventChangeNotice.last_change_id, EventChangeNotice.last_change_at)
-        )
-    ).first()
-    return Burst(event_id, row.last_change_id, row.last_change_at) if row else None
+    return await EventChangeNoticeRepository.from_session(session).take(event_id, from_ms(due_ms))
 
 
 async def overdue(session: AsyncSession, now: datetime) -> Sequence[tuple[int, int]]:
     """The notices more than ``OVERDUE`` past due at ``now``: (event, due ms), oldest first."""
-    rows = await session.execute(
-        select(EventChangeNotice.event_id, EventChangeNotice.due_at)
-        .where(EventChangeNotice.due_at < now - OVERDUE)
-        .order_by(EventChangeNotice.due_at)
-    )
-    return [(event_id, to_ms(due_at)) for event_id, due_at in rows if due_at is not None]
+    due = await EventChangeNoticeRepository.from_session(session).due_before(now - OVERDUE)
+    return [(event_id, to_ms(due_at)) for event_id, due_at in due]

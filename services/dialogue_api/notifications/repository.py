@@ -6,10 +6,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, NamedTuple
 
-from sqlalchemy import select, update
+from sqlalchemy import DateTime, Uuid, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from services.dialogue_api.notifications.models import Notification
+from services.dialogue_api.events.models import Event
+from services.dialogue_api.notifications.models import EventChangeNotice, Notification
 from shared.pagination import PageParams, keyset
 from shared.repository import Repository
 
@@ -143,3 +144,78 @@ class NotificationRepository(Repository[Notification]):
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
         )
+
+
+@dataclass(frozen=True)
+class Burst:
+    """The changes of one event taken by the transaction that tells them: the last one."""
+
+    event_id: int
+    last_change_id: uuid.UUID
+    last_change_at: datetime
+
+
+class EventChangeNoticeRepository(Repository[EventChangeNotice]):
+    """The e-mails owed for events' latest changes, told once they pause (``changes.py``)."""
+
+    model = EventChangeNotice
+
+    async def record_change(
+        self, event_id: int, change_id: uuid.UUID, occurred_at: datetime, *, debounce: timedelta
+    ) -> tuple[uuid.UUID, datetime] | None:
+        """Join change ``change_id`` to the event's burst waiting to be told (the latest by
+        ``occurred_at`` becomes its last), due ``debounce`` from now, never earlier than a due
+        time already set; the burst's last change and due time. ``None`` when the change is no
+        later than the last one told, or the event is gone."""
+        notice = EventChangeNotice.__table__
+        due = func.date_trunc("milliseconds", func.clock_timestamp() + debounce)
+        # Selected from the event itself: an event removed since (nobody was registered)
+        # needs no notice, and its change must not fail on the missing row.
+        values = insert(EventChangeNotice).from_select(
+            ["event_id", "last_change_id", "last_change_at", "due_at"],
+            select(
+                Event.id,
+                literal(change_id, Uuid),
+                literal(occurred_at, DateTime(timezone=True)),
+                due,
+            ).where(Event.id == event_id),
+        )
+        new = values.excluded
+        statement = values.on_conflict_do_update(
+            index_elements=[notice.c.event_id],
+            set_={
+                "last_change_id": case(
+                    (new.last_change_at > notice.c.last_change_at, new.last_change_id),
+                    else_=notice.c.last_change_id,
+                ),
+                "last_change_at": func.greatest(notice.c.last_change_at, new.last_change_at),
+                # greatest() passes over null: a burst told already starts again from now.
+                "due_at": func.greatest(notice.c.due_at, new.due_at),
+            },
+            # A burst waiting takes any change; once told, only a change later than its last.
+            where=or_(notice.c.due_at.is_not(None), new.last_change_at > notice.c.last_change_at),
+        ).returning(notice.c.last_change_id, notice.c.due_at)
+        waiting = (await self.session.execute(statement)).first()
+        return (waiting.last_change_id, waiting.due_at) if waiting is not None else None
+
+    async def take(self, event_id: int, due_at: datetime) -> Burst | None:
+        """Take the event's waiting notice if it is due by ``due_at`` (clearing its due
+        time); the row stays locked until the transaction ends."""
+        row = (
+            await self.session.execute(
+                update(EventChangeNotice)
+                .where(EventChangeNotice.event_id == event_id, EventChangeNotice.due_at <= due_at)
+                .values(due_at=None)
+                .returning(EventChangeNotice.last_change_id, EventChangeNotice.last_change_at)
+            )
+        ).first()
+        return Burst(event_id, row.last_change_id, row.last_change_at) if row else None
+
+    async def due_before(self, moment: datetime) -> Sequence[tuple[int, datetime]]:
+        """The notices waiting and due before ``moment``: (event, due time), oldest first."""
+        rows = await self.session.execute(
+            select(EventChangeNotice.event_id, EventChangeNotice.due_at)
+            .where(EventChangeNotice.due_at < moment)
+            .order_by(EventChangeNotice.due_at)
+        )
+        return [(event_id, due_at) for event_id, due_at in rows if due_at is not None]
