@@ -27,7 +27,7 @@ from services.dialogue_api.recommendations.models import Recommendation
 from services.profiles_api.app import create_app as create_profiles_app
 from shared.db import Database
 from shared.settings import Settings
-from tests.conftest import create_database, drop_database, make_settings
+from tests.conftest import make_settings
 from tests.dialogue.factories import create_event, create_recommendation
 from tests.factories import Api, observation
 from tests.waiting import eventually
@@ -38,14 +38,8 @@ RECOMMENDED_ON = datetime(2021, 6, 1, 10, tzinfo=UTC)
 
 
 @pytest.fixture(scope="module")
-async def committed_settings(
-    server_urls: tuple[str, str], seeded_template: str
-) -> AsyncIterator[Settings]:
-    url = await create_database(server_urls[0], "mc2cm_test_figures", template=seeded_template)
-    try:
-        yield make_settings(url, server_urls[1])
-    finally:
-        await drop_database(url)
+def committed_settings(seeded_database: str, server_urls: tuple[str, str]) -> Settings:
+    return make_settings(seeded_database, server_urls[1])
 
 
 def listening_socket() -> socket.socket:
