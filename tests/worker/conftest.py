@@ -1,5 +1,6 @@
-"""Fixtures of the worker's tests: a committed, seeded database of the module's own, both
-APIs writing to it for real, and the worker (relay, jobs, cron) running in-process.
+"""Fixtures of the worker's tests: a committed, seeded database of the module's own
+(``seeded_database``, tests/conftest.py), both APIs writing to it for real, and the worker
+(relay, jobs, cron) running in-process.
 
 Each test gets its own arq queue, so a worker of one test never takes another's jobs.
 """
@@ -8,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +20,12 @@ import pytest
 from services.dialogue_api.app import create_app as create_dialogue_app
 from services.profiles_api.app import create_app as create_profiles_app
 from services.worker.app import run_worker
+from shared.db import Database
 from shared.settings import Settings
-from tests.conftest import create_database, drop_database, make_settings
+from tests.conftest import make_settings
 from tests.factories import Api
+from tests.worker.notifying import quieten
+from tests.worker.receivers import SmtpSink
 
 #: Settings that make the worker's timers short enough for tests.
 FAST: dict[str, Any] = {
@@ -31,19 +35,6 @@ FAST: dict[str, Any] = {
     "delivery_retry_base_seconds": 0.2,
     "job_timeout_seconds": 10,
 }
-
-
-@pytest.fixture(scope="module")
-async def platform_database(
-    server_urls: tuple[str, str], seeded_template: str
-) -> AsyncIterator[str]:
-    """A migrated database with the demo data, committed; its URL. Dropped after the module.
-    A copy of the run's seeded template: faster than migrating and seeding again."""
-    url = await create_database(server_urls[0], "mc2cm_test_worker", template=seeded_template)
-    try:
-        yield url
-    finally:
-        await drop_database(url)
 
 
 @dataclass
@@ -108,21 +99,26 @@ def platform_settings(database_url: str, redis_url: str, **overrides: Any) -> Se
 
 
 @pytest.fixture
-async def platform(platform_database: str, server_urls: tuple[str, str]) -> AsyncIterator[Platform]:
-    async with open_platform(platform_settings(platform_database, server_urls[1])) as opened:
+async def platform(seeded_database: str, server_urls: tuple[str, str]) -> AsyncIterator[Platform]:
+    async with open_platform(platform_settings(seeded_database, server_urls[1])) as opened:
         yield opened
 
 
-async def eventually(
-    check: Callable[[], Awaitable[Any]], *, timeout: float = 15, interval: float = 0.1
-) -> Any:
-    """The first truthy result of ``check``, polled until ``timeout`` seconds (then fail)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {check.__name__}")
-        await asyncio.sleep(interval)
+@pytest.fixture
+def sink() -> Iterator[SmtpSink]:
+    """An SMTP server keeping every mail it takes, for the test."""
+    with SmtpSink() as server:
+        yield server
+
+
+@pytest.fixture
+async def quiet(platform: Platform, request: pytest.FixtureRequest) -> AsyncIterator[Database]:
+    """Nothing of an earlier test of the module left to the worker; the database, for the
+    test's own reads and writes."""
+    name = request.module.__name__.rsplit(".", 1)[-1]
+    database = Database.from_settings(platform.settings, application_name=name)
+    await quieten(database)
+    try:
+        yield database
+    finally:
+        await database.dispose()

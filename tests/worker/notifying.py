@@ -66,3 +66,8 @@ async def until_settled(database: Database, *, timeout: float = 15) -> None:
 def smtp(sink: SmtpSink) -> dict[str, Any]:
     """The settings that send the worker's mails to ``sink``."""
     return {"smtp_host": "127.0.0.1", "smtp_port": sink.port}
+
+
+def subjects(sink: SmtpSink, person: dict[str, Any]) -> list[str]:
+    """The subjects of the mails ``sink`` took for ``person``, in order."""
+    return [str(message["Subject"]) for message in sink.to(person["email"])]

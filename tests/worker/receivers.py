@@ -29,6 +29,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from tests.waiting import eventually
+
 HOST = "127.0.0.1"
 
 
@@ -60,15 +62,6 @@ class _Controller(Controller):
 
     def _create_server(self) -> Any:
         return self.loop.create_server(self._factory_invoker, sock=self._socket)
-
-
-async def wait_until(check: Any, *, timeout: float = 15, interval: float = 0.05) -> None:
-    """Poll ``check()`` (a plain function) until it is truthy; fail after ``timeout``."""
-    deadline = time.monotonic() + timeout
-    while not check():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"not true within {timeout} s: {check}")
-        await asyncio.sleep(interval)
 
 
 class SmtpSink:
@@ -180,7 +173,7 @@ class WebhookReceiver:
         self._server = uvicorn.Server(config)
         self._task = asyncio.create_task(self._server.serve(sockets=[self._socket]))
         server = self._server
-        await wait_until(lambda: server.started, timeout=5)
+        await eventually(lambda: server.started, timeout=5)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

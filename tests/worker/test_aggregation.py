@@ -25,7 +25,8 @@ from services.profiles_api.aggregates.compute import recompute_coverage
 from shared.auth import Role
 from shared.db import Database
 from tests.factories import CSV_HEADER, csv_file
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
 
 CITIES = {
     "GRATH": ("Athens", "GR", "europe", "Europe/Athens"),

@@ -12,7 +12,8 @@ from services.dialogue_api.indicators.models import IndicatorRef
 from services.dialogue_api.indicators.tasks import resync_indicators
 from services.worker.app import open_worker
 from shared.auth import Role
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
 
 CODE = "language_classes_places"
 

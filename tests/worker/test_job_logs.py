@@ -18,7 +18,8 @@ from services.worker.app import cron_jobs, open_worker
 from shared.auth import Role
 from shared.observability import configure_logging
 from tests.factories import observation
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
 
 
 @contextmanager

@@ -32,7 +32,8 @@ from services.worker.operations import serve_operations
 from shared.contracts.events import OutboxEvent
 from shared.outbox_metrics import pending_statement
 from shared.settings import Settings
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
 from tests.worker.receivers import free_port
 from tests.worker.redis_server import RedisServer
 

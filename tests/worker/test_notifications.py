@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -31,28 +31,13 @@ from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register
 from tests.waiting import eventually
 from tests.worker.conftest import Platform
-from tests.worker.notifying import quieten, smtp, until_settled
-from tests.worker.receivers import SmtpSink, WebhookReceiver, wait_until
+from tests.worker.notifying import smtp, until_settled
+from tests.worker.receivers import SmtpSink, WebhookReceiver
+
+#: Nothing an earlier test of the module left is the worker's to do (``quiet``).
+pytestmark = pytest.mark.usefixtures("quiet")
 
 ADMIN = Role.admin
-
-
-@pytest.fixture(autouse=True)
-async def quiet(platform: Platform) -> AsyncIterator[Database]:
-    """Nothing of an earlier test of the module left to the worker; the database, for the
-    test's own reads."""
-    database = Database.from_settings(platform.settings, application_name="test-notifications")
-    await quieten(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
 
 
 @pytest.fixture
@@ -279,7 +264,7 @@ async def test_a_failing_receiver_is_retried_with_backoff_then_failed_and_disabl
             headers={"If-Match": f'"{event["version"] + 1}"'},
             json={"status": "cancelled"},
         )
-        await wait_until(lambda: len(receiver.received) == 4)
+        await eventually(lambda: len(receiver.received) == 4)
     assert receiver.received[-1].payload["type"] == "event.cancelled"
 
 
@@ -290,7 +275,7 @@ async def test_a_success_after_a_failure_starts_the_failure_count_again(
     subscription = await subscribe(platform, receiver, "event.changed")
     async with platform.worker(delivery_retry_base_seconds=0.5, webhook_disable_after_failures=5):
         await create_event(platform.dialogue)
-        await wait_until(lambda: len(receiver.received) == 1)
+        await eventually(lambda: len(receiver.received) == 1)
         receiver.status = 200
 
         async def sent() -> list[dict[str, Any]]:
@@ -321,7 +306,7 @@ async def test_each_person_is_written_to_in_the_first_of_their_languages_with_te
     async with platform.worker(**smtp(sink)):
         for person in people.values():
             await register(platform.dialogue, event["id"], person["id"])
-        await wait_until(lambda: all(sink.to(p["email"]) for p in people.values()))
+        await eventually(lambda: all(sink.to(p["email"]) for p in people.values()))
 
     french = only(sink.to(people["fr"]["email"]))
     assert french["Subject"] == "Inscription confirmée : Table ronde logement"
@@ -357,7 +342,7 @@ async def test_a_cancelled_event_tells_everyone_concerned_with_a_cancel_for_thei
     people = (registered, waiting, invited)
     async with platform.worker(**smtp(sink)):
         # Each is told of their registration first; the changes come after.
-        await wait_until(lambda: all(len(sink.to(p["email"])) == 1 for p in people))
+        await eventually(lambda: all(len(sink.to(p["email"])) == 1 for p in people))
         response = await platform.dialogue.patch(
             f"/v1/events/{event['id']}",
             role=ADMIN,
@@ -373,7 +358,7 @@ async def test_a_cancelled_event_tells_everyone_concerned_with_a_cancel_for_thei
         )
         assert moved.status_code == 200, moved.text
         # The change is told once it has paused; the cancellation after it at once.
-        await wait_until(lambda: all(len(sink.to(p["email"])) == 2 for p in people))
+        await eventually(lambda: all(len(sink.to(p["email"])) == 2 for p in people))
         cancelled = await platform.dialogue.patch(
             f"/v1/events/{event['id']}",
             role=ADMIN,
@@ -381,7 +366,7 @@ async def test_a_cancelled_event_tells_everyone_concerned_with_a_cancel_for_thei
             json={"status": "cancelled"},
         )
         assert cancelled.status_code == 200, cancelled.text
-        await wait_until(lambda: all(len(sink.to(p["email"])) == 3 for p in people))
+        await eventually(lambda: all(len(sink.to(p["email"])) == 3 for p in people))
         await until_settled(quiet)
 
     subjects = [m["Subject"] for m in sink.to(registered["email"])]
@@ -424,7 +409,7 @@ async def test_a_place_freed_goes_to_the_waitlist_and_the_promoted_person_is_tol
         taken = await register(platform.dialogue, event["id"], first["id"])
         waiting = await register(platform.dialogue, event["id"], second["id"])
         assert waiting["status"] == "waitlisted", waiting
-        await wait_until(lambda: sink.to(second["email"]))
+        await eventually(lambda: sink.to(second["email"]))
         response = await platform.dialogue.patch(
             f"/v1/events/{event['id']}/registrations/{taken['id']}",
             role=ADMIN,
@@ -432,8 +417,8 @@ async def test_a_place_freed_goes_to_the_waitlist_and_the_promoted_person_is_tol
             json={"status": "cancelled"},
         )
         assert response.status_code == 200, response.text
-        await wait_until(lambda: len(sink.to(second["email"])) == 2)
-        await wait_until(lambda: len(sink.to(first["email"])) == 2)
+        await eventually(lambda: len(sink.to(second["email"])) == 2)
+        await eventually(lambda: len(sink.to(first["email"])) == 2)
 
     waitlisted, promoted = sink.to(second["email"])
     assert waitlisted["Subject"].startswith("Liste d'attente : "), waitlisted["Subject"]
@@ -472,7 +457,7 @@ async def test_focal_points_who_consented_hear_of_recommendations_to_their_city_
         )
         assert response.status_code == 201, response.text
         recommendation = response.json()
-        await wait_until(lambda: sink.to(reachable["email"]))
+        await eventually(lambda: sink.to(reachable["email"]))
         reworded = await platform.dialogue.patch(
             f"/v1/recommendations/{recommendation['id']}",
             role=ADMIN,
@@ -487,7 +472,7 @@ async def test_focal_points_who_consented_hear_of_recommendations_to_their_city_
             json={"status": "adopted"},
         )
         assert adopted.status_code == 200, adopted.text
-        await wait_until(lambda: len(sink.to(reachable["email"])) == 2)
+        await eventually(lambda: len(sink.to(reachable["email"])) == 2)
         await until_settled(quiet)
 
     new, changed = sink.to(reachable["email"])
@@ -526,7 +511,7 @@ async def test_the_owner_of_an_action_is_told_of_its_changes(
             },
         )
         assert created.status_code == 201, created.text
-        await wait_until(lambda: sink.to(owner["email"]))
+        await eventually(lambda: sink.to(owner["email"]))
 
     mail = only(sink.to(owner["email"]))
     assert mail["Subject"] == "Action of Tunis: Open the newcomers' desk", mail["Subject"]
@@ -586,7 +571,7 @@ async def test_the_contacts_of_matched_exchanges_are_told_of_each_other(
             f"/v1/exchanges/{request['id']}/matches", role=ADMIN, json={"offer": offer["id"]}
         )
         assert response.status_code == 201, response.text
-        await wait_until(lambda: sink.to(asking["email"]) and sink.to(offering["email"]))
+        await eventually(lambda: sink.to(asking["email"]) and sink.to(offering["email"]))
 
     to_asking = only(sink.to(asking["email"])).get_body().get_content()
     assert "The request of Tunis on Education" in to_asking, to_asking

@@ -24,9 +24,10 @@ from services.dialogue_api.notifications.tasks import deliver_notification
 from services.worker.app import open_worker
 from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register
+from tests.waiting import eventually
 from tests.worker.conftest import Platform
 from tests.worker.processes import start_worker_process
-from tests.worker.receivers import SmtpSink, wait_until
+from tests.worker.receivers import SmtpSink
 
 
 @pytest.fixture
@@ -79,7 +80,7 @@ async def test_a_worker_killed_while_sending_leaves_the_email_to_the_next_worker
         await register(platform.dialogue, event["id"], person["id"])
         first = await start_worker(platform, sink, log)
         try:
-            await wait_until(sink.stalled.is_set, timeout=15)
+            await eventually(sink.stalled.is_set, timeout=15)
         finally:
             first.send_signal(signal.SIGKILL)
             await first.wait()
@@ -98,7 +99,7 @@ async def test_a_worker_killed_while_sending_leaves_the_email_to_the_next_worker
 
         second = await start_worker(platform, sink, log)
         try:
-            await wait_until(lambda: sink.to(person["email"]), timeout=15)
+            await eventually(lambda: sink.to(person["email"]), timeout=15)
 
             async def recorded() -> Any:
                 found = await the_delivery(database, person["email"])

@@ -4,7 +4,6 @@ event as it is then), a cancellation at once and never merged with changes still
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from email.message import EmailMessage
 from typing import Any
@@ -26,31 +25,17 @@ from shared.auth import Role
 from shared.contracts.events import OutboxEvent
 from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register
+from tests.waiting import eventually
 from tests.worker.conftest import Platform
-from tests.worker.notifying import quieten, smtp, until_settled
-from tests.worker.receivers import SmtpSink, wait_until
+from tests.worker.notifying import smtp, subjects, until_settled
+from tests.worker.receivers import SmtpSink
+
+#: Nothing an earlier test of the module left is the worker's to do (``quiet``).
+pytestmark = pytest.mark.usefixtures("quiet")
 
 ADMIN = Role.admin
 #: Longer than any pause between the writes of a burst on a loaded machine.
 BURST_DEBOUNCE_SECONDS = 3.0
-
-
-@pytest.fixture(autouse=True)
-async def quiet(platform: Platform) -> AsyncIterator[Database]:
-    """Nothing of an earlier test of the module left to the worker; the database, for the
-    test's own reads."""
-    database = Database.from_settings(platform.settings, application_name="test-event-changes")
-    await quieten(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
 
 
 class Editor:
@@ -106,10 +91,6 @@ async def notice_of(database: Database, event_id: int) -> EventChangeNotice | No
         return await session.get(EventChangeNotice, event_id)
 
 
-def subjects(sink: SmtpSink, person: dict[str, Any]) -> list[str]:
-    return [str(message["Subject"]) for message in sink.to(person["email"])]
-
-
 def changed_mail(sink: SmtpSink, person: dict[str, Any]) -> EmailMessage:
     mails = [m for m in sink.to(person["email"]) if str(m["Subject"]).startswith("Changed")]
     assert len(mails) == 1, subjects(sink, person)
@@ -136,7 +117,7 @@ async def test_people_who_registered_after_a_change_are_not_told_of_it(
     await register(platform.dialogue, event["id"], after["id"])
 
     async with platform.worker(**smtp(sink)):
-        await wait_until(lambda: len(sink.to(before["email"])) == 2)
+        await eventually(lambda: len(sink.to(before["email"])) == 2)
         await until_settled(quiet)
 
     assert subjects(sink, after) == ["Registration confirmed: Housing roundtable"], subjects(
@@ -156,7 +137,7 @@ async def test_a_burst_of_changes_is_told_once_per_person_keyed_by_its_last_chan
     editor = Editor(platform, event)
 
     async with platform.worker(**smtp(sink), event_change_debounce_seconds=BURST_DEBOUNCE_SECONDS):
-        await wait_until(lambda: sink.to(first["email"]))
+        await eventually(lambda: sink.to(first["email"]))
         await editor.change(venue="Dar Lasram, Tunis")
         # Registered after the first change and before the last: told of the last.
         await register(platform.dialogue, event["id"], between["id"])
@@ -164,7 +145,7 @@ async def test_a_burst_of_changes_is_told_once_per_person_keyed_by_its_last_chan
         await editor.change(title={"en": "Housing roundtable, second day"})  # tells nobody
         final = await editor.change(venue="Palais des Congrès, Tunis")
         await register(platform.dialogue, event["id"], late["id"])
-        await wait_until(lambda: len(sink.to(between["email"])) == 2)
+        await eventually(lambda: len(sink.to(between["email"])) == 2)
         await until_settled(quiet)
 
     last_change = (await changes_of(quiet, event["id"]))[-1]
@@ -190,10 +171,10 @@ async def test_a_cancellation_goes_at_once_and_changes_still_waiting_are_not_sen
     editor = Editor(platform, event)
     # Changes wait a minute to be told: the cancellation must not wait for them.
     async with platform.worker(**smtp(sink), event_change_debounce_seconds=60):
-        await wait_until(lambda: sink.to(person["email"]))
+        await eventually(lambda: sink.to(person["email"]))
         await editor.change(venue="Dar Lasram, Tunis")
         await editor.change(status="cancelled")
-        await wait_until(lambda: len(sink.to(person["email"])) == 2, timeout=15)
+        await eventually(lambda: len(sink.to(person["email"])) == 2, timeout=15)
 
     assert subjects(sink, person)[1] == "Cancelled: Housing roundtable", subjects(sink, person)
     notice = await notice_of(quiet, event["id"])

@@ -5,7 +5,6 @@ keeps the rest of a batch from being sent."""
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -21,20 +20,11 @@ from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register
 from tests.waiting import eventually
 from tests.worker.conftest import Platform
-from tests.worker.notifying import quieten, smtp, until_settled
+from tests.worker.notifying import smtp, until_settled
 from tests.worker.receivers import SmtpSink
 
-
-@pytest.fixture(autouse=True)
-async def quiet(platform: Platform) -> AsyncIterator[Database]:
-    """Nothing of an earlier test of the module left to the worker; the database, for the
-    test's own reads and writes."""
-    database = Database.from_settings(platform.settings, application_name="test-failures")
-    await quieten(database)
-    try:
-        yield database
-    finally:
-        await database.dispose()
+#: Nothing an earlier test of the module left is the worker's to do (``quiet``).
+pytestmark = pytest.mark.usefixtures("quiet")
 
 
 class RefusingSink(SmtpSink):

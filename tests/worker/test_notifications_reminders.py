@@ -3,7 +3,7 @@ each sent once, only to whom they concern, whenever the cron job runs."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -19,8 +19,10 @@ from services.worker.app import open_worker
 from shared.auth import Role
 from shared.db import Database
 from tests.dialogue.factories import create_event, create_person, register
+from tests.waiting import eventually
 from tests.worker.conftest import Platform
-from tests.worker.receivers import SmtpSink, wait_until
+from tests.worker.notifying import subjects
+from tests.worker.receivers import SmtpSink
 
 ADMIN = Role.admin
 TUNIS = ZoneInfo("Africa/Tunis")
@@ -43,16 +45,6 @@ async def database(platform: Platform) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
-
-
-@pytest.fixture
-def sink() -> Iterator[SmtpSink]:
-    with SmtpSink() as server:
-        yield server
-
-
-def subjects(sink: SmtpSink, person: dict[str, Any]) -> list[str]:
-    return [str(message["Subject"]) for message in sink.to(person["email"])]
 
 
 async def test_registered_people_are_reminded_a_week_and_a_day_before_an_event_once(
@@ -91,20 +83,20 @@ async def test_registered_people_are_reminded_a_week_and_a_day_before_an_event_o
         open_worker(settings) as worker,
     ):
         # The confirmations first, so that the reminders below are all that is new.
-        await wait_until(lambda: all(sink.to(p["email"]) for p in (early, late, gone)))
+        await eventually(lambda: all(sink.to(p["email"]) for p in (early, late, gone)))
         assert await send_reminders(worker, now=starts - timedelta(days=7, hours=1)) == 0
 
         week_before = starts - timedelta(days=7) + timedelta(hours=1)
         assert await send_reminders(worker, now=week_before) == 1
-        await wait_until(lambda: len(sink.to(early["email"])) == 2)
+        await eventually(lambda: len(sink.to(early["email"])) == 2)
         # However often the cron job runs, a reminder is claimed once.
         assert await send_reminders(worker, now=week_before) == 0
         assert await send_reminders(worker, now=week_before + timedelta(hours=2)) == 0
 
         day_before = starts - timedelta(days=1) + timedelta(minutes=5)
         assert await send_reminders(worker, now=day_before) == 2
-        await wait_until(lambda: len(sink.to(early["email"])) == 3)
-        await wait_until(lambda: len(sink.to(late["email"])) == 2)
+        await eventually(lambda: len(sink.to(early["email"])) == 3)
+        await eventually(lambda: len(sink.to(late["email"])) == 2)
         assert await send_reminders(worker, now=day_before) == 0
 
     assert subjects(sink, early) == [
@@ -187,20 +179,20 @@ async def test_owners_are_reminded_a_week_before_and_on_the_day_an_action_is_due
         open_worker(settings) as worker,
     ):
         people = (owner, late_owner, done_owner)
-        await wait_until(lambda: all(sink.to(p["email"]) for p in people))  # "Action of Tunis"
+        await eventually(lambda: all(sink.to(p["email"]) for p in people))  # "Action of Tunis"
 
         # The day before the week-before mark, in Tunis, it is too early.
         assert await send_reminders(worker, now=in_tunis(due_on - timedelta(days=8), 23)) == 0
         week_before = in_tunis(due_on - timedelta(days=7), 0) + timedelta(minutes=5)
         assert await send_reminders(worker, now=week_before) == 1
         assert await send_reminders(worker, now=week_before + timedelta(days=2)) == 0
-        await wait_until(lambda: len(sink.to(owner["email"])) == 2)
+        await eventually(lambda: len(sink.to(owner["email"])) == 2)
 
         on_the_day = in_tunis(due_on, 8)
         assert await send_reminders(worker, now=on_the_day) == 2
         assert await send_reminders(worker, now=on_the_day) == 0
-        await wait_until(lambda: len(sink.to(owner["email"])) == 3)
-        await wait_until(lambda: len(sink.to(late_owner["email"])) == 2)
+        await eventually(lambda: len(sink.to(owner["email"])) == 3)
+        await eventually(lambda: len(sink.to(late_owner["email"])) == 2)
         # The day after, nothing more: the reminders are behind.
         assert await send_reminders(worker, now=in_tunis(due_on + timedelta(days=1), 8)) == 0
 

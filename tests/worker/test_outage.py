@@ -11,18 +11,19 @@ import pytest
 
 from shared.auth import Role
 from tests.dialogue.factories import create_event, create_person
-from tests.worker.conftest import Platform, eventually, open_platform, platform_settings
+from tests.waiting import eventually
+from tests.worker.conftest import Platform, open_platform, platform_settings
 from tests.worker.receivers import SmtpSink, WebhookReceiver
 from tests.worker.redis_server import RedisServer
 
 
 @pytest.fixture
 async def outage(
-    platform_database: str, tmp_path: Path
+    seeded_database: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Platform, RedisServer]]:
     server = RedisServer(tmp_path)
     server.start()
-    settings = platform_settings(platform_database, server.url, outbox_redeliver_after_seconds=2)
+    settings = platform_settings(seeded_database, server.url, outbox_redeliver_after_seconds=2)
     try:
         async with open_platform(settings) as platform:
             yield platform, server

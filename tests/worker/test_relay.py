@@ -15,7 +15,8 @@ from services.profiles_api.db import outbox as profiles_outbox
 from services.worker.app import open_worker
 from services.worker.relay import relay, sweep_outbox
 from shared.auth import Role
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
 
 
 def athens(**overrides: Any) -> dict[str, Any]:

@@ -25,9 +25,10 @@ from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.tasks import DELIVER, DELIVER_MANY
 from services.worker.app import open_worker
 from tests.dialogue.factories import create_event, create_person, register
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
 from tests.worker.processes import start_worker_process
-from tests.worker.receivers import SmtpSink, free_port, wait_until
+from tests.worker.receivers import SmtpSink, free_port
 
 DELIVERY_JOBS = {DELIVER, DELIVER_MANY}
 
@@ -89,7 +90,7 @@ async def test_sigterm_lets_the_running_job_finish_then_the_worker_exits_0(
         await register(platform.dialogue, event["id"], person["id"])
         worker = await start_worker(platform, sink, log, port)
         try:
-            await wait_until(sink.receiving.is_set, timeout=30)
+            await eventually(sink.receiving.is_set, timeout=30)
             async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}") as client:
                 busy = (await client.get("/metrics")).text
                 worker.send_signal(signal.SIGTERM)
@@ -144,7 +145,7 @@ async def test_a_job_outliving_the_grace_period_is_cancelled_and_left_for_the_ne
         await register(platform.dialogue, event["id"], person["id"])
         worker = await start_worker(platform, sink, log, port, MC2CM_SHUTDOWN_GRACE_SECONDS="1")
         try:
-            await wait_until(sink.stalled.is_set, timeout=30)
+            await eventually(sink.stalled.is_set, timeout=30)
             worker.send_signal(signal.SIGTERM)
             signalled = time.monotonic()
             await stopped(worker, log, timeout=15)
@@ -177,7 +178,7 @@ async def test_a_job_outliving_the_grace_period_is_cancelled_and_left_for_the_ne
         next_log = tmp_path / "next-worker.log"
         successor = await start_worker(platform, sink, next_log, free_port())
         try:
-            await wait_until(lambda: sink.to(person["email"]), timeout=30)
+            await eventually(lambda: sink.to(person["email"]), timeout=30)
             successor.send_signal(signal.SIGTERM)
             await stopped(successor, next_log, timeout=20)
         finally:

@@ -12,7 +12,8 @@ import pytest
 
 from services.worker.smtp import SmtpConnections
 from shared.settings import Settings
-from tests.worker.receivers import SmtpSink, wait_until
+from tests.waiting import eventually
+from tests.worker.receivers import SmtpSink
 
 
 @pytest.fixture
@@ -71,7 +72,7 @@ async def test_a_connection_the_server_dropped_is_replaced_and_the_mail_sent(
         await smtp.send(a_mail(0))
         await asyncio.sleep(1.0)  # the sink drops the idle client after 0.5 s
         await smtp.send(a_mail(1))
-        await wait_until(lambda: len(sink.messages) == 2)
+        await eventually(lambda: len(sink.messages) == 2)
     finally:
         await smtp.close()
 

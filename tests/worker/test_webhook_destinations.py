@@ -21,7 +21,8 @@ from shared.auth import Role
 from shared.db import Database
 from shared.outbound import OutboundPolicy
 from tests.dialogue.factories import create_event
-from tests.worker.conftest import Platform, eventually
+from tests.waiting import eventually
+from tests.worker.conftest import Platform
 from tests.worker.receivers import HOST, WebhookReceiver, bound_socket
 
 PRIVATE_REFUSED = OutboundPolicy(allow_private=False, require_https=False)
