@@ -21,6 +21,8 @@ from shared.audit.table import NOT_AUDITED, REDACTED, Action, Audited, audit_tab
 
 #: Columns every model keeps for itself: their changes alone are no change.
 _BOOKKEEPING: Final = frozenset({"version", "created_at", "updated_at"})
+#: The attribute a session class whose sessions are audited carries.
+_AUDITED: Final = "_mc2cm_audited"
 
 
 def audit_sessions(session_class: type[Session]) -> None:
@@ -28,13 +30,19 @@ def audit_sessions(session_class: type[Session]) -> None:
     not ``Session`` itself) flush of the audited schemas' models."""
     if session_class is Session:
         raise ValueError("audit the session class of one Database, not every Session")
-    if not event.contains(session_class, "after_flush", _after_flush):
+    if not audits(session_class):
         event.listen(session_class, "after_flush", _after_flush)
+        setattr(session_class, _AUDITED, True)
 
 
 def audits(session_class: type[Session]) -> bool:
-    """Whether the sessions of ``session_class`` record what they flush."""
-    return event.contains(session_class, "after_flush", _after_flush)
+    """Whether the sessions of ``session_class`` record what they flush.
+
+    The class says so itself (in its own ``__dict__``, not inherited): SQLAlchemy's
+    ``event.contains`` keys its registry by ``id(target)``, and a session class made for a
+    ``Database`` since collected may leave its key to a new class at the same address.
+    """
+    return bool(vars(session_class).get(_AUDITED, False))
 
 
 @dataclass

@@ -5,6 +5,7 @@ system's."""
 from __future__ import annotations
 
 import enum
+import gc
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
@@ -116,6 +117,23 @@ def subscription(name: str) -> WebhookSubscription:
         secret="whsec_c2VjcmV0LXRoYXQtbXVzdC1ub3QtbGVhaw==",
         created_by="admin@test",
     )
+
+
+def test_a_database_made_after_many_others_still_decides_for_itself(profiles_app: FastAPI) -> None:
+    """Databases come and go (a test's app, a command, a worker built again): the session
+    class of each is new, and may sit where a collected one was. Whether it audits is its
+    own decision, whatever the collected one had (SQLAlchemy's ``event.contains`` keys by
+    ``id`` and once answered for the dead class: audited writes went unrecorded)."""
+    engine = profiles_app.state.database.engine
+    for turn in range(400):
+        audit = turn % 2 == 0
+        database = Database(engine, audit=audit)
+        listeners = list(database.session_class().dispatch.after_flush)
+        assert audits(database.session_class) is audit, turn
+        assert bool(listeners) is audit, turn
+        del database, listeners
+        if turn % 25 == 0:
+            gc.collect()
 
 
 async def test_each_database_decides_for_its_own_sessions_whether_they_are_audited(
