@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import asyncpg
 import httpx
@@ -57,9 +58,25 @@ def server_urls() -> Iterator[tuple[str, str]]:
             redis=not redis,
             throwaway=True,
         )
-    yield database or stack.database_url, redis or stack.redis_url  # type: ignore[union-attr,misc]
+    redis_url = redis or stack.redis_url  # type: ignore[union-attr]
+    yield database or stack.database_url, own_redis_database(redis_url)  # type: ignore[union-attr]
     if stack is not None:
         stack.close()
+
+
+def own_redis_database(url: str) -> str:
+    """``url`` moved to a Redis database of this test process's own (pytest-xdist's ``gwN``
+    takes the N-th after the URL's): a test that drops the queue's keys, as a Redis restarted
+    without its data would, must not lose another process's jobs."""
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    offset = int(worker.removeprefix("gw") or 0)
+    parts = urlsplit(url)
+    if parts.scheme == "unix":  # the embedded Redis: the database is a query parameter
+        query = dict(parse_qsl(parts.query))
+        query["db"] = str((int(query.get("db", 0)) + offset) % 16)
+        return f"unix://{parts.path}?{urlencode(query)}"
+    database = int(parts.path.strip("/") or 0)
+    return urlunsplit(parts._replace(path=f"/{(database + offset) % 16}"))
 
 
 #: A copy of a template holds the template's events under the template's ids. The worker
