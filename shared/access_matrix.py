@@ -90,6 +90,8 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "delete_challenge"):               CITY,
     (PROFILES, "get_profile"):                    EVERYONE,
     (PROFILES, "compare_cities"):                 EVERYONE,
+    (PROFILES, "get_indicator_chart"):            EVERYONE,
+    (PROFILES, "get_report_preview"):             EVERYONE,
     (PROFILES, "list_aggregates"):                EVERYONE,
     (PROFILES, "list_derived_values"):            EVERYONE,
     (PROFILES, "coverage_matrix"):                EVERYONE,

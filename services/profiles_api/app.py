@@ -14,6 +14,7 @@ from services.profiles_api.imports.router import router as imports
 from services.profiles_api.indicators.router import router as indicators
 from services.profiles_api.observations.router import router as observations
 from services.profiles_api.profiles.router import router as profiles
+from services.profiles_api.reports.router import router as reports
 from services.profiles_api.sections.router import router as sections
 from services.profiles_api.sources.router import router as sources
 from services.profiles_api.themes.router import router as themes
@@ -34,6 +35,11 @@ TAGS = [
     {"name": "challenges", "description": "What each city says it needs."},
     {"name": "profiles", "description": "A city's assembled migration profile."},
     {"name": "compare", "description": "Cities side by side, with comparability warnings."},
+    {
+        "name": "reports",
+        "description": "A city's profile as a report (HTML in en, fr and ar) and its charts "
+        "as Vega-Lite specs.",
+    },
     {
         "name": "aggregates",
         "description": "Computed by the worker from the published figures: network and "
@@ -67,6 +73,7 @@ def create_app(settings: Settings) -> FastAPI:
             challenges,
             profiles,
             compare,
+            reports,
             aggregates,
             audit_router(audit_log_table),
         ],

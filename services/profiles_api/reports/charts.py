@@ -1,0 +1,166 @@
+"""Charts as data: a Vega-Lite v5 spec of one indicator's values over time, and its SVG.
+
+The spec is what ``GET /v1/cities/{code}/charts/{indicator}`` serves (front ends draw it with
+vega-embed) and what the report draws on the server, from the same ``ReportDocument``.
+"""
+
+from __future__ import annotations
+
+import html
+from dataclasses import dataclass
+from typing import Any
+
+import vl_convert
+
+from services.profiles_api.observations.fields import ValueStatus
+from services.profiles_api.reports.document import DocumentIndicator, DocumentValue, ReportDocument
+from services.profiles_api.reports.localise import Localiser
+
+VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
+WIDTH, HEIGHT = 420, 220
+
+
+def scope_rank(scope: str) -> int:
+    """Which geography best represents the city (as the profile's latest figures choose)."""
+    if scope.startswith("district:"):
+        return 2
+    return {"municipality": 0, "metro": 1, "governorate": 3, "region": 4}.get(scope, 5)
+
+
+@dataclass(frozen=True)
+class Chart:
+    indicator: DocumentIndicator
+    spec: dict[str, Any]
+    alt: str
+    points: list[DocumentValue]
+    suppressed: int
+
+
+def breakdown_text(breakdown: dict[str, str], loc: Localiser) -> str:
+    if not breakdown:
+        return loc.label("total")
+    return ", ".join(f"{name}: {value}" for name, value in sorted(breakdown.items()))
+
+
+def chart_points(document: ReportDocument, indicator: str) -> list[DocumentValue]:
+    """The indicator's values at the city's best-represented scope, oldest first."""
+    values = [value for value in document.series if value.indicator == indicator]
+    if not values:
+        return []
+    best = min(scope_rank(value.scope) for value in values)
+    chosen = [value for value in values if scope_rank(value.scope) == best]
+    scope = min(value.scope for value in chosen)
+    return sorted(
+        (value for value in chosen if value.scope == scope),
+        key=lambda value: (value.period_start, sorted(value.breakdown.items())),
+    )
+
+
+def indicator_chart(
+    document: ReportDocument, indicator: DocumentIndicator, loc: Localiser
+) -> Chart:
+    """The chart of ``indicator`` for the document's city, in ``loc``'s language."""
+    points = chart_points(document, indicator.code)
+    shown = [point for point in points if point.status is ValueStatus.shown]
+    suppressed = len(points) - len(shown)
+    sources = {source.id: source for source in document.sources}
+    name = loc.text(indicator.names, indicator.code)
+    city = loc.text(document.city.names, document.city.code)
+    unit = loc.unit(indicator.unit)
+    source_titles = list(
+        dict.fromkeys(sources[point.source].title for point in shown if point.source in sources)
+    )
+    source_line = f"{loc.label('source')}: {'; '.join(source_titles)}" if source_titles else ""
+    alt = _alt_text(name, city, unit, shown, loc) + (
+        loc.label("chart_suppressed", count=suppressed) if suppressed else ""
+    )
+    breakdowns = {breakdown_text(point.breakdown, loc) for point in shown}
+    encoding: dict[str, Any] = {
+        "x": {
+            "field": "period",
+            "type": "ordinal",
+            "sort": None,
+            "title": loc.label("year"),
+        },
+        "y": {"field": "value", "type": "quantitative", "title": unit},
+        "tooltip": [
+            {"field": "period", "type": "ordinal", "title": loc.label("year")},
+            {"field": "value", "type": "quantitative", "title": loc.label("value")},
+            {"field": "source", "type": "nominal", "title": loc.label("source")},
+        ],
+    }
+    if len(breakdowns) > 1:
+        encoding["color"] = {
+            "field": "breakdown",
+            "type": "nominal",
+            "title": loc.label("breakdown"),
+        }
+    spec: dict[str, Any] = {
+        "$schema": VEGA_LITE_SCHEMA,
+        "title": {
+            "text": f"{name} — {city}",
+            "subtitle": [text for text in (f"{loc.label('unit')}: {unit}", source_line) if text],
+            # A right-to-left title reads from the right edge.
+            "anchor": "end" if loc.direction == "rtl" else "start",
+            "lineHeight": 20,
+            "subtitleLineHeight": 16,
+        },
+        "description": alt,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "data": {
+            "values": [
+                {
+                    "period": point.period,
+                    "value": point.value,
+                    "value_low": point.value_low,
+                    "value_high": point.value_high,
+                    "breakdown": breakdown_text(point.breakdown, loc),
+                    "obs_status": point.obs_status.value,
+                    "source": sources[point.source].title if point.source in sources else "",
+                }
+                for point in shown
+            ]
+        },
+        "mark": {"type": "line", "point": True},
+        "encoding": encoding,
+        "usermeta": {
+            "city": document.city.code,
+            "indicator": indicator.code,
+            "unit": indicator.unit.value,
+            "language": loc.language,
+            "scope": points[0].scope if points else None,
+            "suppressed": suppressed,
+        },
+    }
+    return Chart(indicator, spec, alt, points, suppressed)
+
+
+def _alt_text(name: str, city: str, unit: str, shown: list[DocumentValue], loc: Localiser) -> str:
+    if not shown:
+        return loc.label("chart_empty", indicator=name, city=city)
+    # The latest total if there is one: a breakdown's value would not say whose it is.
+    latest = next((point for point in reversed(shown) if not point.breakdown), shown[-1])
+    return loc.label(
+        "chart_alt",
+        indicator=name,
+        city=city,
+        count=loc.number(len(shown)),
+        first=loc.period(shown[0].period),
+        last=loc.period(shown[-1].period),
+        period=loc.period(latest.period),
+        value=f"{loc.number(latest.value)} {unit}",
+    )
+
+
+def svg(chart: Chart) -> str:
+    """The chart drawn from its spec, with its text alternative as the SVG's title."""
+    drawn = vl_convert.vegalite_to_svg(chart.spec)
+    opening = drawn.index(">") + 1
+    alt = html.escape(chart.alt)
+    return (
+        drawn[: opening - 1]
+        + f' role="img" aria-label="{alt}">'
+        + f"<title>{alt}</title>"
+        + drawn[opening:]
+    )

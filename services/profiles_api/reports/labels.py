@@ -1,0 +1,182 @@
+"""The words of a report around the city's own texts, in the languages reports are written in."""
+
+from __future__ import annotations
+
+from typing import Final
+
+#: The languages a report's own words exist in; any other reader gets English words.
+REPORT_LANGUAGES: Final = ("en", "fr", "ar")
+#: Written right to left.
+RTL_LANGUAGES: Final = frozenset({"ar"})
+
+_LABELS: Final[dict[str, dict[str, str]]] = {
+    "report": {
+        "en": "City Migration Profile",
+        "fr": "Profil migratoire de la ville",
+        "ar": "الملف التعريفي للهجرة في المدينة",
+    },
+    "preview": {
+        "en": "Preview — live data, not citable",
+        "fr": "Aperçu — données en direct, non citable",
+        "ar": "معاينة — بيانات حيّة، غير قابلة للاستشهاد",
+    },
+    "generated": {"en": "Generated on {date}", "fr": "Généré le {date}", "ar": "أُنشئ في {date}"},
+    "network": {
+        "en": "Mediterranean City-to-City Migration (MC2CM)",
+        "fr": "Migration de ville à ville en Méditerranée (MC2CM)",
+        "ar": "الهجرة من مدينة إلى مدينة في المتوسط (MC2CM)",
+    },
+    "contents": {"en": "Contents", "fr": "Sommaire", "ar": "المحتويات"},
+    "key_figures": {"en": "Key figures", "fr": "Chiffres clés", "ar": "أرقام رئيسية"},
+    "data": {"en": "Data", "fr": "Donnée", "ar": "البيان"},
+    "year": {"en": "Year", "fr": "Année", "ar": "السنة"},
+    "source": {"en": "Source", "fr": "Source", "ar": "المصدر"},
+    "value": {"en": "Value", "fr": "Valeur", "ar": "القيمة"},
+    "breakdown": {"en": "Breakdown", "fr": "Ventilation", "ar": "التصنيف"},
+    "total": {"en": "Total", "fr": "Total", "ar": "المجموع"},
+    "themes": {"en": "Themes", "fr": "Thèmes", "ar": "المحاور"},
+    "no_narrative": {
+        "en": "No published narrative for this theme yet.",
+        "fr": "Pas encore de texte publié pour ce thème.",
+        "ar": "لا يوجد نص منشور لهذا المحور بعد.",
+    },
+    "challenges": {
+        "en": "Challenges and needs",
+        "fr": "Défis et besoins",
+        "ar": "التحديات والاحتياجات",
+    },
+    "no_challenges": {
+        "en": "No challenges recorded.",
+        "fr": "Aucun défi enregistré.",
+        "ar": "لم تُسجَّل أي تحديات.",
+    },
+    "governance": {"en": "Governance", "fr": "Gouvernance", "ar": "الحوكمة"},
+    "resources": {"en": "Resources", "fr": "Ressources", "ar": "الموارد"},
+    "capabilities": {"en": "Capabilities", "fr": "Capacités", "ar": "القدرات"},
+    "theme": {"en": "Theme", "fr": "Thème", "ar": "المحور"},
+    "need": {"en": "Need", "fr": "Besoin", "ar": "الحاجة"},
+    "priority": {"en": "Priority", "fr": "Priorité", "ar": "الأولوية"},
+    "high": {"en": "High", "fr": "Haute", "ar": "عالية"},
+    "medium": {"en": "Medium", "fr": "Moyenne", "ar": "متوسطة"},
+    "low": {"en": "Low", "fr": "Basse", "ar": "منخفضة"},
+    "reflections": {
+        "en": "Reflections on data",
+        "fr": "Réflexions sur les données",
+        "ar": "ملاحظات حول البيانات",
+    },
+    "comparability": {"en": "Comparability", "fr": "Comparabilité", "ar": "قابلية المقارنة"},
+    "estimates": {"en": "Estimates", "fr": "Estimations", "ar": "التقديرات"},
+    "suppressed": {
+        "en": "Suppressed cells",
+        "fr": "Cellules masquées",
+        "ar": "الخانات المحجوبة",
+    },
+    "coverage": {
+        "en": "Gaps in coverage",
+        "fr": "Lacunes de couverture",
+        "ar": "الثغرات في التغطية",
+    },
+    "none": {"en": "None.", "fr": "Aucune.", "ar": "لا شيء."},
+    "scope_warning": {
+        "en": "{indicator} ({period}): the figure covers {scope}, not the municipality.",
+        "fr": "{indicator} ({period}) : le chiffre couvre {scope}, pas la municipalité.",
+        "ar": "{indicator} ({period}): يغطي الرقم {scope} وليس البلدية.",
+    },
+    "status_warning": {
+        "en": "{indicator} ({period}): {status}.",
+        "fr": "{indicator} ({period}) : {status}.",
+        "ar": "{indicator} ({period}): {status}.",
+    },
+    "concept_warning": {
+        "en": "{indicator}: migrants are counted by {concept}; other cities may count otherwise.",
+        "fr": "{indicator} : les personnes migrantes sont comptées selon le critère "
+        "« {concept} » ; d'autres villes comptent autrement.",
+        "ar": "{indicator}: يُحتسب المهاجرون حسب معيار «{concept}»؛ وقد تحتسبهم مدن أخرى بطريقة "
+        "مختلفة.",
+    },
+    "estimate_line": {
+        "en": "{indicator} ({period}): {status}{range}.",
+        "fr": "{indicator} ({period}) : {status}{range}.",
+        "ar": "{indicator} ({period}): {status}{range}.",
+    },
+    "range": {
+        "en": ", between {low} and {high}",
+        "fr": ", entre {low} et {high}",
+        "ar": "، بين {low} و{high}",
+    },
+    "suppressed_line": {
+        "en": "{indicator}: {count} breakdown values are not shown (small numbers that could "
+        "identify people).",
+        "fr": "{indicator} : {count} valeurs ventilées ne sont pas affichées (petits effectifs "
+        "qui pourraient identifier des personnes).",
+        "ar": "{indicator}: لا تُعرض {count} من القيم المصنّفة (أعداد صغيرة قد تكشف هوية أشخاص).",
+    },
+    "coverage_line": {
+        "en": "{theme}: {with_data} of {indicators} indicators have data, {recent} from the "
+        "last 5 years.",
+        "fr": "{theme} : {with_data} indicateurs sur {indicators} ont des données, dont {recent} "
+        "des 5 dernières années.",
+        "ar": "{theme}: تتوفر بيانات لـ{with_data} من أصل {indicators} مؤشرات، منها {recent} من "
+        "السنوات الخمس الأخيرة.",
+    },
+    "sources": {"en": "Sources", "fr": "Sources", "ar": "المصادر"},
+    "accessed": {"en": "accessed {date}", "fr": "consulté le {date}", "ar": "تاريخ الاطلاع {date}"},
+    "fallback": {
+        "en": "Not available in English; shown in {shown}.",
+        "fr": "Non disponible en français ; affiché en {shown}.",
+        "ar": "غير متوفر بالعربية؛ معروض باللغة {shown}.",
+    },
+    "chart_alt": {
+        "en": "{indicator}, {city}: {count} values from {first} to {last}; latest ({period}): "
+        "{value}.",
+        "fr": "{indicator}, {city} : {count} valeurs de {first} à {last} ; la dernière ({period}) "
+        ": {value}.",
+        "ar": "{indicator}، {city}: {count} قيم من {first} إلى {last}؛ آخر قيمة ({period}): "
+        "{value}.",
+    },
+    "chart_empty": {
+        "en": "{indicator}, {city}: no value to show.",
+        "fr": "{indicator}, {city} : aucune valeur à afficher.",
+        "ar": "{indicator}، {city}: لا توجد قيمة لعرضها.",
+    },
+    "chart_suppressed": {
+        "en": " {count} values are not shown (small numbers).",
+        "fr": " {count} valeurs ne sont pas affichées (petits effectifs).",
+        "ar": " لا تُعرض {count} من القيم (أعداد صغيرة).",
+    },
+    "unit": {"en": "Unit", "fr": "Unité", "ar": "الوحدة"},
+    "persons": {"en": "persons", "fr": "personnes", "ar": "أشخاص"},
+    "percent": {"en": "percent (%)", "fr": "pourcentage (%)", "ar": "نسبة مئوية (%)"},
+    "per_mille": {"en": "per mille (‰)", "fr": "pour mille (‰)", "ar": "في الألف (‰)"},
+    "count": {"en": "count", "fr": "nombre", "ar": "عدد"},
+    "currency": {"en": "currency", "fr": "monnaie", "ar": "عملة"},
+    "index": {"en": "index", "fr": "indice", "ar": "مؤشر"},
+    "score": {"en": "score", "fr": "score", "ar": "درجة"},
+    "status_B": {"en": "break in series", "fr": "rupture de série", "ar": "انقطاع في السلسلة"},
+    "status_D": {
+        "en": "definition differs",
+        "fr": "définition différente",
+        "ar": "تعريف مختلف",
+    },
+    "status_E": {"en": "estimated value", "fr": "valeur estimée", "ar": "قيمة تقديرية"},
+    "status_F": {"en": "forecast", "fr": "prévision", "ar": "توقع"},
+    "status_I": {"en": "imputed value", "fr": "valeur imputée", "ar": "قيمة مُقدَّرة بالإسناد"},
+    "status_P": {"en": "provisional value", "fr": "valeur provisoire", "ar": "قيمة مؤقتة"},
+    "status_U": {"en": "low reliability", "fr": "fiabilité faible", "ar": "موثوقية منخفضة"},
+}
+
+
+def report_language(languages: tuple[str, ...]) -> str:
+    """The first of the reader's languages a report's words exist in; English otherwise."""
+    return next((tag for tag in languages if tag in REPORT_LANGUAGES), "en")
+
+
+def label(key: str, language: str, **values: object) -> str:
+    """The report's word ``key`` in ``language`` (English if it has none), filled in."""
+    texts = _LABELS[key]
+    text = texts.get(language) or texts["en"]
+    return text.format(**values) if values else text
+
+
+def has_label(key: str) -> bool:
+    return key in _LABELS

@@ -1,0 +1,75 @@
+"""One report language: its texts picked from language maps, numbers and dates by Babel."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+
+from babel import Locale
+from babel.dates import format_date
+from babel.numbers import format_decimal
+
+from services.profiles_api.reports.labels import RTL_LANGUAGES, label
+from shared.i18n import Languages
+
+
+@dataclass(frozen=True)
+class Picked:
+    """A text in the language it was found in; ``fallback`` when that is not the report's."""
+
+    text: str
+    language: str
+    fallback: bool
+
+
+@dataclass(frozen=True)
+class Localiser:
+    language: str
+
+    @property
+    def direction(self) -> str:
+        return "rtl" if self.language in RTL_LANGUAGES else "ltr"
+
+    def label(self, key: str, **values: object) -> str:
+        return label(key, self.language, **values)
+
+    def pick(self, texts: Mapping[str, str] | None, default: str = "") -> Picked:
+        """The text in the report's language, else by the API's fallback chain (English)."""
+        text, found = Languages((self.language, "en")).pick(texts)
+        if text is None or found is None:
+            return Picked(default, self.language, fallback=False)
+        return Picked(text, found, fallback=found.split("-")[0] != self.language)
+
+    def text(self, texts: Mapping[str, str] | None, default: str = "") -> str:
+        return self.pick(texts, default).text
+
+    def language_name(self, tag: str) -> str:
+        """``tag``'s name in the report's language (``English``, ``anglais``, ``الإنجليزية``)."""
+        try:
+            return Locale.parse(tag.replace("-", "_")).get_display_name(self.language) or tag
+        except (ValueError, LookupError):
+            return tag
+
+    def fallback_note(self, picked: Picked) -> str:
+        return self.label("fallback", shown=self.language_name(picked.language))
+
+    def number(self, value: float | None) -> str:
+        if value is None:
+            return "—"
+        return format_decimal(value, format="#,##0.##", locale=self.language)
+
+    def date(self, day: date) -> str:
+        return format_date(day, format="long", locale=self.language)
+
+    def period(self, period: str) -> str:
+        """A full-date period as a date of the locale; years, quarters and months as given."""
+        if len(period) == 10:
+            try:
+                return self.date(date.fromisoformat(period))
+            except ValueError:
+                return period
+        return period
+
+    def unit(self, unit: str) -> str:
+        return self.label(unit)

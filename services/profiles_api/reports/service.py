@@ -1,0 +1,168 @@
+"""Reports: a city's profile as a document, its charts as Vega-Lite specs, its HTML preview.
+
+What the caller may see is decided here (``Reader``, through ``assemble_profile`` and
+``Suppression``); the document handed to the renderer holds nothing else.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from functools import partial
+from typing import Any
+
+from anyio import to_thread
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from services.profiles_api.cities.service import get_city
+from services.profiles_api.indicators.models import Indicator
+from services.profiles_api.indicators.repository import IndicatorRepository
+from services.profiles_api.indicators.service import get_indicator
+from services.profiles_api.observations.fields import ShownValue
+from services.profiles_api.observations.models import Observation
+from services.profiles_api.observations.reader import Reader
+from services.profiles_api.observations.suppression import Suppression
+from services.profiles_api.profiles.service import assemble_profile
+from services.profiles_api.reports.charts import indicator_chart, svg
+from services.profiles_api.reports.document import (
+    DocumentChallenge,
+    DocumentCity,
+    DocumentCoverage,
+    DocumentIndicator,
+    DocumentSection,
+    DocumentSource,
+    DocumentValue,
+    ReportDocument,
+)
+from services.profiles_api.reports.localise import Localiser
+from services.profiles_api.reports.render import render_report
+from services.profiles_api.reports.repository import preferred_series
+from services.profiles_api.sources.models import Source
+
+
+def _indicator(indicator: Indicator) -> DocumentIndicator:
+    return DocumentIndicator(
+        code=indicator.code,
+        names=indicator.names,
+        theme=indicator.theme,
+        unit=indicator.unit,
+        population_concept=indicator.population_concept,
+    )
+
+
+def _source(source: Source) -> DocumentSource:
+    return DocumentSource(
+        id=source.id,
+        title=source.title,
+        publisher=source.publisher,
+        url=source.url,
+        kind=source.kind.value,
+        accessed_on=source.accessed_on,
+    )
+
+
+def _value(observation: Observation, shown: ShownValue) -> DocumentValue:
+    return DocumentValue(
+        indicator=observation.indicator_code,
+        period=observation.period,
+        period_start=observation.period_start,
+        scope=observation.scope,
+        breakdown=dict(observation.dimensions),
+        value=shown.value,
+        value_low=shown.value_low,
+        value_high=shown.value_high,
+        obs_status=observation.obs_status,
+        status=shown.status,
+        # A note may describe the hidden value: it goes with it.
+        note=observation.note if shown.value is not None else None,
+        source=observation.source_id,
+    )
+
+
+async def _series(
+    session: AsyncSession, reader: Reader, code: str, indicators: Iterable[str] = ()
+) -> tuple[list[DocumentValue], list[Source]]:
+    rows = await preferred_series(session, code, list(indicators))
+    suppression = await Suppression.load_for_observations(session, reader, (o for o, _ in rows))
+    values = [_value(observation, suppression.shown(observation)) for observation, _ in rows]
+    return values, [source for _, source in rows]
+
+
+def _unique_sources(sources: Iterable[Source]) -> list[DocumentSource]:
+    return [_source(source) for source in {source.id: source for source in sources}.values()]
+
+
+async def report_document(session: AsyncSession, reader: Reader, code: str) -> ReportDocument:
+    """The city's live profile as a report document, as ``reader`` may see it."""
+    profile = await assemble_profile(session, reader, code)
+    series, series_sources = await _series(session, reader, code)
+    used = {figure.indicator.code for figure in profile.figures} | {v.indicator for v in series}
+    catalogue = {figure.indicator.code: figure.indicator for figure in profile.figures}
+    if used - catalogue.keys():
+        catalogue = await IndicatorRepository.from_session(session).all()
+    return ReportDocument(
+        city=DocumentCity(
+            code=profile.city.code, names=profile.city.names, country=profile.city.country
+        ),
+        generated_at=profile.generated_at,
+        indicators=[_indicator(catalogue[code]) for code in sorted(used)],
+        figures=[_value(figure.observation, figure.shown) for figure in profile.figures],
+        series=series,
+        sources=_unique_sources([*(figure.source for figure in profile.figures), *series_sources]),
+        sections=[
+            DocumentSection(
+                code=section.code,
+                titles=section.published_title or {},
+                narratives=section.published_narrative or {},
+            )
+            for section in profile.sections
+        ],
+        challenges=[
+            DocumentChallenge(
+                theme=challenge.theme,
+                need_type=challenge.need_type,
+                descriptions=challenge.description,
+                priority=challenge.priority,
+            )
+            for challenge in profile.challenges
+        ],
+        coverage=[
+            DocumentCoverage(
+                theme=row.theme,
+                indicators=row.indicators,
+                with_data=row.with_data,
+                recent=row.recent,
+            )
+            for row in profile.coverage
+        ],
+    )
+
+
+async def indicator_chart_spec(
+    session: AsyncSession, reader: Reader, code: str, indicator_code: str, language: str
+) -> dict[str, Any]:
+    """The Vega-Lite spec of the city's preferred values of the indicator over time."""
+    city = await get_city(session, code)
+    indicator = await get_indicator(session, indicator_code)
+    series, sources = await _series(session, reader, code, [indicator_code])
+    document = ReportDocument(
+        city=DocumentCity(code=city.code, names=city.names, country=city.country),
+        generated_at=datetime.now(UTC),
+        indicators=[_indicator(indicator)],
+        figures=[],
+        series=series,
+        sources=_unique_sources(sources),
+        sections=[],
+        challenges=[],
+        coverage=[],
+    )
+    return indicator_chart(document, document.indicators[0], Localiser(language)).spec
+
+
+async def report_preview(session: AsyncSession, reader: Reader, code: str, language: str) -> str:
+    """The live report of the city as HTML in ``language``, marked as a preview."""
+    document = await report_document(session, reader, code)
+    # Drawing charts is CPU work outside the event loop (vl-convert runs its own engine).
+    return await to_thread.run_sync(
+        partial(render_report, document, language, preview=True, draw=svg)
+    )

@@ -1,0 +1,198 @@
+"""The report preview (HTML in en, fr, ar) and its charts as Vega-Lite specs.
+
+Tunis has narrative in English, French and Arabic in the demo data; these tests add a series of
+foreign nationals to it (2019 and 2021, and breakdowns by citizenship in 2021).
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import httpx
+import pytest
+import vl_convert
+from babel.numbers import format_decimal
+
+from shared.auth import Role
+from tests.factories import Api, assert_problem, new_city, observation
+
+CITY = "TNTUN"
+CHART = f"/v1/cities/{CITY}/charts/foreign_nationals"
+REPORT = f"/v1/cities/{CITY}/report"
+SOURCE = {
+    "title": "Institut National de la Statistique, register extract (report test)",
+    "publisher": "INS Tunisie",
+    "url": "https://www.ins.tn/",
+    "kind": "register",
+}
+#: The 2014 census population of Tunis, a key figure of the demo data.
+POPULATION = 638845
+SMALL_NOTE = "Three people from one village (report test)"
+
+
+def tunis(period: str, value: float, **fields: Any) -> dict[str, Any]:
+    return observation(
+        city=CITY,
+        indicator="foreign_nationals",
+        period=period,
+        value=value,
+        source=SOURCE,
+        **fields,
+    )
+
+
+@pytest.fixture
+async def series(api: Api) -> None:
+    """Foreign nationals in Tunis: totals for 2019 and 2021, two breakdowns in 2021 of which
+    one is a small count (3)."""
+    response = await api.post(
+        "/v1/observations",
+        role=Api.ADMIN,
+        json={
+            "observations": [
+                tunis("2019", 9100),
+                tunis("2021", 9800),
+                tunis("2021", 1200, dimensions={"citizenship": "FR"}),
+                tunis("2021", 3, dimensions={"citizenship": "SY"}, note=SMALL_NOTE),
+            ]
+        },
+    )
+    assert response.status_code == 200, response.text
+
+
+async def report(api: Api, **kwargs: Any) -> httpx.Response:
+    response = await api.get(REPORT, **kwargs)
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith("text/html"), response.headers
+    return response
+
+
+async def chart(api: Api, **kwargs: Any) -> dict[str, Any]:
+    response = await api.get(CHART, **kwargs)
+    assert response.status_code == 200, response.text
+    spec: dict[str, Any] = response.json()
+    return spec
+
+
+def figures_of(page: str) -> list[str]:
+    return re.findall(r'<figure class="chart".*?</figure>', page, flags=re.S)
+
+
+@pytest.mark.usefixtures("series")
+@pytest.mark.parametrize(
+    ("language", "direction", "heading"),
+    [
+        ("en", "ltr", "Key figures"),
+        ("fr", "ltr", "Chiffres clés"),
+        ("ar", "rtl", "أرقام رئيسية"),
+    ],
+)
+async def test_preview_is_in_the_language_asked_with_key_figures_and_charts(
+    api: Api, language: str, direction: str, heading: str
+) -> None:
+    page = (await report(api, params={"lang": language})).text
+    assert f'<html lang="{language}" dir="{direction}">' in page, page[:300]
+    assert heading in page
+    assert {"en": "not citable", "fr": "non citable", "ar": "غير قابلة للاستشهاد"}[language] in page
+    population = format_decimal(POPULATION, format="#,##0.##", locale=language)
+    assert population in page, (population, language)
+    figures = figures_of(page)
+    assert figures, "no chart in the report"
+    for figure in figures:
+        alt = re.search(r'<svg[^>]* role="img" aria-label="([^"]+)"><title>([^<]+)</title>', figure)
+        assert alt and alt.group(1) == alt.group(2), figure[:500]
+        assert "<figcaption>" in figure
+
+
+@pytest.mark.usefixtures("series")
+async def test_accept_language_picks_the_report_language_and_lang_overrides_it(api: Api) -> None:
+    arabic = await report(api, headers={"Accept-Language": "ar, en;q=0.5"})
+    assert '<html lang="ar" dir="rtl">' in arabic.text
+    assert arabic.headers["content-language"] == "ar"
+    french = await report(api, params={"lang": "fr"}, headers={"Accept-Language": "ar"})
+    assert '<html lang="fr" dir="ltr">' in french.text
+
+
+async def test_a_text_missing_in_the_language_falls_back_to_english_with_a_note(
+    api: Api,
+) -> None:
+    description = "No interpreters at the municipal desk (English only)."
+    created = await api.post(
+        f"/v1/cities/{CITY}/challenges",
+        role=Api.ADMIN,
+        json={
+            "theme": "intercultural",
+            "need_type": "capabilities",
+            "description": {"en": description},
+            "priority": "high",
+        },
+    )
+    assert created.status_code == 201, created.text
+    page = (await report(api, params={"lang": "fr"})).text
+    assert f'<span lang="en" dir="auto">{description}</span>' in page
+    assert "Non disponible en français ; affiché en anglais." in page
+    english = (await report(api, params={"lang": "en"})).text
+    assert "Not available in English" not in english
+
+
+@pytest.mark.usefixtures("series")
+async def test_chart_is_a_vega_lite_spec_the_report_draws_as_svg(api: Api) -> None:
+    spec = await chart(api, params={"lang": "fr"})
+    assert spec["$schema"] == "https://vega.github.io/schema/vega-lite/v5.json"
+    assert spec["mark"]["type"] == "line"
+    assert {"x", "y"} <= spec["encoding"].keys()
+    assert spec["title"]["text"].endswith("Tunis")
+    assert any(SOURCE["title"] in line for line in spec["title"]["subtitle"]), spec["title"]
+    assert any("personnes" in line for line in spec["title"]["subtitle"]), spec["title"]
+    assert "Tunis" in spec["description"] and "2021" in spec["description"]
+    totals = [v for v in spec["data"]["values"] if v["breakdown"] == "Total"]
+    assert [(v["period"], v["value"]) for v in totals] == [("2019", 9100), ("2021", 9800)]
+    drawn = vl_convert.vegalite_to_svg(spec)
+    page = (await report(api, params={"lang": "fr"})).text
+    # The report's SVG is drawn from the same spec: the same drawing after the opening tag.
+    assert drawn[drawn.index(">") + 1 :] in page
+
+
+@pytest.mark.usefixtures("series")
+async def test_small_counts_are_not_shown_to_anonymous_readers(api: Api) -> None:
+    spec = await chart(api)
+    breakdowns = {value["breakdown"] for value in spec["data"]["values"]}
+    assert "citizenship: SY" not in breakdowns and "citizenship: FR" in breakdowns, breakdowns
+    assert spec["usermeta"]["suppressed"] == 1
+    page = (await report(api)).text
+    assert SMALL_NOTE not in page
+    assert "1 breakdown values are not shown" in page
+    admin_spec = await chart(api, role=Role.admin)
+    seen = {value["breakdown"]: value["value"] for value in admin_spec["data"]["values"]}
+    assert seen["citizenship: SY"] == 3, seen
+
+
+async def test_narrative_text_is_escaped(api: Api) -> None:
+    city = new_city()
+    created = await api.post("/v1/cities", role=Api.ADMIN, json=city)
+    assert created.status_code == 201, created.text
+    url = f"/v1/cities/{city['code']}/sections/health"
+    attack = '**Care** <script>alert("x")</script><img src=x onerror=alert(1)>'
+    written = await api.put(
+        url, role=Api.ADMIN, json={"title": {"en": "Health"}, "narrative": {"en": attack}}
+    )
+    assert written.status_code == 201, written.text
+    etag = written.headers["ETag"]
+    for status in ("in_review", "published"):
+        moved = await api.post(
+            f"{url}/status", role=Api.ADMIN, headers={"If-Match": etag}, json={"status": status}
+        )
+        assert moved.status_code == 200, moved.text
+        etag = moved.headers["ETag"]
+    page = (await api.get(f"/v1/cities/{city['code']}/report")).text
+    assert "<script" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;" in page
+    # The narratives' Markdown emphasis is the only markup made of them.
+    assert "<strong>Care</strong>" in page
+
+
+async def test_unknown_city_or_indicator_is_a_404_problem(api: Api) -> None:
+    assert_problem(await api.get("/v1/cities/XXNOP/report"), 404)
+    assert_problem(await api.get("/v1/cities/XXNOP/charts/foreign_nationals"), 404)
+    assert_problem(await api.get(f"/v1/cities/{CITY}/charts/no_such_indicator"), 404)
