@@ -92,6 +92,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "compare_cities"):                 EVERYONE,
     (PROFILES, "get_indicator_chart"):            EVERYONE,
     (PROFILES, "get_report_preview"):             EVERYONE,
+    (PROFILES, "get_compare_chart"):              EVERYONE,
     (PROFILES, "list_aggregates"):                EVERYONE,
     (PROFILES, "list_derived_values"):            EVERYONE,
     (PROFILES, "coverage_matrix"):                EVERYONE,

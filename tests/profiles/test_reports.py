@@ -196,3 +196,26 @@ async def test_unknown_city_or_indicator_is_a_404_problem(api: Api) -> None:
     assert_problem(await api.get("/v1/cities/XXNOP/report"), 404)
     assert_problem(await api.get("/v1/cities/XXNOP/charts/foreign_nationals"), 404)
     assert_problem(await api.get(f"/v1/cities/{CITY}/charts/no_such_indicator"), 404)
+
+
+@pytest.mark.usefixtures("series")
+async def test_compare_chart_is_a_bar_chart_of_each_citys_value_with_the_warnings(
+    api: Api,
+) -> None:
+    response = await api.get(
+        "/v1/compare/chart",
+        params={"indicator": "foreign_nationals", "cities": f"ESMAD,{CITY}", "lang": "fr"},
+    )
+    assert response.status_code == 200, response.text
+    spec = response.json()
+    assert spec["$schema"] == "https://vega.github.io/schema/vega-lite/v5.json"
+    assert spec["mark"]["type"] == "bar" and {"x", "y"} <= spec["encoding"].keys()
+    values = {value["city"]: value["value"] for value in spec["data"]["values"]}
+    assert values == {"ESMAD": 405233, CITY: 9800}, values
+    assert spec["usermeta"]["warnings"], "periods 2017-07-01 and 2021 differ"
+    assert "Madrid" in spec["description"] and "Tunis" in spec["description"]
+    assert vl_convert.vegalite_to_svg(spec).startswith("<svg")
+    unknown = await api.get(
+        "/v1/compare/chart", params={"indicator": "foreign_nationals", "cities": "XXNOP"}
+    )
+    assert_problem(unknown, 422)

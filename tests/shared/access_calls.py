@@ -121,6 +121,12 @@ _plain(PROFILES, "get_profile", "GET", f"/v1/cities/{CITY}/profile")
 _plain(PROFILES, "compare_cities", "GET", f"/v1/compare?indicator=foreign_nationals&cities={CITY}")
 _plain(PROFILES, "get_indicator_chart", "GET", f"/v1/cities/{CITY}/charts/foreign_nationals")
 _plain(PROFILES, "get_report_preview", "GET", f"/v1/cities/{CITY}/report")
+_plain(
+    PROFILES,
+    "get_compare_chart",
+    "GET",
+    f"/v1/compare/chart?indicator=foreign_nationals&cities={CITY}",
+)
 _plain(PROFILES, "list_aggregates", "GET", "/v1/aggregates")
 _plain(PROFILES, "list_derived_values", "GET", f"/v1/derived-values?city={CITY}")
 _plain(PROFILES, "coverage_matrix", "GET", f"/v1/coverage?city={CITY}")

@@ -164,3 +164,88 @@ def svg(chart: Chart) -> str:
         + f"<title>{alt}</title>"
         + drawn[opening:]
     )
+
+
+@dataclass(frozen=True)
+class ComparedBar:
+    """One compared city's value, as the comparison read it for the caller."""
+
+    city: str
+    city_names: dict[str, str]
+    indicator: DocumentIndicator | None
+    period: str | None
+    value: float | None
+    estimate: bool
+    source: str | None
+
+
+def compare_chart(bars: list[ComparedBar], warnings: list[str], loc: Localiser) -> dict[str, Any]:
+    """A bar chart of the compared cities' values, with the comparability warnings."""
+    first = next((bar.indicator for bar in bars if bar.indicator is not None), None)
+    name = loc.text(first.names, first.code) if first else ""
+    unit = loc.unit(first.unit) if first else ""
+    shown = [bar for bar in bars if bar.value is not None]
+    described = "; ".join(
+        f"{loc.text(bar.city_names, bar.city)} "
+        + (f"{loc.number(bar.value)} ({loc.period(bar.period)})" if bar.period else "")
+        if bar.value is not None
+        else f"{loc.text(bar.city_names, bar.city)} {loc.label('no_value')}"
+        for bar in bars
+    )
+    alt = loc.label("compare_alt", indicator=name, count=loc.number(len(bars)), values=described)
+    if warnings:
+        alt += f" {loc.label('warnings')}: " + " ".join(warnings)
+    sources = list(dict.fromkeys(bar.source for bar in shown if bar.source))
+    subtitle = [f"{loc.label('unit')}: {unit}"]
+    if sources:
+        subtitle.append(f"{loc.label('source')}: {'; '.join(sources)}")
+    return {
+        "$schema": VEGA_LITE_SCHEMA,
+        "title": {
+            "text": loc.label("compare_title", indicator=name),
+            "subtitle": subtitle,
+            "anchor": "end" if loc.direction == "rtl" else "start",
+            "lineHeight": 20,
+            "subtitleLineHeight": 16,
+        },
+        "description": alt,
+        "width": WIDTH,
+        "height": HEIGHT,
+        "data": {
+            "values": [
+                {
+                    "city": bar.city,
+                    "city_name": loc.text(bar.city_names, bar.city),
+                    "indicator": bar.indicator.code if bar.indicator else None,
+                    "period": bar.period,
+                    "value": bar.value,
+                    "estimate": bar.estimate,
+                    "source": bar.source,
+                }
+                for bar in shown
+            ]
+        },
+        "mark": {"type": "bar"},
+        "encoding": {
+            "x": {
+                "field": "city_name",
+                "type": "nominal",
+                "sort": None,
+                "title": loc.label("city"),
+            },
+            "y": {"field": "value", "type": "quantitative", "title": unit},
+            "opacity": {"condition": {"test": "datum.estimate", "value": 0.5}, "value": 1},
+            "tooltip": [
+                {"field": "city_name", "type": "nominal", "title": loc.label("city")},
+                {"field": "period", "type": "nominal", "title": loc.label("year")},
+                {"field": "value", "type": "quantitative", "title": loc.label("value")},
+                {"field": "source", "type": "nominal", "title": loc.label("source")},
+            ],
+        },
+        "usermeta": {
+            "cities": [bar.city for bar in bars],
+            "unit": first.unit.value if first else None,
+            "language": loc.language,
+            "warnings": warnings,
+        },
+    }

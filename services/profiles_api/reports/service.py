@@ -15,15 +15,16 @@ from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.cities.service import get_city
+from services.profiles_api.compare import service as compare_service
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.indicators.service import get_indicator
-from services.profiles_api.observations.fields import ShownValue
+from services.profiles_api.observations.fields import Period, ShownValue
 from services.profiles_api.observations.models import Observation
 from services.profiles_api.observations.reader import Reader
 from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.profiles.service import assemble_profile
-from services.profiles_api.reports.charts import indicator_chart, svg
+from services.profiles_api.reports.charts import ComparedBar, compare_chart, indicator_chart, svg
 from services.profiles_api.reports.document import (
     DocumentChallenge,
     DocumentCity,
@@ -166,3 +167,33 @@ async def report_preview(session: AsyncSession, reader: Reader, code: str, langu
     return await to_thread.run_sync(
         partial(render_report, document, language, preview=True, draw=svg)
     )
+
+
+async def compare_chart_spec(
+    session: AsyncSession,
+    reader: Reader,
+    *,
+    indicators: list[str],
+    cities: list[str],
+    period: Period | None,
+    language: str,
+) -> dict[str, Any]:
+    """The Vega-Lite spec of a comparison (``compare.service.compare``) as a bar chart, with
+    its comparability warnings. ``FieldProblem`` as ``compare`` raises it."""
+    matches = await compare_service.compare(
+        session, reader, indicators=indicators, cities=cities, period=period
+    )
+    warnings = [warning.detail for warning in compare_service.comparability_warnings(matches)]
+    bars = [
+        ComparedBar(
+            city=match.city.code,
+            city_names=match.city.names,
+            indicator=_indicator(match.indicator) if match.indicator else None,
+            period=match.observation.period if match.observation else None,
+            value=match.shown.value,
+            estimate=compare_service.is_estimate(match.observation) if match.observation else False,
+            source=match.source.title if match.source else None,
+        )
+        for match in matches
+    ]
+    return compare_chart(bars, warnings, Localiser(language))
