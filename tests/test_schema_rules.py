@@ -60,6 +60,7 @@ def test_the_classes_are_those_docs_decisions_records() -> None:
         "challenge",
         "derived_value",
         "coverage",
+        "edition",
     }, distributed
     assert {profiles[name] for name in ("city", "indicator", "source", "aggregate")} == {REFERENCE}
     assert not [name for name, kind in dialogue.items() if kind is DISTRIBUTED], dialogue

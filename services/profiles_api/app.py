@@ -10,6 +10,7 @@ from services.profiles_api.challenges.router import router as challenges
 from services.profiles_api.cities.router import router as cities
 from services.profiles_api.compare.router import router as compare
 from services.profiles_api.db import audit_log_table, idempotency_keys, outbox
+from services.profiles_api.editions.router import router as editions
 from services.profiles_api.imports.router import router as imports
 from services.profiles_api.indicators.router import router as indicators
 from services.profiles_api.observations.router import router as observations
@@ -35,6 +36,10 @@ TAGS = [
     {"name": "challenges", "description": "What each city says it needs."},
     {"name": "profiles", "description": "A city's assembled migration profile."},
     {"name": "compare", "description": "Cities side by side, with comparability warnings."},
+    {
+        "name": "editions",
+        "description": "A city's profile frozen as published: citable, immutable editions.",
+    },
     {
         "name": "reports",
         "description": "A city's profile as a report (HTML in en, fr and ar) and its charts "
@@ -73,6 +78,7 @@ def create_app(settings: Settings) -> FastAPI:
             challenges,
             profiles,
             compare,
+            editions,
             reports,
             aggregates,
             audit_router(audit_log_table),

@@ -10,6 +10,7 @@ from services.profiles_api.aggregates.models import (
 from services.profiles_api.challenges.models import Challenge
 from services.profiles_api.cities.models import City
 from services.profiles_api.db import Base, outbox
+from services.profiles_api.editions.models import Edition
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.observations.models import Observation, ObservationChange
 from services.profiles_api.sections.models import Section
@@ -25,6 +26,7 @@ __all__ = [
     "City",
     "Coverage",
     "DerivedValue",
+    "Edition",
     "Indicator",
     "Observation",
     "ObservationChange",

@@ -512,6 +512,23 @@ async def walk_narrative(api: Api, walk: WriteWalk) -> None:
     )
 
 
+async def walk_editions(api: Api, walk: WriteWalk) -> None:
+    """An edition of Turin published and withdrawn (editions are never deleted: Turin keeps
+    it, which is why the walk does not use the city it deletes)."""
+    step = walk.step
+    published = await api.post("/v1/cities/ITTRN/editions", role=Api.ADMIN)
+    edition_id = published.json()["id"]
+    await step("POST /v1/cities/{code}/editions", published, "edition", edition_id)
+    await step(
+        "POST /v1/editions/{edition_id}/withdrawal",
+        await api.post(
+            f"/v1/editions/{edition_id}/withdrawal", json={"reason": "walk"}, role=Api.ADMIN
+        ),
+        "edition",
+        edition_id,
+    )
+
+
 async def walk_deletions(api: Api, walk: WriteWalk, source_id: int) -> None:
     """The source, the indicator and the city deleted."""
     step = walk.step
@@ -545,6 +562,7 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
     source_id = await walk_catalogue(api, walk)
     await walk_figures(api, walk)
     await walk_narrative(api, walk)
+    await walk_editions(api, walk)
     await walk_deletions(api, walk, source_id)
 
     assert walk.missed == set(), f"write operations the walk does not go through: {walk.missed}"

@@ -118,6 +118,7 @@ _plain(PROFILES, "list_observations", "GET", f"/v1/observations?city={CITY}")
 _plain(PROFILES, "list_sections", "GET", f"/v1/cities/{CITY}/sections")
 _plain(PROFILES, "list_challenges", "GET", f"/v1/cities/{CITY}/challenges")
 _plain(PROFILES, "get_profile", "GET", f"/v1/cities/{CITY}/profile")
+_plain(PROFILES, "list_editions", "GET", f"/v1/cities/{CITY}/editions")
 _plain(PROFILES, "compare_cities", "GET", f"/v1/compare?indicator=foreign_nationals&cities={CITY}")
 _plain(PROFILES, "get_indicator_chart", "GET", f"/v1/cities/{CITY}/charts/foreign_nationals")
 _plain(PROFILES, "get_report_preview", "GET", f"/v1/cities/{CITY}/report")
@@ -363,6 +364,31 @@ async def _update_challenge(world: World) -> Call:
 async def _delete_challenge(world: World) -> Call:
     url, description = await a_challenge(world)
     return Call("DELETE", url, private=(description,))
+
+
+EDITIONS = f"/v1/cities/{CITY}/editions"
+
+
+async def an_edition(world: World) -> str:
+    """The URL of a new edition of the city."""
+    edition = await made(world.profiles, EDITIONS, None)
+    return f"/v1/editions/{edition['id']}"
+
+
+@builds(PROFILES, "create_edition")
+async def _create_edition(world: World) -> Call:
+    return Call("POST", EDITIONS, witness=EDITIONS)
+
+
+@builds(PROFILES, "get_edition")
+async def _get_edition(world: World) -> Call:
+    return Call("GET", await an_edition(world))
+
+
+@builds(PROFILES, "withdraw_edition")
+async def _withdraw_edition(world: World) -> Call:
+    url = await an_edition(world)
+    return Call("POST", f"{url}/withdrawal", json={"reason": secret()}, witness=url)
 
 
 # --- dialogue -------------------------------------------------------------------------------

@@ -6,6 +6,7 @@ from sqlalchemy import exists, select
 
 from services.profiles_api.challenges.models import Challenge
 from services.profiles_api.cities.models import City
+from services.profiles_api.editions.models import Edition
 from services.profiles_api.observations.models import Observation
 from services.profiles_api.sections.models import Section
 from shared.pagination import PageParams, keyset
@@ -46,6 +47,7 @@ class CityRepository(Repository[City]):
             ("observations", Observation),
             ("sections", Section),
             ("challenges", Challenge),
+            ("editions", Edition),
         ):
             found = await self.session.scalar(select(exists().where(model.city_code == code)))
             if found:
