@@ -94,6 +94,8 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "list_editions"):                  EVERYONE,
     (PROFILES, "get_edition"):                    EVERYONE,
     (PROFILES, "withdraw_edition"):               ADMIN,
+    (PROFILES, "edition_changes"):                EVERYONE,
+    (PROFILES, "edition_citation"):               EVERYONE,
     (PROFILES, "get_indicator_chart"):            EVERYONE,
     (PROFILES, "get_report_preview"):             EVERYONE,
     (PROFILES, "get_compare_chart"):              EVERYONE,

@@ -7,6 +7,7 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
+import jsonschema
 import rfc8785
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -223,3 +224,162 @@ async def test_only_admins_withdraw_and_a_successor_is_another_edition_of_the_ci
         "reason"
     }
     await read(api, edition["id"])
+
+
+# Changes
+
+
+async def test_changes_list_values_sections_and_challenges_since_an_earlier_edition(
+    api: Api,
+) -> None:
+    earlier = await publish(api)
+    _, body = await read(api, earlier["id"])
+    snapshot = body["snapshot"]
+    written = await api.post(
+        "/v1/observations",
+        role=Api.ADMIN,
+        json={"observations": [observation(city=CITY, period="2024", value=2)]},
+    )
+    assert written.status_code == 200, written.text
+    section = snapshot["sections"][0]["code"]
+    await republish_section(api, section)
+    challenge = snapshot["challenges"][0]["id"]
+    await change(api, f"/v1/cities/{CITY}/challenges/{challenge}", {"priority": "low"})
+    later = await publish(api)
+
+    response = await api.get(f"/v1/editions/{later['id']}/changes?since={earlier['id']}")
+    assert response.status_code == 200, response.text
+    changes = response.json()
+    assert (changes["edition"], changes["since"], changes["city"]) == (
+        later["id"],
+        earlier["id"],
+        CITY,
+    )
+    [added] = [v for v in changes["values"] if v["period"] == "2024"]
+    assert (added["change"], added["indicator"], added["after"]["value"]) == (
+        "added",
+        "foreign_nationals",
+        2,
+    )
+    assert added["before"] is None
+    # The English text was rewritten (a PUT replaces the whole text: the others went).
+    [rewritten] = changes["sections"]
+    assert (rewritten["change"], rewritten["code"]) == ("changed", section), rewritten
+    assert "en" in rewritten["languages"], rewritten
+    [changed] = changes["challenges"]
+    assert (changed["id"], changed["before"]["priority"], changed["after"]["priority"]) == (
+        challenge,
+        snapshot["challenges"][0]["priority"],
+        "low",
+    )
+    back = (await api.get(f"/v1/editions/{earlier['id']}/changes?since={later['id']}")).json()
+    assert [v["change"] for v in back["values"] if v["period"] == "2024"] == ["removed"]
+    same = (await api.get(f"/v1/editions/{later['id']}/changes?since={later['id']}")).json()
+    assert (same["values"], same["sections"], same["challenges"]) == ([], [], [])
+
+
+async def test_changes_since_another_citys_or_an_unknown_edition_are_refused(api: Api) -> None:
+    edition, turin = await publish(api), await publish(api, "ITTRN", role=Api.ADMIN)
+    url = f"/v1/editions/{edition['id']}/changes"
+    for since in (turin["id"], f"{CITY}-2020-9", "nonsense"):
+        problem = assert_problem(await api.get(url, params={"since": since}), 422)
+        assert error_fields(problem) == {"since"}, problem
+    assert error_fields(assert_problem(await api.get(url), 422)) == {"since"}
+    await withdraw(api, edition["id"])
+    assert_problem(await api.get(url, params={"since": edition["id"]}), 410)
+
+
+# Citation
+
+
+async def cite(api: Api, edition_id: str, **kwargs: Any) -> Any:
+    response = await api.get(f"/v1/editions/{edition_id}/citation", **kwargs)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def test_the_citation_is_csl_json_by_default_with_every_element(api: Api) -> None:
+    edition = await publish(api)
+    response = await cite(api, edition["id"])
+    assert response.headers["content-type"] == "application/vnd.citationstyles.csl+json"
+    [item] = response.json()
+    jsonschema.validate([item], CSL_DATA_SUBSET)
+    published = datetime.fromisoformat(edition["published_at"]).date()
+    today = datetime.now(UTC).date()
+    assert item["id"] == item["number"] == edition["id"]
+    assert item["type"] == "report" and item["title"] == "City Migration Profile: Madrid"
+    assert "MC2CM" in item["publisher"] and item["author"] == [{"literal": item["publisher"]}]
+    assert item["issued"] == {"date-parts": [[published.year, published.month, published.day]]}
+    assert item["accessed"] == {"date-parts": [[today.year, today.month, today.day]]}
+    assert item["URL"].endswith(f"/v1/editions/{edition['id']}")
+    assert edition["content_hash"] in item["note"]
+
+
+async def test_the_citation_comes_as_bibtex_and_as_a_line_by_accept_or_format(api: Api) -> None:
+    edition = await publish(api)
+    year = datetime.fromisoformat(edition["published_at"]).year
+    bib = await cite(api, edition["id"], headers={"Accept": "application/x-bibtex"})
+    assert bib.headers["content-type"].startswith("application/x-bibtex")
+    assert bib.text.startswith(f"@techreport{{{edition['id']},")
+    for field in (f"year = {{{year}}}", f"number = {{{edition['id']}}}", edition["content_hash"]):
+        assert field in bib.text, bib.text
+    line = await cite(
+        api, edition["id"], params={"format": "text"}, headers={"Accept-Language": "fr"}
+    )
+    assert line.headers["content-type"].startswith("text/plain")
+    assert line.text.startswith(f"MC2CM ({year}). City Migration Profile: Madrid. Edition ")
+    today = datetime.now(UTC).date().isoformat()
+    assert edition["content_hash"] in line.text and f"accessed {today}" in line.text
+    assert line.text.count("\n") == 1
+    refused = await api.get(
+        f"/v1/editions/{edition['id']}/citation", headers={"Accept": "image/png"}
+    )
+    assert_problem(refused, 406)
+    assert_problem(await api.get(f"/v1/editions/{edition['id']}/citation?format=ris"), 422)
+
+
+#: The part of the CSL 1.0.2 data schema (csl-data.json) a citation uses, written for this
+#: test: the official schema is not available offline here.
+CSL_DATE = {
+    "type": "object",
+    "properties": {
+        "date-parts": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 2,
+            "items": {"type": "array", "minItems": 1, "maxItems": 3, "items": {"type": "integer"}},
+        }
+    },
+    "required": ["date-parts"],
+    "additionalProperties": False,
+}
+CSL_DATA_SUBSET = {
+    "type": "array",
+    "items": {
+        "type": "object",
+        "properties": {
+            "id": {"type": ["string", "number"]},
+            "type": {"enum": ["report", "webpage", "dataset", "document"]},
+            "title": {"type": "string"},
+            "author": {
+                "type": "array",
+                "items": {
+                    "type": "object",
+                    "properties": {"literal": {"type": "string"}},
+                    "additionalProperties": False,
+                },
+            },
+            "publisher": {"type": "string"},
+            "collection-title": {"type": "string"},
+            "genre": {"type": "string"},
+            "number": {"type": ["string", "number"]},
+            "version": {"type": "string"},
+            "issued": CSL_DATE,
+            "accessed": CSL_DATE,
+            "URL": {"type": "string"},
+            "note": {"type": "string"},
+        },
+        "required": ["id", "type"],
+        "additionalProperties": False,
+    },
+}

@@ -385,6 +385,17 @@ async def _get_edition(world: World) -> Call:
     return Call("GET", await an_edition(world))
 
 
+@builds(PROFILES, "edition_changes")
+async def _edition_changes(world: World) -> Call:
+    since = (await an_edition(world)).rsplit("/", 1)[1]
+    return Call("GET", f"{await an_edition(world)}/changes?since={since}")
+
+
+@builds(PROFILES, "edition_citation")
+async def _edition_citation(world: World) -> Call:
+    return Call("GET", f"{await an_edition(world)}/citation")
+
+
 @builds(PROFILES, "withdraw_edition")
 async def _withdraw_edition(world: World) -> Call:
     url = await an_edition(world)

@@ -1,12 +1,19 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Header, Query, Request, Response, status
 
-from services.profiles_api.editions import service
+from services.profiles_api.editions import citation, service
 from services.profiles_api.editions.schemas import (
+    BIBTEX_MEDIA_TYPE,
+    CITATION_MEDIA_TYPES,
+    CSL_MEDIA_TYPE,
+    EDITION_ID_PATTERN,
+    TEXT_MEDIA_TYPE,
+    CitationFormat,
+    EditionChanges,
     EditionIdPath,
     EditionRead,
     EditionSummary,
@@ -14,6 +21,8 @@ from services.profiles_api.editions.schemas import (
 )
 from shared.auth import AdminPrincipal, CurrentPrincipal
 from shared.db import SessionDep
+from shared.errors import ProblemError
+from shared.i18n import LanguagesDep
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 from shared.params import CityCodePath
@@ -114,3 +123,102 @@ async def withdraw_edition(
     summary = EditionSummary.of(edition)
     summary.successor = await service.successor_of(session, edition)
     return summary
+
+
+SinceQuery = Annotated[
+    str,
+    Query(
+        pattern=EDITION_ID_PATTERN,
+        max_length=24,
+        description="The earlier edition of the same city.",
+        examples=["PTLIS-2026-1"],
+    ),
+]
+
+
+@router.get(
+    "/v1/editions/{edition_id}/changes",
+    summary="What changed between two editions of a city",
+    description="Values added, removed or changed (by indicator, period, scope and breakdown), "
+    "sections published, withdrawn or rewritten (with the languages whose text differs), and "
+    "challenges added, removed or changed, from edition `since` to this one. 422 naming "
+    "`since` when it is unknown or of another city.",
+    response_model=EditionChanges,
+    responses={**problem_responses(404), **GONE},
+)
+async def edition_changes(
+    edition_id: EditionIdPath, since: SinceQuery, session: SessionDep
+) -> EditionChanges:
+    return await service.edition_changes(session, edition_id, since)
+
+
+FormatQuery = Annotated[
+    CitationFormat | None,
+    Query(alias="format", description="Overrides `Accept`: `csl`, `bibtex` or `text`."),
+]
+_CITATION_CONTENT: dict[str, Any] = {
+    CSL_MEDIA_TYPE: {"schema": {"type": "array", "items": {"type": "object"}}},
+    BIBTEX_MEDIA_TYPE: {"schema": {"type": "string"}},
+    TEXT_MEDIA_TYPE: {"schema": {"type": "string"}},
+}
+
+
+def _citation_format(requested: CitationFormat | None, accept: str | None) -> CitationFormat:
+    """``?format=``, else the first of our media types ``Accept`` names (CSL-JSON for none,
+    ``*/*`` or ``application/json``); 406 when ``Accept`` names only others."""
+    if requested is not None:
+        return requested
+    if not accept:
+        return CitationFormat.csl
+    ranges = [part.split(";", 1)[0].strip().lower() for part in accept.split(",")]
+    by_type = {media: name for name, media in CITATION_MEDIA_TYPES.items()}
+    for media in ranges:
+        if media in by_type:
+            return by_type[media]
+        if media in ("*/*", "application/*", "application/json"):
+            return CitationFormat.csl
+        if media == "text/*":
+            return CitationFormat.text
+    raise ProblemError.of_status(
+        406,
+        "Not acceptable",
+        "A citation is served as " + ", ".join(CITATION_MEDIA_TYPES.values()) + ".",
+        accepted=list(CITATION_MEDIA_TYPES.values()),
+    )
+
+
+@router.get(
+    "/v1/editions/{edition_id}/citation",
+    summary="How to cite an edition",
+    description="CSL-JSON (default, `application/vnd.citationstyles.csl+json`), BibTeX "
+    "(`application/x-bibtex`) or a formatted line (`text/plain`), by `Accept` or `?format=`: "
+    "title, city, network, year, edition id, URL, content hash and the access date (today). "
+    "The city's name is in the language of `Accept-Language`.",
+    response_class=Response,
+    responses={
+        200: {"description": "The citation", "content": _CITATION_CONTENT},
+        **problem_responses(404),
+        **GONE,
+        406: {"description": "`Accept` names none of the citation's media types"},
+    },
+)
+async def edition_citation(
+    edition_id: EditionIdPath,
+    request: Request,
+    session: SessionDep,
+    languages: LanguagesDep,
+    format_: FormatQuery = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    chosen = _citation_format(format_, accept)
+    url = str(request.url_for("get_edition", edition_id=edition_id))
+    cited = await service.edition_citation(session, edition_id, url=url, languages=languages)
+    body = {
+        CitationFormat.csl: citation.csl_text,
+        CitationFormat.bibtex: citation.bibtex,
+        CitationFormat.text: citation.text_line,
+    }[chosen](cited)
+    media_type = CITATION_MEDIA_TYPES[chosen]
+    if chosen is not CitationFormat.csl:
+        media_type += "; charset=utf-8"
+    return Response(body, media_type=media_type, headers={"Vary": "Accept, Accept-Language"})

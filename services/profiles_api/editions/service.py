@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Sequence
 from datetime import UTC, datetime
@@ -12,10 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.cities.service import get_city
 from services.profiles_api.compare.service import Match, comparability_warnings
-from services.profiles_api.editions import snapshot
+from services.profiles_api.editions import changes, snapshot
+from services.profiles_api.editions.citation import Citation
 from services.profiles_api.editions.models import Edition
 from services.profiles_api.editions.repository import EditionRepository
-from services.profiles_api.editions.schemas import NETWORK, WithdrawalCreate
+from services.profiles_api.editions.schemas import NETWORK, EditionChanges, WithdrawalCreate
 from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.observations.reader import Reader
 from services.profiles_api.observations.repository import latest_totals
@@ -23,6 +25,7 @@ from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.profiles.service import AssembledProfile, assemble_profile
 from shared.auth import Principal, ensure_city_editor
 from shared.errors import Conflict, NotFound, ProblemError, invalid
+from shared.i18n import Languages
 from shared.pagination import PageParams
 
 
@@ -191,3 +194,45 @@ async def withdraw_edition(
     edition.successor_id = payload.successor
     await repository.flush(resource="edition")
     return edition
+
+
+async def edition_changes(session: AsyncSession, edition_id: str, since: str) -> EditionChanges:
+    """What changed from edition ``since`` to ``edition_id``, two editions of one city; a 422
+    naming ``since`` when it is unknown or of another city. ``since`` may be withdrawn (what
+    changed since a withdrawn edition is what its readers need)."""
+    edition = await get_edition(session, edition_id)
+    earlier = await EditionRepository.from_session(session).find(since)
+    if earlier is None:
+        raise invalid("since", f"no edition {since}", location="query")
+    if earlier.city_code != edition.city_code:
+        raise invalid(
+            "since",
+            f"{since} is an edition of {earlier.city_code}, not of {edition.city_code}",
+            location="query",
+        )
+    before, after = json.loads(earlier.content), json.loads(edition.content)
+    return EditionChanges(
+        edition=edition.id,
+        since=earlier.id,
+        city=edition.city_code,
+        values=changes.value_changes(before, after),
+        sections=changes.section_changes(before, after),
+        challenges=changes.challenge_changes(before, after),
+    )
+
+
+async def edition_citation(
+    session: AsyncSession, edition_id: str, *, url: str, languages: Languages
+) -> Citation:
+    """What a citation of the edition says: its city named in the caller's language, as the
+    edition froze the name, and today as the access date."""
+    edition = await get_edition(session, edition_id)
+    city = json.loads(edition.content)["city"]
+    return Citation(
+        edition_id=edition.id,
+        city=languages.text(city["names"]) or edition.city_code,
+        published_at=edition.published_at,
+        url=url,
+        content_hash=edition.content_hash,
+        accessed=datetime.now(UTC).date(),
+    )
