@@ -112,6 +112,8 @@ async def test_accept_language_picks_the_report_language_and_lang_overrides_it(a
     assert arabic.headers["content-language"] == "ar"
     french = await report(api, params={"lang": "fr"}, headers={"Accept-Language": "ar"})
     assert '<html lang="fr" dir="ltr">' in french.text
+    # French typography: an unbreakable narrow space before a colon.
+    assert re.search(r"<h1>Profil migratoire de la ville\u202f: [^<]+</h1>", french.text)
 
 
 async def test_a_text_missing_in_the_language_falls_back_to_english_with_a_note(

@@ -10,6 +10,8 @@ REPORT_LANGUAGES: Final = ("en", "fr", "ar")
 RTL_LANGUAGES: Final = frozenset({"ar"})
 
 _LABELS: Final[dict[str, dict[str, str]]] = {
+    # French sets a (narrow, unbreakable) space before a colon.
+    "colon": {"en": ": ", "fr": "\u202f: ", "ar": ": "},
     "report": {
         "en": "City Migration Profile",
         "fr": "Profil migratoire de la ville",
