@@ -87,6 +87,17 @@ class IndicatorChanged(EventPayload):
         )
 
 
+class EditionPublished(EventPayload):
+    """A city's profile was published as an edition (``GET /v1/editions/{edition_id}``): a
+    frozen snapshot with its content hash, citable by its id."""
+
+    event_type: ClassVar[str] = "edition.published"
+    edition_id: str = Field(examples=["PTLIS-2026-1"])
+    city: CityCode
+    published_at: datetime
+    content_hash: str
+
+
 class OutboxEvent(BaseModel):
     """The envelope of every event: identity, origin, time, actor, request and payload."""
 

@@ -12,7 +12,14 @@ import rfc8785
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tests.factories import Api, assert_problem, error_fields, observation
+from tests.factories import (
+    Api,
+    assert_problem,
+    error_fields,
+    observation,
+    outbox_position,
+    outbox_since,
+)
 
 CITY = "ESMAD"
 EDITOR: dict[str, Any] = {"role": Api.EDITOR, "cities": (CITY,)}
@@ -157,6 +164,24 @@ async def test_an_edition_freezes_values_as_the_public_reads_them(api: Api) -> N
     ]
     assert (cell["value"], cell["status"]) == (None, "suppressed"), cell
     assert re.fullmatch(r"[0-9a-f]{64}", body["content_hash"])
+
+
+async def test_a_publication_is_announced_as_edition_published(
+    api: Api, session: AsyncSession
+) -> None:
+    position = await outbox_position(session)
+    edition = await publish(api)
+    [event] = await outbox_since(session, position)
+    assert (event["type"], event["actor"]) == ("edition.published", "editor@test")
+    data = event["envelope"]["data"]
+    assert (data["edition_id"], data["city"], data["content_hash"]) == (
+        edition["id"],
+        CITY,
+        edition["content_hash"],
+    )
+    assert datetime.fromisoformat(data["published_at"]) == datetime.fromisoformat(
+        edition["published_at"]
+    )
 
 
 async def test_a_city_with_editions_cannot_be_deleted(api: Api) -> None:

@@ -21,6 +21,7 @@ class WebhookEventType(enum.StrEnum):
     city_deleted = "city.deleted"
     observations_changed = "observations.changed"
     indicator_changed = "indicator.changed"
+    edition_published = "edition.published"
     event_changed = "event.changed"
     event_cancelled = "event.cancelled"
     registration_changed = "registration.changed"

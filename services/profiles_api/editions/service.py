@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.cities.service import get_city
 from services.profiles_api.compare.service import Match, comparability_warnings
+from services.profiles_api.db import events
 from services.profiles_api.editions import changes, snapshot
 from services.profiles_api.editions.citation import Citation
 from services.profiles_api.editions.models import Edition
@@ -24,6 +25,7 @@ from services.profiles_api.observations.repository import latest_totals
 from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.profiles.service import AssembledProfile, assemble_profile
 from shared.auth import Principal, ensure_city_editor
+from shared.contracts.events import EditionPublished
 from shared.errors import Conflict, NotFound, ProblemError, invalid
 from shared.i18n import Languages
 from shared.pagination import PageParams
@@ -127,6 +129,16 @@ async def publish_edition(
         content_hash=digest,
     )
     await repository.add(edition)
+    await events.add(
+        session,
+        EditionPublished(
+            edition_id=edition.id,
+            city=city_code,
+            published_at=published_at,
+            content_hash=digest,
+        ),
+        actor=principal.subject,
+    )
     return edition
 
 
