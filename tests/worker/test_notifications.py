@@ -663,3 +663,25 @@ async def test_a_sweep_during_an_attempt_neither_blocks_it_nor_takes_its_retry(
             held.next_attempt_at = datetime.now(UTC) + timedelta(seconds=30)
             retry = Scheduled(held.id, held.message_id, 1, held.next_attempt_at)
         assert await enqueue_delivery(worker, retry)
+
+
+async def test_focal_points_who_consented_hear_of_an_edition_of_their_citys_profile(
+    platform: Platform, sink: SmtpSink, quiet: Database
+) -> None:
+    reachable = await create_person(
+        platform.dialogue, city="MATNG", consent_contact=True, languages=["fr"]
+    )
+    private = await create_person(platform.dialogue, city="MATNG", consent_contact=False)
+    elsewhere = await create_person(platform.dialogue, city="TNTUN", consent_contact=True)
+    async with platform.worker(**smtp(sink)):
+        response = await platform.profiles.post("/v1/cities/MATNG/editions", role=ADMIN)
+        assert response.status_code == 201, response.text
+        edition = response.json()
+        await eventually(lambda: sink.to(reachable["email"]))
+        await until_settled(quiet)
+
+    [mail] = sink.to(reachable["email"])
+    assert mail["Subject"] == f"Profil migratoire de Tanger publié : édition {edition['id']}"
+    body = mail.get_body().get_content()
+    assert edition["content_hash"] in body and f"/v1/editions/{edition['id']}" in body
+    assert sink.to(private["email"]) == [] and sink.to(elsewhere["email"]) == []

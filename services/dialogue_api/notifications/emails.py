@@ -17,6 +17,8 @@
   each change of status (edits of wording or evidence tell nobody).
 - ``action.changed``: the action's owner.
 - ``exchange.matched``: the contacts of both exchanges, each told of the other side.
+- ``edition.published`` (a profiles event): the focal points, officials and mayors of the
+  edition's city who consented to be contacted, once each.
 
 Each e-mail is claimed with its key before it is sent (``claims.py``).
 """
@@ -55,6 +57,7 @@ from services.dialogue_api.recommendations.models import Recommendation
 from services.dialogue_api.registrations.schemas import RegistrationStatus as Status
 from shared.contracts.events import (
     ActionChanged,
+    EditionPublished,
     EventCancelled,
     EventChanged,
     ExchangeMatched,
@@ -390,7 +393,37 @@ async def on_exchange_matched(worker: JobContext, outbox_event: OutboxEvent) -> 
     await claim_and_enqueue(worker, build)
 
 
-#: The e-mail handler of each dialogue event type.
+async def on_edition_published(worker: JobContext, outbox_event: OutboxEvent) -> None:
+    payload = EditionPublished.model_validate(outbox_event.data)
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        cities = await _cities(session, [payload.city])
+
+        def fields(language: str) -> dict[str, str]:
+            return {
+                "city": city_name(payload.city, cities, language),
+                "edition": payload.edition_id,
+                "published_on": payload.published_at.date().isoformat(),
+                "content_hash": payload.content_hash,
+                "path": f"/v1/editions/{payload.edition_id}",
+            }
+
+        return [
+            mail_to(
+                person,
+                key=email_key(outbox_event.id, person.id),
+                kind=Kind.edition_published,
+                event_type=outbox_event.type,
+                outbox_event_id=outbox_event.id,
+                fields=fields,
+            )
+            for person in await recipients.focal_points(session, [payload.city])
+        ]
+
+    await claim_and_enqueue(worker, build)
+
+
+#: The e-mail handler of each event type people are told of.
 EMAIL_HANDLERS: Mapping[str, Handler] = {
     RegistrationChanged.event_type: on_registration_changed,
     EventChanged.event_type: on_event_changed,
@@ -398,4 +431,5 @@ EMAIL_HANDLERS: Mapping[str, Handler] = {
     RecommendationChanged.event_type: on_recommendation_changed,
     ActionChanged.event_type: on_action_changed,
     ExchangeMatched.event_type: on_exchange_matched,
+    EditionPublished.event_type: on_edition_published,
 }

@@ -38,6 +38,7 @@ class Kind(enum.StrEnum):
     action_due_in_7_days = "action_due_in_7_days"
     action_due_today = "action_due_today"
     exchange_matched = "exchange_matched"
+    edition_published = "edition_published"
 
 
 _MODULES: Mapping[str, ModuleType] = {"en": en, "fr": fr, "ar": ar}

@@ -113,4 +113,11 @@ TEMPLATES = {
         "الاتصال الخاصة به، مع {other_kind} مدينة {other_city}.\n\n"
         "ما يخصكم: {title}\nما يخصهم: {other_title}\nجهة اتصالهم: {other_contact}",
     ),
+    "edition_published": (
+        "نُشر ملف الهجرة لمدينة {city}: الإصدار {edition}",
+        "السيد/السيدة {name}،\n\nنُشر ملف الهجرة لمدينة {city} في {published_on} في الإصدار "
+        "{edition}. يبقى الإصدار كما نُشر ويمكن الاستشهاد به بمعرّفه.\n\n"
+        "الإصدار: {edition}\nبصمة المحتوى (SHA-256): {content_hash}\n"
+        "في واجهة برمجة الملفات: {path}",
+    ),
 }

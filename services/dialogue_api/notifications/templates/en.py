@@ -113,4 +113,11 @@ TEMPLATES = {
         "matched with the {other_kind} of {other_city}.\n\n"
         "Yours: {title}\nTheirs: {other_title}\nTheir contact: {other_contact}",
     ),
+    "edition_published": (
+        "Migration profile of {city} published: edition {edition}",
+        "Dear {name},\n\nThe City Migration Profile of {city} was published on {published_on} "
+        "as edition {edition}. The edition is frozen as published and can be cited by its id.\n\n"
+        "Edition: {edition}\nContent hash (SHA-256): {content_hash}\n"
+        "In the profiles API: {path}",
+    ),
 }

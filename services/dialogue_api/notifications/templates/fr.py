@@ -113,4 +113,11 @@ TEMPLATES = {
         "contact, a été appariée avec la {other_kind} de {other_city}.\n\n"
         "La vôtre : {title}\nLa leur : {other_title}\nLeur contact : {other_contact}",
     ),
+    "edition_published": (
+        "Profil migratoire de {city} publié : édition {edition}",
+        "Bonjour {name},\n\nLe profil migratoire de la ville de {city} a été publié le "
+        "{published_on} dans l'édition {edition}. L'édition reste telle que publiée et peut "
+        "être citée par son identifiant.\n\nÉdition : {edition}\n"
+        "Empreinte du contenu (SHA-256) : {content_hash}\nDans l'API des profils : {path}",
+    ),
 }
