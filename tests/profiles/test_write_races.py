@@ -131,3 +131,16 @@ async def test_upload_slower_than_the_statement_timeout_still_imports(racer: Api
 
     assert response.status_code == 200, response.text
     assert response.json()["inserted"] == 4, response.json()
+
+
+async def test_editions_published_at_once_each_take_their_own_number(racer: Api) -> None:
+    responses = await asyncio.gather(
+        *(racer.post("/v1/cities/LBBEY/editions", role=Role.admin) for _ in range(4))
+    )
+    assert [r.status_code for r in responses] == [201] * 4, [r.text for r in responses]
+    numbers = sorted(int(r.json()["id"].rsplit("-", 1)[1]) for r in responses)
+    assert numbers == list(range(numbers[0], numbers[0] + 4)), numbers
+    for response in responses:
+        edition = response.json()
+        read = await racer.get(f"/v1/editions/{edition['id']}")
+        assert read.json()["snapshot"]["edition"]["id"] == edition["id"]
