@@ -29,6 +29,7 @@ from tests.shared.access_calls import (
     a_section,
     an_action,
     an_agenda_item,
+    an_edition,
     an_event,
     an_outcome,
     etag,
@@ -559,7 +560,10 @@ async def test_no_read_of_the_dialogue_shows_what_the_caller_may_not_see(
 
 
 #: Required query parameters of profiles' reads.
-QUERIES = {"/v1/compare": f"?indicator=foreign_nationals&cities={CITY}"}
+QUERIES = {
+    "/v1/compare": f"?indicator=foreign_nationals&cities={CITY}",
+    "/v1/compare/chart": f"?indicator=foreign_nationals&cities={CITY}",
+}
 
 
 async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
@@ -575,19 +579,24 @@ async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
     )
     assert created.status_code == 201, created.text
     challenge_url, _ = await a_challenge(world)
+    # An edition published now freezes the published text only.
+    edition_id = (await an_edition(world)).rsplit("/", 1)[1]
     ids = {
         "section": "employment",
         "challenge_id": challenge_url.rsplit("/", 1)[1],
         "observation_id": "1",
         "source_id": "1",
+        "edition_id": edition_id,
+        "indicator": "foreign_nationals",
     }
+    queries = {**QUERIES, "/v1/editions/{edition_id}/changes": f"?since={edition_id}"}
     shown = []
 
     for path, item in profiles_app.openapi()["paths"].items():
         if "get" not in item or not path.startswith("/v1/"):
             continue
         code = "foreign_nationals" if path.startswith("/v1/indicators") else CITY
-        url = path.format(code=code, **ids) + QUERIES.get(path, "")
+        url = path.format(code=code, **ids) + queries.get(path, "")
         response = await world.profiles.get(url)
         assert response.status_code in (200, 401, 404), (url, response.text)
         assert draft not in response.text and never_published not in response.text, url
