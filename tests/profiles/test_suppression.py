@@ -533,9 +533,9 @@ async def test_an_aggregate_combining_a_small_count_is_suppressed(
     assert (await aggregate(api, ""))["value"] == 3
 
 
-async def test_a_derived_value_computed_from_a_small_count_is_suppressed_with_that_input(
-    api: Api, session: AsyncSession
-) -> None:
+async def write_small_share(api: Api, session: AsyncSession) -> None:
+    """Vienna's foreign women (4, a small count) and its population, and the share derived
+    from them."""
     await write(
         api,
         vienna("total", dimensions={"sex": "F"}, value=4),
@@ -552,6 +552,12 @@ async def test_a_derived_value_computed_from_a_small_count_is_suppressed_with_th
         ),
     )
     await computed(session, "foreign_nationals", "population", "foreign_nationals_share")
+
+
+async def test_a_derived_value_computed_from_a_small_count_is_suppressed_with_that_input(
+    api: Api, session: AsyncSession
+) -> None:
+    await write_small_share(api, session)
 
     async def share(role: Role | None, cities: tuple[str, ...] = ()) -> dict[str, Any]:
         response = await api.get(
@@ -671,22 +677,7 @@ async def read_small(
         found = await aggregate(api, "citizenship=SY", role, cities)
         return found["value"], found["status"]
     assert path == "derived values", path
-    await write(
-        api,
-        vienna("total", dimensions={"sex": "F"}, value=4),
-        *(
-            observation(
-                city="ATVIE",
-                indicator="population",
-                period=PERIOD,
-                dimensions=dimensions,
-                value=value,
-                source=REGISTER,
-            )
-            for dimensions, value in (({"sex": "F"}, 1000), ({}, 1_900_000))
-        ),
-    )
-    await computed(session, "foreign_nationals", "population", "foreign_nationals_share")
+    await write_small_share(api, session)
     response = await api.get(
         "/v1/derived-values",
         params={"indicator": "foreign_nationals_share", "city": "ATVIE", "disaggregation": "sex=F"},
