@@ -88,3 +88,9 @@ class ReportDocument(BaseModel):
     challenges: list[DocumentChallenge]
     coverage: list[DocumentCoverage]
     edition: str | None = Field(default=None, description="The edition id; none in a preview.")
+    content_hash: str | None = Field(
+        default=None, description="The edition's SHA-256 content hash; none in a preview."
+    )
+    citation: str | None = Field(
+        default=None, description="The edition's citation line, for the cover; none in a preview."
+    )
