@@ -23,6 +23,18 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "ar": "معاينة — بيانات حيّة، غير قابلة للاستشهاد",
     },
     "generated": {"en": "Generated on {date}", "fr": "Généré le {date}", "ar": "أُنشئ في {date}"},
+    "edition": {"en": "Edition", "fr": "Édition", "ar": "الإصدار"},
+    "citation": {"en": "Cite as", "fr": "Citer comme", "ar": "يُستشهد به كالتالي"},
+    "content_hash": {
+        "en": "Content hash (SHA-256)",
+        "fr": "Empreinte du contenu (SHA-256)",
+        "ar": "بصمة المحتوى (SHA-256)",
+    },
+    "page": {
+        "en": "Page {page} of {pages}",
+        "fr": "Page {page} sur {pages}",
+        "ar": "الصفحة {page} من {pages}",
+    },
     "network": {
         "en": "Mediterranean City-to-City Migration (MC2CM)",
         "fr": "Migration de ville à ville en Méditerranée (MC2CM)",

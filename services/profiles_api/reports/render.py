@@ -1,8 +1,11 @@
-"""The report as HTML, rendered from a ``ReportDocument`` in one language (Jinja2, autoescaped).
+"""The report's view of a ``ReportDocument`` in one language, and the report as HTML.
 
-Pure: it reads no database and knows nothing of who asks, so a preview and an edition render
-through the same code. Every text of the document is escaped (narratives are user input); the
-only markup inserted as is, is the SVG that vl-convert draws, whose texts it escapes itself.
+``report_view`` computes what a report shows (cover, key figures, themes with their narrative
+and charts, challenges, reflections on data, sources) once; the HTML template (Jinja2,
+autoescaped) and the PDF (``pdf.render_pdf``) lay out the same view. Pure: it reads no database
+and knows nothing of who asks, so a preview and an edition render through the same code. Every
+text of the document is escaped (narratives are user input); the only markup inserted as is, is
+the SVG that vl-convert draws, whose texts it escapes itself.
 """
 
 from __future__ import annotations
@@ -44,10 +47,48 @@ class SectionView:
     title: Picked
     paragraphs: list[Markup]
     narrative: Picked
+    #: The narrative's paragraphs as written (Markdown), for layouts other than HTML.
+    texts: list[str] = field(default_factory=list)
 
 
 _STRONG = re.compile(r"\*\*(\S(?:.*?\S)?)\*\*")
 _EMPHASIS = re.compile(r"\*(\S(?:.*?\S)?)\*")
+
+
+@dataclass(frozen=True)
+class Run:
+    """A stretch of a paragraph in one style."""
+
+    text: str
+    strong: bool = False
+    emphasis: bool = False
+
+
+def paragraph_runs(text: str) -> list[Run]:
+    """One paragraph of a Markdown narrative as plain texts with their ``**strong**`` and
+    ``*emphasis*`` (the only Markdown the narratives use); line breaks inside it are spaces."""
+    flat = " ".join(text.split())
+    runs: list[Run] = []
+    position = 0
+    for strong in _STRONG.finditer(flat):
+        runs += _emphasis_runs(flat[position : strong.start()], strong=False)
+        runs += _emphasis_runs(strong.group(1), strong=True)
+        position = strong.end()
+    runs += _emphasis_runs(flat[position:], strong=False)
+    return runs
+
+
+def _emphasis_runs(text: str, *, strong: bool) -> list[Run]:
+    runs: list[Run] = []
+    position = 0
+    for emphasis in _EMPHASIS.finditer(text):
+        if emphasis.start() > position:
+            runs.append(Run(text[position : emphasis.start()], strong=strong))
+        runs.append(Run(emphasis.group(1), strong=strong, emphasis=True))
+        position = emphasis.end()
+    if position < len(text):
+        runs.append(Run(text[position:], strong=strong))
+    return runs
 
 
 def paragraph_markup(text: str) -> Markup:
@@ -107,6 +148,76 @@ class Reflections:
     suppressed: list[str] = field(default_factory=list)
     coverage: list[str] = field(default_factory=list)
 
+    def groups(self) -> list[tuple[str, list[str]]]:
+        """Each kind of reflection (its label key) with its lines, in the report's order."""
+        return [
+            ("comparability", self.comparability),
+            ("estimates", self.estimates),
+            ("suppressed", self.suppressed),
+            ("coverage", self.coverage),
+        ]
+
+
+@dataclass(frozen=True)
+class CoverView:
+    city: Picked
+    #: The document's date in the report's language, and as ISO 8601.
+    generated: str
+    generated_on: str
+    edition: str | None
+    content_hash: str | None
+    citation: str | None
+
+
+@dataclass(frozen=True)
+class ReportView:
+    """What a report shows, in the order it shows it, in one language."""
+
+    loc: Localiser
+    preview: bool
+    cover: CoverView
+    synopsis: SectionView | None
+    figures: list[FigureRow]
+    national_context: SectionView | None
+    themes: list[ThemeView]
+    challenges: dict[str, list[ChallengeView]]
+    data_reflections: SectionView | None
+    reflections: Reflections
+    sources: list[SourceView]
+
+
+def report_view(
+    document: ReportDocument,
+    language: str,
+    *,
+    preview: bool,
+    draw: Callable[[Chart], str],
+) -> ReportView:
+    """The report of ``document`` in ``language``; ``draw`` turns a chart into SVG."""
+    loc = Localiser(language)
+    indicators = {indicator.code: indicator for indicator in document.indicators}
+    sections = {section.code: section for section in document.sections}
+    return ReportView(
+        loc=loc,
+        preview=preview,
+        cover=CoverView(
+            city=loc.pick(document.city.names, document.city.code),
+            generated=loc.date(document.generated_at.date()),
+            generated_on=document.generated_at.date().isoformat(),
+            edition=document.edition,
+            content_hash=document.content_hash,
+            citation=document.citation,
+        ),
+        synopsis=_section(sections.get("synopsis"), loc),
+        figures=_figure_rows(document, indicators, loc),
+        national_context=_section(sections.get("national_context"), loc),
+        themes=_themes(document, indicators, sections, loc, draw),
+        challenges=_challenges(document, loc),
+        data_reflections=_section(sections.get("data_reflections"), loc),
+        reflections=_reflections(document, indicators, loc),
+        sources=_sources(document, loc),
+    )
+
 
 def render_report(
     document: ReportDocument,
@@ -115,27 +226,13 @@ def render_report(
     preview: bool,
     draw: Callable[[Chart], str],
 ) -> str:
-    """The report of ``document`` in ``language``; ``draw`` turns a chart into SVG."""
-    loc = Localiser(language)
-    indicators = {indicator.code: indicator for indicator in document.indicators}
-    sections = {section.code: section for section in document.sections}
-    city = loc.pick(document.city.names, document.city.code)
-    template = _ENVIRONMENT.get_template("report.html.j2")
-    return template.render(
-        loc=loc,
-        preview=preview,
-        document=document,
-        city=city,
-        generated=loc.date(document.generated_at.date()),
-        synopsis=_section(sections.get("synopsis"), loc),
-        national_context=_section(sections.get("national_context"), loc),
-        data_reflections=_section(sections.get("data_reflections"), loc),
-        figures=_figure_rows(document, indicators, loc),
-        themes=_themes(document, indicators, sections, loc, draw),
-        challenges=_challenges(document, loc),
-        reflections=_reflections(document, indicators, loc),
-        sources=_sources(document, loc),
-    )
+    """The report of ``document`` in ``language`` as HTML; ``draw`` turns a chart into SVG."""
+    return render_html(report_view(document, language, preview=preview, draw=draw))
+
+
+def render_html(view: ReportView) -> str:
+    """The report's view laid out as an HTML page."""
+    return _ENVIRONMENT.get_template("report.html.j2").render(view=view, loc=view.loc)
 
 
 def _section(section: DocumentSection | None, loc: Localiser) -> SectionView | None:
@@ -143,8 +240,13 @@ def _section(section: DocumentSection | None, loc: Localiser) -> SectionView | N
         return None
     narrative = loc.pick(section.narratives)
     title = loc.pick(section.titles, section.code)
-    paragraphs = [paragraph_markup(part) for part in narrative.text.split("\n\n") if part.strip()]
-    return SectionView(title=title, paragraphs=paragraphs, narrative=narrative)
+    texts = [part.strip() for part in narrative.text.split("\n\n") if part.strip()]
+    return SectionView(
+        title=title,
+        paragraphs=[paragraph_markup(text) for text in texts],
+        narrative=narrative,
+        texts=texts,
+    )
 
 
 def _value_text(value: DocumentValue, unit: str, loc: Localiser) -> str:
