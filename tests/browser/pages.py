@@ -1,0 +1,28 @@
+"""The public pages the real-browser tests open, each in every language.
+
+A page is served by ``profiles`` or ``dialogue``; its path may name ``{edition}``, the id of
+the edition the tests publish of ``EDITION_CITY``'s profile. The tests add ``lang=`` to the
+query and ask for the language in ``Accept-Language`` too. A page that does not answer 200
+fails its tests: add a page here once it is served.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+LANGUAGES = ("en", "fr", "ar")
+#: The city whose edition the tests publish: Arabic-speaking, with charts in its profile.
+EDITION_CITY = "LBBEY"
+
+
+@dataclass(frozen=True)
+class Page:
+    #: Names the test and the screenshot (``{name}-{language}.png``).
+    name: str
+    service: str
+    path: str
+    #: The page draws at least one chart (an SVG with a text alternative).
+    charts: bool = False
+
+
+PAGES = (Page("city-report-preview", "profiles", f"/v1/cities/{EDITION_CITY}/report", charts=True),)

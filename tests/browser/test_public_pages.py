@@ -1,0 +1,188 @@
+"""Every public page in a real browser (headless Chromium), in English, French and Arabic, on
+a phone 375 px wide: nothing wider than the screen, the page's language on ``<html>``, Arabic
+right to left with its main heading on the right, every chart drawn as an SVG with a text
+alternative, and no serious or critical accessibility violation by axe-core. A full-page
+screenshot of each page and language is kept (tests/browser/conftest.py says where).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode, urlsplit
+
+import pytest
+from playwright.async_api import BrowserContext, Page
+
+from tests.browser import pages
+from tests.browser.conftest import Site
+
+pytestmark = pytest.mark.browser
+
+#: axe-core's impacts that fail a page.
+FAILING_IMPACTS = {"serious", "critical"}
+
+#: What fits, and where the widest elements are when something does not (leaves of the
+#: overflow: elements past an edge none of whose children is, outside scrolling boxes).
+OVERFLOW = """() => {
+  const width = window.innerWidth;
+  const past = (el) => { const r = el.getBoundingClientRect();
+    return r.width > 0 && (r.right > width + 1 || r.left < -1); };
+  const scrolled = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
+    if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)
+        && p !== document.documentElement && p !== document.body) return true; }
+    return false; };
+  const culprits = [...document.body.querySelectorAll('*')]
+    .filter((el) => past(el) && !scrolled(el) && ![...el.children].some(past))
+    .slice(0, 5)
+    .map((el) => { const r = el.getBoundingClientRect();
+      return `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}`
+        + `${el.className && typeof el.className === 'string' ? '.' + el.className.trim()
+          .split(/\\s+/).join('.') : ''}> from ${Math.round(r.left)} to ${Math.round(r.right)}`
+        + ` px: "${(el.textContent || '').trim().slice(0, 40)}"`; });
+  return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, culprits};
+}"""
+
+#: The document's language and direction, and where its main heading's text sits.
+HEADING = """() => {
+  const html = document.documentElement;
+  const h1 = document.querySelector('main h1') || document.querySelector('h1');
+  const result = {lang: html.getAttribute('lang'), dir: html.getAttribute('dir'),
+                  innerWidth: window.innerWidth, h1: null};
+  if (!h1) return result;
+  const style = getComputedStyle(h1);
+  const box = h1.getBoundingClientRect();
+  const range = document.createRange();
+  range.selectNodeContents(h1);
+  const text = range.getBoundingClientRect();
+  result.h1 = {text: h1.textContent.trim().slice(0, 80), textAlign: style.textAlign,
+    direction: style.direction, boxLeft: box.left, boxRight: box.right,
+    contentRight: box.right - parseFloat(style.paddingRight) - parseFloat(style.borderRightWidth),
+    textLeft: text.left, textRight: text.right};
+  return result;
+}"""
+
+#: Every chart: each ``figure.chart`` holds an SVG, and every SVG that is not decoration
+#: (``aria-hidden``) is drawn and has a text alternative: its ``aria-label``, what
+#: ``aria-labelledby`` names, its ``<title>``, or its figure's caption.
+CHARTS = """() => {
+  const describe = (el) => el.closest('[id]') ? '#' + el.closest('[id]').id : el.tagName;
+  const problems = [];
+  for (const figure of document.querySelectorAll('figure.chart')) {
+    if (!figure.querySelector('svg')) problems.push(`${describe(figure)}: no <svg> drawn`);
+  }
+  const svgs = [...document.querySelectorAll('svg')].filter((svg) =>
+    !svg.parentElement.closest('svg') && !svg.closest('[aria-hidden="true"]'));
+  for (const svg of svgs) {
+    const labelled = (svg.getAttribute('aria-labelledby') || '').split(/\\s+/)
+      .map((id) => document.getElementById(id)?.textContent || '').join(' ');
+    const title = svg.querySelector(':scope > title')?.textContent || '';
+    const caption = svg.closest('figure')?.querySelector('figcaption')?.textContent || '';
+    const alternative = [svg.getAttribute('aria-label') || '', labelled, title, caption]
+      .find((text) => text.trim());
+    const box = svg.getBoundingClientRect();
+    if (!alternative) problems.push(`${describe(svg)}: an <svg> without a text alternative`);
+    if (box.width < 1 || box.height < 1) problems.push(`${describe(svg)}: an <svg> not drawn`);
+  }
+  return {count: svgs.length, problems};
+}"""
+
+AXE_RUN = """async () => {
+  const results = await axe.run(document, {resultTypes: ['violations']});
+  return results.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
+    helpUrl: v.helpUrl, targets: v.nodes.slice(0, 5).map((n) => n.target.join(' ')),
+    nodes: v.nodes.length, summary: (v.nodes[0] && v.nodes[0].failureSummary) || ''}));
+}"""
+
+
+def with_language(url: str, language: str) -> str:
+    return url + ("&" if urlsplit(url).query else "?") + urlencode({"lang": language})
+
+
+def overflow_problems(found: dict[str, Any]) -> list[str]:
+    if found["scrollWidth"] <= found["innerWidth"]:
+        return []
+    return [
+        f"horizontal overflow: the document is {found['scrollWidth']} px wide in a "
+        f"{found['innerWidth']} px viewport; widest: {found['culprits']}"
+    ]
+
+
+def heading_problems(found: dict[str, Any], language: str) -> list[str]:
+    problems = []
+    if found["lang"] != language:
+        problems.append(f"<html lang={found['lang']!r}>, not {language!r}")
+    h1 = found["h1"]
+    if h1 is None:
+        return [*problems, "no <h1>"]
+    if language != "ar":
+        return problems
+    if found["dir"] != "rtl" or h1["direction"] != "rtl":
+        problems.append(f"<html dir={found['dir']!r}>, the h1's direction {h1['direction']!r}")
+    if h1["textAlign"] not in {"right", "start"}:
+        problems.append(f"the h1 is aligned {h1['textAlign']!r}, not right")
+    # The heading's text ends at the right of its box, and the box at the screen's right
+    # (within the page's margins).
+    if abs(h1["textRight"] - h1["contentRight"]) > 2 or h1["boxRight"] < found["innerWidth"] - 48:
+        problems.append(
+            f"the h1 {h1['text']!r} does not hug the right: its text spans "
+            f"{h1['textLeft']:.0f}-{h1['textRight']:.0f} px in a box ending at "
+            f"{h1['boxRight']:.0f} px of {found['innerWidth']}"
+        )
+    return problems
+
+
+def chart_problems(found: dict[str, Any], page: pages.Page) -> list[str]:
+    problems = list(found["problems"])
+    if page.charts and found["count"] == 0:
+        problems.append("no chart drawn (an <svg>), though the page has charts")
+    return problems
+
+
+def axe_problems(violations: list[dict[str, Any]]) -> list[str]:
+    return [
+        f"axe {v['impact']} {v['id']}: {v['help']} ({v['helpUrl']}); {v['nodes']} element(s), "
+        f"e.g. {v['targets']}; {v['summary'].strip()}"
+        for v in violations
+        if v["impact"] in FAILING_IMPACTS
+    ]
+
+
+async def screenshot(page: Page, folder: Path, name: str) -> Path:
+    path = folder / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@pytest.mark.parametrize("language", pages.LANGUAGES)
+@pytest.mark.parametrize("public", pages.PAGES, ids=lambda page: page.name)
+async def test_a_public_page_reads_well_on_a_phone_in_its_language(
+    public: pages.Page,
+    language: str,
+    site: Site,
+    contexts: dict[str, BrowserContext],
+    axe_script: Path,
+    screenshots: Path,
+    record_property: Any,
+) -> None:
+    url = with_language(site.url(public.service, public.path), language)
+    page = await contexts[language].new_page()
+    try:
+        response = await page.goto(url, wait_until="load")
+        assert response is not None and response.status == 200, (
+            f"{url}: {response and response.status} {response and await response.text()}"
+        )
+        assert response.headers.get("content-type", "").startswith("text/html"), url
+        shot = await screenshot(page, screenshots, f"{public.name}-{language}")
+        record_property("screenshot", str(shot))
+        print(f"screenshot of {url}: {shot}")  # noqa: T201
+        problems = [
+            *overflow_problems(await page.evaluate(OVERFLOW)),
+            *heading_problems(await page.evaluate(HEADING), language),
+            *chart_problems(await page.evaluate(CHARTS), public),
+        ]
+        await page.add_script_tag(path=str(axe_script))
+        problems += axe_problems(await page.evaluate(AXE_RUN))
+    finally:
+        await page.close()
+    assert not problems, f"{url} ({shot}):\n- " + "\n- ".join(problems)
