@@ -21,7 +21,7 @@ from services.profiles_api.reports.document import (
 )
 from services.profiles_api.reports.labels import label
 from services.profiles_api.reports.pdf import render_pdf
-from services.profiles_api.reports.render import report_view
+from services.profiles_api.reports.render import render_report, report_view
 from services.profiles_api.reports.service import report_document
 
 CITY = "TNTUN"
@@ -180,3 +180,14 @@ def test_a_text_missing_in_the_language_is_shown_in_english_with_a_note(
     text = text_of(render_pdf(english_only, "fr", preview=False, draw=svg), tmp_path, "fr")
     assert "No interpreters at the municipal desk." in text
     assert flat(label("fallback", "fr", shown="anglais")) in text
+
+
+def test_the_html_cover_shows_the_edition_citation_and_hash_as_the_pdf_does(
+    document: ReportDocument,
+) -> None:
+    page = render_report(document, "ar", preview=False, draw=svg)
+    cover = page[page.index('<header class="cover">') : page.index("</header>")]
+    assert f'<span dir="ltr">{EDITION}</span>' in cover, cover
+    assert f'<code dir="ltr">{CONTENT_HASH}</code>' in cover, cover
+    assert CITATION in cover and label("citation", "ar") in cover, cover
+    assert 'class="banner"' not in cover, "an edition is no preview"
