@@ -217,9 +217,13 @@ async def publish_edition(settings: Settings, profiles_url: str, city: str) -> s
 
 
 @pytest.fixture(scope="module")
-async def site(seeded_database: str, server_urls: tuple[str, str]) -> AsyncIterator[Site]:
+async def site(
+    chromium: str, axe_script: Path, seeded_database: str, server_urls: tuple[str, str]
+) -> AsyncIterator[Site]:
     """Profiles and dialogue served by uvicorn on the module's seeded database, with an
-    edition of an Arabic-speaking city's profile published (the edition pages' content)."""
+    edition of an Arabic-speaking city's profile published (the edition pages' content).
+    The browser and axe-core are looked for first: without them the tests skip (or fail,
+    under CI) before a database is built."""
     settings = make_settings(seeded_database, server_urls[1])
     profiles = Served(create_profiles_app(settings))
     await profiles.start()
