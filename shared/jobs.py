@@ -30,6 +30,10 @@ from shared.contracts.indicators import IndicatorRef
 from shared.db import Database
 from shared.settings import Settings
 
+#: The keyword a job's request id travels in (set by whoever enqueues the job); the worker's
+#: instrumentation takes it off before the job's function sees its arguments.
+REQUEST_ID_KEYWORD = "_request_id"
+
 
 class MailTransport(Protocol):
     """The worker's SMTP connections: sends one message, raising on refusal or failure."""

@@ -182,6 +182,18 @@ class Settings(BaseSettings):
     #: How long a POST's response is kept for replays of its ``Idempotency-Key``.
     idempotency_ttl_hours: float = 24
 
+    #: Where the public reaches the platform (the proxy's root, before ``/v1``): the address
+    #: citations, stored PDF reports and e-mails give. Unset, a citation read over HTTP gives
+    #: the address it was asked at, and what the worker writes gives paths only.
+    public_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$", examples=["https://mc2cm.example"]
+    )
+    #: How long a request for an edition's PDF not rendered yet waits for the worker before
+    #: answering 202 with Retry-After.
+    report_wait_seconds: float = Field(default=5, ge=0, le=30)
+    #: Renderings of one edition's PDF tried and failed before it is given up.
+    report_max_failures: int = Field(default=3, ge=1)
+
     #: The profiles API as the dialogue reaches it (its root, before ``/v1``), for the
     #: figures shown beside a recommendation's evidence; unset, evidence reads without them.
     profiles_api_url: str | None = Field(

@@ -190,6 +190,9 @@ def make_settings(database_url: str, redis_url: str, **overrides: object) -> Set
         # No worker operations server unless a test asks for one on a free port: parallel
         # runs on the machine would fight over the default port.
         "metrics_port": 0,
+        # A read of a PDF not rendered yet answers 202 almost at once (most tests run no
+        # worker); the tests that run one ask again on 202, as a client does.
+        "report_wait_seconds": 0.2,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -61,6 +61,7 @@ def test_the_classes_are_those_docs_decisions_records() -> None:
         "derived_value",
         "coverage",
         "edition",
+        "edition_report",
     }, distributed
     assert {profiles[name] for name in ("city", "indicator", "source", "aggregate")} == {REFERENCE}
     assert not [name for name, kind in dialogue.items() if kind is DISTRIBUTED], dialogue

@@ -174,7 +174,11 @@ def run_dev(
         asyncio.run(migrate_all(database_url))
         asyncio.run(_seed(settings))
         # The dialogue reads the figures beside its evidence from the profiles it starts.
-        profiles_api = {"MC2CM_PROFILES_API_URL": f"http://127.0.0.1:{ports['profiles']}"}
+        # Stored PDFs and e-mails cite editions at the profiles API it starts.
+        profiles_api = {
+            "MC2CM_PROFILES_API_URL": f"http://127.0.0.1:{ports['profiles']}",
+            "MC2CM_PUBLIC_URL": f"http://127.0.0.1:{ports['profiles']}",
+        }
         child_env = (
             DEV_DEFAULTS
             | profiles_api
@@ -247,5 +251,5 @@ async def _seed(settings: Settings) -> None:
     from services.cli.seeding import describe_seed, seed_all
 
     async with unit_of_work(settings, name="seed") as session:
-        report = await seed_all(session)
+        report = await seed_all(session, editions=settings)
     console.print(describe_seed(report))

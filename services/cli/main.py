@@ -168,8 +168,9 @@ def seed() -> None:
     _require_database()
 
     async def run() -> None:
-        async with unit_of_work(load_settings(), name="seed") as session:
-            report = await seed_all(session)
+        settings = load_settings()
+        async with unit_of_work(settings, name="seed") as session:
+            report = await seed_all(session, editions=settings)
         console.print(describe_seed(report))
 
     asyncio.run(run())

@@ -19,6 +19,7 @@ from services.profiles_api.cities.service import city_refs
 from services.profiles_api.demo.seed import SeedResult as ProfilesSeedResult
 from services.profiles_api.demo.seed import seed as seed_profiles
 from services.profiles_api.indicators.service import indicator_refs
+from shared.settings import Settings
 
 
 @dataclass
@@ -28,9 +29,10 @@ class SeedReport:
     dialogue: DialogueSeedResult
 
 
-async def seed_all(session: AsyncSession) -> SeedReport:
-    """Load every service's demo data; idempotent."""
-    profiles = await seed_profiles(session)
+async def seed_all(session: AsyncSession, *, editions: Settings | None = None) -> SeedReport:
+    """Load every service's demo data; idempotent. With the platform's ``editions``
+    settings, also publish the demo editions (``make dev``, ``mc2cm seed``)."""
+    profiles = await seed_profiles(session, editions=editions)
     synced = await resync_city_refs(session, await city_refs(session))
     await resync_indicator_refs(session, await indicator_refs(session))
     dialogue = await seed_dialogue(session)
@@ -45,7 +47,9 @@ def describe_seed(report: SeedReport) -> str:
         f"indicators added; figures {profiles.figures.inserted} inserted, "
         f"{profiles.figures.updated} updated, {profiles.figures.unchanged} unchanged; "
         f"{profiles.sections_published} demo sections published, "
-        f"{profiles.challenges_created} demo challenges added, demo focal points given to "
+        f"{profiles.challenges_created} demo challenges added, "
+        f"{len(profiles.editions_published)} demo editions published "
+        f"({', '.join(profiles.editions_published) or 'none'}), demo focal points given to "
         f"{profiles.focal_points_added} existing cities; "
         f"{report.cities_synced} cities synced to the dialogue; {dialogue.events_created} "
         f"events, {dialogue.people_created} people, {dialogue.registrations_created} "

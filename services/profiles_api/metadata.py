@@ -13,6 +13,7 @@ from services.profiles_api.db import Base, outbox
 from services.profiles_api.editions.models import Edition
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.observations.models import Observation, ObservationChange
+from services.profiles_api.reports.models import EditionReport
 from services.profiles_api.sections.models import Section
 from services.profiles_api.sources.models import Source
 
@@ -27,6 +28,7 @@ __all__ = [
     "Coverage",
     "DerivedValue",
     "Edition",
+    "EditionReport",
     "Indicator",
     "Observation",
     "ObservationChange",

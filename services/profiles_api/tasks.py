@@ -11,13 +11,14 @@ from services.profiles_api.aggregates.tasks import TASKS as AGGREGATES
 from services.profiles_api.cities.service import city_refs
 from services.profiles_api.db import idempotency_keys, outbox
 from services.profiles_api.indicators.service import indicator_refs
+from services.profiles_api.reports.tasks import TASKS as REPORTS
 from shared.jobs import CityDirectory, IndicatorDirectory, ServiceTasks
 
 SERVICE = ServiceTasks(
     schema=SCHEMA,
     outbox=outbox,
     idempotency_keys=idempotency_keys,
-    domains=[AGGREGATES],
+    domains=[AGGREGATES, REPORTS],
 )
 
 #: The network's cities as the other services' read models keep them

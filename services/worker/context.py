@@ -14,13 +14,15 @@ from prometheus_client import CollectorRegistry
 from services.worker.metrics import WorkerMetrics
 from services.worker.smtp import SmtpConnections
 from shared.db import Database
-from shared.jobs import CityDirectory, HttpClients, IndicatorDirectory, OutboundHttp
+from shared.jobs import (
+    REQUEST_ID_KEYWORD,
+    CityDirectory,
+    HttpClients,
+    IndicatorDirectory,
+    OutboundHttp,
+)
 from shared.observability import request_id_var
 from shared.settings import Settings
-
-#: The keyword a job's request id travels in; ``services.worker.instrumentation`` takes it off
-#: before the job's function sees its arguments.
-REQUEST_ID_KEYWORD = "_request_id"
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,8 @@ from arq import Retry
 from arq.cron import CronJob
 from arq.worker import Function
 
-from services.worker.context import REQUEST_ID_KEYWORD, worker_context
+from services.worker.context import worker_context
+from shared.jobs import REQUEST_ID_KEYWORD
 from shared.observability import JobRef, job_var, request_id_var
 
 #: A cancellation this close to the job's timeout is arq's timeout, not a worker stopping.

@@ -193,13 +193,32 @@ def _check_invitation_mail(dialogue_port: int, token: str, tmp_path: Path) -> No
         headers={"Authorization": f"Bearer {token}"},
     )
     assert invited.status_code == 201, invited.text
+    # The demo editions' announcements reach the sink too: the invitation is the new user's.
     (mail,) = eventually_sync(
-        lambda: read_mails(mail_dir(tmp_path / ".mc2cm")),
+        lambda: [
+            mail
+            for mail in read_mails(mail_dir(tmp_path / ".mc2cm"))
+            if "<new.user@example.org>" in mail.recipients
+        ],
         timeout=30,
         message="a mail reached the sink",
     )
-    assert "<new.user@example.org>" in mail.recipients
     assert mail.attachments, "the invitation carries the event's calendar"
+
+
+def _check_demo_editions(port: int) -> None:
+    """Demo editions are published, and the worker renders Tunis's PDF, in Arabic."""
+    listed = httpx.get(f"http://127.0.0.1:{port}/v1/cities/TNTUN/editions").json()["items"]
+    assert [edition["id"] for edition in listed] == [f"TNTUN-{time.gmtime().tm_year}-1"], listed
+
+    def rendered() -> httpx.Response | None:
+        url = f"http://127.0.0.1:{port}/v1/editions/{listed[0]['id']}/report.pdf?lang=ar"
+        response = httpx.get(url, timeout=30)
+        assert response.status_code in (200, 202), response.text
+        return response if response.status_code == 200 else None
+
+    pdf = eventually_sync(rendered, timeout=60, message="the Arabic PDF was rendered")
+    assert pdf.headers["content-type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
 
 
 def _stop_with_ctrl_c(process: subprocess.Popen[str], tmp_path: Path) -> None:
@@ -232,6 +251,7 @@ def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path
         _check_dialogue(dialogue_port, codes, tmp_path)
         _check_worker((port, dialogue_port, metrics_port), process, token)
         _check_invitation_mail(dialogue_port, token, tmp_path)
+        _check_demo_editions(port)
     finally:
         _stop_with_ctrl_c(process, tmp_path)
     assert process.returncode == 0, dev_log(tmp_path).read_text()

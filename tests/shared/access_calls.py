@@ -396,6 +396,21 @@ async def _edition_citation(world: World) -> Call:
     return Call("GET", f"{await an_edition(world)}/citation")
 
 
+@builds(PROFILES, "get_edition_report")
+async def _get_edition_report(world: World) -> Call:
+    return Call("GET", f"{await an_edition(world)}/report?lang=ar")
+
+
+@builds(PROFILES, "get_edition_report_html")
+async def _get_edition_report_html(world: World) -> Call:
+    return Call("GET", f"{await an_edition(world)}/report.html")
+
+
+@builds(PROFILES, "get_edition_report_pdf")
+async def _get_edition_report_pdf(world: World) -> Call:
+    return Call("GET", f"{await an_edition(world)}/report.pdf?lang=fr")
+
+
 @builds(PROFILES, "withdraw_edition")
 async def _withdraw_edition(world: World) -> Call:
     url = await an_edition(world)

@@ -395,6 +395,7 @@ async def on_exchange_matched(worker: JobContext, outbox_event: OutboxEvent) -> 
 
 async def on_edition_published(worker: JobContext, outbox_event: OutboxEvent) -> None:
     payload = EditionPublished.model_validate(outbox_event.data)
+    root = (worker.settings.public_url or "").rstrip("/")
 
     async def build(session: AsyncSession) -> Sequence[Delivery]:
         cities = await _cities(session, [payload.city])
@@ -405,7 +406,8 @@ async def on_edition_published(worker: JobContext, outbox_event: OutboxEvent) ->
                 "edition": payload.edition_id,
                 "published_on": payload.published_at.date().isoformat(),
                 "content_hash": payload.content_hash,
-                "path": f"/v1/editions/{payload.edition_id}",
+                # The report in the reader's language, at the public address when it is set.
+                "path": f"{root}/v1/editions/{payload.edition_id}/report?lang={language}",
             }
 
         return [

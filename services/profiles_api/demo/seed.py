@@ -14,7 +14,7 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -25,6 +25,8 @@ from services.profiles_api.challenges.service import create_challenge
 from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.cities.schemas import CityCreate, CityUpdate
 from services.profiles_api.cities.service import create_city, get_city, update_city
+from services.profiles_api.editions.repository import EditionRepository
+from services.profiles_api.editions.service import publish_edition
 from services.profiles_api.imports.schemas import ImportResult
 from services.profiles_api.imports.service import import_csv
 from services.profiles_api.indicators.repository import IndicatorRepository
@@ -35,6 +37,7 @@ from services.profiles_api.sections.schemas import SectionStatus, SectionTransit
 from services.profiles_api.sections.service import transition_section, write_section
 from shared.auth import Principal, Role
 from shared.concurrency import etag
+from shared.settings import Settings
 
 DEMO_DIR = Path(__file__).parent
 CITIES_FILE = DEMO_DIR / "cities.json"
@@ -58,6 +61,7 @@ class SeedResult:
     focal_points_added: int = 0
     sections_published: int = 0
     challenges_created: int = 0
+    editions_published: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -142,8 +146,15 @@ async def file_chunks(path: Path, size: int = 64 * 1024) -> AsyncIterator[bytes]
             yield chunk
 
 
-async def seed(session: AsyncSession) -> SeedResult:
-    """Load what is missing of the demo data; leaves existing data as it is."""
+#: The cities ``make dev`` publishes an edition of (Tunis reads it in Arabic, Lyon in French).
+DEMO_EDITION_CITIES = ("TNTUN", "FRLYS", "PTLIS")
+
+
+async def seed(session: AsyncSession, *, editions: Settings | None = None) -> SeedResult:
+    """Load what is missing of the demo data; leaves existing data as it is. With the
+    platform's ``editions`` settings, publish an edition of each of ``DEMO_EDITION_CITIES``
+    that has none, as the public reads it there (the tests' data has none: each test
+    publishes its own)."""
     known_cities = await CityRepository.from_session(session).codes()
     cities_created = focal_points_added = 0
     for city in demo_cities():
@@ -167,7 +178,24 @@ async def seed(session: AsyncSession) -> SeedResult:
         focal_points_added=focal_points_added,
         sections_published=sections_published,
         challenges_created=challenges_created,
+        editions_published=await seed_editions(session, editions) if editions else [],
     )
+
+
+async def seed_editions(session: AsyncSession, settings: Settings) -> list[str]:
+    """Publish an edition of each demo edition city that has none; the ids published."""
+    editions = EditionRepository.from_session(session)
+    published = []
+    for city in DEMO_EDITION_CITIES:
+        if not await editions.exists_for(city):
+            edition = await publish_edition(
+                session,
+                SEED_PRINCIPAL,
+                city,
+                suppression_threshold=settings.suppression_threshold,
+            )
+            published.append(edition.id)
+    return published
 
 
 async def _import_figures(session: AsyncSession) -> ImportResult:

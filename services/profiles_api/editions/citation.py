@@ -22,7 +22,8 @@ class Citation:
     published_at: datetime
     url: str
     content_hash: str
-    accessed: date
+    #: Today, for a citation read now; none in the citation line a stored report prints.
+    accessed: date | None
 
     @property
     def title(self) -> str:
@@ -35,23 +36,23 @@ def _parts(day: date) -> dict[str, list[list[int]]]:
 
 def csl_json(citation: Citation) -> list[dict[str, Any]]:
     """A CSL-JSON item list (CSL 1.0.2 data schema) of one report."""
-    return [
-        {
-            "id": citation.edition_id,
-            "type": "report",
-            "title": citation.title,
-            "author": [{"literal": NETWORK_NAME}],
-            "publisher": NETWORK_NAME,
-            "collection-title": SERIES,
-            "genre": "City Migration Profile",
-            "number": citation.edition_id,
-            "version": citation.edition_id,
-            "issued": _parts(citation.published_at.date()),
-            "accessed": _parts(citation.accessed),
-            "URL": citation.url,
-            "note": f"SHA-256: {citation.content_hash}",
-        }
-    ]
+    item: dict[str, Any] = {
+        "id": citation.edition_id,
+        "type": "report",
+        "title": citation.title,
+        "author": [{"literal": NETWORK_NAME}],
+        "publisher": NETWORK_NAME,
+        "collection-title": SERIES,
+        "genre": "City Migration Profile",
+        "number": citation.edition_id,
+        "version": citation.edition_id,
+        "issued": _parts(citation.published_at.date()),
+        "URL": citation.url,
+        "note": f"SHA-256: {citation.content_hash}",
+    }
+    if citation.accessed is not None:
+        item["accessed"] = _parts(citation.accessed)
+    return [item]
 
 
 def csl_text(citation: Citation) -> str:
@@ -86,11 +87,13 @@ def bibtex(citation: Citation) -> str:
         "year": str(published.year),
         "date": published.isoformat(),
         "url": citation.url,
-        "urldate": citation.accessed.isoformat(),
+        "urldate": citation.accessed.isoformat() if citation.accessed else "",
         "note": f"Edition {citation.edition_id}, SHA-256: {citation.content_hash}",
     }
     lines = [f"@techreport{{{citation.edition_id},"]
     for name, value in fields.items():
+        if not value:
+            continue
         escaped = value if name in ("url", "author") else _bibtex_escape(value)
         lines.append(f"  {name} = {{{escaped}}},")
     lines.append("}")
@@ -100,8 +103,14 @@ def bibtex(citation: Citation) -> str:
 def text_line(citation: Citation) -> str:
     """One line, author-date: who, year, title, edition, publisher, URL, hash, access date."""
     published = citation.published_at.date()
+    accessed = f"; accessed {citation.accessed.isoformat()}" if citation.accessed else ""
     return (
         f"{NETWORK} ({published.year}). {citation.title}. Edition {citation.edition_id} "
         f"({published.isoformat()}). {NETWORK_NAME}. {citation.url} "
-        f"(SHA-256 {citation.content_hash}; accessed {citation.accessed.isoformat()}).\n"
+        f"(SHA-256 {citation.content_hash}{accessed}).\n"
     )
+
+
+def edition_url(base: str, edition_id: str) -> str:
+    """The address of an edition under the platform's root ``base`` ("" for a path)."""
+    return f"{base.rstrip('/')}/v1/editions/{edition_id}"

@@ -53,6 +53,13 @@ class EditionRepository(Repository[Edition]):
             await self.session.scalars(keyset(statement, page, *EDITION_ORDER, descending=True))
         ).all()
 
+    async def exists_for(self, city_code: str) -> bool:
+        """Whether the city has an edition, withdrawn or not."""
+        found = await self.session.scalar(
+            select(Edition.id).where(Edition.city_code == city_code).limit(1)
+        )
+        return found is not None
+
     async def latest_after(self, edition: Edition) -> Edition | None:
         """The latest edition of the city published after ``edition`` and not withdrawn."""
         return await self.session.scalar(

@@ -211,7 +211,12 @@ async def edition_citation(
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
 ) -> Response:
     chosen = _citation_format(format_, accept)
-    url = str(request.url_for("get_edition", edition_id=edition_id))
+    public_url: str | None = request.app.state.settings.public_url
+    url = (
+        citation.edition_url(public_url, edition_id)
+        if public_url
+        else str(request.url_for("get_edition", edition_id=edition_id))
+    )
     cited = await service.edition_citation(session, edition_id, url=url, languages=languages)
     body = {
         CitationFormat.csl: citation.csl_text,

@@ -2,20 +2,28 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Header, Path, Query, Request, Response, status
+from fastapi.responses import HTMLResponse, JSONResponse
+from redis.asyncio import Redis
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.compare.router import MAX_COMPARED
+from services.profiles_api.editions.router import GONE
+from services.profiles_api.editions.schemas import EditionIdPath
 from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.fields import PERIOD_PATTERN, FieldProblem
 from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.reports import service
 from services.profiles_api.reports.labels import report_language
+from services.profiles_api.reports.requests import queue_of
+from services.profiles_api.reports.service import RETRY_AFTER_SECONDS
 from shared.db import SessionDep
 from shared.errors import invalid
 from shared.i18n import LANGUAGE_TAG_PATTERN, Languages, LanguagesDep
+from shared.negotiation import preferred_media_type
 from shared.openapi import problem_responses
 from shared.params import CityCodePath
+from shared.settings import Settings
 
 router = APIRouter(prefix="/v1", tags=["reports"])
 
@@ -174,3 +182,146 @@ async def get_compare_chart(
     except FieldProblem as problem:
         parameter = _FIELD_TO_PARAMETER[problem.field]
         raise invalid(parameter, problem.message, location="query") from problem
+
+
+_HTML = "text/html"
+_PDF = "application/pdf"
+_REPORT_CONTENT: dict[str, Any] = {
+    _HTML: {"schema": {"type": "string"}},
+    _PDF: {"schema": {"type": "string", "format": "binary"}},
+}
+_RENDERING: dict[int | str, dict[str, Any]] = {
+    202: {
+        "description": "The PDF is being rendered: ask again after `Retry-After` seconds.",
+        "content": {
+            "application/json": {
+                "example": {"edition": "TNTUN-2026-1", "language": "ar", "status": "rendering"}
+            }
+        },
+    },
+    503: {"description": "The PDF could not be rendered (the problem names the error)."},
+}
+_EDITION_REPORT = (
+    "The report of a published edition, frozen as the edition holds it, in `en`, `fr` or `ar` "
+    "(right to left), by `?lang=` or `Accept-Language`; a text missing in the language is "
+    "shown in the next of the fallback chain with a note. The cover cites the edition (id, "
+    "date, address, content hash). "
+)
+
+
+def _root(request: Request) -> str:
+    """The platform's public address, for the citation on a report's cover."""
+    public_url: str | None = request.app.state.settings.public_url
+    return public_url or str(request.base_url).rstrip("/")
+
+
+async def _html(
+    request: Request, session: AsyncSession, edition_id: str, language: str
+) -> Response:
+    page = await service.edition_report_html(session, edition_id, language, root=_root(request))
+    return HTMLResponse(
+        page, headers={"Content-Language": language, "Vary": "Accept, Accept-Language"}
+    )
+
+
+async def _pdf(request: Request, session: AsyncSession, edition_id: str, language: str) -> Response:
+    settings: Settings = request.app.state.settings
+    redis: Redis | None = request.app.state.redis
+    enqueue = queue_of(redis, settings.queue_name) if redis is not None else None
+    outcome = await service.edition_pdf(
+        session,
+        edition_id,
+        language,
+        enqueue=enqueue,
+        wait_seconds=settings.report_wait_seconds,
+        max_failures=settings.report_max_failures,
+    )
+    if outcome.pdf is None:
+        return JSONResponse(
+            {"edition": edition_id, "language": language, "status": "rendering"},
+            status_code=status.HTTP_202_ACCEPTED,
+            headers={"Retry-After": str(RETRY_AFTER_SECONDS), "Content-Language": language},
+        )
+    return Response(
+        outcome.pdf,
+        media_type=_PDF,
+        headers={
+            "ETag": f'"{outcome.pdf_hash}"',
+            "Content-Language": language,
+            "Content-Disposition": f'inline; filename="{edition_id}-{language}.pdf"',
+            "Vary": "Accept, Accept-Language",
+        },
+    )
+
+
+@router.get(
+    "/editions/{edition_id}/report",
+    summary="An edition's report (HTML or PDF)",
+    description=_EDITION_REPORT + "HTML (`text/html`, the default) or PDF (`application/pdf`) "
+    "by `Accept`; `report.html` and `report.pdf` name the format in the path. A PDF is "
+    "rendered once per language by the worker and kept: while it renders the answer is 202 "
+    "with `Retry-After`.",
+    response_class=Response,
+    responses={
+        200: {"description": "The report.", "content": _REPORT_CONTENT},
+        **_RENDERING,
+        **problem_responses(404),
+        **GONE,
+    },
+)
+async def get_edition_report(
+    edition_id: EditionIdPath,
+    request: Request,
+    session: SessionDep,
+    languages: LanguagesDep,
+    lang: LangQuery = None,
+    accept: Annotated[str | None, Header(include_in_schema=False)] = None,
+) -> Response:
+    language = _language(lang, languages)
+    if preferred_media_type(accept, [_HTML, _PDF]) == _PDF:
+        return await _pdf(request, session, edition_id, language)
+    return await _html(request, session, edition_id, language)
+
+
+@router.get(
+    "/editions/{edition_id}/report.html",
+    summary="An edition's report as HTML",
+    description=_EDITION_REPORT,
+    response_class=HTMLResponse,
+    responses={
+        200: {"description": "The report.", "content": {_HTML: _REPORT_CONTENT[_HTML]}},
+        **problem_responses(404),
+        **GONE,
+    },
+)
+async def get_edition_report_html(
+    edition_id: EditionIdPath,
+    request: Request,
+    session: SessionDep,
+    languages: LanguagesDep,
+    lang: LangQuery = None,
+) -> Response:
+    return await _html(request, session, edition_id, _language(lang, languages))
+
+
+@router.get(
+    "/editions/{edition_id}/report.pdf",
+    summary="An edition's report as PDF",
+    description=_EDITION_REPORT + "Rendered once per language by the worker and kept: while "
+    "it renders the answer is 202 with `Retry-After`.",
+    response_class=Response,
+    responses={
+        200: {"description": "The report.", "content": {_PDF: _REPORT_CONTENT[_PDF]}},
+        **_RENDERING,
+        **problem_responses(404),
+        **GONE,
+    },
+)
+async def get_edition_report_pdf(
+    edition_id: EditionIdPath,
+    request: Request,
+    session: SessionDep,
+    languages: LanguagesDep,
+    lang: LangQuery = None,
+) -> Response:
+    return await _pdf(request, session, edition_id, _language(lang, languages))

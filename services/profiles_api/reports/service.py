@@ -6,16 +6,22 @@ What the caller may see is decided here (``Reader``, through ``assemble_profile`
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from functools import partial
 from typing import Any
 
+import anyio
 from anyio import to_thread
+from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.cities.service import get_city
 from services.profiles_api.compare import service as compare_service
+from services.profiles_api.editions import citation
+from services.profiles_api.editions import service as editions_service
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.indicators.service import get_indicator
@@ -35,10 +41,20 @@ from services.profiles_api.reports.document import (
     DocumentValue,
     ReportDocument,
 )
+from services.profiles_api.reports.edition import edition_document
 from services.profiles_api.reports.localise import Localiser
+from services.profiles_api.reports.pdf import render_pdf
 from services.profiles_api.reports.render import render_report
-from services.profiles_api.reports.repository import preferred_series
+from services.profiles_api.reports.repository import (
+    EditionReportRepository,
+    StoredReport,
+    preferred_series,
+)
+from services.profiles_api.reports.requests import Enqueue, enqueue_rendering
 from services.profiles_api.sources.models import Source
+from shared.errors import ProblemError
+
+log = logging.getLogger(__name__)
 
 
 def _indicator(indicator: Indicator) -> DocumentIndicator:
@@ -197,3 +213,110 @@ async def compare_chart_spec(
         for match in matches
     ]
     return compare_chart(bars, warnings, Localiser(language))
+
+
+#: The languages an edition's report is rendered in (``labels.report_language``'s).
+REPORT_LANGUAGES = ("en", "fr", "ar")
+
+
+async def edition_report_document(
+    session: AsyncSession, edition_id: str, language: str, *, root: str
+) -> ReportDocument:
+    """The report document of a published edition (404 if unknown, 410 if withdrawn), its
+    cover citing it at ``root`` (the platform's public address; "" for paths only)."""
+    edition = await editions_service.get_edition(session, edition_id)
+    snapshot = json.loads(edition.content)
+    city = Localiser(language).pick(snapshot["city"]["names"], edition.city_code).text
+    cited = citation.Citation(
+        edition_id=edition.id,
+        city=city,
+        published_at=edition.published_at,
+        url=citation.edition_url(root, edition.id),
+        content_hash=edition.content_hash,
+        accessed=None,
+    )
+    return edition_document(
+        snapshot, content_hash=edition.content_hash, citation=citation.text_line(cited).strip()
+    )
+
+
+async def edition_report_html(
+    session: AsyncSession, edition_id: str, language: str, *, root: str
+) -> str:
+    """The report of a published edition as HTML in ``language``."""
+    document = await edition_report_document(session, edition_id, language, root=root)
+    return await to_thread.run_sync(
+        partial(render_report, document, language, preview=False, draw=svg)
+    )
+
+
+async def render_edition_pdf(
+    session: AsyncSession, edition_id: str, language: str, *, root: str
+) -> bytes:
+    """The report of a published edition as PDF in ``language`` (CPU work, off the loop)."""
+    document = await edition_report_document(session, edition_id, language, root=root)
+    return await to_thread.run_sync(
+        partial(render_pdf, document, language, preview=False, draw=svg)
+    )
+
+
+#: What a 202 asks the reader to wait before asking again for a PDF being rendered.
+RETRY_AFTER_SECONDS = 2
+
+
+async def edition_pdf(
+    session: AsyncSession,
+    edition_id: str,
+    language: str,
+    *,
+    enqueue: Enqueue | None,
+    wait_seconds: float,
+    max_failures: int,
+) -> StoredReport:
+    """An edition's stored PDF in ``language``; if there is none yet, ask the worker for it
+    and wait up to ``wait_seconds`` for it (``pdf`` stays None past that). 404/410 as the
+    edition's reads; 503 naming the error once the rendering is given up."""
+    await editions_service.get_edition(session, edition_id)
+    reports = EditionReportRepository.from_session(session)
+    stored = await reports.stored(edition_id, language)
+    if stored is not None and stored.pdf is not None:
+        return stored
+    if stored is not None and stored.failures >= max_failures:
+        raise ProblemError.of_status(
+            503,
+            "Report unavailable",
+            f"The {language} PDF of edition {edition_id} could not be rendered: "
+            f"{stored.last_error}",
+            edition=edition_id,
+            language=language,
+        )
+    if stored is None:
+        await reports.request(edition_id, [language])
+        # Committed before the job is enqueued: the worker finds the request, and the sweep
+        # enqueues it again if the job is lost.
+        await session.commit()
+        stored = await reports.stored(edition_id, language)
+    if enqueue is not None and stored is not None and stored.pdf is None:
+        try:
+            await enqueue_rendering(enqueue, stored)
+        except (RedisError, OSError) as error:
+            log.warning(
+                "edition %s: rendering not enqueued (%s); the sweep will", edition_id, error
+            )
+    return await _rendered_within(reports, edition_id, language, wait_seconds)
+
+
+async def _rendered_within(
+    reports: EditionReportRepository, edition_id: str, language: str, seconds: float
+) -> StoredReport:
+    """The rendering as soon as the worker stored it, or as it stands after ``seconds``."""
+    deadline = anyio.current_time() + seconds
+    pause = 0.05
+    while True:
+        stored = await reports.stored(edition_id, language)
+        assert stored is not None  # requested above, and never deleted with its edition
+        remaining = deadline - anyio.current_time()
+        if stored.pdf is not None or remaining <= 0:
+            return stored
+        await anyio.sleep(min(pause, remaining))
+        pause = min(pause * 2, 0.5)
