@@ -22,24 +22,33 @@ pytestmark = pytest.mark.browser
 #: axe-core's impacts that fail a page.
 FAILING_IMPACTS = {"serious", "critical"}
 
-#: What fits, and where the widest elements are when something does not (leaves of the
-#: overflow: elements past an edge none of whose children is, outside scrolling boxes).
+#: What fits, and where the content is that does not: the deepest elements past the edge the
+#: page scrolls to (the right, or the left right to left), or whose content spills past it
+#: (a list's markers are no elements), outside scrolling boxes and charts' insides.
 OVERFLOW = """() => {
   const width = window.innerWidth;
-  const past = (el) => { const r = el.getBoundingClientRect();
-    return r.width > 0 && (r.right > width + 1 || r.left < -1); };
+  const rtl = getComputedStyle(document.documentElement).direction === 'rtl';
+  const past = (left, right) => rtl ? left < -1 : right > width + 1;
   const scrolled = (el) => { for (let p = el.parentElement; p; p = p.parentElement) {
-    if (['auto', 'scroll', 'hidden', 'clip'].includes(getComputedStyle(p).overflowX)
-        && p !== document.documentElement && p !== document.body) return true; }
+    if (p === document.body || p === document.documentElement) return false;
+    if (getComputedStyle(p).overflowX !== 'visible') return true; }
     return false; };
-  const culprits = [...document.body.querySelectorAll('*')]
-    .filter((el) => past(el) && !scrolled(el) && ![...el.children].some(past))
+  const beyond = (el) => { const r = el.getBoundingClientRect();
+    if (r.width > 0 && past(r.left, r.right)) return true;
+    return el.scrollWidth > el.clientWidth + 1 && getComputedStyle(el).overflowX === 'visible'
+      && past(r.right - el.scrollWidth, r.left + el.scrollWidth); };
+  const found = [...document.body.querySelectorAll('*')].filter((el) =>
+    (el instanceof HTMLElement || el.tagName.toLowerCase() === 'svg')
+    && !el.parentElement.closest('svg') && !scrolled(el) && beyond(el));
+  const culprits = found.filter((el) => !found.some((other) => other !== el && el.contains(other)))
     .slice(0, 5)
     .map((el) => { const r = el.getBoundingClientRect();
-      return `<${el.tagName.toLowerCase()}${el.id ? '#' + el.id : ''}`
-        + `${el.className && typeof el.className === 'string' ? '.' + el.className.trim()
-          .split(/\\s+/).join('.') : ''}> from ${Math.round(r.left)} to ${Math.round(r.right)}`
-        + ` px: "${(el.textContent || '').trim().slice(0, 40)}"`; });
+      const name = el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + (typeof el.className === 'string' && el.className.trim()
+          ? '.' + el.className.trim().split(/\\s+/).join('.') : '');
+      return `<${name}> at ${Math.round(r.left)}-${Math.round(r.right)} px, its content `
+        + `${el.scrollWidth} px wide in ${el.clientWidth}: `
+        + `"${(el.textContent || '').trim().slice(0, 40)}"`; });
   return {scrollWidth: document.documentElement.scrollWidth, innerWidth: width, culprits};
 }"""
 
@@ -104,7 +113,7 @@ def overflow_problems(found: dict[str, Any]) -> list[str]:
         return []
     return [
         f"horizontal overflow: the document is {found['scrollWidth']} px wide in a "
-        f"{found['innerWidth']} px viewport; widest: {found['culprits']}"
+        f"{found['innerWidth']} px viewport; past the edge: {found['culprits']}"
     ]
 
 
