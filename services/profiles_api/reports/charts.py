@@ -6,7 +6,9 @@ vega-embed) and what the report draws on the server, from the same ``ReportDocum
 
 from __future__ import annotations
 
+import functools
 import html
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -153,9 +155,19 @@ def _alt_text(name: str, city: str, unit: str, shown: list[DocumentValue], loc: 
     )
 
 
+#: Charts drawn lately, by their spec: an edition's report (immutable) and a preview of data
+#: that did not change draw the same specs again; drawing is most of a report's time.
+DRAWN_CACHE_SIZE = 512
+
+
+@functools.lru_cache(maxsize=DRAWN_CACHE_SIZE)
+def _drawn(spec: str) -> str:
+    return vl_convert.vegalite_to_svg(json.loads(spec))
+
+
 def svg(chart: Chart) -> str:
     """The chart drawn from its spec, with its text alternative as the SVG's title."""
-    drawn = vl_convert.vegalite_to_svg(chart.spec)
+    drawn = _drawn(json.dumps(chart.spec, sort_keys=True, ensure_ascii=False))
     opening = drawn.index(">") + 1
     alt = html.escape(chart.alt)
     return (
