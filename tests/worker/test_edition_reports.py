@@ -7,10 +7,15 @@ import subprocess
 from pathlib import Path
 
 import httpx
+from sqlalchemy import text
 
 from services.profiles_api.reports.localise import Localiser
+from services.profiles_api.reports.repository import EditionReportRepository
+from services.profiles_api.reports.tasks import render_edition_report, sweep_edition_reports
+from services.worker.app import open_worker
 from shared.auth import Role
-from tests.factories import Api
+from shared.db import Database
+from tests.factories import Api, assert_problem
 from tests.waiting import eventually
 from tests.worker.conftest import Platform
 
@@ -81,3 +86,36 @@ async def test_an_edition_is_rendered_in_every_language_and_its_pdf_kept(
     # Kept: asked again, the same bytes come from the store, with the worker stopped.
     again = await platform.profiles.get(f"/v1/editions/{edition['id']}/report.pdf?lang=ar")
     assert again.status_code == 200 and again.content == arabic.content
+
+
+async def test_a_lost_request_is_swept_and_a_rendering_given_up_is_a_503(
+    platform: Platform, quiet: Database
+) -> None:
+    """No worker runs while the PDF is asked for: its job waits on the queue. The request is
+    then made to look lost (asked two minutes ago); the sweep enqueues it again and its job
+    renders it. Another language's rendering is recorded as failed as often as allowed."""
+    published = await platform.profiles.post("/v1/cities/TNTUN/editions", role=Role.admin)
+    edition = published.json()["id"]
+    url = f"/v1/editions/{edition}/report.pdf"
+    assert (await platform.profiles.get(f"{url}?lang=fr")).status_code == 202
+    assert (await platform.profiles.get(f"{url}?lang=en")).status_code == 202
+    async with quiet.sessionmaker() as session, session.begin():
+        await session.execute(
+            text(
+                "UPDATE profiles.edition_report SET requested_at = now() - interval '2 minutes'"
+                " WHERE edition_id = :id"
+            ),
+            {"id": edition},
+        )
+        reports = EditionReportRepository.from_session(session)
+        for _ in range(platform.settings.report_max_failures):
+            await reports.record_failure(edition, "en", "RuntimeError: out of paper")
+
+    async with open_worker(platform.settings) as worker:
+        swept = await sweep_edition_reports({"worker": worker})
+        assert swept == "1 of 1 enqueued", swept  # fr only: en is given up
+        assert await render_edition_report({"worker": worker}, edition, "fr") != "failed"
+    french = await platform.profiles.get(f"{url}?lang=fr")
+    assert french.status_code == 200 and french.content.startswith(b"%PDF-")
+    problem = assert_problem(await platform.profiles.get(f"{url}?lang=en"), 503)
+    assert "out of paper" in problem["detail"], problem
