@@ -107,6 +107,10 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "coverage_matrix"):                EVERYONE,
     (PROFILES, "list_aggregation_runs"):          ADMIN,
     (PROFILES, "list_audit"):                     ADMIN,
+    (PROFILES, "index_page"):                     EVERYONE,
+    (PROFILES, "city_page"):                      EVERYONE,
+    (PROFILES, "city_editions_page"):             EVERYONE,
+    (PROFILES, "compare_page"):                   EVERYONE,
     # --- dialogue ------------------------------------------------------------------------
     (DIALOGUE, "healthz"):                        EVERYONE,
     (DIALOGUE, "readyz"):                         EVERYONE,
@@ -170,6 +174,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (DIALOGUE, "delete_webhook"):                 ADMIN,
     (DIALOGUE, "list_notifications"):             ADMIN,
     (DIALOGUE, "list_audit"):                     ADMIN,
+    (DIALOGUE, "events_page"):                    EVERYONE,
     (DIALOGUE, "get_notification"):               ADMIN,
 }
 # fmt: on

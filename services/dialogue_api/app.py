@@ -15,6 +15,7 @@ from services.dialogue_api.exchanges.router import router as exchanges
 from services.dialogue_api.indicators.dependencies import profiles_lifespan
 from services.dialogue_api.notifications.router import router as notifications
 from services.dialogue_api.outcomes.router import router as outcomes
+from services.dialogue_api.pages.router import router as pages
 from services.dialogue_api.people.router import router as people
 from services.dialogue_api.recommendations.router import router as recommendations
 from services.dialogue_api.registrations.router import router as registrations
@@ -38,6 +39,10 @@ TAGS = [
     {"name": "cities", "description": "The network's cities as the dialogue knows them."},
     {"name": "webhooks", "description": "Partner systems subscribed to events, signed."},
     {"name": "notifications", "description": "The log of e-mails and webhooks delivered."},
+    {
+        "name": "pages",
+        "description": "Public HTML pages (en, fr, ar; no JavaScript needed): the events calendar.",
+    },
     {"name": "audit", "description": "Every change, who made it and when (admins)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -70,6 +75,7 @@ def create_app(settings: Settings) -> FastAPI:
             cities,
             webhooks,
             notifications,
+            pages,
             audit_router(audit_log_table),
         ],
     )

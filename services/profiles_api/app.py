@@ -14,6 +14,7 @@ from services.profiles_api.editions.router import router as editions
 from services.profiles_api.imports.router import router as imports
 from services.profiles_api.indicators.router import router as indicators
 from services.profiles_api.observations.router import router as observations
+from services.profiles_api.pages.router import router as pages
 from services.profiles_api.profiles.router import router as profiles
 from services.profiles_api.reports.router import router as reports
 from services.profiles_api.sections.router import router as sections
@@ -50,6 +51,11 @@ TAGS = [
         "description": "Computed by the worker from the published figures: network and "
         "regional aggregates, derived indicators' values and the data-coverage matrix.",
     },
+    {
+        "name": "pages",
+        "description": "Public HTML pages (en, fr, ar; no JavaScript needed): the network's "
+        "cities, each city's profile and editions, cities compared.",
+    },
     {"name": "audit", "description": "Every change, who made it and when (admins)."},
     {"name": "operations", "description": "Health, readiness and metrics."},
 ]
@@ -81,6 +87,7 @@ def create_app(settings: Settings) -> FastAPI:
             editions,
             reports,
             aggregates,
+            pages,
             audit_router(audit_log_table),
         ],
         upload_routers=[imports],
