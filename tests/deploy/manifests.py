@@ -83,21 +83,44 @@ def worker_max_jobs() -> int:
 
 
 @functools.cache
-def api_paths(api: str) -> tuple[list[str], list[str]]:
-    """The paths ``api`` serves, path parameters filled in: (public paths: its API, docs and
-    OpenAPI document; the operations endpoints: health, readiness, metrics)."""
+def _documented(api: str) -> dict[str, Any]:
+    """The paths of ``api``'s OpenAPI document, and the app's routes."""
     from services.dialogue_api.app import create_app as dialogue_app
     from services.profiles_api.app import create_app as profiles_app
     from shared.settings import Settings
 
     factory = {"profiles": profiles_app, "dialogue": dialogue_app}[api]
     app = factory(Settings(database_url="postgresql://unused/unused", redis_url="redis://unused"))
-    documented = [re.sub(r"\{\w+\}", "X", path) for path in app.openapi()["paths"]]
-    pages = [path for route in app.routes if (path := getattr(route, "path", "")) in _PAGES]
+    return {"paths": app.openapi()["paths"], "routes": [getattr(r, "path", "") for r in app.routes]}
+
+
+def _filled(path: str) -> str:
+    return re.sub(r"\{\w+\}", "X", path)
+
+
+@functools.cache
+def api_paths(api: str) -> tuple[list[str], list[str]]:
+    """The paths ``api`` serves under its prefix, path parameters filled in: (public paths:
+    its API, docs and OpenAPI document; the operations endpoints: health, readiness, metrics).
+    Its public pages, served at the root, are ``page_paths``."""
+    document = _documented(api)
+    documented = [_filled(path) for path in document["paths"]]
+    docs = [path for path in document["routes"] if path in _PAGES]
     # ``/v1`` itself is the API's index, for the public as the rest of ``/v1``.
-    public = [path for path in documented if path == "/v1" or path.startswith("/v1/")] + pages
-    operations = [path for path in documented if path not in public]
+    public = [path for path in documented if path == "/v1" or path.startswith("/v1/")] + docs
+    operations = [path for path in documented if path not in public and path not in page_paths(api)]
     return public, operations
+
+
+@functools.cache
+def page_paths(api: str) -> list[str]:
+    """The public HTML pages ``api`` serves (its operations tagged ``pages``), path parameters
+    filled in: the proxy and the Ingress route them at the root, without the API's prefix."""
+    return [
+        _filled(path)
+        for path, item in _documented(api)["paths"].items()
+        if "pages" in item.get("get", {}).get("tags", ())
+    ]
 
 
 _PAGES = {"/docs", "/docs/oauth2-redirect", "/redoc", "/openapi.json"}

@@ -38,6 +38,7 @@ from tests.deploy.manifests import (
     kubectl,
     kustomize,
     of_kind,
+    page_paths,
     parse_cli,
     pod_spec,
     pool_size,
@@ -210,6 +211,22 @@ def test_the_ingress_routes_each_prefix_to_the_api_serving_it(resources: Resourc
             assert service["port"]["name"] in ports
         environment = container_env(_main_container(deployments[api]), config_maps)
         assert environment["MC2CM_ROOT_PATH"] == prefix, f"{api} would not serve {prefix}"
+
+
+def test_the_ingress_routes_the_public_pages_at_the_root(resources: Resources) -> None:
+    """As the compose proxy: each page (and its query strings) goes to the API serving it,
+    which serves it without its prefix too; the pages' neighbours stay unrouted."""
+    (ingress,) = of_kind(resources, "Ingress").values()
+    pages = {api: page_paths(api) for api in APIS}
+    assert {"/", "/cities/X", "/cities/X/editions", "/compare"} <= set(pages["profiles"]), pages
+    assert "/events" in pages["dialogue"], pages
+    for api, paths in pages.items():
+        for path in paths:
+            backend = _ingress_backend(ingress, path)
+            assert backend is not None, f"the Ingress does not route {path}"
+            assert backend["service"]["name"] == api, (path, backend)
+    for unrouted in ("/index", "/compare/x", "/events/1", "/eventsx", "/v1/cities"):
+        assert _ingress_backend(ingress, unrouted) is None, f"{unrouted} is routed"
 
 
 def test_the_ingress_keeps_health_and_metrics_inside_the_cluster(resources: Resources) -> None:

@@ -23,7 +23,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.deploy.manifests import api_paths
+from tests.deploy.manifests import api_paths, page_paths
 from tests.e2e.stack import HOST, find_nginx, free_port, nginx_config, start_nginx, wait_for
 
 #: How long the test's proxy waits for an answer, and how long the stand-in's slow path takes.
@@ -148,9 +148,30 @@ PUBLIC = [("GET", f"/{api}{path}", api, path) for api in APIS for path in api_pa
     ("POST", "/profiles/v1/imports?dry_run=true", "profiles", "/v1/imports?dry_run=true"),
     ("POST", "/dialogue/v1/events", "dialogue", "/v1/events"),
 ]
+#: (path at the proxy, API): the public pages, at the root and passed as they are, with the
+#: query strings their forms and language switches send.
+PAGES = [(path, api) for api in APIS for path in page_paths(api)] + [
+    ("/?lang=ar", "profiles"),
+    ("/cities/PTLIS/editions?lang=fr", "profiles"),
+    ("/compare?indicator=foreign_nationals&cities=ESMAD&cities=PTLIS&lang=en", "profiles"),
+    ("/events?lang=ar", "dialogue"),
+]
 PRIVATE = [
-    f"/{api}{path}" for api in APIS for path in [*api_paths(api)[1], "/internal", "/v1x"]
-] + ["/", "/wp-admin", "/v1/cities", "/metrics"]
+    f"/{api}{path}"
+    for api in APIS
+    # The pages are at the root only (``/profiles/`` is the docs' redirect, tested below).
+    for path in [*api_paths(api)[1], *page_paths(api), "/internal", "/v1x"]
+    if path != "/"
+] + [
+    "/wp-admin",
+    "/v1/cities",
+    "/metrics",
+    "/compare/x",
+    "/comparex",
+    "/events/1",
+    "/events.ics",
+    "/index",
+]
 
 
 def test_the_public_reaches_each_api_its_docs_and_openapi_document_without_the_prefix(
@@ -168,10 +189,30 @@ def test_the_public_reaches_each_api_its_docs_and_openapi_document_without_the_p
             assert seen.headers["X-Forwarded-Proto"] == "http", seen.headers
 
 
+def test_the_public_reaches_the_pages_at_the_root_as_they_are(
+    proxy: Proxy, stand_ins: dict[str, StandIn]
+) -> None:
+    assert {path for path, _ in PAGES} >= {"/", "/cities/X", "/compare", "/events"}, PAGES
+    url = proxy(_ports(stand_ins))
+    with httpx.Client(base_url=url) as client:
+        for path, api in PAGES:
+            answer = client.get(path, headers={"Accept-Language": "ar"})
+            assert answer.status_code == 200, (path, answer.status_code, answer.text)
+            assert answer.json() == {"api": api, "path": path}, path
+            seen = stand_ins[api].seen[-1]
+            assert seen.headers["Accept-Language"] == "ar", seen.headers
+            assert seen.headers["X-Forwarded-For"] == HOST, seen.headers
+        # The cities are listed on the index.
+        moved = client.get("/cities?lang=fr")
+        assert (moved.status_code, moved.headers["location"]) == (308, "/?lang=fr")
+
+
 def test_health_metrics_and_unknown_paths_stay_private(
     proxy: Proxy, stand_ins: dict[str, StandIn]
 ) -> None:
     url = proxy(_ports(stand_ins))
+    for server in stand_ins.values():
+        server.seen.clear()  # the proxy's start was awaited by asking for the index page
     with httpx.Client(base_url=url) as client:
         for path in PRIVATE:
             answer = client.get(path)
