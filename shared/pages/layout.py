@@ -155,6 +155,15 @@ class Page:
     def date(self, day: dt.date) -> str:
         return format_date(day, format="long", locale=self.language)
 
+    def period(self, period: str | None) -> str:
+        """A full-date period as the locale writes a date; years, quarters, months as given."""
+        if period and len(period) == 10:
+            try:
+                return self.date(dt.date.fromisoformat(period))
+            except ValueError:
+                return period
+        return period or ""
+
     def time(self, moment: dt.datetime) -> str:
         """The time of day of ``moment`` (already in the zone it is shown in)."""
         return format_time(moment, format="short", locale=self.language)

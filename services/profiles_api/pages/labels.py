@@ -72,7 +72,7 @@ PROFILES_LABELS: Final[Labels] = {
         "fr": "Les éditions plus anciennes sont listées dans le JSON.",
         "ar": "الإصدارات الأقدم مدرجة في JSON.",
     },
-    "edition": {"en": "Edition {id}", "fr": "Édition {id}", "ar": "الإصدار {id}"},
+    "edition": {"en": "Edition", "fr": "Édition", "ar": "الإصدار"},
     "published": {"en": "Published on {date}", "fr": "Publiée le {date}", "ar": "نُشر في {date}"},
     "report_html": {
         "en": "Report (web page)",
