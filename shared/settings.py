@@ -188,6 +188,15 @@ class Settings(BaseSettings):
     public_url: str | None = Field(
         default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$", examples=["https://mc2cm.example"]
     )
+    #: Where each service's public pages are, for the links between them, when the two are
+    #: not behind one address (``make dev`` serves each on its own port); unset, the links
+    #: are paths from the root, as the proxy and the Ingress route them.
+    profiles_pages_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$", examples=["http://127.0.0.1:8001"]
+    )
+    dialogue_pages_url: str | None = Field(
+        default=None, pattern=r"^https?://[^\s/]+(/[^\s]*)?$", examples=["http://127.0.0.1:8002"]
+    )
     #: How long a request for an edition's PDF not rendered yet waits for the worker before
     #: answering 202 with Retry-After.
     report_wait_seconds: float = Field(default=5, ge=0, le=30)

@@ -178,6 +178,9 @@ def run_dev(
         profiles_api = {
             "MC2CM_PROFILES_API_URL": f"http://127.0.0.1:{ports['profiles']}",
             "MC2CM_PUBLIC_URL": f"http://127.0.0.1:{ports['profiles']}",
+            # Each service's pages link to the other's on its own port.
+            "MC2CM_PROFILES_PAGES_URL": f"http://127.0.0.1:{ports['profiles']}",
+            "MC2CM_DIALOGUE_PAGES_URL": f"http://127.0.0.1:{ports['dialogue']}",
         }
         child_env = (
             DEV_DEFAULTS

@@ -2,8 +2,10 @@
 
 Pages live at the platform's root, where the proxy and the Ingress route them (``/``,
 ``/cities/…``, ``/compare`` to profiles, ``/events`` to dialogue), so links between pages are
-plain paths. The JSON a page was built from is the API's, under the service's root path
-(``/profiles/v1/…`` behind the proxy), so those links carry the request's root path.
+plain paths; where each service is at an address of its own (``make dev``: one port each),
+``MC2CM_PROFILES_PAGES_URL`` and ``MC2CM_DIALOGUE_PAGES_URL`` say where. The JSON a page was
+built from is the API's, under the service's root path (``/profiles/v1/…`` behind the
+proxy), so those links carry the request's root path.
 """
 
 from __future__ import annotations
@@ -87,6 +89,10 @@ class Page:
     json: list[Link] = field(default_factory=list)
     #: Pages about the same subject (a city's profile and its editions).
     related: list[Link] = field(default_factory=list)
+    #: Where the dialogue's pages (``/events``) and the profiles' (the others) are, when not
+    #: at this address's root.
+    dialogue_site: str = ""
+    profiles_site: str = ""
 
     @classmethod
     def of(
@@ -94,6 +100,7 @@ class Page:
     ) -> Page:
         """The page ``request`` asks for, in ``language``, in the site's ``section``."""
         query = tuple((name, value) for name, value in request.query_params.multi_items())
+        settings = request.app.state.settings
         return cls(
             language=language,
             path=route_path(request.scope),
@@ -101,6 +108,8 @@ class Page:
             root=str(request.scope.get("root_path", "")).rstrip("/"),
             section=section,
             labels=(*labels, LAYOUT_LABELS),
+            dialogue_site=(settings.dialogue_pages_url or "").rstrip("/"),
+            profiles_site=(settings.profiles_pages_url or "").rstrip("/"),
         )
 
     @property
@@ -111,8 +120,9 @@ class Page:
         return lookup(self.labels, key, self.language, **values)
 
     def href(self, path: str, *params: tuple[str, str]) -> str:
-        """A page's path with its query, in this page's language."""
-        return f"{path}?{urlencode([*params, ('lang', self.language)])}"
+        """A page's address with its query, in this page's language."""
+        site = self.dialogue_site if path.startswith("/events") else self.profiles_site
+        return f"{site}{path}?{urlencode([*params, ('lang', self.language)])}"
 
     def api(self, path: str, *params: tuple[str, str]) -> str:
         """The path of an API resource of this service (under its root path)."""

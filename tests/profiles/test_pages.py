@@ -255,3 +255,30 @@ async def test_under_a_prefix_pages_link_to_pages_at_the_root_and_to_the_prefixe
     assert 'href="/cities/PTLIS/editions?lang=ar"' in text, "the language switch"
     assert 'href="/compare?lang=fr"' in text and 'href="/events?lang=fr"' in text
     assert 'href="/profiles/cities' not in text and 'href="/profiles/compare' not in text
+
+
+@pytest.fixture(scope="module")
+async def own_port_app(database_url: str, server_urls: tuple[str, str]) -> AsyncIterator[FastAPI]:
+    """The profiles app on a port of its own, the dialogue's pages on another (``make dev``)."""
+    app = create_app(
+        make_settings(
+            database_url,
+            server_urls[1],
+            profiles_pages_url="http://127.0.0.1:8001",
+            dialogue_pages_url="http://127.0.0.1:8002/",
+        )
+    )
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+async def test_on_ports_of_their_own_pages_link_to_each_services_address(
+    own_port_app: FastAPI, connection: AsyncConnection
+) -> None:
+    settings = own_port_app.state.settings
+    async with client_in_transaction(own_port_app, connection, settings, "http://x.test") as api:
+        text = (await page(api, "/cities/PTLIS?lang=ar")).text
+    assert 'href="http://127.0.0.1:8002/events?lang=ar"' in text, "the calendar, on dialogue's"
+    assert 'href="http://127.0.0.1:8001/compare?lang=ar"' in text
+    assert 'href="http://127.0.0.1:8001/cities/PTLIS/editions?lang=ar"' in text
+    assert alternates(text) == ["/v1/cities/PTLIS/profile"], alternates(text)
