@@ -167,27 +167,27 @@ def _listening_socket() -> socket.socket:
 
 
 class Served:
-    """An app served by uvicorn on a real port, in the test's event loop."""
+    """An app served by uvicorn on a real port, in the test's event loop. The port is taken
+    first, so that each app can be told where the other is before it is built."""
 
-    def __init__(self, app: FastAPI) -> None:
-        self.app = app
+    def __init__(self) -> None:
         self.socket = _listening_socket()
         self.url = f"http://{HOST}:{self.socket.getsockname()[1]}"
-        # No log_config: uvicorn would reconfigure the process's loggers for later tests.
-        config = uvicorn.Config(app, host=HOST, log_config=None, lifespan="on")
-        self.server = uvicorn.Server(config)
+        self.server: uvicorn.Server | None = None
         self.task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        self.task = asyncio.create_task(self.server.serve(sockets=[self.socket]))
-        server, task = self.server, self.task
+    async def start(self, app: FastAPI) -> None:
+        # No log_config: uvicorn would reconfigure the process's loggers for later tests.
+        config = uvicorn.Config(app, host=HOST, log_config=None, lifespan="on")
+        self.server = server = uvicorn.Server(config)
+        self.task = task = asyncio.create_task(server.serve(sockets=[self.socket]))
         await eventually(lambda: server.started or task.done(), message="app served")
         if task.done():
             task.result()  # the error that stopped it
 
     async def stop(self) -> None:
-        self.server.should_exit = True
-        if self.task is not None:
+        if self.server is not None and self.task is not None:
+            self.server.should_exit = True
             await asyncio.wait_for(self.task, timeout=15)
         self.socket.close()
 
@@ -224,20 +224,22 @@ async def site(
     edition of an Arabic-speaking city's profile published (the edition pages' content).
     The browser and axe-core are looked for first: without them the tests skip (or fail,
     under CI) before a database is built."""
-    settings = make_settings(seeded_database, server_urls[1])
-    profiles = Served(create_profiles_app(settings))
-    await profiles.start()
-    dialogue = Served(
-        create_dialogue_app(settings.model_copy(update={"profiles_api_url": profiles.url}))
+    profiles, dialogue = Served(), Served()
+    settings = make_settings(
+        seeded_database,
+        server_urls[1],
+        # The links between the two services' pages, each on its own port here.
+        profiles_pages_url=profiles.url,
+        dialogue_pages_url=dialogue.url,
+        profiles_api_url=profiles.url,
     )
     try:
-        await dialogue.start()
-        try:
-            edition = await publish_edition(settings, profiles.url, EDITION_CITY)
-            yield Site(profiles.url, dialogue.url, {"edition": edition})
-        finally:
-            await dialogue.stop()
+        await profiles.start(create_profiles_app(settings))
+        await dialogue.start(create_dialogue_app(settings))
+        edition = await publish_edition(settings, profiles.url, EDITION_CITY)
+        yield Site(profiles.url, dialogue.url, {"edition": edition})
     finally:
+        await dialogue.stop()
         await profiles.stop()
 
 

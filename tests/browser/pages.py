@@ -25,4 +25,18 @@ class Page:
     charts: bool = False
 
 
-PAGES = (Page("city-report-preview", "profiles", f"/v1/cities/{EDITION_CITY}/report", charts=True),)
+PAGES = (
+    Page("index", "profiles", "/"),
+    Page("city", "profiles", f"/cities/{EDITION_CITY}", charts=True),
+    Page("city-editions", "profiles", f"/cities/{EDITION_CITY}/editions"),
+    Page("compare-form", "profiles", "/compare"),
+    Page(
+        "compare",
+        "profiles",
+        "/compare?indicator=foreign_nationals&cities=ESMAD,PTLIS,FRLYS",
+        charts=True,
+    ),
+    Page("events", "dialogue", "/events"),
+    Page("city-report-preview", "profiles", f"/v1/cities/{EDITION_CITY}/report", charts=True),
+    Page("edition-report", "profiles", "/v1/editions/{edition}/report", charts=True),
+)
