@@ -200,6 +200,11 @@ class Site:
     dialogue: str
     values: dict[str, str]
 
+    def serves(self, url: str) -> bool:
+        """Whether ``url`` is one of the two services'."""
+        bases = (self.profiles, self.dialogue)
+        return any(url == base or url.startswith(f"{base}/") for base in bases)
+
     def url(self, service: str, path: str) -> str:
         base = {"profiles": self.profiles, "dialogue": self.dialogue}[service]
         return base + path.format(**self.values)
@@ -232,6 +237,8 @@ async def site(
         profiles_pages_url=profiles.url,
         dialogue_pages_url=dialogue.url,
         profiles_api_url=profiles.url,
+        # No worker renders PDFs here: their links answer 202 at once.
+        report_wait_seconds=0,
     )
     try:
         await profiles.start(create_profiles_app(settings))

@@ -3,7 +3,8 @@
 A page is served by ``profiles`` or ``dialogue``; its path may name ``{edition}``, the id of
 the edition the tests publish of ``EDITION_CITY``'s profile. The tests add ``lang=`` to the
 query and ask for the language in ``Accept-Language`` too. A page that does not answer 200
-fails its tests: add a page here once it is served.
+fails its tests: add a page here once it is served. The links a page has to either service
+must answer (a 2xx, after redirects), and its links within itself must name an element.
 """
 
 from __future__ import annotations
@@ -23,6 +24,9 @@ class Page:
     path: str
     #: The page draws at least one chart (an SVG with a text alternative).
     charts: bool = False
+    #: The page links to the JSON it was built from (the site's pages do; the reports are
+    #: documents of their own).
+    links_json: bool = True
 
 
 PAGES = (
@@ -37,6 +41,14 @@ PAGES = (
         charts=True,
     ),
     Page("events", "dialogue", "/events"),
-    Page("city-report-preview", "profiles", f"/v1/cities/{EDITION_CITY}/report", charts=True),
-    Page("edition-report", "profiles", "/v1/editions/{edition}/report", charts=True),
+    Page(
+        "city-report-preview",
+        "profiles",
+        f"/v1/cities/{EDITION_CITY}/report",
+        charts=True,
+        links_json=False,
+    ),
+    Page(
+        "edition-report", "profiles", "/v1/editions/{edition}/report", charts=True, links_json=False
+    ),
 )

@@ -1,8 +1,9 @@
 """Every public page in a real browser (headless Chromium), in English, French and Arabic, on
 a phone 375 px wide: nothing wider than the screen, the page's language on ``<html>``, Arabic
 right to left with its main heading on the right, every chart drawn as an SVG with a text
-alternative, and no serious or critical accessibility violation by axe-core. A full-page
-screenshot of each page and language is kept (tests/browser/conftest.py says where).
+alternative, links that lead somewhere (the JSON the page was built from among them), and no
+serious or critical accessibility violation by axe-core. A full-page screenshot of each page
+and language is kept (tests/browser/conftest.py says where).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from typing import Any
 from urllib.parse import urlencode, urlsplit
 
 import pytest
-from playwright.async_api import BrowserContext, Page
+from playwright.async_api import APIRequestContext, BrowserContext, Page
 
 from tests.browser import pages
 from tests.browser.conftest import Site
@@ -96,6 +97,18 @@ CHARTS = """() => {
   return {count: svgs.length, problems};
 }"""
 
+#: The page's links: to elsewhere (resolved, without their fragment), and within itself
+#: (``#id``) to no element.
+LINKS = """() => {
+  const links = [...document.querySelectorAll('a[href]')];
+  const away = links.filter((a) => !a.getAttribute('href').startsWith('#'))
+    .map((a) => [a.textContent.trim().slice(0, 40), a.href.split('#')[0]]);
+  const nowhere = links.map((a) => a.getAttribute('href'))
+    .filter((href) => href.startsWith('#') && href.length > 1
+      && !document.getElementById(decodeURIComponent(href.slice(1))));
+  return {away, nowhere};
+}"""
+
 AXE_RUN = """async () => {
   const results = await axe.run(document, {resultTypes: ['violations']});
   return results.violations.map((v) => ({id: v.id, impact: v.impact, help: v.help,
@@ -157,6 +170,34 @@ def axe_problems(violations: list[dict[str, Any]]) -> list[str]:
     ]
 
 
+#: What each link of the services answered (status, media type), per test process: the
+#: pages share their navigation, and a link is fetched once.
+ANSWERS: dict[str, tuple[int, str]] = {}
+
+
+async def link_problems(
+    found: dict[str, Any], site: Site, request: APIRequestContext, page: pages.Page
+) -> list[str]:
+    """Links within the page that name no element; links to either service that do not
+    answer; and, for the site's pages, no link to the JSON the page was built from."""
+    problems = [
+        f"a link to {href} within the page, where no element has that id"
+        for href in found["nowhere"]
+    ]
+    ours = [(text, url) for text, url in found["away"] if site.serves(url)]
+    for text, url in ours:
+        if url not in ANSWERS:
+            answer = await request.get(url, max_redirects=5)
+            ANSWERS[url] = (answer.status, answer.headers.get("content-type", ""))
+            await answer.dispose()
+        status, _ = ANSWERS[url]
+        if not 200 <= status < 300:
+            problems.append(f"the link {text!r} to {url} answers {status}")
+    if page.links_json and not any("json" in ANSWERS[url][1] for _, url in ours):
+        problems.append("no link to the JSON the page was built from")
+    return problems
+
+
 async def screenshot(page: Page, folder: Path, name: str) -> Path:
     path = folder / f"{name}.png"
     await page.screenshot(path=str(path), full_page=True)
@@ -189,6 +230,7 @@ async def test_a_public_page_reads_well_on_a_phone_in_its_language(
             *overflow_problems(await page.evaluate(OVERFLOW)),
             *heading_problems(await page.evaluate(HEADING), language),
             *chart_problems(await page.evaluate(CHARTS), public),
+            *await link_problems(await page.evaluate(LINKS), site, page.request, public),
         ]
         await page.add_script_tag(path=str(axe_script))
         problems += axe_problems(await page.evaluate(AXE_RUN))
