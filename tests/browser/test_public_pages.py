@@ -73,8 +73,9 @@ HEADING = """() => {
 }"""
 
 #: Every chart: each ``figure.chart`` holds an SVG, and every SVG that is not decoration
-#: (``aria-hidden``) is drawn and has a text alternative: its ``aria-label``, what
-#: ``aria-labelledby`` names, its ``<title>``, or its figure's caption.
+#: (``aria-hidden``) is drawn, has a text alternative (its ``aria-label``, what
+#: ``aria-labelledby`` names, its ``<title>``, or its figure's caption) and its texts (title,
+#: axes, legend) inside it, where they are not cut off.
 CHARTS = """() => {
   const describe = (el) => el.closest('[id]') ? '#' + el.closest('[id]').id : el.tagName;
   const problems = [];
@@ -93,6 +94,17 @@ CHARTS = """() => {
     const box = svg.getBoundingClientRect();
     if (!alternative) problems.push(`${describe(svg)}: an <svg> without a text alternative`);
     if (box.width < 1 || box.height < 1) problems.push(`${describe(svg)}: an <svg> not drawn`);
+    for (const text of svg.querySelectorAll('text')) {
+      const r = text.getBoundingClientRect();
+      if (text.textContent.trim() && (r.left < box.left - 2 || r.right > box.right + 2
+          || r.top < box.top - 2 || r.bottom > box.bottom + 2)) {
+        problems.push(`${describe(svg)}: its text "${text.textContent.trim().slice(0, 40)}" is `
+          + `drawn at ${Math.round(r.left)}-${Math.round(r.right)} px, outside the chart `
+          + `(${Math.round(box.left)}-${Math.round(box.right)} px), so cut off `
+          + `(text-anchor ${text.getAttribute('text-anchor')}, direction `
+          + `${getComputedStyle(text).direction})`);
+      }
+    }
   }
   return {count: svgs.length, problems};
 }"""
