@@ -237,8 +237,11 @@ async def site(
         profiles_pages_url=profiles.url,
         dialogue_pages_url=dialogue.url,
         profiles_api_url=profiles.url,
-        # No worker renders PDFs here: their links answer 202 at once.
+        # No worker renders PDFs here: their links answer 202 at once, and the renderings
+        # they ask for wait in a queue of the module's own, where no other test's worker
+        # takes them.
         report_wait_seconds=0,
+        queue_name=f"test-browser-{uuid.uuid4().hex[:10]}",
     )
     try:
         await profiles.start(create_profiles_app(settings))
