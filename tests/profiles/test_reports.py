@@ -100,7 +100,9 @@ async def test_preview_is_in_the_language_asked_with_key_figures_and_charts(
     figures = figures_of(page)
     assert figures, "no chart in the report"
     for figure in figures:
-        alt = re.search(r'<svg[^>]* role="img" aria-label="([^"]+)"><title>([^<]+)</title>', figure)
+        alt = re.search(
+            r'<svg[^>]* role="img" aria-label="([^"]+)"[^>]*><title>([^<]+)</title>', figure
+        )
         assert alt and alt.group(1) == alt.group(2), figure[:500]
         assert "<figcaption>" in figure
 

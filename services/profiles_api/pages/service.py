@@ -7,14 +7,12 @@ pages add navigation around them, never a second way of reading the data.
 
 from __future__ import annotations
 
-import html
 import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import vl_convert
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,6 +26,7 @@ from services.profiles_api.indicators.repository import IndicatorRepository
 from services.profiles_api.observations.reader import Reader
 from services.profiles_api.profiles.repository import CoverageRow, theme_coverage
 from services.profiles_api.reports import service as reports_service
+from services.profiles_api.reports.charts import spec_svg
 from shared.pagination import PageParams
 
 #: The most cities the index lists, and editions a city's page lists (the JSON has the rest).
@@ -138,14 +137,7 @@ def draw_compare_chart(spec: dict[str, Any]) -> str:
     # The page prints the sources above the chart: a title as wide as their list would shrink
     # the drawing to nothing on a phone.
     title = {**spec["title"], "subtitle": spec["title"]["subtitle"][:1]}
-    drawn = vl_convert.vegalite_to_svg({**spec, "title": title})
-    opening = drawn.index(">")
-    alt = html.escape(str(spec.get("description", "")))
-    return (
-        drawn[:opening]
-        + f' role="img" aria-label="{alt}"><title>{alt}</title>'
-        + drawn[opening + 1 :]
-    )
+    return spec_svg({**spec, "title": title}, str(spec.get("description", "")))
 
 
 async def compared(

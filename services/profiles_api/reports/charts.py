@@ -165,17 +165,25 @@ def _drawn(spec: str) -> str:
     return vl_convert.vegalite_to_svg(json.loads(spec))
 
 
-def svg(chart: Chart) -> str:
-    """The chart drawn from its spec, with its text alternative as the SVG's title."""
-    drawn = _drawn(json.dumps(chart.spec, sort_keys=True, ensure_ascii=False))
-    opening = drawn.index(">") + 1
-    alt = html.escape(chart.alt)
+def spec_svg(spec: dict[str, Any], alt: str) -> str:
+    """A Vega-Lite spec drawn as SVG, named by its text alternative ``alt`` (its accessible
+    name and title), and laid out left to right whatever the page's direction: a
+    right-to-left page must not turn its texts' anchors around (titles would be drawn
+    outside the chart)."""
+    drawn = _drawn(json.dumps(spec, sort_keys=True, ensure_ascii=False))
+    opening = drawn.index(">")
+    escaped = html.escape(alt)
     return (
-        drawn[: opening - 1]
-        + f' role="img" aria-label="{alt}">'
-        + f"<title>{alt}</title>"
-        + drawn[opening:]
+        drawn[:opening]
+        + f' role="img" aria-label="{escaped}" style="direction: ltr">'
+        + f"<title>{escaped}</title>"
+        + drawn[opening + 1 :]
     )
+
+
+def svg(chart: Chart) -> str:
+    """The chart drawn from its spec (``spec_svg``)."""
+    return spec_svg(chart.spec, chart.alt)
 
 
 @dataclass(frozen=True)
