@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import enum
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Query, Request, Response
@@ -9,8 +8,9 @@ from pydantic import WithJsonSchema
 
 from services.profiles_api.observations import service
 from services.profiles_api.observations.dependencies import ReaderDep
-from services.profiles_api.observations.export import EXPORT_COLUMNS, export_csv
+from services.profiles_api.observations.export import EXPORT_COLUMNS
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
+from services.profiles_api.observations.formats import EXPORTS, OutputFormat, negotiated
 from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.observations.repository import ObservationFilter
 from services.profiles_api.observations.schemas import (
@@ -23,19 +23,12 @@ from shared.auth import CurrentPrincipal
 from shared.contracts.themes import Theme
 from shared.db import ReadSessionDep, SessionDep
 from shared.errors import invalid
-from shared.negotiation import preferred_media_type
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page, page_response
 
 router = APIRouter(prefix="/v1/observations", tags=["observations"])
 ObservationId = Annotated[int, Path(ge=1, le=2**63 - 1)]
 CSV = "text/csv"
-JSON = "application/json"
-
-
-class OutputFormat(enum.StrEnum):
-    json = "json"
-    csv = "csv"
 
 
 _CSV_EXAMPLE = (
@@ -149,24 +142,23 @@ async def list_observations(
         preferred=preferred,
     )
     if output_format is None:
-        accepted = preferred_media_type(request.headers.get("accept"), [JSON, CSV])
-        output_format = OutputFormat.csv if accepted == CSV else OutputFormat.json
-    if output_format is OutputFormat.csv:
+        output_format = negotiated(request.headers.get("accept"))
+    if (export := EXPORTS.get(output_format)) is not None:
         for parameter in ("limit", "cursor"):
             if parameter in request.query_params:
                 raise invalid(
                     parameter,
-                    "the CSV export holds every matching observation: drop limit and cursor",
+                    "an export holds every matching observation: drop limit and cursor",
                     location="query",
                 )
         batches = await service.export_observations(
             session, request.app.state.database.sessionmaker, reader, criteria
         )
         return StreamingResponse(
-            export_csv(batches),
-            media_type=f"{CSV}; charset=utf-8; header=present",
+            export.write(batches),
+            media_type=export.content_type,
             headers={
-                "Content-Disposition": 'attachment; filename="observations.csv"',
+                "Content-Disposition": f'attachment; filename="{export.filename}"',
                 "Vary": "Accept",
             },
         )
