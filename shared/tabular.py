@@ -11,6 +11,10 @@ Every CSV (and, as they come, every XLSX or SDMX-CSV) the platform writes goes t
   a text that really starts with an apostrophe survives the round trip too.
 - **Numbers stay numbers**: numeric columns are never escaped (``-5`` is ``-5``), written as
   the import reads them (whole numbers without ``.0``, others in Python's shortest exact form).
+- **XLSX** (``XlsxWorkbook``): the same columns and the same escaping, written with
+  xlsxwriter in constant-memory mode (each sheet's rows go to a temporary file as they come,
+  so memory stays flat however many rows): numbers as numbers, dates as dates, text as text
+  (never a formula, and escaped as in CSV), a bold frozen header row, column widths set.
 """
 
 from __future__ import annotations
@@ -20,6 +24,10 @@ import io
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from datetime import date
+from typing import IO, Any
+
+import xlsxwriter  # type: ignore[import-untyped]
 
 #: A text a spreadsheet would read as a formula, escaped or not (OWASP's list of first
 #: characters; ``'`` is the spreadsheets' own "text follows" mark).
@@ -27,7 +35,7 @@ _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 #: A text escaped by ``escape_text``: one apostrophe or more, then a formula's first character.
 _ESCAPED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
 
-Cell = str | float | int | None
+Cell = str | float | int | date | None
 
 
 def escape_text(text: str) -> str:
@@ -59,6 +67,10 @@ class Column:
 
     name: str
     numeric: bool = False
+    #: Dates (``datetime.date``): ISO 8601 text in CSV, date cells in XLSX.
+    dated: bool = False
+    #: The column's width in an XLSX sheet, in characters.
+    width: float = 14
 
 
 class TableWriter:
@@ -78,9 +90,11 @@ class TableWriter:
         written = []
         for column, value in zip(self.columns, row, strict=True):
             if column.numeric:
-                if isinstance(value, str):
+                if isinstance(value, str | date):
                     raise TypeError(f"column {column.name!r} takes numbers, not text")
                 written.append(number_text(value))
+            elif column.dated and isinstance(value, date):
+                written.append(value.isoformat())
             else:
                 written.append("" if value is None else escape_text(str(value)))
         return written
@@ -98,3 +112,91 @@ class TableWriter:
         buffer = io.StringIO()
         csv.writer(buffer, lineterminator="\r\n").writerows(rows)
         return buffer.getvalue().encode()
+
+
+#: The characters a sheet's name may not hold, and its longest length (Excel's rules).
+_SHEET_NAME_FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
+SHEET_NAME_LENGTH = 31
+
+
+def sheet_name(text: str) -> str:
+    """``text`` as a valid sheet name: without ``[]:*?/\\``, at most 31 characters."""
+    return _SHEET_NAME_FORBIDDEN.sub(" ", text).strip()[:SHEET_NAME_LENGTH] or "Sheet"
+
+
+class XlsxWorkbook:
+    """An XLSX workbook written row by row in constant memory, to ``target`` (a path or a
+    binary file) when closed. Its sheets (``sheet``) may be filled at the same time, each in
+    its own row order."""
+
+    def __init__(self, target: str | IO[bytes], *, tmpdir: str | None = None) -> None:
+        options: dict[str, Any] = {
+            "constant_memory": True,
+            # Text is never read as a formula, a number or a link: it is written as text.
+            "strings_to_formulas": False,
+            "strings_to_numbers": False,
+            "strings_to_urls": False,
+        }
+        if tmpdir is not None:
+            options["tmpdir"] = tmpdir
+        self._book = xlsxwriter.Workbook(target, options)
+        self._header = self._book.add_format({"bold": True, "text_wrap": True, "valign": "top"})
+        self._date = self._book.add_format({"num_format": "yyyy-mm-dd"})
+        self._text = self._book.add_format({"text_wrap": True, "valign": "top"})
+
+    def sheet(self, name: str, table: TableWriter) -> XlsxSheet:
+        """A new sheet named ``name`` (made valid) whose first row is ``table``'s header,
+        frozen, with its columns' widths."""
+        worksheet = self._book.add_worksheet(sheet_name(name))
+        return XlsxSheet(worksheet, table, date_format=self._date, header_format=self._header)
+
+    def notes(self, name: str, rows: Iterable[tuple[str, str]]) -> None:
+        """A sheet of two wrapped text columns (a topic and its note), for readers."""
+        table = TableWriter([Column("topic", width=28), Column("note", width=100)])
+        sheet = self.sheet(name, table)
+        sheet.write_rows(rows, cell_format=self._text)
+
+    def close(self) -> None:
+        """Write the file."""
+        self._book.close()
+
+
+class XlsxSheet:
+    """One sheet of an ``XlsxWorkbook``: rows of a ``TableWriter``'s columns, escaped as CSV
+    escapes them; numbers and dates typed."""
+
+    def __init__(
+        self, worksheet: Any, table: TableWriter, *, date_format: Any, header_format: Any
+    ) -> None:
+        self._worksheet = worksheet
+        self._table = table
+        self._date = date_format
+        self.row = 0
+        for index, column in enumerate(table.columns):
+            worksheet.set_column(index, index, column.width, date_format if column.dated else None)
+            worksheet.write_string(0, index, column.name, header_format)
+        worksheet.freeze_panes(1, 0)
+
+    def write_rows(self, rows: Iterable[Sequence[Cell]], *, cell_format: Any = None) -> None:
+        """Append ``rows`` below the rows written so far."""
+        columns = self._table.columns
+        worksheet = self._worksheet
+        for row in rows:
+            if len(row) != len(columns):
+                raise ValueError(f"a row of {len(row)} cells for {len(columns)} columns")
+            self.row += 1
+            for index, (column, value) in enumerate(zip(columns, row, strict=True)):
+                if value is None:
+                    continue
+                if column.numeric:
+                    if isinstance(value, str | date):
+                        raise TypeError(f"column {column.name!r} takes numbers, not text")
+                    worksheet.write_number(self.row, index, value)
+                elif column.dated and isinstance(value, date):
+                    worksheet.write_datetime(self.row, index, value, self._date)
+                else:
+                    worksheet.write_string(self.row, index, escape_text(str(value)), cell_format)
+
+    def comment(self, column: int, text: str) -> None:
+        """A comment on the last row written, in ``column`` (its position)."""
+        self._worksheet.write_comment(self.row, column, text, {"x_scale": 2, "y_scale": 2})
