@@ -5,15 +5,30 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 
-def _quality(parameters: list[str]) -> float:
+def _parameters(parameters: list[str]) -> tuple[float, frozenset[tuple[str, str]]]:
+    """A media range's quality, and its other parameters (names lower-cased, values as sent
+    without quotes)."""
+    quality = 1.0
+    others: set[tuple[str, str]] = set()
     for parameter in parameters:
         name, _, value = parameter.partition("=")
-        if name.strip().lower() == "q":
+        name, value = name.strip().lower(), value.strip().strip('"')
+        if not name:
+            continue
+        if name == "q":
             try:
-                return max(0.0, min(1.0, float(value.strip())))
+                quality = max(0.0, min(1.0, float(value)))
             except ValueError:
-                return 0.0
-    return 1.0
+                quality = 0.0
+        else:
+            others.add((name, value))
+    return quality, frozenset(others)
+
+
+def _media_type(text: str) -> tuple[str, frozenset[tuple[str, str]]]:
+    """``application/vnd.sdmx.data+csv;version=2.0.0`` as its type and its parameters."""
+    media_type, *parameters = text.split(";")
+    return media_type.strip().lower(), _parameters(parameters)[1]
 
 
 def preferred_media_type(accept: str | None, offered: Sequence[str]) -> str:
@@ -21,23 +36,28 @@ def preferred_media_type(accept: str | None, offered: Sequence[str]) -> str:
 
     Each offered type takes the quality of the most specific range that matches it; the
     highest quality wins, ties and an absent or unmatched header go to the first offered.
+    An offered type may have parameters (``application/vnd.sdmx.data+csv;version=2.0.0``):
+    a range matches it if the range's parameters are among them (``…+csv`` alone matches,
+    ``…+csv;version=1.0.0`` does not), and a range with parameters is the more specific.
     """
     if not accept:
         return offered[0]
-    ranges: list[tuple[str, float]] = []
+    ranges: list[tuple[str, frozenset[tuple[str, str]], float]] = []
     for part in accept.split(","):
         media_range, *parameters = part.split(";")
         media_range = media_range.strip().lower()
         if media_range:
-            ranges.append((media_range, _quality(parameters)))
+            quality, others = _parameters(parameters)
+            ranges.append((media_range, others, quality))
     best, best_quality = offered[0], -1.0
     for media_type in offered:
-        kind = media_type.split("/")[0]
+        name, own = _media_type(media_type)
+        kind = name.split("/")[0]
         matches = [
-            (specificity, quality)
-            for media_range, quality in ranges
-            for specificity, pattern in ((2, media_type), (1, f"{kind}/*"), (0, "*/*"))
-            if media_range == pattern
+            (specificity + len(others), quality)
+            for media_range, others, quality in ranges
+            for specificity, pattern in ((2, name), (1, f"{kind}/*"), (0, "*/*"))
+            if media_range == pattern and others <= own
         ]
         quality = max(matches)[1] if matches else 0.0
         if quality > best_quality:

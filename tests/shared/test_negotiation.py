@@ -27,3 +27,28 @@ OFFERED = ["application/json", "text/csv"]
 )
 def test_the_format_with_the_highest_quality_is_chosen(accept: str | None, chosen: str) -> None:
     assert preferred_media_type(accept, OFFERED) == chosen
+
+
+SDMX_CSV = "application/vnd.sdmx.data+csv;version=2.0.0"
+
+
+@pytest.mark.parametrize(
+    ("accept", "chosen"),
+    [
+        pytest.param(SDMX_CSV, SDMX_CSV, id="exact, with its version"),
+        pytest.param("application/vnd.sdmx.data+csv; version=2.0.0", SDMX_CSV, id="spaces"),
+        pytest.param('application/vnd.sdmx.data+csv;version="2.0.0"', SDMX_CSV, id="quoted"),
+        pytest.param("application/vnd.sdmx.data+csv", SDMX_CSV, id="any version"),
+        pytest.param("application/vnd.sdmx.data+csv;version=1.0.0", "application/json", id="v1"),
+        pytest.param(
+            f"application/vnd.sdmx.data+csv;q=0.1, {SDMX_CSV};q=0.9, application/json;q=0.5",
+            SDMX_CSV,
+            id="the range with parameters is the more specific",
+        ),
+        pytest.param(f"{SDMX_CSV};q=0, */*", "application/json", id="refused by its quality"),
+    ],
+)
+def test_offered_types_with_parameters_match_ranges_with_those_parameters(
+    accept: str, chosen: str
+) -> None:
+    assert preferred_media_type(accept, ["application/json", "text/csv", SDMX_CSV]) == chosen
