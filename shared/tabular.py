@@ -186,7 +186,7 @@ class XlsxSheet:
                 raise ValueError(f"a row of {len(row)} cells for {len(columns)} columns")
             self.row += 1
             for index, (column, value) in enumerate(zip(columns, row, strict=True)):
-                if value is None:
+                if value is None or value == "":  # an empty cell, as in CSV
                     continue
                 if column.numeric:
                     if isinstance(value, str | date):

@@ -9,21 +9,27 @@ suppressed) through its writer. A new format is a member of ``OutputFormat`` and
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
+
 from services.profiles_api.observations.export import export_csv
+from services.profiles_api.observations.xlsx import load_xlsx_writer
 from shared.negotiation import preferred_media_type
 
 #: The batches of JSON-ready observations an export writes.
 Batches = AsyncIterator[Sequence[dict[str, Any]]]
+Writer = Callable[[Batches], AsyncIterator[bytes]]
 JSON = "application/json"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class OutputFormat(enum.StrEnum):
     json = "json"
     csv = "csv"
+    xlsx = "xlsx"
 
 
 @dataclass(frozen=True)
@@ -34,7 +40,18 @@ class ExportFormat:
     content_type: str
     #: The file's name, for ``Content-Disposition``.
     filename: str
-    write: Callable[[Batches], AsyncIterator[bytes]]
+    #: Writes the batches; or else ``load`` gives the writer.
+    write: Writer | None = None
+    #: Reads, on the request's session, what the writer needs beside the rows (the XLSX
+    #: sheets need the catalogue's themes and units) and gives the writer.
+    load: Callable[[AsyncSession], Awaitable[Writer]] | None = None
+
+    async def writer(self, session: AsyncSession) -> Writer:
+        """The format's writer, ready for the batches."""
+        if self.load is not None:
+            return await self.load(session)
+        assert self.write is not None, "an export format has write or load"
+        return self.write
 
 
 EXPORTS: dict[OutputFormat, ExportFormat] = {
@@ -43,6 +60,12 @@ EXPORTS: dict[OutputFormat, ExportFormat] = {
         content_type="text/csv; charset=utf-8; header=present",
         filename="observations.csv",
         write=export_csv,
+    ),
+    OutputFormat.xlsx: ExportFormat(
+        media_type=XLSX,
+        content_type=XLSX,
+        filename="observations.xlsx",
+        load=load_xlsx_writer,
     ),
 }
 

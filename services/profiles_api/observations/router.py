@@ -154,8 +154,9 @@ async def list_observations(
         batches = await service.export_observations(
             session, request.app.state.database.sessionmaker, reader, criteria
         )
+        writer = await export.writer(session)
         return StreamingResponse(
-            export.write(batches),
+            writer(batches),
             media_type=export.content_type,
             headers={
                 "Content-Disposition": f'attachment; filename="{export.filename}"',

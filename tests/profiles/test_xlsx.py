@@ -1,0 +1,149 @@
+"""XLSX for people who work in spreadsheets: observations, comparisons and editions.
+
+Read back with openpyxl, an independent reader: the figures are the CSV export's, numbers as
+numbers in the unit their header names, dates as dates, text escaped as in CSV.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from typing import Any
+
+import httpx
+from openpyxl import load_workbook
+from openpyxl.workbook import Workbook
+
+from shared.auth import Role
+from shared.tabular import unescape_text
+from tests.factories import Api, assert_problem, error_fields, observation
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+#: The tidy row both exports give, by column.
+TIDY = (
+    "city",
+    "indicator",
+    "period",
+    "scope",
+    "dimension",
+    "value",
+    "value_low",
+    "value_high",
+    "obs_status",
+    "source_title",
+    "source_publisher",
+    "source_url",
+    "source_kind",
+    "note",
+    "status",
+)
+NUMBERS = ("value", "value_low", "value_high")
+OTHER_SHEETS = ("Sources", "Notes on data")
+
+
+def workbook(response: httpx.Response) -> Workbook:
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"] == XLSX, response.headers
+    return load_workbook(io.BytesIO(response.content))
+
+
+def csv_rows(text: str) -> list[tuple[Any, ...]]:
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        rows.append(
+            tuple(
+                (float(row[name]) if row[name] else None)
+                if name in NUMBERS
+                else (unescape_text(row[name]) or None)
+                for name in TIDY
+            )
+        )
+    return rows
+
+
+def sheet_rows(book: Workbook, units: dict[str, str]) -> list[tuple[Any, ...]]:
+    """The tidy rows of every theme sheet, each value read from its indicator's unit's column
+    (which must be the one holding it)."""
+    rows = []
+    for sheet in book.worksheets:
+        if sheet.title in OTHER_SHEETS:
+            continue
+        assert sheet.freeze_panes == "A2", (sheet.title, sheet.freeze_panes)
+        assert sheet.column_dimensions["A"].width > 0, sheet.title
+        header = [cell.value for cell in sheet[1]]
+        for cells in sheet.iter_rows(min_row=2, values_only=True):
+            cell = dict(zip(header, cells, strict=True))
+            unit = units[cell["indicator"]]
+            held = {name for name in header if "(" in name and cell[name] is not None}
+            assert held <= {f"{n} ({unit})" for n in NUMBERS}, (cell, unit)
+            assert isinstance(cell["period_start"], datetime), cell
+            assert isinstance(cell["period_end"], datetime), cell
+            rows.append(
+                tuple(
+                    cell[f"{name} ({unit})"]
+                    if name in NUMBERS
+                    else (unescape_text(cell[name]) if isinstance(cell[name], str) else cell[name])
+                    for name in TIDY
+                )
+            )
+    return rows
+
+
+async def indicator_units(api: Api) -> dict[str, str]:
+    response = await api.get("/v1/indicators", params={"limit": 500})
+    assert response.status_code == 200, response.text
+    return {item["code"]: item["unit"] for item in response.json()["items"]}
+
+
+async def test_the_demo_data_reads_back_from_xlsx_as_from_csv(api: Api) -> None:
+    exported = await api.get("/v1/observations", params={"format": "csv"})
+    book = workbook(await api.get("/v1/observations", headers={"Accept": XLSX}))
+
+    expected = csv_rows(exported.text)
+    read = sheet_rows(book, await indicator_units(api))
+
+    assert len(expected) > 20, len(expected)
+    assert sorted(read, key=repr) == sorted(expected, key=repr)
+    assert book.sheetnames[-2:] == list(OTHER_SHEETS), book.sheetnames
+    assert "Demography" in book.sheetnames, book.sheetnames
+    sources = book["Sources"]
+    assert [cell.value for cell in sources[1]][:2] == ["source_id", "title"]
+    cited = {row[9] for row in expected}
+    assert {row[1] for row in sources.iter_rows(min_row=2, values_only=True)} == cited
+    notes = [row[0] for row in book["Notes on data"].iter_rows(min_row=2, values_only=True)]
+    assert "obs_status" in notes and {row[1] for row in expected} <= set(notes), notes
+
+
+async def test_text_that_looks_like_a_formula_is_escaped_text_in_xlsx(api: Api) -> None:
+    formula = '=HYPERLINK("https://evil.example/","Click")'
+    body = {
+        "observations": [
+            observation(city="ATVIE", indicator="net_migration_rate", period="2032", note=formula)
+        ]
+    }
+    written = await api.post("/v1/observations", json=body, role=Role.admin)
+    assert written.status_code == 200, written.text
+
+    book = workbook(
+        await api.get(
+            "/v1/observations", params={"format": "xlsx", "city": "ATVIE", "period_from": "2032"}
+        )
+    )
+
+    sheet = book["Demography"]
+    header = [cell.value for cell in sheet[1]]
+    row = next(sheet.iter_rows(min_row=2))
+    note = row[header.index("note")]
+    assert (note.value, note.data_type) == ("'" + formula, "s"), (note.value, note.data_type)
+    assert row[header.index("period_start")].value == datetime(2032, 1, 1)
+    assert row[header.index("period_start")].is_date, row[header.index("period_start")]
+    value = row[header.index("value (per_mille)")]
+    assert isinstance(value.value, int | float) and value.data_type == "n", value.value
+
+
+async def test_an_unknown_format_is_refused_naming_format(api: Api) -> None:
+    response = await api.get("/v1/observations", params={"format": "ods"})
+
+    problem = assert_problem(response, 422)
+    assert "format" in error_fields(problem), problem
