@@ -78,6 +78,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "delete_observation"):             CITY,
     (PROFILES, "observation_history"):            TOKEN,
     (PROFILES, "import_figures"):                 CITY,
+    (PROFILES, "get_sdmx_structure"):             EVERYONE,
     (PROFILES, "list_sections"):                  EVERYONE,
     (PROFILES, "get_section"):                    EVERYONE,
     (PROFILES, "write_section"):                  CITY,

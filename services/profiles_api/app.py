@@ -17,6 +17,7 @@ from services.profiles_api.observations.router import router as observations
 from services.profiles_api.pages.router import router as pages
 from services.profiles_api.profiles.router import router as profiles
 from services.profiles_api.reports.router import router as reports
+from services.profiles_api.sdmx.router import router as sdmx
 from services.profiles_api.sections.router import router as sections
 from services.profiles_api.sources.router import router as sources
 from services.profiles_api.themes.router import router as themes
@@ -32,7 +33,15 @@ TAGS = [
     {"name": "indicators", "description": "The indicator catalogue."},
     {"name": "sources", "description": "Where figures come from and how reliable they are."},
     {"name": "observations", "description": "Figures, their sources and their history."},
-    {"name": "imports", "description": "CSV imports in the tidy format."},
+    {
+        "name": "imports",
+        "description": "Imports of figures: CSV in the tidy format, or SDMX-CSV 2.0.",
+    },
+    {
+        "name": "sdmx",
+        "description": "The SDMX structure (MC2CM:CITY_MIGRATION) of the figures that "
+        "GET /v1/observations exports and POST /v1/imports reads as SDMX-CSV 2.0.",
+    },
     {"name": "sections", "description": "Narrative chapters of a profile and their workflow."},
     {"name": "challenges", "description": "What each city says it needs."},
     {"name": "profiles", "description": "A city's assembled migration profile."},
@@ -80,6 +89,7 @@ def create_app(settings: Settings) -> FastAPI:
             sources,
             observations,
             imports,
+            sdmx,
             sections,
             challenges,
             profiles,
