@@ -45,3 +45,21 @@ async def test_the_structure_parses_with_the_catalogues_codes(api: Api) -> None:
     assert {"PTLIS", "ITTRN", "ATVIE"} <= {code.id for code in codelists["CL_AREA"]}
     assert "foreign_nationals" in {code.id for code in codelists["CL_INDICATOR"]}
     assert dsd.version == response.headers["sdmx-version"]
+
+
+async def test_the_export_is_sdmx_csv_of_the_structure_negotiated_by_accept(api: Api) -> None:
+    response = await api.get(
+        "/v1/observations", params={"city": "ITTRN"}, headers={"Accept": SDMX_CSV}
+    )
+
+    assert response.status_code == 200, response.text
+    assert response.headers["content-type"].startswith(SDMX_CSV)
+    dsd, codelists = structure_of((await api.get("/v1/sdmx/structure")).content)
+    rows = read_rows(response.text)
+    assert rows, "the demo data has figures of Turin"
+    assert list(rows[0])[:3] == ["STRUCTURE", "STRUCTURE_ID", "ACTION"]
+    assert list(rows[0])[3:] == [c.id for c in dsd.components], list(rows[0])
+    assert {row["STRUCTURE_ID"] for row in rows} == {"MC2CM:CITY_MIGRATION(1.0)"}
+    for component in ("REF_AREA", "INDICATOR", "OBS_STATUS", "UNIT_MEASURE", "CONF_STATUS"):
+        codes = {code.id for code in codelists[dsd.components[component].enumeration.id]}
+        assert {row[component] for row in rows} <= codes, component

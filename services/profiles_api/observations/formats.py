@@ -17,19 +17,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.observations.export import export_csv
 from services.profiles_api.observations.xlsx import load_xlsx_writer
+from services.profiles_api.sdmx.export import MEDIA_TYPE as SDMX_CSV
+from services.profiles_api.sdmx.service import sdmx_csv_export
 from shared.negotiation import preferred_media_type
+from shared.tabular import XLSX_MEDIA_TYPE
 
 #: The batches of JSON-ready observations an export writes.
 Batches = AsyncIterator[Sequence[dict[str, Any]]]
 Writer = Callable[[Batches], AsyncIterator[bytes]]
 JSON = "application/json"
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX = XLSX_MEDIA_TYPE
 
 
 class OutputFormat(enum.StrEnum):
     json = "json"
     csv = "csv"
     xlsx = "xlsx"
+    sdmx_csv = "sdmx-csv"
 
 
 @dataclass(frozen=True)
@@ -66,6 +70,12 @@ EXPORTS: dict[OutputFormat, ExportFormat] = {
         content_type=XLSX,
         filename="observations.xlsx",
         load=load_xlsx_writer,
+    ),
+    OutputFormat.sdmx_csv: ExportFormat(
+        media_type=SDMX_CSV,
+        content_type=f"{SDMX_CSV}; charset=utf-8",
+        filename="observations.sdmx.csv",
+        load=sdmx_csv_export,
     ),
 }
 

@@ -11,7 +11,6 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterable
 
 from services.profiles_api.indicators.schemas import Unit
-from services.profiles_api.observations.fields import ObsStatus
 from services.profiles_api.sdmx.catalogue import (
     AGENCY,
     ATTRIBUTES,
@@ -33,7 +32,10 @@ for _prefix, _uri in _NS.items():
     ET.register_namespace(_prefix, _uri)
 _XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 
-_OBS_STATUS_NAMES = {
+#: SDMX's observation statuses (CL_OBS_STATUS) the platform uses: ``observations.fields.
+#: ObsStatus`` (written out here, since observations' exports use this package; a test
+#: checks that the two agree).
+OBS_STATUS_NAMES = {
     "A": "Normal value",
     "B": "Time series break",
     "D": "Definition differs",
@@ -173,7 +175,7 @@ def structure_message(catalogue: Catalogue) -> bytes:
         "CL_OBS_STATUS",
         "Observation status",
         version,
-        ((status.value, {"en": _OBS_STATUS_NAMES[status.value]}) for status in ObsStatus),
+        ((code, {"en": name}) for code, name in OBS_STATUS_NAMES.items()),
     )
     _codelist(
         codelists,
