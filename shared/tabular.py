@@ -36,6 +36,8 @@ _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _ESCAPED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
 
 Cell = str | float | int | date | None
+#: The media type of an XLSX file (``Accept`` names it to ask for one).
+XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 def escape_text(text: str) -> str:

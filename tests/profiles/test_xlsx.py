@@ -147,3 +147,44 @@ async def test_an_unknown_format_is_refused_naming_format(api: Api) -> None:
 
     problem = assert_problem(response, 422)
     assert "format" in error_fields(problem), problem
+
+
+async def test_a_comparison_in_xlsx_carries_its_warnings_as_comments_and_a_sheet(
+    api: Api,
+) -> None:
+    params = {"indicator": "foreign_born,foreign_nationals", "cities": "ESMAD,ITTRN,ATVIE"}
+    compared = (await api.get("/v1/compare", params=params)).json()
+    assert compared["warnings"], compared
+
+    book = workbook(await api.get("/v1/compare", params=params, headers={"Accept": XLSX}))
+
+    assert book.sheetnames == ["Comparison", "Warnings"], book.sheetnames
+    sheet = book["Comparison"]
+    assert sheet.freeze_panes == "A2", sheet.freeze_panes
+    header = [cell.value for cell in sheet[1]]
+    rows = list(sheet.iter_rows(min_row=2))
+    assert [row[0].value for row in rows] == [v["city"] for v in compared["values"]]
+    for row, value in zip(rows, compared["values"], strict=True):
+        if value["value"] is not None:
+            assert row[header.index(f"value ({value['unit']})")].value == value["value"], value
+    commented = {
+        (row[0].value, text)
+        for row in rows
+        for cell in row
+        if cell.comment is not None
+        for text in cell.comment.text.split("\n")
+    }
+    expected = {(c, w["detail"]) for w in compared["warnings"] for c in w["cities"]}
+    assert commented == expected, commented
+    listed = list(book["Warnings"].iter_rows(min_row=2, values_only=True))
+    assert [(kind, detail) for kind, detail, _ in listed] == [
+        (w["kind"], w["detail"]) for w in compared["warnings"]
+    ], listed
+
+
+async def test_a_comparison_in_an_unknown_format_is_refused_naming_format(api: Api) -> None:
+    params = {"indicator": "foreign_born", "cities": "ESMAD", "format": "ods"}
+
+    problem = assert_problem(await api.get("/v1/compare", params=params), 422)
+
+    assert "format" in error_fields(problem), problem

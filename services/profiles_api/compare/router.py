@@ -1,11 +1,13 @@
 from __future__ import annotations
 
+import enum
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request, Response
 
 from services.profiles_api.compare import service
 from services.profiles_api.compare.schemas import ComparedValue, Comparison
+from services.profiles_api.compare.xlsx import comparison_xlsx
 from services.profiles_api.indicators.schemas import Unit
 from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.fields import (
@@ -18,12 +20,22 @@ from services.profiles_api.observations.schemas import SourceSummary
 from shared.db import SessionDep
 from shared.errors import invalid
 from shared.i18n import LanguagesDep
+from shared.negotiation import preferred_media_type
 from shared.openapi import problem_responses
+from shared.tabular import XLSX_MEDIA_TYPE
 
 router = APIRouter(prefix="/v1/compare", tags=["compare"])
 MAX_COMPARED = 50
 #: The query parameter that names each field the service may find a problem with.
 _FIELD_TO_PARAMETER = {"indicator": "indicator", "city": "cities"}
+
+
+class CompareFormat(enum.StrEnum):
+    json = "json"
+    xlsx = "xlsx"
+
+
+_MEDIA_TYPES = {"application/json": CompareFormat.json, XLSX_MEDIA_TYPE: CompareFormat.xlsx}
 
 
 @router.get(
@@ -33,11 +45,21 @@ _FIELD_TO_PARAMETER = {"indicator": "indicator", "city": "cities"}
     "of several listed indicators the city has a value for, e.g. "
     "`indicator=foreign_born,immigrants,foreign_nationals`), within `period` if given. "
     "`warnings` says when the values differ in population concept, unit, scope or period, "
-    "when one is an estimate, and which cities have no value.",
+    "when one is an estimate, and which cities have no value.\n\n"
+    "**XLSX**: `format=xlsx`, or `Accept: " + XLSX_MEDIA_TYPE + "`, answers the comparison "
+    "as a spreadsheet: sheet `Comparison` (the values under a header naming their unit, each "
+    "warning as a comment on the cells it is about) and sheet `Warnings`.",
     response_model=Comparison,
-    responses=problem_responses(),
+    responses={
+        200: {
+            "description": "The comparison, as JSON or (`format=xlsx`) as an XLSX file.",
+            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problem_responses(),
+    },
 )
 async def compare_cities(
+    request: Request,
     session: SessionDep,
     languages: LanguagesDep,
     reader: ReaderDep,
@@ -58,7 +80,11 @@ async def compare_cities(
     period: Annotated[
         str | None, Query(pattern=PERIOD_PATTERN, description="Only values within this period.")
     ] = None,
-) -> Comparison:
+    output_format: Annotated[
+        CompareFormat | None,
+        Query(alias="format", description="`xlsx` for a spreadsheet; wins over `Accept`."),
+    ] = None,
+) -> Comparison | Response:
     indicators = list(dict.fromkeys(split_values(indicator)))
     city_codes = list(dict.fromkeys(split_values(cities)))
     if not indicators:
@@ -94,9 +120,22 @@ async def compare_cities(
                 observation_id=observation.id if observation else None,
             )
         )
-    return Comparison(
+    comparison = Comparison(
         indicators=indicators,
         period=period,
         values=values,
         warnings=service.comparability_warnings(matches),
     )
+    if output_format is None:
+        accept = request.headers.get("accept")
+        output_format = _MEDIA_TYPES[preferred_media_type(accept, list(_MEDIA_TYPES))]
+    if output_format is CompareFormat.xlsx:
+        return Response(
+            comparison_xlsx(comparison),
+            media_type=XLSX_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": 'attachment; filename="comparison.xlsx"',
+                "Vary": "Accept, Accept-Language",
+            },
+        )
+    return comparison
