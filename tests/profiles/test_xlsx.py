@@ -188,3 +188,39 @@ async def test_a_comparison_in_an_unknown_format_is_refused_naming_format(api: A
     problem = assert_problem(await api.get("/v1/compare", params=params), 422)
 
     assert "format" in error_fields(problem), problem
+
+
+async def test_an_edition_in_xlsx_holds_its_snapshots_figures(api: Api) -> None:
+    published = await api.post("/v1/cities/ESMAD/editions", role=Role.admin)
+    assert published.status_code == 201, published.text
+    url = f"/v1/editions/{published.json()['id']}"
+    snapshot = (await api.get(url)).json()["snapshot"]
+
+    book = workbook(await api.get(url, params={"format": "xlsx"}))
+    also = await api.get(url, headers={"Accept": XLSX})
+
+    assert also.headers["content-type"] == XLSX, also.headers
+    read = []
+    for sheet in book.worksheets:
+        if sheet.title in OTHER_SHEETS:
+            continue
+        assert sheet.freeze_panes == "A2", sheet.title
+        header = [cell.value for cell in sheet[1]]
+        for cells in sheet.iter_rows(min_row=2, values_only=True):
+            cell = dict(zip(header, cells, strict=True))
+            unit = snapshot["indicators"][cell["indicator"]]["unit"]
+            read.append(
+                (
+                    cell["indicator"],
+                    cell["period"],
+                    cell["dimension"] or "",
+                    cell[f"value ({unit})"],
+                )
+            )
+    expected = [
+        (f["indicator"], f["period"], f["disaggregation"], f["value"]) for f in snapshot["figures"]
+    ]
+    assert sorted(read, key=repr) == sorted(expected, key=repr)
+    notes = dict(book["Notes on data"].iter_rows(min_row=2, values_only=True))
+    assert published.json()["content_hash"] in notes["Content hash"], notes
+    assert notes["Edition"].startswith(published.json()["id"]), notes

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import asyncio
+import enum
 from typing import Annotated, Any
 
 import orjson
@@ -19,13 +21,16 @@ from services.profiles_api.editions.schemas import (
     EditionSummary,
     WithdrawalCreate,
 )
+from services.profiles_api.editions.xlsx import edition_xlsx
 from shared.auth import AdminPrincipal, CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import ProblemError
 from shared.i18n import LanguagesDep
+from shared.negotiation import preferred_media_type
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page
 from shared.params import CityCodePath
+from shared.tabular import XLSX_MEDIA_TYPE
 
 router = APIRouter(tags=["editions"])
 
@@ -86,22 +91,65 @@ async def list_editions(
     )
 
 
+class EditionFormat(enum.StrEnum):
+    json = "json"
+    xlsx = "xlsx"
+
+
+_EDITION_MEDIA_TYPES = {"application/json": EditionFormat.json, XLSX_MEDIA_TYPE: EditionFormat.xlsx}
+
+
 @router.get(
     "/v1/editions/{edition_id}",
     summary="Get an edition",
     description="Its metadata and `snapshot`, whose bytes are the stored canonical JSON "
-    "(`sha256(snapshot) == content_hash`); the ETag is the content hash.",
+    "(`sha256(snapshot) == content_hash`); the ETag is the content hash.\n\n"
+    "**XLSX**: `format=xlsx`, or `Accept: " + XLSX_MEDIA_TYPE + "`, answers the edition's "
+    "figures as a spreadsheet built from the snapshot alone: one sheet per theme (a value "
+    "column per unit, named by it), `Sources`, and `Notes on data` naming the edition, its "
+    "city, date and content hash.",
     response_model=EditionRead,
-    responses={**problem_responses(404), **GONE},
+    responses={
+        200: {
+            "description": "The edition, as JSON or (`format=xlsx`) its figures as XLSX.",
+            "content": {XLSX_MEDIA_TYPE: {"schema": {"type": "string", "format": "binary"}}},
+        },
+        **problem_responses(404),
+        **GONE,
+    },
 )
-async def get_edition(edition_id: EditionIdPath, session: SessionDep) -> Response:
+async def get_edition(
+    edition_id: EditionIdPath,
+    request: Request,
+    session: SessionDep,
+    output_format: Annotated[
+        EditionFormat | None,
+        Query(alias="format", description="`xlsx` for a spreadsheet; wins over `Accept`."),
+    ] = None,
+) -> Response:
     edition = await service.get_edition(session, edition_id)
+    if output_format is None:
+        accept = request.headers.get("accept")
+        offered = list(_EDITION_MEDIA_TYPES)
+        output_format = _EDITION_MEDIA_TYPES[preferred_media_type(accept, offered)]
+    if output_format is EditionFormat.xlsx:
+        body = await asyncio.to_thread(edition_xlsx, edition.content, edition.content_hash)
+        return Response(
+            body,
+            media_type=XLSX_MEDIA_TYPE,
+            headers={
+                "Content-Disposition": f'attachment; filename="{edition.id}.xlsx"',
+                # Another representation of the same content: another tag.
+                "ETag": f'"{edition.content_hash}-xlsx"',
+                "Vary": "Accept",
+            },
+        )
     summary = EditionSummary.of(edition).model_dump(mode="json")
     body = orjson.dumps({**summary, "snapshot": orjson.Fragment(edition.content)})
     return Response(
         body,
         media_type="application/json",
-        headers={"ETag": _etag(edition.content_hash)},
+        headers={"ETag": _etag(edition.content_hash), "Vary": "Accept"},
     )
 
 

@@ -113,11 +113,36 @@ class IndicatorInfo:
 
 
 @dataclass(frozen=True)
+class SourceInfo:
+    id: int
+    title: str
+    publisher: str | None
+    url: str | None
+    kind: str
+    reliability_rank: int | None
+    licence: str | None = None
+    accessed_on: date | None = None
+
+    @classmethod
+    def of(cls, source: Source) -> SourceInfo:
+        return cls(
+            id=source.id,
+            title=source.title,
+            publisher=source.publisher,
+            url=source.url,
+            kind=str(source.kind),
+            reliability_rank=source.reliability_rank,
+            licence=source.licence,
+            accessed_on=source.accessed_on,
+        )
+
+
+@dataclass(frozen=True)
 class Catalogue:
     """What the sheets say beside the observations: indicators and sources."""
 
     indicators: dict[str, IndicatorInfo]
-    sources: dict[int, Source]
+    sources: dict[int, SourceInfo]
 
     def theme_units(self, theme: str) -> list[str]:
         """The units of ``theme``'s indicators, in the catalogue's order of units."""
@@ -137,7 +162,7 @@ async def load_catalogue(session: AsyncSession) -> Catalogue:
         )
         for indicator in await session.scalars(select(Indicator))
     }
-    sources = {source.id: source for source in await session.scalars(select(Source))}
+    sources = {source.id: SourceInfo.of(source) for source in await session.scalars(select(Source))}
     return Catalogue(indicators, sources)
 
 
@@ -199,9 +224,13 @@ def _day(value: date | str) -> date:
 class ObservationWorkbook:
     """The export's workbook, filled batch by batch (in a worker thread: it is CPU work)."""
 
-    def __init__(self, target: IO[bytes], catalogue: Catalogue) -> None:
+    def __init__(
+        self, target: IO[bytes], catalogue: Catalogue, notes: Sequence[tuple[str, str]] = ()
+    ) -> None:
         self.book = XlsxWorkbook(target)
         self.catalogue = catalogue
+        #: What ``Notes on data`` says first (an edition names itself there).
+        self.notes = notes
         self.sheets: dict[str, ThemeSheet] = {}
         self.sources: set[int] = set()
         self.indicators: set[str] = set()
@@ -234,7 +263,7 @@ class ObservationWorkbook:
                             source.title,
                             source.publisher,
                             source.url,
-                            str(source.kind),
+                            source.kind,
                             source.reliability_rank,
                             source.licence,
                             source.accessed_on,
@@ -245,6 +274,7 @@ class ObservationWorkbook:
         self.book.notes(
             "Notes on data",
             [
+                *self.notes,
                 *NOTES,
                 *((code, indicator_note(indicators[code])) for code in sorted(self.indicators)),
             ],
