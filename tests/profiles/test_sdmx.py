@@ -5,10 +5,12 @@ from __future__ import annotations
 import csv
 import io
 
+import httpx
 from pysdmx.io import read_sdmx
 from pysdmx.model import Codelist, DataStructureDefinition
 
-from tests.factories import Api
+from shared.auth import Role
+from tests.factories import Api, assert_problem, error_fields
 
 SDMX_CSV = "application/vnd.sdmx.data+csv;version=2.0.0"
 
@@ -63,3 +65,61 @@ async def test_the_export_is_sdmx_csv_of_the_structure_negotiated_by_accept(api:
     for component in ("REF_AREA", "INDICATOR", "OBS_STATUS", "UNIT_MEASURE", "CONF_STATUS"):
         codes = {code.id for code in codelists[dsd.components[component].enumeration.id]}
         assert {row[component] for row in rows} <= codes, component
+
+
+async def export_sdmx(api: Api, role: Role = Role.admin, **params: str) -> httpx.Response:
+    response = await api.get("/v1/observations", params={"format": "sdmx-csv", **params}, role=role)
+    assert response.status_code == 200, response.text
+    return response
+
+
+async def import_sdmx(api: Api, content: str | bytes, **params: str) -> httpx.Response:
+    return await api.post(
+        "/v1/imports",
+        content=content,
+        params=params,
+        headers={"Content-Type": SDMX_CSV},
+        role=Role.admin,
+    )
+
+
+def write_rows(rows: list[dict[str, str]]) -> str:
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=list(rows[0]), lineterminator="\r\n")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buffer.getvalue()
+
+
+async def test_an_export_imports_back_unchanged_on_the_demo_data(api: Api) -> None:
+    before = await export_sdmx(api)
+    rows = read_rows(before.text)
+
+    response = await import_sdmx(api, before.content)
+
+    assert response.status_code == 200, response.text
+    result = response.json()
+    assert (result["rows"], result["inserted"], result["updated"], result["withdrawn"]) == (
+        len(rows),
+        0,
+        0,
+        0,
+    ), result
+    assert result["unchanged"] == len(rows) and result["sources_created"] == 0, result
+    assert (await export_sdmx(api)).content == before.content
+
+
+async def test_rows_of_action_d_withdraw_what_they_name_with_the_reason(api: Api) -> None:
+    rows = read_rows((await export_sdmx(api, city="ITTRN")).text)
+    withdrawn = [{**rows[0], "ACTION": "D"}]
+
+    refused = await import_sdmx(api, write_rows(withdrawn))
+    assert "reason" in error_fields(assert_problem(refused, 422))
+
+    response = await import_sdmx(api, write_rows(withdrawn), reason="Superseded by the census")
+    assert response.status_code == 200, response.text
+    assert response.json()["withdrawn"] == 1, response.json()
+    after = read_rows((await export_sdmx(api, city="ITTRN")).text)
+    assert rows[0] not in after and len(after) == len(rows) - 1
+    again = await import_sdmx(api, write_rows(withdrawn), reason="twice")
+    assert error_fields(assert_problem(again, 422)) == {"row"}

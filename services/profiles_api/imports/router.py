@@ -10,6 +10,7 @@ from services.profiles_api.imports.schemas import (
     REQUIRED_COLUMNS,
     ImportResult,
 )
+from services.profiles_api.imports.sdmx_rows import MEDIA_TYPE as SDMX_CSV
 from shared.auth import CurrentPrincipal
 from shared.db import SessionDep
 from shared.errors import UnsupportedMediaType
@@ -33,13 +34,22 @@ _EXAMPLE = (
     "Sources named in a row are matched by title and URL, or created. The file is applied "
     "all or nothing: a 422 lists every rejected row with its number (the header is row 1), "
     "column and reason. `dry_run=true` validates and reports what would change, writing "
-    "nothing.",
+    "nothing.\n\n"
+    f"**SDMX-CSV 2.0**: sent as `{SDMX_CSV};version=2.0.0`, the file holds rows of "
+    "`MC2CM:CITY_MIGRATION(1.0)` (`GET /v1/sdmx/structure`), as `GET /v1/observations"
+    "?format=sdmx-csv` writes them, and goes through the same pipeline; errors name the SDMX "
+    "columns. `ACTION` `I`, `A`, `M` or `R` (or empty) upserts the observation a row names, "
+    "nothing else; `D` withdraws it, and then `reason` is required. `SOURCE` is a source's "
+    "title: the source of that title, or a new one.",
     response_model=ImportResult,
     responses=problem_responses(401, 403, 415),
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"text/csv": {"schema": {"type": "string"}, "example": _EXAMPLE}},
+            "content": {
+                "text/csv": {"schema": {"type": "string"}, "example": _EXAMPLE},
+                f"{SDMX_CSV};version=2.0.0": {"schema": {"type": "string"}},
+            },
         }
     },
 )
@@ -54,10 +64,17 @@ async def import_figures(
     ] = None,
 ) -> ImportResult:
     settings = request.app.state.settings
-    media_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if media_type != "text/csv":
+    content_type = request.headers.get("content-type", "")
+    media_type, *parameters = (part.strip().lower() for part in content_type.split(";"))
+    sdmx = media_type == SDMX_CSV
+    if sdmx and not {"version=2.0.0", "version=2.0"} & set(parameters):
         raise UnsupportedMediaType(
-            f"Send the file as text/csv (got {media_type or 'no content type'})."
+            f"SDMX-CSV is read in version 2.0.0: send {SDMX_CSV};version=2.0.0."
+        )
+    if media_type != "text/csv" and not sdmx:
+        raise UnsupportedMediaType(
+            f"Send the file as text/csv or {SDMX_CSV};version=2.0.0 "
+            f"(got {media_type or 'no content type'})."
         )
     return await service.import_csv(
         session,
@@ -67,4 +84,5 @@ async def import_figures(
         reason=reason,
         max_reported_errors=settings.import_max_reported_errors,
         statement_timeout_seconds=settings.import_statement_timeout_seconds,
+        sdmx=sdmx,
     )

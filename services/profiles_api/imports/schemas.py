@@ -30,6 +30,9 @@ class ImportResult(BaseModel):
     updated: int
     unchanged: int
     sources_created: int
+    withdrawn: int = Field(
+        default=0, description="Observations withdrawn by SDMX-CSV rows of `ACTION` `D`."
+    )
     notes: list[str] = Field(
         default_factory=list,
         description="Things worth knowing that did not stop the import, e.g. a row describing "

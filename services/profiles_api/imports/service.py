@@ -1,4 +1,5 @@
-"""CSV imports in the tidy format: streamed, validated row by row, applied all or nothing."""
+"""CSV imports in the tidy format (or SDMX-CSV 2.0 translated into it): streamed, validated
+row by row, applied all or nothing."""
 
 from __future__ import annotations
 
@@ -12,11 +13,14 @@ from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.imports.csv_stream import CsvProblem, csv_records
+from services.profiles_api.imports.repository import ObservationKey, observation_ids
 from services.profiles_api.imports.schemas import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
     ImportResult,
 )
+from services.profiles_api.imports.sdmx_rows import TIDY_HEADER, WITHDRAW, SdmxRows
+from services.profiles_api.observations import service as observations
 from services.profiles_api.observations.fields import (
     FieldProblem,
     ObsStatus,
@@ -31,7 +35,7 @@ from services.profiles_api.observations.validation import (
 from services.profiles_api.observations.writer import ObservationBatch, WriteResult
 from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.auth import Principal
-from shared.errors import ValidationFailed
+from shared.errors import ValidationFailed, invalid
 from shared.tabular import unescape_text
 from shared.text import text_problem
 
@@ -150,7 +154,11 @@ class _RowReader:
         # else it is wrong.
         city = required("city")
         self.validator.check_city(city)
-        source = self.source(cells, required("source_title"))
+        # An SDMX-CSV row may name an existing source by its id (``sdmx_rows``).
+        source_id = self.cell(cells, "source_id")
+        source: InlineSource | int = (
+            int(source_id) if source_id else self.source(cells, required("source_title"))
+        )
         shown = _optional(self.cell(cells, "status")) or ValueStatus.shown.value
         if shown == ValueStatus.suppressed:
             raise FieldProblem(
@@ -247,15 +255,20 @@ async def import_csv(
     reason: str | None,
     max_reported_errors: int,
     statement_timeout_seconds: int | None = None,
+    sdmx: bool = False,
 ) -> ImportResult:
     """Import a CSV file of figures: every row valid and written, or nothing written.
 
     Rows stream from ``chunks`` through validation into a staging table by COPY; the
     file is never held whole. A dry run goes as far as applying the rows inside a
     savepoint that is rolled back, so it reports exactly what a real run would do.
+    ``sdmx``: the file is SDMX-CSV 2.0 of ``MC2CM:CITY_MIGRATION``, each row translated
+    into the tidy format; rows of ``ACTION`` ``D`` withdraw the observations they name.
     """
     import_id = uuid.uuid4()
     validator = await ObservationValidator.load(session, principal)
+    translator = await SdmxRows.load(session) if sdmx else None
+    withdrawals: list[tuple[int, ObservationKey]] = []
     errors = _RowErrors(limit=max_reported_errors)
     rows = csv_records(chunks)
     state: dict[str, int] = {"rows": 0}
@@ -276,17 +289,27 @@ async def import_csv(
                     }
                 ],
             ) from None
-        reader = _RowReader(_check_header(first[1]), validator)
+        if translator is None:
+            reader = _RowReader(_check_header(first[1]), validator)
+        else:
+            translator.check_header(first[1])
+            reader = _RowReader(TIDY_HEADER, validator)
         async for row_no, cells in rows:
             state["rows"] += 1
+            action = ""
             try:
+                if translator is not None:
+                    action, cells = translator.translate(cells)
                 record = reader.record(row_no, cells)
             except FieldProblem as problem:
-                errors.add(
-                    row_no, _FIELD_TO_COLUMN.get(problem.field, problem.field), problem.message
-                )
+                column = _FIELD_TO_COLUMN.get(problem.field, problem.field)
+                if translator is not None and problem.field not in translator.index:
+                    column = translator.column(problem.field)
+                errors.add(row_no, column, problem.message)
                 continue
-            if not errors.count:  # once a row fails nothing will be written: stop copying
+            if action == WITHDRAW:
+                withdrawals.append((row_no, _key(record, cells)))
+            elif not errors.count:  # once a row fails nothing will be written: stop copying
                 yield record
 
     batch = ObservationBatch(session, validator.sources)
@@ -300,6 +323,12 @@ async def import_csv(
         errors.add(2, "file", "the file has a header but no data rows")
     if errors.count:
         raise _rejected(errors, state["rows"])
+    if withdrawals and not reason:
+        raise invalid(
+            "reason",
+            "is required when rows withdraw observations (ACTION D): it is kept in their history",
+            location="query",
+        )
     result = await _write(
         session,
         batch,
@@ -308,6 +337,8 @@ async def import_csv(
         import_id,
         dry_run=dry_run,
         duplicate_limit=max_reported_errors,
+        withdrawals=withdrawals,
+        errors=errors,
     )
     if result.duplicates:
         for duplicate in result.duplicates:
@@ -317,6 +348,8 @@ async def import_csv(
                 f"repeats row {duplicate.first_row} (same city, indicator, period, scope, "
                 "dimension and source)",
             )
+        raise _rejected(errors, state["rows"])
+    if errors.count:
         raise _rejected(errors, state["rows"])
     await batch.close()
     return ImportResult(
@@ -328,8 +361,40 @@ async def import_csv(
         updated=result.updated,
         unchanged=result.unchanged,
         sources_created=result.sources_created,
+        withdrawn=len(withdrawals),
         notes=result.notes,
     )
+
+
+def _key(record: StagingRecord, cells: list[str]) -> ObservationKey:
+    """The key of a validated tidy row that names its source by id (``sdmx_rows``)."""
+    _, city, indicator, period, _, _, scope, disaggregation, *_ = record
+    source_id = int(cells[TIDY_HEADER.index("source_id")])
+    return ObservationKey(city, indicator, period, scope, disaggregation, source_id)
+
+
+async def _withdraw(
+    session: AsyncSession,
+    principal: Principal,
+    withdrawals: list[tuple[int, ObservationKey]],
+    reason: str,
+    errors: _RowErrors,
+) -> None:
+    """Withdraw the observations the rows name; a row naming none is an error."""
+    found = await observation_ids(session, [key for _, key in withdrawals])
+    seen: dict[int, int] = {}
+    for row_no, key in withdrawals:
+        observation_id = found.get(key)
+        if observation_id is None:
+            errors.add(row_no, "row", "names no observation (nothing to withdraw)")
+        elif observation_id in seen:
+            errors.add(row_no, "row", f"withdraws the observation of row {seen[observation_id]}")
+        else:
+            seen[observation_id] = row_no
+    if errors.count:
+        return
+    for observation_id in seen:
+        await observations.delete_observation(session, principal, observation_id, reason=reason)
 
 
 def _rejected(errors: _RowErrors, rows: int) -> ValidationFailed:
@@ -351,16 +416,22 @@ async def _write(
     *,
     dry_run: bool,
     duplicate_limit: int,
+    withdrawals: list[tuple[int, ObservationKey]],
+    errors: _RowErrors,
 ) -> WriteResult:
-    """Write the batch; a dry run writes inside a savepoint it then rolls back."""
+    """Write the batch, then withdraw what its rows withdraw (rows naming no observation are
+    added to ``errors``); a dry run writes inside a savepoint it then rolls back."""
     savepoint = await session.begin_nested() if dry_run else None
     try:
-        return await batch.write(
+        result = await batch.write(
             actor=principal.subject,
             reason=reason,
             import_id=import_id,
             duplicate_limit=duplicate_limit,
         )
+        if withdrawals and reason and not result.duplicates:
+            await _withdraw(session, principal, withdrawals, reason, errors)
+        return result
     finally:
         if savepoint is not None:
             await savepoint.rollback()
