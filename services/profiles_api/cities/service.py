@@ -56,6 +56,24 @@ async def list_cities(
     )
 
 
+async def all_cities(
+    session: AsyncSession,
+    *,
+    membership: MembershipStatus | None = None,
+    region: Region | None = None,
+    country: str | None = None,
+) -> list[City]:
+    """Every city of the network (a few dozen), by code, optionally of one membership,
+    region or country: for the map, which shows them all at once."""
+    return [
+        city
+        for city in await CityRepository.from_session(session).all()
+        if (membership is None or city.membership_status == membership)
+        and (region is None or city.region == region)
+        and (country is None or city.country == country)
+    ]
+
+
 async def get_city(session: AsyncSession, code: str) -> City:
     """The city with ``code``, or 404."""
     city = await CityRepository.from_session(session).get(code)
