@@ -10,7 +10,7 @@ from services.profiles_api.observations import service
 from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.export import EXPORT_COLUMNS
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
-from services.profiles_api.observations.formats import EXPORTS, OutputFormat, negotiated
+from services.profiles_api.observations.formats import EXPORTS, XLSX, OutputFormat, negotiated
 from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.observations.repository import ObservationFilter
 from services.profiles_api.observations.schemas import (
@@ -72,13 +72,19 @@ def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
     "`value: null`, `status: suppressed` for callers who may not edit the city.\n\n"
     "**CSV export**: `format=csv`, or `Accept: text/csv`, answers every matching row (no "
     "pages: `limit` and `cursor` are refused) as a `text/csv` file in the import format "
-    "(`POST /v1/imports`) plus a `status` column, streamed in the order of the pages.",
+    "(`POST /v1/imports`) plus a `status` column, streamed in the order of the pages.\n\n"
+    "**XLSX export**: `format=xlsx`, or `Accept: " + XLSX + "`, answers the same rows as a "
+    "spreadsheet: one sheet per theme (a value column per unit, named by it; dates as dates; "
+    "text escaped as in the CSV), then `Sources` and `Notes on data`.",
     response_model=Page[ObservationRead],
     responses={
         200: {
             "description": "A page of observations, or with `format=csv` / `Accept: text/csv` "
             "every matching observation as CSV.",
-            "content": {CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
+            "content": {
+                CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
+                XLSX: {"schema": {"type": "string", "format": "binary"}},
+            },
         },
         **problem_responses(),
     },
@@ -116,7 +122,8 @@ async def list_observations(
         OutputFormat | None,
         Query(
             alias="format",
-            description="`csv` for the CSV export (as `Accept: text/csv`); wins over `Accept`.",
+            description="`csv` for the CSV export (as `Accept: text/csv`), `xlsx` for the XLSX "
+            "export; wins over `Accept`.",
         ),
     ] = None,
 ) -> Page[ObservationRead] | Response:
