@@ -6,17 +6,21 @@ import csv
 import io
 
 import httpx
-from pysdmx.io import read_sdmx
-from pysdmx.model import Codelist, DataStructureDefinition
+from pysdmx.io import get_datasets, read_sdmx
+from pysdmx.model import Codelist, DataStructureDefinition, Schema
 
+from services.profiles_api.observations.fields import ObsStatus
+from services.profiles_api.sdmx.structure import OBS_STATUS_NAMES
 from shared.auth import Role
-from tests.factories import Api, assert_problem, error_fields
+from tests.factories import Api, assert_problem, error_fields, observation
 
 SDMX_CSV = "application/vnd.sdmx.data+csv;version=2.0.0"
+#: A small count of a breakdown: suppressed for the public.
+SMALL = {"citizenship": "SY"}
 
 
 def structure_of(message: bytes) -> tuple[DataStructureDefinition, dict[str, Codelist]]:
-    structures = read_sdmx(message.decode()).structures
+    structures = read_sdmx(message.decode()).structures or []
     [dsd] = [s for s in structures if isinstance(s, DataStructureDefinition)]
     return dsd, {s.id: s for s in structures if isinstance(s, Codelist)}
 
@@ -67,7 +71,7 @@ async def test_the_export_is_sdmx_csv_of_the_structure_negotiated_by_accept(api:
         assert {row[component] for row in rows} <= codes, component
 
 
-async def export_sdmx(api: Api, role: Role = Role.admin, **params: str) -> httpx.Response:
+async def export_sdmx(api: Api, role: Role | None = Role.admin, **params: str) -> httpx.Response:
     response = await api.get("/v1/observations", params={"format": "sdmx-csv", **params}, role=role)
     assert response.status_code == 200, response.text
     return response
@@ -123,3 +127,82 @@ async def test_rows_of_action_d_withdraw_what_they_name_with_the_reason(api: Api
     assert rows[0] not in after and len(after) == len(rows) - 1
     again = await import_sdmx(api, write_rows(withdrawn), reason="twice")
     assert error_fields(assert_problem(again, 422)) == {"row"}
+
+
+async def test_suppressed_cells_are_confidential_and_text_is_formula_safe(api: Api) -> None:
+    note = '=HYPERLINK("https://evil.example","x")'
+    body = {
+        "observations": [
+            observation(city="ATVIE", period="2031", value=3, note=note, dimensions=SMALL),
+            observation(city="ATVIE", period="2031", value=4, note="-2+3"),
+        ]
+    }
+    assert (await api.post("/v1/observations", json=body, role=Role.admin)).status_code == 200
+
+    public = read_rows((await export_sdmx(api, None, city="ATVIE", period_from="2031")).text)
+    by_breakdown = {row["CITIZENSHIP"]: row for row in public}
+    small, total = by_breakdown["SY"], by_breakdown["_T"]
+    assert (small["OBS_VALUE"], small["CONF_STATUS"]) == ("", "C"), small
+    assert (total["OBS_VALUE"], total["CONF_STATUS"]) == ("4", "F"), total
+    assert (small["COMMENT"], total["COMMENT"]) == ("'" + note, "'-2+3")
+    assert small["SEX"] == "_T" and total["SEX"] == "_T"
+    assert by_breakdown["SY"]["BREAKDOWN_INDICATOR"] == "_Z"
+
+    refused = await import_sdmx(api, write_rows([small]))
+    assert error_fields(assert_problem(refused, 422)) == {"CONF_STATUS"}
+    restored = await import_sdmx(api, write_rows([total]))
+    assert restored.json()["unchanged"] == 1, restored.json()
+    rows = await api.get("/v1/observations", params={"city": "ATVIE", "period_from": "2031"})
+    assert {item["note"] for item in rows.json()["items"]} == {note, "-2+3"}
+
+
+async def test_the_exported_data_reads_with_its_structure(api: Api) -> None:
+    data = (await export_sdmx(api, city="PTLIS")).text
+    structure = (await api.get("/v1/sdmx/structure")).text
+
+    [dataset] = get_datasets(data, structure)
+
+    schema = dataset.structure
+    assert isinstance(schema, Schema), schema
+    assert set(dataset.data.columns) == {c.id for c in schema.components}
+    for component in schema.components:
+        if component.enumeration is not None:
+            codes = {code.id for code in component.enumeration}
+            values = set(dataset.data[component.id].dropna()) - {""}
+            assert values <= codes, (component.id, values - codes)
+    numbers = dataset.data["OBS_VALUE"].replace("", None).dropna().astype(float)
+    assert len(numbers) > 0
+
+
+def test_the_status_code_list_is_the_platforms() -> None:
+    assert set(OBS_STATUS_NAMES) == {status.value for status in ObsStatus}
+
+
+async def test_bad_rows_are_reported_by_their_sdmx_columns(api: Api) -> None:
+    [row, *_] = read_rows((await export_sdmx(api, city="ITTRN")).text)
+    bad = [
+        {**row, "REF_AREA": "XXXXX"},
+        {**row, "TIME_PERIOD": "2017-13"},
+        {**row, "OBS_VALUE": "1,5"},
+        {**row, "OBS_STATUS": "Z"},
+        {**row, "UNIT_MEASURE": "percent"},
+        {**row, "ACTION": "X"},
+        {**row, "STRUCTURE_ID": "ESTAT:NAMA_10_GDP(1.0)"},
+        {**row, "SCOPE": "planet"},
+    ]
+
+    response = await import_sdmx(api, write_rows(bad))
+
+    errors = assert_problem(response, 422)["errors"]
+    assert [(e["row"], e["column"]) for e in errors] == [
+        (2, "REF_AREA"),
+        (3, "TIME_PERIOD"),
+        (4, "OBS_VALUE"),
+        (5, "OBS_STATUS"),
+        (6, "UNIT_MEASURE"),
+        (7, "ACTION"),
+        (8, "STRUCTURE_ID"),
+        (9, "SCOPE"),
+    ], errors
+    header = await import_sdmx(api, "STRUCTURE,STRUCTURE_ID,REF_AREA,COLOUR\r\n")
+    assert {"COLOUR", "INDICATOR", "SOURCE"} <= error_fields(assert_problem(header, 422))
