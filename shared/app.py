@@ -16,6 +16,7 @@ from sqlalchemy import Table
 
 from shared.auth import TokenVerifier, optional_principal
 from shared.body_limit import BodyLimitMiddleware
+from shared.caching import ConditionalGetMiddleware
 from shared.db import Database
 from shared.idempotency import IdempotencyMiddleware
 from shared.observability import HttpMetrics, RequestContextMiddleware
@@ -124,11 +125,13 @@ def create_service_app(
     check_route_order(app)
     install_openapi(app, service=service)
     # Middleware, from the innermost: a method the path's resource lacks answered 405 before
-    # the router sees it (shared.routing), Idempotency-Key inside the body limit (a body
+    # the router sees it (shared.routing), ETags, caching headers and 304 on reads
+    # (shared.caching), Idempotency-Key inside the body limit (a body
     # refused up front never reaches it), the body limit inside CORS (so that a browser can
     # read the 413), the root path (MC2CM_ROOT_PATH: the scope's, and Location headers), and
     # the request id around everything.
     app.add_middleware(MethodNotAllowedMiddleware, fastapi_app=app)
+    app.add_middleware(ConditionalGetMiddleware)
     app.add_middleware(
         IdempotencyMiddleware,
         table=idempotency_keys,
@@ -156,6 +159,7 @@ def create_service_app(
             allow_headers=["*"],
             expose_headers=[
                 "ETag",
+                "Link",
                 "Content-Language",
                 "X-Request-ID",
                 "Location",

@@ -23,6 +23,7 @@ from fastapi.routing import APIRoute
 
 from shared.access_matrix import callers_of, describe
 from shared.auth import require_principal
+from shared.caching import UNCACHED_PATHS
 from shared.concurrency import if_match_required
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
@@ -81,9 +82,27 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
         "schema": {"type": "string", "pattern": r"^[A-Za-z0-9._:-]{1,128}$"},
     },
     "ETag": {
-        "description": 'The version of the resource, a strong tag (`"3"`): send it back in '
-        "`If-Match` to change or remove it.",
-        "schema": {"type": "string", "pattern": r'^"[0-9]+"$'},
+        "description": "The representation's entity tag: an editable resource's version "
+        '(`"3"`, to send back in `If-Match` to change or remove it), an edition\'s content '
+        'hash, otherwise a hash of the body; a streamed export\'s is weak (`W/"…"`). Send '
+        "it in `If-None-Match` to get `304 Not Modified` while it is current.",
+        "schema": {"type": "string", "pattern": r'^(W/)?"[!#-~]*"$'},
+    },
+    "Cache-Control": {
+        "description": "`no-cache` (caches revalidate every time, with `If-None-Match`), "
+        "`public` for anonymous reads and `private` when a token was sent.",
+        "schema": {"type": "string"},
+    },
+    "Vary": {
+        "description": "The request headers the answer depends on: `Authorization` on every "
+        "read, `Accept-Language` where texts are translated, `Accept` where formats are "
+        "negotiated.",
+        "schema": {"type": "string"},
+    },
+    "Link": {
+        "description": 'The next page (RFC 8288): `<…?cursor=…>; rel="next"`, the request\'s '
+        "URL with `next_cursor` as its cursor; absent on the last page.",
+        "schema": {"type": "string"},
     },
     "Location": {
         "description": "The path of the resource created (under the API's root path).",
@@ -298,10 +317,17 @@ def _success_description(method: str, status: str, schema: dict[str, Any]) -> st
 
 
 def _document_responses(
-    operation: dict[str, Any], method: str, schemas: dict[str, Any], headers: set[str]
+    operation: dict[str, Any],
+    method: str,
+    schemas: dict[str, Any],
+    headers: set[str],
+    *,
+    paged: bool = False,
+    cached: bool = True,
 ) -> None:
     """2xx descriptions that say what comes back, and the headers each response can carry
-    (``RESPONSE_HEADERS``): ``X-Request-ID`` always, ``ETag`` with a versioned resource,
+    (``RESPONSE_HEADERS``): ``X-Request-ID`` always, ``ETag`` with a versioned resource and
+    every read (``shared.caching``; with ``Cache-Control`` and ``Vary``), ``Link`` on lists,
     ``Location`` on 201, ``Content-Language`` where ``Accept-Language`` is read,
     ``Retry-After`` on 429 and 503, ``RateLimit-*`` on writes, ``Idempotent-Replayed`` on
     POST."""
@@ -312,8 +338,14 @@ def _document_responses(
         if status.startswith("2"):
             if response.get("description", "") in _PLACEHOLDER_DESCRIPTIONS:
                 response["description"] = _success_description(method, status, schema)
-            if _versioned(schema):
+            read = cached and method == "get" and status == "200"
+            if _versioned(schema) or read:
                 names.append("ETag")
+            if read:
+                # shared.caching
+                names += ["Cache-Control", "Vary"]
+                if paged:
+                    names.append("Link")
             if status == "201":
                 names.append("Location")
             if negotiates_language and status != "204":
@@ -451,7 +483,14 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
                 for parameter in operation.get("parameters", ()):
                     if parameter.get("in") in {"query", "path"} and (path, method) in validating:
                         _document_no_nul(parameter.get("schema", {}))
-                _document_responses(operation, method, components, used_headers)
+                _document_responses(
+                    operation,
+                    method,
+                    components,
+                    used_headers,
+                    paged=(path, method) in paged,
+                    cached=path not in UNCACHED_PATHS,
+                )
                 _document_request_body(operation, components)
                 if service is not None:
                     _publish_access(operation, service)

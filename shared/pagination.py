@@ -12,9 +12,10 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Annotated, Any, Generic, TypeAlias, TypeVar
+from urllib.parse import quote, urlencode
 
 import orjson
 from fastapi import Depends, Query, Request, Response
@@ -47,6 +48,21 @@ class PageParams:
     cursor: list[Any] | None
     #: The list the page belongs to (``profiles:list_cities``): its cursors carry it.
     list_name: str | None = None
+    #: The request's path (under the root path) and query, to link the next page to
+    #: (RFC 8288 ``Link: <…>; rel="next"``); ``None`` for pages read outside a request.
+    link_target: tuple[str, tuple[tuple[str, str], ...]] | None = field(default=None, compare=False)
+    #: The response whose headers a ``build_page`` page is sent with.
+    response: Response | None = field(default=None, compare=False, repr=False)
+
+    def next_link(self, next_cursor: str | None) -> str | None:
+        """The ``Link`` header naming the next page: the request's URL with its cursor
+        replaced, or ``None`` on the last page."""
+        if next_cursor is None or self.link_target is None:
+            return None
+        path, query = self.link_target
+        kept = [(name, value) for name, value in query if name != "cursor"]
+        query_string = urlencode([*kept, ("cursor", next_cursor)])
+        return f'<{quote(path)}?{query_string}>; rel="next"'
 
 
 def _encode_value(value: Any) -> Any:
@@ -98,6 +114,7 @@ def list_name_of(request: Request) -> str | None:
 
 async def page_params(
     request: Request,
+    response: Response,
     limit: Annotated[
         int | None, Query(ge=1, description="Items per page (capped by the server).")
     ] = None,
@@ -120,8 +137,17 @@ async def page_params(
     if size > settings.pagination_max_limit:
         raise invalid("limit", f"must be at most {settings.pagination_max_limit}", location="query")
     name = list_name_of(request)
+    # The path the caller reached, under MC2CM_ROOT_PATH (shared.root_path).
+    root = str(request.scope.get("root_path", "")).rstrip("/")
+    path = request.url.path
+    if root and not path.startswith(root + "/"):
+        path = root + path
     return PageParams(
-        limit=size, cursor=decode_cursor(cursor, name) if cursor else None, list_name=name
+        limit=size,
+        cursor=decode_cursor(cursor, name) if cursor else None,
+        list_name=name,
+        link_target=(path, tuple(request.query_params.multi_items())),
+        response=response,
     )
 
 
@@ -198,6 +224,9 @@ def build_page(
     has_more = len(rows) > params.limit
     shown = rows[: params.limit]
     next_cursor = encode_cursor(key(shown[-1]), params.list_name) if has_more and shown else None
+    link = params.next_link(next_cursor)
+    if link is not None and params.response is not None:
+        params.response.headers["Link"] = link
     return Page[T](items=[item(row) for row in shown], next_cursor=next_cursor)
 
 
@@ -219,8 +248,9 @@ def page_response(
     shown = rows[: params.limit]
     next_cursor = encode_cursor(key(shown[-1]), params.list_name) if has_more and shown else None
     body = {"items": [item(row) for row in shown], "next_cursor": next_cursor}
+    link = params.next_link(next_cursor)
     return Response(
         orjson.dumps(body, option=orjson.OPT_UTC_Z),
         media_type="application/json",
-        headers=headers,
+        headers={**(headers or {}), "Link": link} if link is not None else headers,
     )

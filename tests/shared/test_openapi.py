@@ -396,8 +396,10 @@ def test_editable_resources_document_their_etag() -> None:
         document["paths"]["/v1/cities"]["post"]["responses"]["201"],
     ):
         assert "ETag" in _header_refs(response), response
-    # The index has a `version` too, the API's: no ETag there.
-    assert "ETag" not in _header_refs(document["paths"]["/v1"]["get"]["responses"]["200"])
+    # The index has a `version` too, the API's: its ETag is its body's hash (shared.caching),
+    # as every read's, and no If-Match is taken there.
+    assert "ETag" in _header_refs(document["paths"]["/v1"]["get"]["responses"]["200"])
+    assert "patch" not in document["paths"]["/v1"]
 
 
 def test_success_responses_say_what_comes_back(document: dict[str, Any]) -> None:

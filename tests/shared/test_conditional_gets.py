@@ -1,0 +1,118 @@
+"""HTTP caching of reads (shared/caching.py) and the lists' next links (shared/pagination.py).
+
+Every GET operation whose OpenAPI document gives its 200 an ``ETag`` is called with a valid
+request (tests/shared/access_calls.py), as an anonymous caller where it may be, and again with
+``If-None-Match``: a 304 without a body, with the same ``ETag``, ``Vary`` and ``Cache-Control``.
+"""
+
+from __future__ import annotations
+
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from shared.access_matrix import callers_of
+from shared.caching import body_etag, none_match
+from tests.factories import Api, if_match
+from tests.shared.access_calls import BUILDERS, World
+from tests.shared.test_authorisation_matrix import _apps
+
+#: Headers a 304 repeats from the 200 it stands for (RFC 9110 §15.4.5).
+REPEATED = ("etag", "vary", "cache-control")
+
+
+def _reads_with_an_etag() -> list[tuple[str, str]]:
+    return sorted(
+        (service, operation["operationId"])
+        for service, app in _apps().items()
+        for item in app.openapi()["paths"].values()
+        for method, operation in item.items()
+        if method == "get" and "ETag" in operation["responses"]["200"].get("headers", {})
+    )
+
+
+READS = _reads_with_an_etag()
+
+
+def test_the_reads_of_both_apis_document_an_etag() -> None:
+    assert ("profiles", "list_cities") in READS and ("dialogue", "list_events") in READS, READS
+
+
+@pytest.mark.parametrize(("service", "operation_id"), READS)
+async def test_a_read_answers_304_to_its_own_etag(
+    api: Api, dialogue: Api, session: AsyncSession, service: str, operation_id: str
+) -> None:
+    world = World(api, dialogue, session)
+    call = await BUILDERS[(service, operation_id)](world)
+    client = world.client(service)
+    anonymous = "anonymous" in (callers_of(service, operation_id) or ())
+    role = None if anonymous else Api.ADMIN
+    first = await client.get(call.url, headers=call.headers, role=role)
+    if first.status_code == 202:
+        # A PDF still rendering: no representation yet, so nothing to tag.
+        assert "etag" not in first.headers, first.headers
+        return
+    assert first.status_code == 200, f"{call.url}: {first.status_code} {first.text[:300]}"
+    tag = first.headers.get("etag")
+    assert tag, f"{call.url} sent no ETag"
+    assert first.headers["cache-control"] == "no-cache, " + ("public" if anonymous else "private")
+    assert "Authorization" in first.headers["vary"], first.headers["vary"]
+    again = await client.get(call.url, headers={**call.headers, "If-None-Match": tag}, role=role)
+    assert again.status_code == 304, f"{call.url} with If-None-Match {tag}: {again.status_code}"
+    assert again.content == b"", again.content[:200]
+    assert {name: again.headers.get(name) for name in REPEATED} == {
+        name: first.headers.get(name) for name in REPEATED
+    }
+
+
+async def test_an_other_tag_or_none_is_answered_in_full(api: Api) -> None:
+    first = await api.get("/v1/cities")
+    tag = first.headers["etag"]
+    assert tag == body_etag(first.content, first.headers["content-type"]), tag
+
+    for sent in ('"other"', 'W/"other", "more"'):
+        response = await api.get("/v1/cities", headers={"If-None-Match": sent})
+        assert response.status_code == 200 and response.content == first.content, sent
+    for sent in ("*", f'"x", W/{tag}'):
+        assert none_match(sent, tag), sent
+        response = await api.get("/v1/cities", headers={"If-None-Match": sent})
+        assert response.status_code == 304, sent
+
+
+async def test_a_city_change_changes_the_etag_of_the_reads_it_affects(api: Api) -> None:
+    urls = ("/v1/cities", "/v1/cities/PTLIS", "/v1/cities/PTLIS/profile")
+    before = {url: await api.get(url) for url in urls}
+    changed = await api.patch(
+        "/v1/cities/PTLIS",
+        json={"names": {"en": "Lisbon (changed)", "pt": "Lisboa"}},
+        headers=if_match(before["/v1/cities/PTLIS"]),
+        role=Api.ADMIN,
+    )
+    assert changed.status_code == 200, changed.text
+
+    for url, response in before.items():
+        again = await api.get(url, headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 200, f"{url} still answers 304 after the city changed"
+        assert again.headers["etag"] != response.headers["etag"], url
+
+
+async def test_a_list_links_its_next_page_as_next_cursor_does(api: Api) -> None:
+    url = "/v1/cities?limit=2&region=europe"
+    seen: list[str] = []
+    while url:
+        response = await api.get(url)
+        assert response.status_code == 200, response.text
+        body = response.json()
+        seen += [city["code"] for city in body["items"]]
+        link = response.headers.get("link")
+        if body["next_cursor"] is None:
+            assert link is None, link
+            break
+        target = link.removeprefix("<").split(">;", 1)[0]
+        assert link.endswith('>; rel="next"') and target.startswith("/v1/cities?"), link
+        query = parse_qs(urlsplit(target).query)
+        assert query == {"limit": ["2"], "region": ["europe"], "cursor": [body["next_cursor"]]}
+        url = target
+
+    assert len(seen) > 2 and len(seen) == len(set(seen)), seen
