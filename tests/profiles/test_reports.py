@@ -162,14 +162,17 @@ async def test_chart_is_a_vega_lite_spec_the_report_draws_as_svg(api: Api) -> No
 async def test_small_counts_are_not_shown_to_anonymous_readers(api: Api) -> None:
     spec = await chart(api)
     breakdowns = {value["breakdown"] for value in spec["data"]["values"]}
-    assert "citizenship: SY" not in breakdowns and "citizenship: FR" in breakdowns, breakdowns
+    # Breakdowns as a reader says them: the country named, not its code.
+    assert "Citizenship: Syria" not in breakdowns and "Citizenship: France" in breakdowns
     assert spec["usermeta"]["suppressed"] == 1
     page = (await report(api)).text
     assert SMALL_NOTE not in page
     assert "1 breakdown values are not shown" in page
     admin_spec = await chart(api, role=Role.admin)
     seen = {value["breakdown"]: value["value"] for value in admin_spec["data"]["values"]}
-    assert seen["citizenship: SY"] == 3, seen
+    assert seen["Citizenship: Syria"] == 3, seen
+    arabic = await chart(api, params={"lang": "ar"})
+    assert "الجنسية: فرنسا" in {value["breakdown"] for value in arabic["data"]["values"]}
 
 
 async def test_narrative_text_is_escaped(api: Api) -> None:

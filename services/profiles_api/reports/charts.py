@@ -41,7 +41,9 @@ class Chart:
 def breakdown_text(breakdown: dict[str, str], loc: Localiser) -> str:
     if not breakdown:
         return loc.label("total")
-    return ", ".join(f"{name}: {value}" for name, value in sorted(breakdown.items()))
+    return loc.label("list_separator").join(
+        loc.breakdown(name, value) for name, value in sorted(breakdown.items())
+    )
 
 
 def chart_points(document: ReportDocument, indicator: str) -> list[DocumentValue]:

@@ -12,6 +12,7 @@ RTL_LANGUAGES: Final = frozenset({"ar"})
 _LABELS: Final[dict[str, dict[str, str]]] = {
     # French sets a (narrow, unbreakable) space before a colon.
     "colon": {"en": ": ", "fr": "\u202f: ", "ar": ": "},
+    "list_separator": {"en": ", ", "fr": ", ", "ar": "، "},
     "report": {
         "en": "City Migration Profile",
         "fr": "Profil migratoire de la ville",
@@ -48,6 +49,47 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
     "value": {"en": "Value", "fr": "Valeur", "ar": "القيمة"},
     "breakdown": {"en": "Breakdown", "fr": "Ventilation", "ar": "التصنيف"},
     "total": {"en": "Total", "fr": "Total", "ar": "المجموع"},
+    # Breakdowns: the catalogue's dimensions, and the codes they share (SDMX's reserved ones).
+    "dimension_sex": {"en": "Sex", "fr": "Sexe", "ar": "الجنس"},
+    "dimension_age_group": {"en": "Age group", "fr": "Tranche d'âge", "ar": "الفئة العمرية"},
+    "dimension_citizenship": {"en": "Citizenship", "fr": "Nationalité", "ar": "الجنسية"},
+    "dimension_country_of_birth": {
+        "en": "Country of birth",
+        "fr": "Pays de naissance",
+        "ar": "بلد الميلاد",
+    },
+    "dimension_nationality": {"en": "Nationality", "fr": "Nationalité", "ar": "الجنسية"},
+    "dimension_birth_country": {
+        "en": "Country of birth",
+        "fr": "Pays de naissance",
+        "ar": "بلد الميلاد",
+    },
+    "dimension_legal_status": {
+        "en": "Legal status",
+        "fr": "Statut juridique",
+        "ar": "الوضع القانوني",
+    },
+    "dimension_reason": {"en": "Reason", "fr": "Motif", "ar": "السبب"},
+    "dimension_school_level": {
+        "en": "School level",
+        "fr": "Niveau scolaire",
+        "ar": "المرحلة الدراسية",
+    },
+    "dimension_isced_level": {
+        "en": "Education level (ISCED)",
+        "fr": "Niveau d'éducation (CITE)",
+        "ar": "المستوى التعليمي (إسكد)",
+    },
+    "dimension_tenure": {"en": "Tenure", "fr": "Statut d'occupation", "ar": "نوع الحيازة"},
+    "dimension_district": {"en": "District", "fr": "Quartier", "ar": "الحي"},
+    "dimension_sector": {"en": "Sector", "fr": "Secteur", "ar": "القطاع"},
+    "code_sex_F": {"en": "female", "fr": "femmes", "ar": "إناث"},
+    "code_sex_M": {"en": "male", "fr": "hommes", "ar": "ذكور"},
+    "code__T": {"en": "total", "fr": "total", "ar": "المجموع"},
+    "code__O": {"en": "other", "fr": "autre", "ar": "أخرى"},
+    "code__OTHER": {"en": "other", "fr": "autres", "ar": "أخرى"},
+    "code__U": {"en": "unknown", "fr": "inconnu", "ar": "غير معروف"},
+    "code__Z": {"en": "not applicable", "fr": "sans objet", "ar": "لا ينطبق"},
     "themes": {"en": "Themes", "fr": "Thèmes", "ar": "المحاور"},
     "no_narrative": {
         "en": "No published narrative for this theme yet.",

@@ -10,7 +10,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
-from services.profiles_api.reports.labels import RTL_LANGUAGES, label
+from services.profiles_api.reports.labels import RTL_LANGUAGES, has_label, label
 from shared.i18n import Languages
 
 
@@ -21,6 +21,16 @@ class Picked:
     text: str
     language: str
     fallback: bool
+
+
+#: Dimensions whose values are ISO 3166 country codes.
+COUNTRY_DIMENSIONS = frozenset({"citizenship", "country_of_birth", "birth_country", "nationality"})
+
+
+def _territory(language: str, code: str) -> str | None:
+    """The country ``code`` names, in ``language`` (Babel's CLDR names)."""
+    name: str | None = Locale.parse(language).territories.get(code.upper())
+    return name
 
 
 @dataclass(frozen=True)
@@ -43,6 +53,17 @@ class Localiser:
 
     def text(self, texts: Mapping[str, str] | None, default: str = "") -> str:
         return self.pick(texts, default).text
+
+    def breakdown(self, name: str, value: str) -> str:
+        """One part of a breakdown as a reader says it: "Citizenship: Syria", "Sex: female".
+        Countries are named by Babel in the language (``citizenship=SY``); SDMX's reserved
+        codes and the sexes by the report's labels; other values as they are coded."""
+        heading = self.label(f"dimension_{name}") if has_label(f"dimension_{name}") else name
+        if name in COUNTRY_DIMENSIONS and (country := _territory(self.language, value)):
+            return f"{heading}{self.label('colon')}{country}"
+        key = f"code_{name}_{value}" if has_label(f"code_{name}_{value}") else f"code_{value}"
+        shown = self.label(key) if has_label(key) else value
+        return f"{heading}{self.label('colon')}{shown}"
 
     def language_name(self, tag: str) -> str:
         """``tag``'s name in the report's language (``English``, ``anglais``, ``الإنجليزية``)."""
