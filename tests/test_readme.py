@@ -80,6 +80,12 @@ async def test_try_it_read_answers_with_something_to_see(
         # A page or a report: its heading, and a table or chart of the demo's figures.
         assert "<h1" in response.text, (read, response.text[:500])
         assert "<svg" in response.text or "<td" in response.text, (read, response.text[:500])
+    elif response.headers["content-type"].startswith("application/vnd.sdmx.data+csv"):
+        # SDMX-CSV: its header, and rows of the demo's figures.
+        header, *rows = response.text.splitlines()
+        assert header.startswith("STRUCTURE,STRUCTURE_ID,ACTION,") and rows, (read, header)
+    elif response.headers["content-type"].startswith("application/vnd.sdmx.structure+xml"):
+        assert "<str:DataStructure " in response.text, (read, response.text[:500])
     else:
         body = json.loads(response.content)
         for key in SHOWN:
