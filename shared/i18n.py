@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Annotated
 
+from babel import negotiate_locale
 from fastapi import Depends, Header, Response
 from pydantic import AfterValidator, Field
 
@@ -124,6 +125,24 @@ def parse_accept_language(header: str | None) -> list[str]:
     return [tag for _, _, tag in sorted(weighted)]
 
 
+def negotiate(preferred: Iterable[str], offered: Collection[str]) -> str | None:
+    """The first of ``preferred`` (best first) that ``offered`` has, as ``offered`` spells it.
+
+    Babel's ``negotiate_locale`` matches a tag exactly (case-insensitively: RFC 5646) or by
+    its language (``fr-CA`` finds ``fr``); a bare language also finds one of its regional
+    variants (``pt`` finds ``pt-BR``, the first by name when several are offered), which
+    Babel does only through its aliases (``pt`` → ``pt_PT``)."""
+    by_tag = {tag.lower(): tag for tag in offered}
+    variants = sorted(offered)
+    for tag in preferred:
+        found = negotiate_locale([tag], list(offered), sep="-", aliases={})
+        if found is None:
+            found = next((o for o in variants if o.split("-")[0].lower() == tag.lower()), None)
+        if found is not None:
+            return by_tag[found.lower()]
+    return None
+
+
 class Languages(tuple[str, ...]):
     """The caller's preferred languages, best first, always ending with English."""
 
@@ -140,15 +159,18 @@ class Languages(tuple[str, ...]):
             tags.append(DEFAULT_LANGUAGE)
         return cls(tags)
 
+    def negotiate(self, offered: Collection[str]) -> str | None:
+        """The best of ``offered`` for this caller, as ``offered`` spells it; ``None`` if none
+        fits (``negotiate``)."""
+        return negotiate(self, offered)
+
     def pick(self, texts: Mapping[str, str] | None) -> tuple[str | None, str | None]:
         """The text in the best language available and that language; English as fallback."""
         if not texts:
             return None, None
-        # Language tags are case-insensitive (RFC 5646): a map's `pt-BR` answers `pt-br`.
-        by_tag = {tag.lower(): tag for tag in texts}
-        for tag in self:
-            if (stored := by_tag.get(tag)) is not None:
-                return texts[stored], stored
+        stored = negotiate(self, texts)
+        if stored is not None:
+            return texts[stored], stored
         first = next(iter(sorted(texts)))
         return texts[first], first
 

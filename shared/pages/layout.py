@@ -53,7 +53,7 @@ PageLangQuery = Annotated[
 def page_language(lang: str | None, languages: Languages) -> str:
     """``?lang=`` first, then the caller's ``Accept-Language``; English otherwise."""
     chosen = Languages.from_header(lang) if lang else languages
-    return next((tag for tag in chosen if tag in PAGE_LANGUAGES), "en")
+    return chosen.negotiate(PAGE_LANGUAGES) or "en"
 
 
 def page_responses(example: str, *statuses: int) -> dict[int | str, dict[str, Any]]:

@@ -6,7 +6,7 @@ import pytest
 from pydantic import TypeAdapter, ValidationError
 
 from shared.i18n import LangMap, LangMapEn, Languages, parse_accept_language
-from tests.factories import Api
+from tests.factories import Api, new_city
 
 LISBON = {"en": "Lisbon", "fr": "Lisbonne", "ar": "لشبونة", "pt": "Lisboa"}
 
@@ -169,3 +169,38 @@ async def test_single_resources_say_which_language_they_answer_in(
 
     assert response.status_code == 200, response.text
     assert response.headers.get("content-language") == language, dict(response.headers)
+
+
+@pytest.mark.parametrize(
+    ("header", "offered", "expected"),
+    [
+        ("pt", ["en", "pt-BR"], "pt-BR"),
+        ("pt", ["en", "pt-PT", "pt-BR"], "pt-BR"),
+        ("fr-CA", ["en", "fr"], "fr"),
+        ("fr-CA, ar;q=0.9", ["en", "ar", "fr-FR"], "fr-FR"),
+        ("fr;q=0.4, ar", ["en", "fr", "ar"], "ar"),
+        ("de, fr;q=0.1", ["en", "fr"], "fr"),
+        ("de", ["fr", "ar"], None),
+        ("PT-br", ["en", "pt-br"], "pt-br"),
+    ],
+)
+def test_negotiation_finds_regional_variants_and_languages_by_quality(
+    header: str, offered: list[str], expected: str | None
+) -> None:
+    # Babel's negotiate_locale (shared.i18n.negotiate), with a bare language finding a region.
+    assert Languages.from_header(header).negotiate(offered) == expected, offered
+
+
+async def test_a_bare_language_is_answered_in_its_regional_variant(api: Api) -> None:
+    body = new_city(names={"en": "Athens", "pt-BR": "Atenas", "fr-CA": "Athènes"})
+    created = await api.post("/v1/cities", json=body, role=Api.ADMIN)
+    assert created.status_code == 201, created.text
+
+    for header, name, language in [
+        ("pt", "Atenas", "pt-BR"),
+        ("fr, pt;q=0.5", "Athènes", "fr-CA"),
+        ("de, pt-PT;q=0.3", "Atenas", "pt-BR"),
+    ]:
+        response = await api.get("/v1/cities/GRATH", headers={"Accept-Language": header})
+        assert (response.json()["name"], response.json()["language"]) == (name, language), header
+        assert response.headers["content-language"] == language, header
