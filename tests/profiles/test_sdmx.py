@@ -206,3 +206,21 @@ async def test_bad_rows_are_reported_by_their_sdmx_columns(api: Api) -> None:
     ], errors
     header = await import_sdmx(api, "STRUCTURE,STRUCTURE_ID,REF_AREA,COLOUR\r\n")
     assert {"COLOUR", "INDICATOR", "SOURCE"} <= error_fields(assert_problem(header, 422))
+
+
+async def test_a_dry_run_withdraws_nothing_and_other_versions_are_refused(api: Api) -> None:
+    before = (await export_sdmx(api, city="ITTRN")).text
+    withdrawn = [{**row, "ACTION": "D"} for row in read_rows(before)]
+
+    response = await import_sdmx(api, write_rows(withdrawn), reason="test", dry_run="true")
+
+    assert response.status_code == 200, response.text
+    assert response.json()["withdrawn"] == len(withdrawn), response.json()
+    assert (await export_sdmx(api, city="ITTRN")).text == before
+    older = await api.post(
+        "/v1/imports",
+        content=before,
+        headers={"Content-Type": "application/vnd.sdmx.data+csv;version=1.0.0"},
+        role=Role.admin,
+    )
+    assert_problem(older, 415)
