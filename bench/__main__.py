@@ -3,9 +3,10 @@
     .venv/bin/python -m bench [--quick] [--only P1,P3] [--markdown FILE]
 
 Runs, in order and inside one ``bench_env()``, the modules ``bench.p1_read``,
-``bench.p2_ingest``, ``bench.p3_aggregates``, ``bench.p4_scale``, ``bench.p5_fanout`` and
-``bench.p6_reports`` (each ``measure(env, quick) -> list[Figure]``); a module not written
-yet reads "not measured yet", one that fails reads its error, and the others still run.
+``bench.p2_ingest``, ``bench.p3_aggregates``, ``bench.p4_scale``, ``bench.p5_fanout``,
+``bench.p6_reports`` and ``bench.p7_exports`` (each ``measure(env, quick) ->
+list[Figure]``); a module not written yet reads "not measured yet", one that fails reads
+its error, and the others still run.
 Prints the machine, the servers and the table; ``--markdown`` also writes it as Markdown
 for the README.
 """
@@ -38,6 +39,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "P4": ("bench.p4_scale", "scale: series latency at 10k and 10M observations"),
     "P5": ("bench.p5_fanout", "fan-out: notifications to an SMTP sink"),
     "P6": ("bench.p6_reports", "reports: an edition's report as HTML and PDF"),
+    "P7": ("bench.p7_exports", "exports: 1,000,000 rows as XLSX against CSV"),
 }
 COLUMNS = ("figure", "what", "ours", "raw", "unit", "ratio", "target", "met", "notes")
 

@@ -1,0 +1,243 @@
+"""P7, exports: the XLSX export of ``GET /v1/observations`` against its plain CSV export.
+
+Fills a fresh database with 1,000,000 observations (``--quick`` 50,000; written by SQL,
+which is not what is measured: P2 measures the import) of ``foreign_nationals`` broken down
+by sex, age group and citizenship for 60 cities, then, in the same run and on the same
+server, downloads every row as CSV (``?format=csv``) and as XLSX (``?format=xlsx``) from one
+uvicorn process of the profiles API served as in production, a fresh process per format so
+each peak RSS (VmHWM) is its own. The figure is rows/s of both; the notes give both peak
+RSS and sizes, and the round trip: every XLSX row read back with openpyxl (read-only, so in
+constant memory too) against the CSV row of the same position, value by value.
+
+    .venv/bin/python -m bench.p7_exports [--quick] [--rows N]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import itertools
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+import httpx
+from openpyxl import load_workbook
+
+from bench.env import BenchEnv, bench_env
+from bench.figures import Figure, print_figures
+from bench.p2_ingest import AGE_GROUPS, CITIZENSHIPS, SECRET, city_codes, free_port, peak_rss_mb
+from bench.p2_ingest import prepare as prepare_database
+from shared.auth import Role, issue_token
+from shared.settings import Settings, to_libpq_url
+from shared.tabular import unescape_text
+
+FULL_ROWS = 1_000_000
+QUICK_ROWS = 50_000
+CITY_COUNT = 60
+BREAKDOWNS = 2 * len(AGE_GROUPS) * len(CITIZENSHIPS)
+TEXT_COLUMNS = ("city", "indicator", "period", "scope", "dimension", "obs_status")
+
+
+async def fill(database_url: str, rows: int) -> None:
+    """``rows`` observations written straight into the table, with a source per city."""
+    connection = await asyncpg.connect(to_libpq_url(database_url))
+    try:
+        cities = city_codes(CITY_COUNT)
+        await connection.executemany(
+            "INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank) "
+            "VALUES ($1, 'Statistics office', $2, 'register', 2)",
+            [(f"Population register {c}", f"https://stats.example.org/{c}") for c in cities],
+        )
+        ages = "ARRAY[" + ",".join(f"'{age}'" for age in AGE_GROUPS) + "]"
+        nationalities = "ARRAY[" + ",".join(f"'{code}'" for code in CITIZENSHIPS) + "]"
+        await connection.execute(
+            f"""
+            WITH n AS (
+                SELECT i,
+                       (ARRAY['F','M'])[i % 2 + 1] AS sex,
+                       ({ages})[(i / 2) % {len(AGE_GROUPS)} + 1] AS age,
+                       ({nationalities})[(i / 10) % {len(CITIZENSHIPS)} + 1] AS nat,
+                       (ARRAY[{",".join(f"'{c}'" for c in cities)}])
+                           [(i / {BREAKDOWNS}) % {CITY_COUNT} + 1] AS city,
+                       1900 + i / ({BREAKDOWNS} * {CITY_COUNT}) AS year
+                FROM generate_series(0, {rows - 1}) AS i
+            )
+            INSERT INTO profiles.observation (city_code, indicator_code, period, period_start,
+                period_end, scope, disaggregation, dimensions, value, obs_status, source_id)
+            SELECT n.city, 'foreign_nationals', n.year::text, make_date(n.year, 1, 1),
+                   make_date(n.year, 12, 31), 'municipality',
+                   'age_group=' || n.age || ';citizenship=' || n.nat || ';sex=' || n.sex,
+                   jsonb_build_object('age_group', n.age, 'citizenship', n.nat, 'sex', n.sex),
+                   (n.i * 7919) % 50000, 'A', s.id
+            FROM n JOIN profiles.source s ON s.title = 'Population register ' || n.city
+            """
+        )
+        await connection.execute("ANALYZE profiles.observation")
+    finally:
+        await connection.close()
+
+
+@dataclass(frozen=True)
+class Download:
+    seconds: float
+    peak_rss_mb: float
+    path: Path
+    mb: float
+
+
+def download(settings: Settings, output_format: str, target: Path, logs: Path) -> Download:
+    """Every observation in ``output_format`` from a fresh API process, saved to ``target``."""
+    port = free_port()
+    env = os.environ | {
+        "MC2CM_DATABASE_URL": settings.database_url or "",
+        "MC2CM_REDIS_URL": settings.redis_url or "",
+        "MC2CM_JWT_SECRET": SECRET,
+    }
+    with (logs / f"p7-api-{output_format}.log").open("w") as log:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "services.cli", "serve", "profiles", "--port", str(port)],
+            env=env,
+            stdout=log,
+            stderr=log,
+        )
+    try:
+        for _ in range(150):
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        token = issue_token(settings, subject="bench", role=Role.admin)
+        started = time.perf_counter()
+        with (
+            httpx.stream(
+                "GET",
+                f"http://127.0.0.1:{port}/v1/observations",
+                # The bench's indicator only: the demo's other figures would sit on other
+                # sheets, and the round trip compares the rows in order.
+                params={"format": output_format, "indicator": "foreign_nationals"},
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=3600,
+            ) as response,
+            target.open("wb") as handle,
+        ):
+            if response.status_code != 200:
+                raise RuntimeError(f"{output_format} export: {response.status_code}")
+            for chunk in response.iter_bytes(256 * 1024):
+                handle.write(chunk)
+        elapsed = time.perf_counter() - started
+        return Download(elapsed, peak_rss_mb(server.pid), target, target.stat().st_size / 1e6)
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def _csv_rows(path: Path) -> Iterator[tuple[object, ...]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        for row in csv.DictReader(handle):
+            yield (
+                *(unescape_text(row[name]) for name in TEXT_COLUMNS),
+                float(row["value"]) if row["value"] else None,
+            )
+
+
+def _xlsx_rows(path: Path) -> Iterator[tuple[object, ...]]:
+    book = load_workbook(path, read_only=True)
+    try:
+        sheet = book["Demography"]
+        rows = sheet.iter_rows(values_only=True)
+        header = list(next(rows))
+        at = [header.index(name) for name in TEXT_COLUMNS]
+        value_at = header.index("value (persons)")
+        for cells in rows:
+            texts = (cells[i] if cells[i] is not None else "" for i in at)
+            value = cells[value_at]
+            yield (
+                *(unescape_text(t) if isinstance(t, str) else t for t in texts),
+                float(value) if value is not None else None,
+            )
+    finally:
+        book.close()
+
+
+def round_trip(csv_path: Path, xlsx_path: Path) -> tuple[int, int]:
+    """Rows compared, rows that differ (a missing or extra row counts as one)."""
+    compared = differing = 0
+    for csv_row, xlsx_row in itertools.zip_longest(_csv_rows(csv_path), _xlsx_rows(xlsx_path)):
+        compared += 1
+        differing += csv_row != xlsx_row
+    return compared, differing
+
+
+@dataclass(frozen=True)
+class Exports:
+    rows: int
+    csv: Download
+    xlsx: Download
+    compared: int
+    differing: int
+
+    def figure(self) -> Figure:
+        return Figure(
+            key="P7",
+            name=f"GET /v1/observations?format=xlsx, {self.rows:,} rows",
+            ours=self.rows / self.xlsx.seconds,
+            raw=self.rows / self.csv.seconds,
+            unit="rows/s",
+            target=0.5,
+            baseline="?format=csv of the same rows, same run",
+            notes=[
+                f"XLSX {self.xlsx.seconds:.1f} s, {self.xlsx.mb:.0f} MB; "
+                f"CSV {self.csv.seconds:.1f} s, {self.csv.mb:.0f} MB",
+                f"API peak RSS: XLSX {self.xlsx.peak_rss_mb:.0f} MB, "
+                f"CSV {self.csv.peak_rss_mb:.0f} MB (target < 300 MB)",
+                f"round trip (openpyxl): {self.compared:,} rows (with the demo's "
+                f"foreign_nationals) compared with the CSV, {self.differing:,} differ",
+            ],
+        )
+
+
+def run(env: BenchEnv, rows: int) -> Exports:
+    async def measured() -> Exports:
+        async with env.database("mc2cm_bench_p7") as database_url:
+            settings = await prepare_database(database_url, env.redis_url)
+            await fill(database_url, rows)
+            csv_download = await asyncio.to_thread(
+                download, settings, "csv", env.workdir / "p7.csv", env.workdir
+            )
+            xlsx_download = await asyncio.to_thread(
+                download, settings, "xlsx", env.workdir / "p7.xlsx", env.workdir
+            )
+        compared, differing = round_trip(csv_download.path, xlsx_download.path)
+        return Exports(rows, csv_download, xlsx_download, compared, differing)
+
+    return asyncio.run(measured())
+
+
+def measure(env: BenchEnv, quick: bool) -> list[Figure]:
+    return [run(env, QUICK_ROWS if quick else FULL_ROWS).figure()]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help=f"{QUICK_ROWS:,} rows")
+    parser.add_argument("--rows", type=int, help="another number of rows")
+    args = parser.parse_args()
+    with bench_env() as env:
+        exports = run(env, args.rows or (QUICK_ROWS if args.quick else FULL_ROWS))
+    print_figures([exports.figure()])
+
+
+if __name__ == "__main__":
+    main()
