@@ -15,7 +15,8 @@ from tests.factories import Api
 
 README = Path(__file__).parents[1] / "README.md"
 #: Lists a read is about: each must hold something in the demo data.
-SHOWN = ("items", "values", "figures", "sections", "challenges")
+SHOWN = ("items", "values", "figures", "sections", "challenges", "features")
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -84,6 +85,8 @@ async def test_try_it_read_answers_with_something_to_see(
         # SDMX-CSV: its header, and rows of the demo's figures.
         header, *rows = response.text.splitlines()
         assert header.startswith("STRUCTURE,STRUCTURE_ID,ACTION,") and rows, (read, header)
+    elif response.headers["content-type"] == XLSX:
+        assert response.content.startswith(b"PK"), read  # a zip, as every XLSX file
     elif response.headers["content-type"].startswith("application/vnd.sdmx.structure+xml"):
         assert "<str:DataStructure " in response.text, (read, response.text[:500])
     else:
