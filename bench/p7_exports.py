@@ -75,7 +75,7 @@ async def fill(database_url: str, rows: int) -> None:
                    make_date(n.year, 12, 31), 'municipality',
                    'age_group=' || n.age || ';citizenship=' || n.nat || ';sex=' || n.sex,
                    jsonb_build_object('age_group', n.age, 'citizenship', n.nat, 'sex', n.sex),
-                   (n.i * 7919) % 50000, 'A', s.id
+                   (n.i::bigint * 7919) % 50000, 'A', s.id
             FROM n JOIN profiles.source s ON s.title = 'Population register ' || n.city
             """
         )
