@@ -25,6 +25,14 @@ _EXAMPLE = (
     "sugli stranieri 2023,Comune di Torino,https://www.comune.torino.it/,administrative,\n"
 )
 
+_SDMX_EXAMPLE = (
+    "STRUCTURE,STRUCTURE_ID,ACTION,REF_AREA,INDICATOR,SCOPE,AGE_GROUP,CITIZENSHIP,SEX,"
+    "TIME_PERIOD,OBS_VALUE,OBS_STATUS,UNIT_MEASURE,SOURCE,OBS_VALUE_LOW,OBS_VALUE_HIGH,COMMENT,"
+    "CONF_STATUS\r\n"
+    "dataflow,MC2CM:CITY_MIGRATION(1.0),I,ITTRN,foreign_nationals,municipality,_T,_T,_T,2022,"
+    "135753,A,persons,Osservatorio interistituzionale sugli stranieri 2023,,,,F\r\n"
+)
+
 
 @router.post(
     "",
@@ -48,7 +56,10 @@ _EXAMPLE = (
             "required": True,
             "content": {
                 "text/csv": {"schema": {"type": "string"}, "example": _EXAMPLE},
-                f"{SDMX_CSV};version=2.0.0": {"schema": {"type": "string"}},
+                f"{SDMX_CSV};version=2.0.0": {
+                    "schema": {"type": "string"},
+                    "example": _SDMX_EXAMPLE,
+                },
             },
         }
     },
