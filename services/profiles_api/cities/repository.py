@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import case, exists, select
+from sqlalchemy import Row, case, exists, select
 from sqlalchemy.dialects.postgresql import distinct_on
 
 from services.profiles_api.challenges.models import Challenge
@@ -72,7 +72,7 @@ class CityRepository(Repository[City]):
 
     async def latest_totals(
         self, indicator: str, cities: Sequence[str]
-    ) -> Sequence[tuple[Observation, Source]]:
+    ) -> Sequence[Row[Observation, Source]]:
         """Each city's latest preferred total of ``indicator`` with its source: the latest
         period, then the city's own scope, the most reliable source, the newest entry (the
         rule of ``observations.repository.latest_totals``, which the map cannot import
@@ -97,4 +97,4 @@ class CityRepository(Repository[City]):
                 Observation.id.desc(),
             )
         )
-        return (await self.session.execute(statement)).tuples().all()
+        return (await self.session.execute(statement)).all()
