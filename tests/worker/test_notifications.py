@@ -515,7 +515,7 @@ async def test_the_owner_of_an_action_is_told_of_its_changes(
 
     mail = only(sink.to(owner["email"]))
     assert mail["Subject"] == "Action of Tunis: Open the newcomers' desk", mail["Subject"]
-    assert "Due: 2027-06-30" in mail.get_body().get_content()
+    assert "Due: June 30, 2027" in mail.get_body().get_content()
 
 
 async def test_without_an_smtp_server_emails_are_recorded_skipped(platform: Platform) -> None:

@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+from babel.dates import format_date
 from sqlalchemy import func, update
 
 from services.dialogue_api.actions.models import Action
@@ -196,7 +197,8 @@ async def test_owners_are_reminded_a_week_before_and_on_the_day_an_action_is_due
         # The day after, nothing more: the reminders are behind.
         assert await send_reminders(worker, now=in_tunis(due_on + timedelta(days=1), 8)) == 0
 
-    day = due_on.isoformat()
+    # The date as French writes it (Babel's CLDR data), e.g. "15 décembre 2026".
+    day = format_date(due_on, format="long", locale="fr")
     assert subjects(sink, owner)[1:] == [
         "Échéance dans une semaine : Ouvrir le guichet",
         "Échéance aujourd'hui : Ouvrir le guichet",

@@ -3,10 +3,22 @@
 from __future__ import annotations
 
 import string
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
-from services.dialogue_api.notifications.templates import LANGUAGES, Kind, ar, en, fr, mail_language
+from services.dialogue_api.notifications.templates import (
+    LANGUAGES,
+    Kind,
+    ar,
+    en,
+    fr,
+    mail_date,
+    mail_language,
+    mail_number,
+    mail_span,
+)
 from services.dialogue_api.notifications.templates import render as render_mail
 
 MODULES = {"en": en, "fr": fr, "ar": ar}
@@ -45,3 +57,26 @@ def test_a_person_gets_the_first_of_their_languages_that_has_templates(
     languages: list[str], expected: str
 ) -> None:
     assert mail_language(languages) == expected
+
+
+@pytest.mark.parametrize(
+    ("language", "day", "span", "number"),
+    [
+        # Babel writes a narrow no-break space before AM/PM and in French thousands.
+        ("en", "June 30, 2027", "March 10, 2027, 10:00\u202fAM \u2013 1:30\u202fPM", "12,345.5"),
+        ("fr", "30 juin 2027", "10 mars 2027, 10:00 \u2013 13:30", "12\u202f345,5"),
+        ("ar", "30 يونيو 2027", "10 مارس 2027، 10:00 ص \u2013 1:30 م", "12,345.5"),
+    ],
+)
+def test_mail_dates_times_and_numbers_are_written_as_the_language_writes_them(
+    language: str, day: str, span: str, number: str
+) -> None:
+    lisbon = ZoneInfo("Europe/Lisbon")
+    starts = datetime(2027, 3, 10, 10, 0, tzinfo=lisbon)
+
+    assert mail_date(date(2027, 6, 30), language) == day
+    assert mail_span(starts, starts + timedelta(hours=3, minutes=30), language) == span
+    assert mail_number(12345.5, language) == number
+    # An event over several days names the end's date too.
+    two_days = mail_span(starts, starts + timedelta(days=1), language)
+    assert two_days.count("2027") == 2, two_days

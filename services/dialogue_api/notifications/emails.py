@@ -51,7 +51,7 @@ from services.dialogue_api.notifications.messages import (
     theme_name,
 )
 from services.dialogue_api.notifications.service import Delivery
-from services.dialogue_api.notifications.templates import Kind, word
+from services.dialogue_api.notifications.templates import Kind, mail_date, word
 from services.dialogue_api.people.models import Person
 from services.dialogue_api.recommendations.models import Recommendation
 from services.dialogue_api.registrations.schemas import RegistrationStatus as Status
@@ -331,7 +331,7 @@ def action_text(action: Action, cities: Mapping[str, CityRef], language: str) ->
         "action": text_in(action.title, language),
         "city": city_name(action.city_code, cities, language),
         "status": word(language, action.status),
-        "due_on": action.due_on.isoformat(),
+        "due_on": mail_date(action.due_on, language),
     }
 
 
@@ -404,7 +404,7 @@ async def on_edition_published(worker: JobContext, outbox_event: OutboxEvent) ->
             return {
                 "city": city_name(payload.city, cities, language),
                 "edition": payload.edition_id,
-                "published_on": payload.published_at.date().isoformat(),
+                "published_on": mail_date(payload.published_at.date(), language),
                 "content_hash": payload.content_hash,
                 # The report in the reader's language, at the public address when it is set.
                 "path": f"{root}/v1/editions/{payload.edition_id}/report?lang={language}",

@@ -11,12 +11,16 @@ from services.dialogue_api.events.models import Event
 from services.dialogue_api.notifications.calendar import Method
 from services.dialogue_api.notifications.schemas import Channel
 from services.dialogue_api.notifications.service import Delivery
-from services.dialogue_api.notifications.templates import Kind, mail_language, render, word
+from services.dialogue_api.notifications.templates import (
+    Kind,
+    mail_language,
+    mail_span,
+    render,
+    word,
+)
 from services.dialogue_api.people.models import Person
 from shared.contracts.themes import THEMES, Theme
 from shared.i18n import DEFAULT_LANGUAGE, Languages
-
-_TIME = "%Y-%m-%d %H:%M"
 
 
 def text_in(texts: Mapping[str, str] | None, language: str) -> str:
@@ -40,7 +44,6 @@ def event_fields(event: Event, language: str) -> dict[str, str]:
     """The event's title, local times, place and status in ``language``."""
     zone = ZoneInfo(event.timezone)
     starts, ends = event.starts_at.astimezone(zone), event.ends_at.astimezone(zone)
-    end = ends.strftime("%H:%M" if ends.date() == starts.date() else _TIME)
     places = [
         place
         for place in (
@@ -51,7 +54,7 @@ def event_fields(event: Event, language: str) -> dict[str, str]:
     ]
     return {
         "event": text_in(event.title, language),
-        "when": f"{starts.strftime(_TIME)} – {end} ({event.timezone})",  # noqa: RUF001
+        "when": f"{mail_span(starts, ends, language)} ({event.timezone})",
         "where": " · ".join(places) or word(language, "nowhere"),
         "status": word(language, event.status),
     }

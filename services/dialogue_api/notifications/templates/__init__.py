@@ -2,7 +2,9 @@
 
 Each module maps every ``Kind`` to a subject and a body (``str.format`` fields named as in
 the English one) and translates the status words the bodies name. A person gets the first of
-their ``languages`` that has templates, else English.
+their ``languages`` that has templates, else English. Dates, times and numbers in the fields are
+written as the mail's locale writes them (Babel's CLDR data: ``mail_date``, ``mail_span``,
+``mail_number``), not in one format for every language.
 """
 
 from __future__ import annotations
@@ -10,9 +12,15 @@ from __future__ import annotations
 import enum
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from types import ModuleType
 
+from babel.dates import format_date, format_time, get_datetime_format
+from babel.numbers import format_decimal
+
 from services.dialogue_api.notifications.templates import ar, en, fr
+from shared.i18n import negotiate
 
 DEFAULT_LANGUAGE = "en"
 #: Longest subject written; longer ones (long titles) are cut with an ellipsis.
@@ -57,12 +65,36 @@ class Mail:
 
 def mail_language(languages: Sequence[str]) -> str:
     """The first of a person's languages that has templates (``pt-BR`` counts as ``pt``),
-    else English."""
-    for tag in languages:
-        for candidate in (tag.lower(), tag.split("-")[0].lower()):
-            if candidate in _MODULES:
-                return candidate
-    return DEFAULT_LANGUAGE
+    else English (``shared.i18n.negotiate``)."""
+    return negotiate(languages, LANGUAGES) or DEFAULT_LANGUAGE
+
+
+def mail_date(day: date, language: str) -> str:
+    """A date as ``language`` writes it in a sentence: ``June 30, 2027``, ``30 juin 2027``."""
+    return format_date(day, format="long", locale=language)
+
+
+def _date_time(moment: datetime, language: str) -> str:
+    # The locale's own joining of a date and a time (`{1}, {0}`; Arabic `{1}، {0}`).
+    pattern = str(get_datetime_format("long", locale=language)).replace("'", "")
+    time = format_time(moment, format="short", locale=language)
+    return pattern.replace("{0}", time).replace("{1}", mail_date(moment.date(), language))
+
+
+def mail_span(starts: datetime, ends: datetime, language: str) -> str:
+    """From ``starts`` to ``ends`` (local times, already in the event's zone) as ``language``
+    writes them: the end's date only when it is another day."""
+    end = (
+        format_time(ends, format="short", locale=language)
+        if ends.date() == starts.date()
+        else _date_time(ends, language)
+    )
+    return f"{_date_time(starts, language)} – {end}"  # noqa: RUF001
+
+
+def mail_number(value: float | Decimal | int, language: str) -> str:
+    """A number as ``language`` writes it (``1,234.5``; ``1 234,5``)."""
+    return str(format_decimal(value, locale=language))
 
 
 def word(language: str, code: str) -> str:
