@@ -98,6 +98,9 @@ def indicator_chart(
             "field": "breakdown",
             "type": "nominal",
             "title": loc.label("breakdown"),
+            # Below the plot, one entry a line: the breakdowns' names are phrases, and a
+            # legend beside the plot would leave them no room on a phone.
+            "legend": {"orient": "bottom", "direction": "vertical", "labelLimit": 0},
         }
     spec: dict[str, Any] = {
         "$schema": VEGA_LITE_SCHEMA,
