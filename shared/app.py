@@ -69,6 +69,7 @@ def create_service_app(
     openapi_tags: list[dict[str, Any]],
     idempotency_keys: Table,
     outbox: Table | None = None,
+    webhook_event_types: Collection[str] = (),
     lifespan: Callable[[FastAPI], AbstractAsyncContextManager[None]] | None = None,
 ) -> FastAPI:
     """A FastAPI app with the platform's conventions; the service adds its routers.
@@ -79,7 +80,8 @@ def create_service_app(
     With ``outbox``, ``/metrics`` shows the backlog of the service's outbox
     (``shared.outbox_metrics``).
     Uploads count against the upload rate limit rather than the writes' one
-    (``shared.rate_limit``).
+    (``shared.rate_limit``). ``webhook_event_types`` are the events the service sends as
+    webhooks, documented in its OpenAPI document's ``webhooks`` (``shared.openapi``).
     """
     app = FastAPI(
         title=title,
@@ -123,7 +125,7 @@ def create_service_app(
             router, dependencies=[*checks, Depends(limit), Depends(authenticated_first)]
         )
     check_route_order(app)
-    install_openapi(app, service=service)
+    install_openapi(app, service=service, webhook_event_types=webhook_event_types)
     # Middleware, from the innermost: a method the path's resource lacks answered 405 before
     # the router sees it (shared.routing), ETags, caching headers and 304 on reads
     # (shared.caching), Idempotency-Key inside the body limit (a body

@@ -12,7 +12,7 @@ import importlib
 import json
 import re
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,11 +20,13 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
+from pydantic.json_schema import models_json_schema
 
 from shared.access_matrix import callers_of, describe
 from shared.auth import require_principal
 from shared.caching import UNCACHED_PATHS
 from shared.concurrency import if_match_required
+from shared.contracts.events import EventPayload, OutboxEvent
 from shared.errors import PROBLEM_MEDIA_TYPE, Problem
 from shared.idempotency import HEADER as IDEMPOTENCY_HEADER
 from shared.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
@@ -413,9 +415,115 @@ def _publish_access(operation: dict[str, Any], service: str) -> None:
         operation["security"] = [{}, *security]
 
 
-def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
+def event_payloads() -> dict[str, type[EventPayload]]:
+    """Every event type of the platform (``shared.contracts.events``) and its payload model."""
+    found: dict[str, type[EventPayload]] = {}
+    pending = list(EventPayload.__subclasses__())
+    while pending:
+        model = pending.pop()
+        found[model.event_type] = model
+        pending += model.__subclasses__()
+    return dict(sorted(found.items()))
+
+
+#: The Standard Webhooks headers of every delivery (``services/dialogue_api/notifications``).
+_WEBHOOK_HEADERS: list[dict[str, Any]] = [
+    {
+        "name": "webhook-id",
+        "in": "header",
+        "required": True,
+        "description": "The delivery's id, the same on every attempt: de-duplicate on it.",
+        "schema": {"type": "string"},
+    },
+    {
+        "name": "webhook-timestamp",
+        "in": "header",
+        "required": True,
+        "description": "When this attempt was sent, in seconds since the Unix epoch.",
+        "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    {
+        "name": "webhook-signature",
+        "in": "header",
+        "required": True,
+        "description": "`v1,<base64>`: HMAC-SHA256, with the subscription's secret, of "
+        "`<webhook-id>.<webhook-timestamp>.<body>` (Standard Webhooks).",
+        "schema": {"type": "string"},
+    },
+]
+
+
+def _webhook_name(event_type: str) -> str:
+    """``city.upserted`` → ``CityUpsertedWebhook``."""
+    return "".join(part.capitalize() for part in re.split(r"[._]", event_type)) + "Webhook"
+
+
+def document_webhooks(
+    schema: dict[str, Any], components: dict[str, Any], event_types: Collection[str]
+) -> None:
+    """The top-level ``webhooks`` (OpenAPI 3.1) of the events a partner may subscribe to: each
+    a POST of the outbox envelope (``OutboxEvent``) whose ``type`` is the event type and whose
+    ``data`` is its payload, so that receivers can be generated and deliveries checked."""
+    payloads = event_payloads()
+    unknown = sorted(set(event_types) - set(payloads))
+    if unknown:
+        raise ValueError(f"webhook event types without a payload model: {unknown}")
+    models = [
+        (OutboxEvent, "serialization"),
+        *((payloads[t], "serialization") for t in event_types),
+    ]
+    _, definitions = models_json_schema(
+        models,  # type: ignore[arg-type]
+        ref_template="#/components/schemas/{model}",
+    )
+    for name, definition in definitions.get("$defs", {}).items():
+        if name in components and components[name] != definition:
+            raise ValueError(f"the payload schema {name} differs from the API's schema {name}")
+        components[name] = definition
+    envelope = components.pop("OutboxEvent")
+    webhooks: dict[str, Any] = {}
+    for event_type in sorted(event_types):
+        payload = payloads[event_type]
+        name = _webhook_name(event_type)
+        properties = dict(envelope["properties"])
+        properties["type"] = {"const": event_type, "title": "Type"}
+        properties["data"] = {"$ref": f"#/components/schemas/{payload.__name__}"}
+        components[name] = {
+            **envelope,
+            "title": name,
+            "description": f"A delivery of `{event_type}`: the outbox envelope and its payload.",
+            "properties": properties,
+            # Every key of the envelope is sent, null or not.
+            "required": list(properties),
+            "additionalProperties": False,
+        }
+        webhooks[event_type] = {
+            "post": {
+                "operationId": "webhook_" + re.sub(r"\W", "_", event_type),
+                "summary": f"`{event_type}`",
+                "description": (payload.__doc__ or f"A `{event_type}` event.").strip(),
+                "tags": ["webhooks"],
+                "parameters": _WEBHOOK_HEADERS,
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"$ref": f"#/components/schemas/{name}"}}
+                    },
+                },
+                "responses": {
+                    "2XX": {"description": "Taken. Any other answer, or none, is retried."}
+                },
+            }
+        }
+    schema["webhooks"] = webhooks
+
+
+def install_openapi(
+    app: FastAPI, *, service: str | None = None, webhook_event_types: Collection[str] = ()
+) -> None:
     """Document every 4xx/5xx response of every operation as an RFC 9457 problem, and, for a
-    ``service`` of the platform, who may call each operation."""
+    ``service`` of the platform, who may call each operation; with ``webhook_event_types``,
+    the webhooks it sends (``document_webhooks``)."""
 
     def build() -> dict[str, Any]:
         if app.openapi_schema:
@@ -494,6 +602,8 @@ def install_openapi(app: FastAPI, *, service: str | None = None) -> None:
                 _document_request_body(operation, components)
                 if service is not None:
                     _publish_access(operation, service)
+        if webhook_event_types:
+            document_webhooks(schema, components, webhook_event_types)
         _exact_integer_bounds(schema)
         schema["components"]["headers"] = {
             name: header for name, header in RESPONSE_HEADERS.items() if name in used_headers

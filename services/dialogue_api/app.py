@@ -20,6 +20,7 @@ from services.dialogue_api.people.router import router as people
 from services.dialogue_api.recommendations.router import router as recommendations
 from services.dialogue_api.registrations.router import router as registrations
 from services.dialogue_api.webhooks.router import router as webhooks
+from services.dialogue_api.webhooks.schemas import WebhookEventType
 from shared.app import create_service_app
 from shared.audit_router import audit_router
 from shared.settings import Settings
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> FastAPI:
         openapi_tags=TAGS,
         idempotency_keys=idempotency_keys,
         outbox=outbox,
+        webhook_event_types=[event_type.value for event_type in WebhookEventType],
         # The client of the profiles API the evidence's figures are read with.
         lifespan=profiles_lifespan(settings),
         routers=[

@@ -5,7 +5,9 @@ a free port of this machine, keeping what they accept.
 first message in the middle of the SMTP conversation, after the DATA command, as a slow
 server would, until the test releases it. ``WebhookReceiver`` is a Starlette app served by
 uvicorn in the test's loop; it verifies each delivery's signature with the ``standardwebhooks``
-library and answers the status the test chose.
+library, checks its body against the schema the dialogue's OpenAPI document gives its type
+(``webhooks``; a delivery that does not fit fails the test when the receiver closes) and
+answers the status the test chose.
 """
 
 from __future__ import annotations
@@ -18,10 +20,12 @@ import time
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
+from functools import cache
 from typing import Any
 
 import uvicorn
 from aiosmtpd.controller import Controller
+from jsonschema import Draft202012Validator
 from standardwebhooks import Webhook
 from standardwebhooks.webhooks import WebhookVerificationError
 from starlette.applications import Starlette
@@ -29,6 +33,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from services.dialogue_api.app import create_app as create_dialogue_app
+from shared.settings import Environment, Settings
 from tests.waiting import eventually
 
 HOST = "127.0.0.1"
@@ -118,6 +124,28 @@ class SmtpSink:
         self._controller.stop()
 
 
+@cache
+def dialogue_document() -> dict[str, Any]:
+    document: dict[str, Any] = create_dialogue_app(Settings(environment=Environment.test)).openapi()
+    return document
+
+
+def webhook_problems(payload: dict[str, Any]) -> list[str]:
+    """Where a delivery's body departs from its type's schema in the dialogue's OpenAPI
+    document (``webhooks``), or that the document has no webhook of its type."""
+    document = dialogue_document()
+    webhook = document["webhooks"].get(str(payload.get("type")))
+    if webhook is None:
+        return [f"no webhook {payload.get('type')!r} in the OpenAPI document"]
+    body = webhook["post"]["requestBody"]["content"]["application/json"]["schema"]
+    # The document is the root, so that the body's $refs to its components resolve.
+    validator = Draft202012Validator(
+        {**document, **body}, format_checker=Draft202012Validator.FORMAT_CHECKER
+    )
+    errors = validator.iter_errors(payload)
+    return [f"{list(error.absolute_path)}: {error.message}" for error in errors]
+
+
 @dataclass(frozen=True)
 class Received:
     """One delivery as the receiver got it."""
@@ -131,12 +159,16 @@ class Received:
 
 class WebhookReceiver:
     """An HTTP endpoint that verifies Standard Webhooks signatures with ``secret`` (set it once
-    the subscription is created) and answers ``status``."""
+    the subscription is created) and answers ``status``; with ``checks_deliveries``, every
+    verified body must fit the OpenAPI document's ``webhooks`` (``webhook_problems``)."""
 
-    def __init__(self, *, status: int = 204) -> None:
+    def __init__(self, *, status: int = 204, checks_deliveries: bool = True) -> None:
         self.status = status
+        self.checks_deliveries = checks_deliveries
         self.secret: str | None = None
         self.received: list[Received] = []
+        #: (type, problems) of each verified delivery: checked when the receiver closes.
+        self.invalid: list[tuple[Any, list[str]]] = []
         self._socket = bound_socket()
         self.port: int = self._socket.getsockname()[1]
         self._server: uvicorn.Server | None = None
@@ -154,6 +186,8 @@ class WebhookReceiver:
             payload = Webhook(self.secret).verify(body, dict(request.headers))
         except WebhookVerificationError:
             verified, payload = False, {}
+        if verified and self.checks_deliveries:
+            self.invalid += [(payload.get("type"), webhook_problems(payload))]
         self.received.append(
             Received(
                 webhook_id=request.headers.get("webhook-id", ""),
@@ -180,3 +214,5 @@ class WebhookReceiver:
         assert self._server is not None and self._task is not None
         self._server.should_exit = True
         await asyncio.wait_for(self._task, timeout=10)
+        misfits = [(kind, problems) for kind, problems in self.invalid if problems]
+        assert not misfits, f"deliveries that do not fit the OpenAPI webhooks: {misfits}"

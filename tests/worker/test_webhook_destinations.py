@@ -16,6 +16,7 @@ from services.dialogue_api.db import outbox as dialogue_outbox
 from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.webhooks import DeliveryFailed, post
 from services.dialogue_api.webhooks.models import WebhookSubscription
+from services.dialogue_api.webhooks.schemas import WebhookEventType
 from services.profiles_api.db import outbox as profiles_outbox
 from shared.auth import Role
 from shared.db import Database
@@ -23,7 +24,13 @@ from shared.outbound import OutboundPolicy
 from tests.dialogue.factories import create_event
 from tests.waiting import eventually
 from tests.worker.conftest import Platform
-from tests.worker.receivers import HOST, WebhookReceiver, bound_socket
+from tests.worker.receivers import (
+    HOST,
+    WebhookReceiver,
+    bound_socket,
+    dialogue_document,
+    webhook_problems,
+)
 
 PRIVATE_REFUSED = OutboundPolicy(allow_private=False, require_https=False)
 PRIVATE_ALLOWED = OutboundPolicy(allow_private=True, require_https=False)
@@ -38,7 +45,8 @@ def subscription_to(url: str) -> WebhookSubscription:
 
 @pytest.fixture
 async def receiver() -> AsyncIterator[WebhookReceiver]:
-    async with WebhookReceiver() as server:
+    # The tests here post bodies of their own, not the platform's deliveries.
+    async with WebhookReceiver(checks_deliveries=False) as server:
         server.secret = SECRET
         yield server
 
@@ -156,3 +164,23 @@ async def test_a_delivery_to_a_name_now_resolving_to_loopback_fails_with_the_rea
 
     assert re.fullmatch(LOCALHOST_REFUSED, delivery["last_error"]), delivery
     assert receiver.received == []
+
+
+def test_the_dialogue_document_gives_each_event_type_a_webhook_schema() -> None:
+    # Every delivery the receivers take is checked against these (tests/worker/receivers.py).
+    delivery = {
+        "id": "0b6f2b9e-7f1c-4c63-9d1a-5f0e0c2a4b11",
+        "type": "city.deleted",
+        "source": "profiles",
+        "occurred_at": "2026-12-05T10:00:00Z",
+        "actor": None,
+        "request_id": None,
+        "data": {"code": "PTLIS"},
+    }
+
+    assert {event_type.value for event_type in WebhookEventType} == set(
+        dialogue_document()["webhooks"]
+    )
+    assert webhook_problems(delivery) == []
+    assert webhook_problems({**delivery, "data": {"code": "PTLIS", "extra": 1}}), "extra field"
+    assert webhook_problems({**delivery, "type": "city.renamed"}), "unknown type"
