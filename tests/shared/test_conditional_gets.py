@@ -7,13 +7,17 @@ request (tests/shared/access_calls.py), as an anonymous caller where it may be, 
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncSession
+from fastapi import FastAPI
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
+from services.profiles_api.app import create_app as create_profiles_app
 from shared.access_matrix import callers_of
 from shared.caching import body_etag, none_match
+from tests.conftest import client_in_transaction, make_settings
 from tests.factories import Api, if_match
 from tests.shared.access_calls import BUILDERS, World
 from tests.shared.test_authorisation_matrix import _apps
@@ -116,3 +120,24 @@ async def test_a_list_links_its_next_page_as_next_cursor_does(api: Api) -> None:
         url = target
 
     assert len(seen) > 2 and len(seen) == len(set(seen)), seen
+
+
+@pytest.fixture(scope="module")
+async def prefixed_app(database_url: str, server_urls: tuple[str, str]) -> AsyncIterator[FastAPI]:
+    app = create_profiles_app(make_settings(database_url, server_urls[1], root_path="/profiles"))
+    async with app.router.lifespan_context(app):
+        yield app
+
+
+@pytest.mark.parametrize("path", ["/v1/indicators", "/profiles/v1/indicators"])
+async def test_the_next_link_is_under_the_root_path(
+    prefixed_app: FastAPI, connection: AsyncConnection, path: str
+) -> None:
+    settings = prefixed_app.state.settings
+    async with client_in_transaction(prefixed_app, connection, settings, "http://p.test") as api:
+        response = await api.get(path, params={"limit": 1, "theme": "demography"})
+
+    assert response.status_code == 200, response.text
+    cursor = response.json()["next_cursor"]
+    expected = f'</profiles/v1/indicators?limit=1&theme=demography&cursor={cursor}>; rel="next"'
+    assert response.headers["link"] == expected
