@@ -18,7 +18,7 @@ from services.profiles_api.app import create_app as create_profiles_app
 from shared.access_matrix import callers_of
 from shared.caching import body_etag, none_match
 from tests.conftest import client_in_transaction, make_settings
-from tests.factories import Api, if_match
+from tests.factories import Api, if_match, observation
 from tests.shared.access_calls import BUILDERS, World
 from tests.shared.test_authorisation_matrix import _apps
 
@@ -99,6 +99,24 @@ async def test_a_city_change_changes_the_etag_of_the_reads_it_affects(api: Api) 
         again = await api.get(url, headers={"If-None-Match": response.headers["etag"]})
         assert again.status_code == 200, f"{url} still answers 304 after the city changed"
         assert again.headers["etag"] != response.headers["etag"], url
+
+
+async def test_a_new_figure_changes_the_etag_of_the_reads_that_show_it(api: Api) -> None:
+    urls = (
+        "/v1/observations?city=ITTRN&indicator=foreign_nationals",
+        "/v1/compare?indicator=foreign_nationals&cities=ITTRN,PTLIS",
+        "/v1/cities/ITTRN/profile",
+    )
+    before = {url: await api.get(url) for url in urls}
+    figure = observation(period="2031", value=150001)
+    written = await api.post("/v1/observations", json={"observations": [figure]}, role=Api.ADMIN)
+    assert written.status_code == 200, written.text
+
+    for url, response in before.items():
+        assert response.status_code == 200, f"{url}: {response.text}"
+        again = await api.get(url, headers={"If-None-Match": response.headers["etag"]})
+        assert again.status_code == 200, f"{url} still answers 304 after a new figure"
+        assert "150001" in again.text, f"{url} does not show the new figure"
 
 
 async def test_a_list_links_its_next_page_as_next_cursor_does(api: Api) -> None:
