@@ -103,7 +103,13 @@ class ConditionalGetMiddleware:
                     return
                 await send(message)
                 return
-            if held is None or message["type"] != "http.response.body":
+            if held is None:
+                await send(message)
+                return
+            if message["type"] != "http.response.body":
+                # A body sent otherwise (an ASGI extension's `pathsend`): passed on as it is.
+                start, held = held, None
+                await send(start)
                 await send(message)
                 return
             start, held = held, None

@@ -7,16 +7,21 @@ request (tests/shared/access_calls.py), as an anonymous caller where it may be, 
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from urllib.parse import parse_qs, urlsplit
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import StreamingResponse
+from starlette.routing import Route
 
 from services.profiles_api.app import create_app as create_profiles_app
 from shared.access_matrix import callers_of
-from shared.caching import body_etag, none_match
+from shared.caching import ConditionalGetMiddleware, body_etag, none_match, weak_etag
 from tests.conftest import client_in_transaction, make_settings
 from tests.factories import Api, if_match, observation
 from tests.shared.access_calls import BUILDERS, World
@@ -159,3 +164,28 @@ async def test_the_next_link_is_under_the_root_path(
     cursor = response.json()["next_cursor"]
     expected = f'</profiles/v1/indicators?limit=1&theme=demography&cursor={cursor}>; rel="next"'
     assert response.headers["link"] == expected
+
+
+async def test_a_streamed_body_keeps_its_own_weak_tag_or_gets_none() -> None:
+    def rows() -> Iterator[bytes]:
+        for row in range(3):
+            yield f"{row}\r\n".encode()
+
+    async def export(request: Request) -> StreamingResponse:
+        tagged = request.query_params.get("tagged") == "1"
+        headers = {"ETag": weak_etag("observations", 42)} if tagged else {}
+        return StreamingResponse(rows(), media_type="text/csv", headers=headers)
+
+    app = ConditionalGetMiddleware(Starlette(routes=[Route("/export", export)]))
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t.test") as client:
+        untagged = await client.get("/export")
+        tagged = await client.get("/export?tagged=1")
+        again = await client.get(
+            "/export?tagged=1", headers={"If-None-Match": tagged.headers["etag"]}
+        )
+
+    assert untagged.text == "0\r\n1\r\n2\r\n" and "etag" not in untagged.headers
+    assert tagged.headers["etag"].startswith('W/"'), tagged.headers
+    assert (again.status_code, again.content) == (304, b""), again.headers
+    assert again.headers["etag"] == tagged.headers["etag"]
