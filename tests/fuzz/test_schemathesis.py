@@ -60,9 +60,10 @@ def _lone_surrogates(context: schemathesis.HookContext, body: Any) -> st.SearchS
     return with_lone_surrogates(body)
 
 
-@schemathesis.serializer("text/csv")
+@schemathesis.serializer("text/csv", "application/vnd.sdmx.data+csv;version=2.0.0")
 def _csv(context: schemathesis.SerializationContext, value: object) -> dict[str, bytes]:
-    """CSV bodies (figure imports) are sent as the UTF-8 text generated for them."""
+    """CSV bodies (figure imports, tidy or SDMX-CSV) are sent as the UTF-8 text generated
+    for them."""
     return {"data": value if isinstance(value, bytes) else str(value).encode()}
 
 

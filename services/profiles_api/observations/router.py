@@ -10,7 +10,13 @@ from services.profiles_api.observations import service
 from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.export import EXPORT_COLUMNS
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
-from services.profiles_api.observations.formats import EXPORTS, XLSX, OutputFormat, negotiated
+from services.profiles_api.observations.formats import (
+    EXPORTS,
+    SDMX_CSV,
+    XLSX,
+    OutputFormat,
+    negotiated,
+)
 from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.observations.repository import ObservationFilter
 from services.profiles_api.observations.schemas import (
@@ -75,16 +81,21 @@ def parse_dimension_filter(values: list[str] | None) -> dict[str, str]:
     "(`POST /v1/imports`) plus a `status` column, streamed in the order of the pages.\n\n"
     "**XLSX export**: `format=xlsx`, or `Accept: " + XLSX + "`, answers the same rows as a "
     "spreadsheet: one sheet per theme (a value column per unit, named by it; dates as dates; "
-    "text escaped as in the CSV), then `Sources` and `Notes on data`.",
+    "text escaped as in the CSV), then `Sources` and `Notes on data`.\n\n"
+    "**SDMX-CSV export**: `format=sdmx-csv`, or `Accept: " + SDMX_CSV + "`, answers the same "
+    "rows as SDMX-CSV 2.0 data of the dataflow `MC2CM:CITY_MIGRATION(1.0)` "
+    "(`GET /v1/sdmx/structure`); a suppressed value is empty with `CONF_STATUS` `C`.",
     response_model=Page[ObservationRead],
     responses={
         200: {
             "description": "A page of observations, or with `format=csv` / `Accept: text/csv` "
             "every matching observation as CSV.",
+            # Every export format of the registry, the CSV one with its example.
             "content": {
-                CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE},
-                XLSX: {"schema": {"type": "string", "format": "binary"}},
-            },
+                export.media_type: {"schema": {"type": "string", "format": "binary"}}
+                for export in EXPORTS.values()
+            }
+            | {CSV: {"schema": {"type": "string"}, "example": _CSV_EXAMPLE}},
         },
         **problem_responses(),
     },
@@ -123,7 +134,7 @@ async def list_observations(
         Query(
             alias="format",
             description="`csv` for the CSV export (as `Accept: text/csv`), `xlsx` for the XLSX "
-            "export; wins over `Accept`.",
+            "export, `sdmx-csv` for SDMX-CSV 2.0; wins over `Accept`.",
         ),
     ] = None,
 ) -> Page[ObservationRead] | Response:
