@@ -39,7 +39,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "P4": ("bench.p4_scale", "scale: series latency at 10k and 10M observations"),
     "P5": ("bench.p5_fanout", "fan-out: notifications to an SMTP sink"),
     "P6": ("bench.p6_reports", "reports: an edition's report as HTML and PDF"),
-    "P7": ("bench.p7_exports", "exports: 1,000,000 rows as XLSX against CSV"),
+    "P7": ("bench.p7_exports", "exports: 1,000,000 rows as XLSX and SDMX-CSV against CSV"),
 }
 COLUMNS = ("figure", "what", "ours", "raw", "unit", "ratio", "target", "met", "notes")
 
