@@ -10,13 +10,7 @@ from services.profiles_api.observations import service
 from services.profiles_api.observations.dependencies import ReaderDep
 from services.profiles_api.observations.export import EXPORT_COLUMNS
 from services.profiles_api.observations.fields import PERIOD_PATTERN, SCOPE_PATTERN, ObsStatus
-from services.profiles_api.observations.formats import (
-    EXPORTS,
-    SDMX_CSV,
-    XLSX,
-    OutputFormat,
-    negotiated,
-)
+from services.profiles_api.observations.formats import EXPORTS, XLSX, OutputFormat, negotiated
 from services.profiles_api.observations.query import parse_period_bound, split_values
 from services.profiles_api.observations.repository import ObservationFilter
 from services.profiles_api.observations.schemas import (
@@ -25,6 +19,7 @@ from services.profiles_api.observations.schemas import (
     ObservationChangeRead,
     ObservationRead,
 )
+from services.profiles_api.sdmx.export import MEDIA_TYPE as SDMX_CSV
 from shared.auth import CurrentPrincipal
 from shared.contracts.themes import Theme
 from shared.db import ReadSessionDep, SessionDep
