@@ -37,8 +37,9 @@ def preferred_media_type(accept: str | None, offered: Sequence[str]) -> str:
     Each offered type takes the quality of the most specific range that matches it; the
     highest quality wins, ties and an absent or unmatched header go to the first offered.
     An offered type may have parameters (``application/vnd.sdmx.data+csv;version=2.0.0``):
-    a range matches it if the range's parameters are among them (``…+csv`` alone matches,
-    ``…+csv;version=1.0.0`` does not), and a range with parameters is the more specific.
+    a range matches it if the range's parameters that the type declares agree (``…+csv``
+    alone matches, ``…+csv;version=1.0.0`` does not; ``charset=`` says nothing against it),
+    and a range with parameters is the more specific.
     """
     if not accept:
         return offered[0]
@@ -53,11 +54,15 @@ def preferred_media_type(accept: str | None, offered: Sequence[str]) -> str:
     for media_type in offered:
         name, own = _media_type(media_type)
         kind = name.split("/")[0]
+        declared = {parameter for parameter, _ in own}
         matches = [
             (specificity + len(others), quality)
             for media_range, others, quality in ranges
             for specificity, pattern in ((2, name), (1, f"{kind}/*"), (0, "*/*"))
-            if media_range == pattern and others <= own
+            # Only the parameters the offered type declares must agree (`version=`); others
+            # (`charset=`, `header=`) say nothing against it.
+            if media_range == pattern
+            and {(n, v) for n, v in others if n in declared} <= own
         ]
         quality = max(matches)[1] if matches else 0.0
         if quality > best_quality:

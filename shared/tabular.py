@@ -52,6 +52,11 @@ def unescape_text(text: str) -> str:
     return text[1:] if text.startswith("'") and _ESCAPED_FORMULA.match(text) else text
 
 
+class XlsxLimitError(ValueError):
+    """A cell a spreadsheet cannot hold (past its 1,048,576 rows, or a text over 32,767
+    characters)."""
+
+
 def number_text(value: float | int | None) -> str:
     """A number as the import reads it: whole numbers without ``.0``, others exactly."""
     if value is None:
@@ -193,11 +198,19 @@ class XlsxSheet:
                 if column.numeric:
                     if isinstance(value, str | date):
                         raise TypeError(f"column {column.name!r} takes numbers, not text")
-                    worksheet.write_number(self.row, index, value)
+                    written = worksheet.write_number(self.row, index, value)
                 elif column.dated and isinstance(value, date):
-                    worksheet.write_datetime(self.row, index, value, self._date)
+                    written = worksheet.write_datetime(self.row, index, value, self._date)
                 else:
-                    worksheet.write_string(self.row, index, escape_text(str(value)), cell_format)
+                    text = escape_text(str(value))
+                    written = worksheet.write_string(self.row, index, text, cell_format)
+                if written != 0:
+                    # xlsxwriter refuses quietly (past the sheet's last row, a text over
+                    # 32,767 characters): a file missing cells must not be delivered.
+                    raise XlsxLimitError(
+                        f"cell {column.name!r} of row {self.row} not written "
+                        f"(xlsxwriter code {written}): past what a sheet holds"
+                    )
 
     def comment(self, column: int, text: str) -> None:
         """A comment on the last row written, in ``column`` (its position)."""

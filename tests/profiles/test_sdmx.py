@@ -6,9 +6,11 @@ import csv
 import io
 
 import httpx
+import pytest
 from pysdmx.io import get_datasets, read_sdmx
 from pysdmx.model import Codelist, DataStructureDefinition, Schema
 
+from services.profiles_api.imports import service as imports_service
 from services.profiles_api.observations.fields import ObsStatus
 from services.profiles_api.sdmx.structure import OBS_STATUS_NAMES
 from shared.auth import Role
@@ -224,3 +226,18 @@ async def test_a_dry_run_withdraws_nothing_and_other_versions_are_refused(api: A
         role=Role.admin,
     )
     assert_problem(older, 415)
+
+
+async def test_withdrawals_past_the_limit_of_one_import_are_refused_by_action(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each withdrawal is applied on its own: one import holds a bounded number of them."""
+    monkeypatch.setattr(imports_service, "MAX_WITHDRAWALS", 1)
+    rows = read_rows((await export_sdmx(api, city="ITTRN")).text)
+    withdrawn = [{**row, "ACTION": "D"} for row in rows[:2]]
+
+    refused = await import_sdmx(api, write_rows(withdrawn), reason="Superseded")
+
+    problem = assert_problem(refused, 422)
+    assert error_fields(problem) == {"ACTION"}, problem
+    assert read_rows((await export_sdmx(api, city="ITTRN")).text) == rows, "nothing withdrawn"

@@ -23,6 +23,9 @@ OFFERED = ["application/json", "text/csv"]
         pytest.param("application/xml", "application/json", id="nothing offered matches"),
         pytest.param("text/csv;q=bad", "application/json", id="malformed quality"),
         pytest.param("TEXT/CSV", "text/csv", id="case does not matter"),
+        # Parameters the offered type does not declare say nothing against it.
+        pytest.param("text/csv; charset=utf-8", "text/csv", id="csv with a charset"),
+        pytest.param("text/csv;header=present", "text/csv", id="csv as the export names it"),
     ],
 )
 def test_the_format_with_the_highest_quality_is_chosen(accept: str | None, chosen: str) -> None:
@@ -46,6 +49,7 @@ SDMX_CSV = "application/vnd.sdmx.data+csv;version=2.0.0"
             id="the range with parameters is the more specific",
         ),
         pytest.param(f"{SDMX_CSV};q=0, */*", "application/json", id="refused by its quality"),
+        pytest.param(f"{SDMX_CSV}; charset=utf-8", SDMX_CSV, id="with a charset"),
     ],
 )
 def test_offered_types_with_parameters_match_ranges_with_those_parameters(

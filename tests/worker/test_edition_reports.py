@@ -118,4 +118,5 @@ async def test_a_lost_request_is_swept_and_a_rendering_given_up_is_a_503(
     french = await platform.profiles.get(f"{url}?lang=fr")
     assert french.status_code == 200 and french.content.startswith(b"%PDF-")
     problem = assert_problem(await platform.profiles.get(f"{url}?lang=en"), 503)
-    assert "out of paper" in problem["detail"], problem
+    assert (problem["edition"], problem["language"]) == (edition, "en"), problem
+    assert "out of paper" not in problem["detail"], "the renderer's error stays inside"

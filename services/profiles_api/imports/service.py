@@ -246,6 +246,11 @@ def _check_header(cells: list[str]) -> list[str]:
     return header
 
 
+#: Rows of ``ACTION`` ``D`` one SDMX-CSV import may hold: each withdrawal is checked and
+#: applied on its own (with its history row and its event), unlike the rows COPY stages.
+MAX_WITHDRAWALS = 10_000
+
+
 async def import_csv(
     session: AsyncSession,
     principal: Principal,
@@ -308,6 +313,14 @@ async def import_csv(
                 errors.add(row_no, column, problem.message)
                 continue
             if action == WITHDRAW:
+                if len(withdrawals) >= MAX_WITHDRAWALS:
+                    # Each is checked and withdrawn one by one, its key held until then.
+                    errors.add(
+                        row_no,
+                        "ACTION",
+                        f"at most {MAX_WITHDRAWALS:,} rows of ACTION D in one import",
+                    )
+                    continue
                 withdrawals.append((row_no, _key(record, cells)))
             elif not errors.count:  # once a row fails nothing will be written: stop copying
                 yield record

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import IO, Any
 
+import anyio
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -292,17 +293,24 @@ async def stream_file(handle: IO[bytes]) -> AsyncIterator[bytes]:
         handle.close()
 
 
+#: XLSX files assembled at once by one process: each takes CPU and room in /tmp (its
+#: sheets' XML, then the zip), so more wait their turn.
+CONCURRENT_BUILDS = 2
+_BUILDS = anyio.CapacityLimiter(CONCURRENT_BUILDS)
+
+
 def xlsx_writer(catalogue: Catalogue) -> Callable[[Batches], AsyncIterator[bytes]]:
     """The XLSX export's writer for ``catalogue``."""
 
     async def export_xlsx(batches: Batches) -> AsyncIterator[bytes]:
         handle = tempfile.TemporaryFile()  # noqa: SIM115 (closed by stream_file)
         try:
-            workbook = ObservationWorkbook(handle, catalogue)
-            async for batch in batches:
-                if batch:
-                    await asyncio.to_thread(workbook.write, batch)
-            await asyncio.to_thread(workbook.close)
+            async with _BUILDS:
+                workbook = ObservationWorkbook(handle, catalogue)
+                async for batch in batches:
+                    if batch:
+                        await asyncio.to_thread(workbook.write, batch)
+                await asyncio.to_thread(workbook.close)
         except BaseException:
             handle.close()
             raise

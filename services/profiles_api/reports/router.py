@@ -210,9 +210,10 @@ _EDITION_REPORT = (
 
 
 def _root(request: Request) -> str:
-    """The platform's public address, for the citation on a report's cover."""
+    """The platform's public address, for the citation on a report's cover: the setting, or
+    paths only (as the worker writes them), never the Host a caller sent."""
     public_url: str | None = request.app.state.settings.public_url
-    return public_url or str(request.base_url).rstrip("/")
+    return public_url or ""
 
 
 async def _html(

@@ -255,8 +255,14 @@ async def render_edition_pdf(
 ) -> bytes:
     """The report of a published edition as PDF in ``language`` (CPU work, off the loop)."""
     document = await edition_report_document(session, edition_id, language, root=root)
+    return await draw_pdf(document, language)
+
+
+async def draw_pdf(document: ReportDocument, language: str) -> bytes:
+    """An edition's document as PDF, in a thread. Cancelled (a time limit), the caller goes
+    on at once; the thread finishes its page and its result is dropped."""
     return await to_thread.run_sync(
-        partial(render_pdf, document, language, preview=False, draw=svg)
+        partial(render_pdf, document, language, preview=False, draw=svg), abandon_on_cancel=True
     )
 
 
@@ -285,8 +291,8 @@ async def edition_pdf(
         raise ProblemError.of_status(
             503,
             "Report unavailable",
-            f"The {language} PDF of edition {edition_id} could not be rendered: "
-            f"{stored.last_error}",
+            f"The {language} PDF of edition {edition_id} could not be rendered; the "
+            "platform's administrators have its error.",
             edition=edition_id,
             language=language,
         )
@@ -296,25 +302,49 @@ async def edition_pdf(
         # enqueues it again if the job is lost.
         await session.commit()
         stored = await reports.stored(edition_id, language)
-    if enqueue is not None and stored is not None and stored.pdf is None:
-        try:
+    await session.commit()  # no transaction held while the job is enqueued or awaited
+    if enqueue is None or stored is None or not await _enqueued(enqueue, stored):
+        return stored or await _stored(reports, edition_id, language)
+    return await _rendered_within(session, reports, edition_id, language, wait_seconds)
+
+
+#: The longest a read waits for Redis to take a rendering's job (else the sweep enqueues it).
+ENQUEUE_TIMEOUT_SECONDS = 1.0
+
+
+async def _enqueued(enqueue: Enqueue, stored: StoredReport) -> bool:
+    """Whether the rendering is on the worker's queue (enqueued now, or before)."""
+    try:
+        with anyio.fail_after(ENQUEUE_TIMEOUT_SECONDS):
             await enqueue_rendering(enqueue, stored)
-        except (RedisError, OSError) as error:
-            log.warning(
-                "edition %s: rendering not enqueued (%s); the sweep will", edition_id, error
-            )
-    return await _rendered_within(reports, edition_id, language, wait_seconds)
+    except (RedisError, OSError, TimeoutError) as error:
+        log.warning(
+            "edition %s: rendering not enqueued (%r); the sweep will", stored.edition_id, error
+        )
+        return False
+    return True
+
+
+async def _stored(reports: EditionReportRepository, edition_id: str, language: str) -> StoredReport:
+    stored = await reports.stored(edition_id, language)
+    assert stored is not None  # requested above, and never deleted with its edition
+    return stored
 
 
 async def _rendered_within(
-    reports: EditionReportRepository, edition_id: str, language: str, seconds: float
+    session: AsyncSession,
+    reports: EditionReportRepository,
+    edition_id: str,
+    language: str,
+    seconds: float,
 ) -> StoredReport:
-    """The rendering as soon as the worker stored it, or as it stands after ``seconds``."""
+    """The rendering as soon as the worker stored it, or as it stands after ``seconds``. Each
+    look is a transaction of its own: the connection goes back to the pool between them."""
     deadline = anyio.current_time() + seconds
     pause = 0.05
     while True:
-        stored = await reports.stored(edition_id, language)
-        assert stored is not None  # requested above, and never deleted with its edition
+        stored = await _stored(reports, edition_id, language)
+        await session.commit()
         remaining = deadline - anyio.current_time()
         if stored.pdf is not None or remaining <= 0:
             return stored

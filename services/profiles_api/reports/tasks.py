@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import anyio
 from arq import cron
 from arq.worker import func as job
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 
 #: A request not rendered this long after it was made is enqueued again by the sweep.
 SWEEP_AFTER_SECONDS = 30
+#: The part of the job's time limit a drawing may take (the rest records its failure).
+RENDER_SHARE_OF_JOB_TIMEOUT = 0.8
 
 
 def _renderings(registry: CollectorRegistry) -> Histogram:
@@ -71,17 +74,27 @@ async def on_edition_published(worker: JobContext, event: OutboxEvent) -> None:
 
 
 async def render_edition_report(ctx: dict[str, Any], edition_id: str, language: str) -> str:
-    """Render and store edition ``edition_id``'s PDF in ``language`` (unless stored)."""
+    """Render and store edition ``edition_id``'s PDF in ``language`` (unless stored).
+
+    The edition is read in a transaction of its own, closed while the PDF is drawn; the
+    drawing has a time limit shorter than the job's, so a rendering that hangs is recorded as
+    a failure (tried again by the sweep, given up at ``report_max_failures``) rather than
+    cut by the job's timeout with nothing recorded."""
     worker = job_context(ctx)
     root = worker.settings.public_url or ""
+    limit = worker.settings.job_timeout_seconds * RENDER_SHARE_OF_JOB_TIMEOUT
     async with worker.database.sessionmaker() as session:
         reports = EditionReportRepository.from_session(session)
         stored = await reports.stored(edition_id, language)
         if stored is None or stored.pdf is not None:
             return "nothing to render"
         try:
-            with RENDERINGS.of(worker.registry).labels(language).time():
-                pdf = await service.render_edition_pdf(session, edition_id, language, root=root)
+            document = await service.edition_report_document(
+                session, edition_id, language, root=root
+            )
+            await session.commit()
+            with RENDERINGS.of(worker.registry).labels(language).time(), anyio.fail_after(limit):
+                pdf = await service.draw_pdf(document, language)
         except ProblemError as problem:
             # Withdrawn (410) or gone: nothing to render, and no reader will be served it.
             await session.rollback()
@@ -94,6 +107,7 @@ async def render_edition_report(ctx: dict[str, Any], edition_id: str, language: 
             await session.commit()
             return f"not rendered: {problem.title}"
         except Exception as error:
+            # TimeoutError (the time limit) included.
             log.exception("edition %s: the %s PDF failed to render", edition_id, language)
             FAILURES.of(worker.registry).labels(language).inc()
             await session.rollback()
@@ -121,7 +135,9 @@ async def sweep_edition_reports(ctx: dict[str, Any]) -> str:
 
 TASKS = Tasks(
     handlers={EditionPublished.event_type: [on_edition_published]},
-    functions=[job(render_edition_report, name=RENDER_JOB)],
+    # No result kept: arq refuses a job id whose result it keeps, and a rendering cut short
+    # (a worker killed) must be enqueued again under the same id by the sweep.
+    functions=[job(render_edition_report, name=RENDER_JOB, keep_result=0)],
     cron_jobs=[cron(sweep_edition_reports, name="sweep_edition_reports", second={50})],
     metrics=[RENDERINGS, FAILURES],
 )
