@@ -61,8 +61,7 @@ def preferred_media_type(accept: str | None, offered: Sequence[str]) -> str:
             for specificity, pattern in ((2, name), (1, f"{kind}/*"), (0, "*/*"))
             # Only the parameters the offered type declares must agree (`version=`); others
             # (`charset=`, `header=`) say nothing against it.
-            if media_range == pattern
-            and {(n, v) for n, v in others if n in declared} <= own
+            if media_range == pattern and {(n, v) for n, v in others if n in declared} <= own
         ]
         quality = max(matches)[1] if matches else 0.0
         if quality > best_quality:
