@@ -281,7 +281,7 @@ async def edition_pdf(
 ) -> StoredReport:
     """An edition's stored PDF in ``language``; if there is none yet, ask the worker for it
     and wait up to ``wait_seconds`` for it (``pdf`` stays None past that). 404/410 as the
-    edition's reads; 503 naming the error once the rendering is given up."""
+    edition's reads; 503 once the rendering is given up (its error stays in the table)."""
     await editions_service.get_edition(session, edition_id)
     reports = EditionReportRepository.from_session(session)
     stored = await reports.stored(edition_id, language)
@@ -303,8 +303,10 @@ async def edition_pdf(
         await session.commit()
         stored = await reports.stored(edition_id, language)
     await session.commit()  # no transaction held while the job is enqueued or awaited
-    if enqueue is None or stored is None or not await _enqueued(enqueue, stored):
-        return stored or await _stored(reports, edition_id, language)
+    if stored is None:  # requested above, and never deleted with its edition
+        stored = await _stored(reports, edition_id, language)
+    if enqueue is None or not await _enqueued(enqueue, stored):
+        return stored  # 202 at once: the sweep enqueues it
     return await _rendered_within(session, reports, edition_id, language, wait_seconds)
 
 
