@@ -26,6 +26,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -144,15 +145,26 @@ async def prepare(database_url: str, redis_url: str) -> Settings:
     return settings
 
 
-def run_api_import(settings: Settings, file: Path, logs: Path) -> tuple[float, float, object]:
-    """Seconds to import ``file`` through one API process, its peak RSS (MB), the response."""
+@dataclass(frozen=True)
+class ApiProcess:
+    """A profiles API served in a process of its own: its address, pid and an admin token."""
+
+    url: str
+    pid: int
+    token: str
+
+
+@contextmanager
+def profiles_api(settings: Settings, log_path: Path) -> Iterator[ApiProcess]:
+    """``mc2cm serve profiles`` on ``settings``' database and Redis, in a process of its own
+    (so its peak RSS is its own), once it answers ``/healthz``; stopped at the end."""
     port = free_port()
     env = os.environ | {
         "MC2CM_DATABASE_URL": settings.database_url or "",
         "MC2CM_REDIS_URL": settings.redis_url or "",
         "MC2CM_JWT_SECRET": SECRET,
     }
-    with (logs / "p2-api.log").open("w") as log:
+    with log_path.open("w") as log:
         server = subprocess.Popen(
             [sys.executable, "-m", "services.cli", "serve", "profiles", "--port", str(port)],
             env=env,
@@ -160,13 +172,26 @@ def run_api_import(settings: Settings, file: Path, logs: Path) -> tuple[float, f
             stderr=log,
         )
     try:
+        url = f"http://127.0.0.1:{port}"
         for _ in range(150):
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
+                if httpx.get(f"{url}/healthz").status_code == 200:
                     break
             except httpx.HTTPError:
                 time.sleep(0.2)
-        token = issue_token(settings, subject="bench", role=Role.admin)
+        yield ApiProcess(url, server.pid, issue_token(settings, subject="bench", role=Role.admin))
+    finally:
+        server.terminate()
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
+
+
+def run_api_import(settings: Settings, file: Path, logs: Path) -> tuple[float, float, object]:
+    """Seconds to import ``file`` through one API process, its peak RSS (MB), the response."""
+    with profiles_api(settings, logs / "p2-api.log") as api:
 
         def chunks() -> Iterator[bytes]:
             with file.open("rb") as handle:
@@ -175,22 +200,15 @@ def run_api_import(settings: Settings, file: Path, logs: Path) -> tuple[float, f
 
         started = time.perf_counter()
         response = httpx.post(
-            f"http://127.0.0.1:{port}/v1/imports",
+            f"{api.url}/v1/imports",
             content=chunks(),
-            headers={"Authorization": f"Bearer {token}", "Content-Type": "text/csv"},
+            headers={"Authorization": f"Bearer {api.token}", "Content-Type": "text/csv"},
             timeout=3600,
         )
         elapsed = time.perf_counter() - started
         if response.status_code != 200:
             raise RuntimeError(f"import failed: {response.status_code} {response.text[:2000]}")
-        return elapsed, peak_rss_mb(server.pid), response.json()
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        return elapsed, peak_rss_mb(api.pid), response.json()
 
 
 def run_psql_copy(database_url: str, file: Path) -> float:

@@ -20,9 +20,6 @@ import argparse
 import asyncio
 import csv
 import itertools
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -34,9 +31,8 @@ from openpyxl import load_workbook
 
 from bench.env import BenchEnv, bench_env
 from bench.figures import Figure, print_figures
-from bench.p2_ingest import AGE_GROUPS, CITIZENSHIPS, SECRET, city_codes, free_port, peak_rss_mb
+from bench.p2_ingest import AGE_GROUPS, CITIZENSHIPS, city_codes, peak_rss_mb, profiles_api
 from bench.p2_ingest import prepare as prepare_database
-from shared.auth import Role, issue_token
 from shared.settings import Settings, to_libpq_url
 from shared.tabular import unescape_text
 
@@ -96,36 +92,16 @@ class Download:
 
 def download(settings: Settings, output_format: str, target: Path, logs: Path) -> Download:
     """Every observation in ``output_format`` from a fresh API process, saved to ``target``."""
-    port = free_port()
-    env = os.environ | {
-        "MC2CM_DATABASE_URL": settings.database_url or "",
-        "MC2CM_REDIS_URL": settings.redis_url or "",
-        "MC2CM_JWT_SECRET": SECRET,
-    }
-    with (logs / f"p7-api-{output_format}.log").open("w") as log:
-        server = subprocess.Popen(
-            [sys.executable, "-m", "services.cli", "serve", "profiles", "--port", str(port)],
-            env=env,
-            stdout=log,
-            stderr=log,
-        )
-    try:
-        for _ in range(150):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/healthz").status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        token = issue_token(settings, subject="bench", role=Role.admin)
+    with profiles_api(settings, logs / f"p7-api-{output_format}.log") as api:
         started = time.perf_counter()
         with (
             httpx.stream(
                 "GET",
-                f"http://127.0.0.1:{port}/v1/observations",
+                f"{api.url}/v1/observations",
                 # The bench's indicator only: the demo's other figures would sit on other
                 # sheets, and the round trip compares the rows in order.
                 params={"format": output_format, "indicator": "foreign_nationals"},
-                headers={"Authorization": f"Bearer {token}"},
+                headers={"Authorization": f"Bearer {api.token}"},
                 timeout=3600,
             ) as response,
             target.open("wb") as handle,
@@ -135,14 +111,7 @@ def download(settings: Settings, output_format: str, target: Path, logs: Path) -
             for chunk in response.iter_bytes(256 * 1024):
                 handle.write(chunk)
         elapsed = time.perf_counter() - started
-        return Download(elapsed, peak_rss_mb(server.pid), target, target.stat().st_size / 1e6)
-    finally:
-        server.terminate()
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            server.kill()
-            server.wait()
+        return Download(elapsed, peak_rss_mb(api.pid), target, target.stat().st_size / 1e6)
 
 
 def _csv_rows(path: Path) -> Iterator[tuple[object, ...]]:
