@@ -24,6 +24,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import asyncpg
 import httpx
@@ -33,6 +34,7 @@ from bench.env import BenchEnv, bench_env
 from bench.figures import Figure, print_figures
 from bench.p2_ingest import AGE_GROUPS, CITIZENSHIPS, city_codes, peak_rss_mb, profiles_api
 from bench.p2_ingest import prepare as prepare_database
+from services.profiles_api.sdmx.export import MEDIA_TYPE as SDMX_CSV
 from shared.settings import Settings, to_libpq_url
 from shared.tabular import unescape_text
 
@@ -151,6 +153,29 @@ def round_trip(csv_path: Path, xlsx_path: Path) -> tuple[int, int]:
     return compared, differing
 
 
+def sdmx_round_trip(settings: Settings, file: Path, logs: Path) -> dict[str, Any]:
+    """The SDMX-CSV export imported back as a dry run (it reports what it would change, and
+    writes nothing): the import's result."""
+    with profiles_api(settings, logs / "p7-api-sdmx-import.log") as api:
+
+        def chunks() -> Iterator[bytes]:
+            with file.open("rb") as handle:
+                while chunk := handle.read(256 * 1024):
+                    yield chunk
+
+        response = httpx.post(
+            f"{api.url}/v1/imports",
+            params={"dry_run": "true"},
+            content=chunks(),
+            headers={"Authorization": f"Bearer {api.token}", "Content-Type": SDMX_CSV},
+            timeout=3600,
+        )
+    if response.status_code != 200:
+        raise RuntimeError(f"SDMX-CSV import: {response.status_code} {response.text[:2000]}")
+    result: dict[str, Any] = response.json()
+    return result
+
+
 @dataclass(frozen=True)
 class Exports:
     rows: int
@@ -159,6 +184,7 @@ class Exports:
     sdmx: Download
     compared: int
     differing: int
+    sdmx_import: dict[str, Any]
 
     def figures(self) -> list[Figure]:
         return [self.xlsx_figure(), self.sdmx_figure()]
@@ -176,6 +202,10 @@ class Exports:
                 f"SDMX-CSV {self.sdmx.seconds:.1f} s, {self.sdmx.mb:.0f} MB; "
                 f"CSV {self.csv.seconds:.1f} s, {self.csv.mb:.0f} MB",
                 f"API peak RSS: SDMX-CSV {self.sdmx.peak_rss_mb:.0f} MB (target < 300 MB)",
+                "round trip (its import, dry run): {rows:,} rows, {unchanged:,} unchanged, "
+                "{inserted:,} inserted, {updated:,} updated, {withdrawn:,} withdrawn".format(
+                    **self.sdmx_import
+                ),
             ],
         )
 
@@ -213,8 +243,13 @@ def run(env: BenchEnv, rows: int) -> Exports:
             sdmx_download = await asyncio.to_thread(
                 download, settings, "sdmx-csv", env.workdir / "p7.sdmx.csv", env.workdir
             )
+            sdmx_import = await asyncio.to_thread(
+                sdmx_round_trip, settings, sdmx_download.path, env.workdir
+            )
         compared, differing = round_trip(csv_download.path, xlsx_download.path)
-        return Exports(rows, csv_download, xlsx_download, sdmx_download, compared, differing)
+        return Exports(
+            rows, csv_download, xlsx_download, sdmx_download, compared, differing, sdmx_import
+        )
 
     return asyncio.run(measured())
 
