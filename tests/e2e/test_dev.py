@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -23,10 +24,17 @@ from tests.waiting import eventually_sync
 STARTUP_TIMEOUT = 120
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
+def _free_ports(count: int) -> list[int]:
+    """``count`` distinct free ports: each probe stays bound until all are chosen, so the
+    system cannot hand the same port out twice (a mail sink on the profiles API's port
+    answered its readiness checks once)."""
+    with contextlib.ExitStack() as probes:
+        ports = []
+        for _ in range(count):
+            probe = probes.enter_context(socket.socket())
+            probe.bind(("127.0.0.1", 0))
+            ports.append(int(probe.getsockname()[1]))
+        return ports
 
 
 def _wait_for(url: str, process: subprocess.Popen[str]) -> httpx.Response:
@@ -241,8 +249,7 @@ def _stop_with_ctrl_c(process: subprocess.Popen[str], tmp_path: Path) -> None:
 
 @pytest.mark.embedded
 def test_dev_serves_both_apis_with_embedded_servers_and_stops_on_ctrl_c(tmp_path: Path) -> None:
-    port, dialogue_port, smtp_port = _free_port(), _free_port(), _free_port()
-    metrics_port = _free_port()
+    port, dialogue_port, smtp_port, metrics_port = _free_ports(4)
     started = time.monotonic()
     process = _start_dev(tmp_path, port, dialogue_port, smtp_port, metrics_port)
     try:
@@ -272,7 +279,7 @@ def _gone(pid: int) -> bool:
 def test_dev_killed_takes_its_servers_and_services_along(tmp_path: Path) -> None:
     """A `mc2cm dev` killed without a chance to clean up (SIGKILL, a closed terminal's
     SIGHUP escalated, an out-of-memory kill) leaves no server or port behind."""
-    port, dialogue_port, smtp_port, metrics_port = (_free_port() for _ in range(4))
+    port, dialogue_port, smtp_port, metrics_port = _free_ports(4)
     process = _start_dev(tmp_path, port, dialogue_port, smtp_port, metrics_port)
     try:
         assert process.stdout is not None
