@@ -12,6 +12,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.compare.router import MAX_COMPARED
 from services.profiles_api.editions import citation
@@ -57,8 +58,14 @@ def _edition_url(request: Request, edition_id: str) -> str:
     return str(request.url_for("get_edition", edition_id=edition_id))
 
 
-def _city_links(page: Page, code: str, name: str, current: str) -> Page:
-    return page.with_related(
+async def _city_page(
+    page: Page, session: AsyncSession, code: str, current: str, json_path: str
+) -> tuple[Page, str]:
+    """One of a city's pages (``current``: ``profile`` or ``editions``) with the links between
+    them and to the JSON it is built from (``json_path``); the city's name in its language."""
+    city = await service.city(session, code)
+    name = page.text(city.names, code)
+    page = page.with_related(
         Link(
             page.href(f"/cities/{code}"),
             f"{name}{page.label('colon')}{page.label('profile')}",
@@ -66,6 +73,8 @@ def _city_links(page: Page, code: str, name: str, current: str) -> Page:
         ),
         Link(page.href(f"/cities/{code}/editions"), page.label("editions"), current == "editions"),
     )
+    json_link = Link(page.api(json_path), page.label(f"{current}_json", city=name))
+    return page.built_from(json_link), name
 
 
 @router.get(
@@ -107,11 +116,7 @@ async def city_page(
     lang: PageLangQuery = None,
 ) -> HTMLResponse:
     page = _page(request, lang, languages, "cities")
-    city = await service.city(session, code)
-    name = page.text(city.names, code)
-    page = _city_links(page, code, name, "profile").built_from(
-        Link(page.api(f"/v1/cities/{code}/profile"), page.label("profile_json", city=name))
-    )
+    page, _ = await _city_page(page, session, code, "profile", f"/v1/cities/{code}/profile")
     report = await service.city_preview(session, reader, code, page.language)
     return html_response(TEMPLATES.around(report, page), page.language)
 
@@ -133,11 +138,7 @@ async def city_editions_page(
     lang: PageLangQuery = None,
 ) -> HTMLResponse:
     page = _page(request, lang, languages, "cities")
-    city = await service.city(session, code)
-    name = page.text(city.names, code)
-    page = _city_links(page, code, name, "editions").built_from(
-        Link(page.api(f"/v1/cities/{code}/editions"), page.label("editions_json", city=name))
-    )
+    page, name = await _city_page(page, session, code, "editions", f"/v1/cities/{code}/editions")
     entries = await service.city_editions(
         session,
         code,
