@@ -5,7 +5,8 @@ strong ``ETag``, the SHA-256 of its bytes with its ``Content-Type`` and ``Conten
 unless the route set its own (an editable resource's version, an edition's content hash). A
 request whose ``If-None-Match`` names the tag is answered ``304`` with no body and the same
 ``ETag``, ``Vary`` and ``Cache-Control``. Streamed bodies (exports) are never buffered: they keep
-the tag their route set, if any, before the first byte.
+the weak tag their route set, if any, from the data's version before the first byte; a 304 to
+one is answered as soon as its headers are, and the stream is stopped before it reads anything.
 
 ``Cache-Control: no-cache`` makes every cache revalidate (read-your-writes stays possible),
 ``public`` for an anonymous caller and ``private`` for one who sent a token (the answer may then
@@ -64,6 +65,11 @@ def none_match(if_none_match: str, tag: str) -> bool:
     return False
 
 
+class _BodyDropped(Exception):
+    """Raised into a streamed response answered 304 so that it stops before its first chunk
+    (an export would otherwise read every row for nothing); caught by the middleware."""
+
+
 def _add_vary(headers: MutableHeaders, *names: str) -> None:
     present = [v.strip() for v in headers.get("vary", "").split(",") if v.strip()]
     lowered = {v.lower() for v in present}
@@ -95,13 +101,22 @@ class ConditionalGetMiddleware:
         async def send_read(message: Message) -> None:
             nonlocal held, not_modified
             if not_modified:
-                # The rest of a streamed body after a 304: dropped.
+                # The rest of a body after a 304: dropped.
                 return
             if message["type"] == "http.response.start":
-                if message["status"] == 200:
-                    held = message
+                if message["status"] != 200:
+                    await send(message)
                     return
-                await send(message)
+                headers = Headers(raw=message.get("headers", []))
+                tag = headers.get("etag")
+                streamed = "content-length" not in headers
+                if streamed and tag and if_none_match and none_match(if_none_match, tag):
+                    # A streamed body with its route's tag, named: 304 now, and the stream
+                    # is stopped before it reads or builds anything.
+                    not_modified = True
+                    await self._not_modified(send, message, authenticated)
+                    raise _BodyDropped
+                held = message
                 return
             if held is None:
                 await send(message)
@@ -121,21 +136,37 @@ class ConditionalGetMiddleware:
                     headers.get("content-type", ""),
                     headers.get("content-language", ""),
                 )
-            if "cache-control" not in headers:
-                headers["Cache-Control"] = "no-cache, " + ("private" if authenticated else "public")
-            _add_vary(headers, "Authorization")
+            _cache_headers(headers, authenticated)
             tag = headers.get("etag")
             if tag is not None and if_none_match is not None and none_match(if_none_match, tag):
-                for name in _BODY_HEADERS:
-                    del headers[name]
                 not_modified = True
-                await send({**start, "status": 304, "headers": headers.raw})
-                await send({"type": "http.response.body", "body": b""})
+                await self._not_modified(send, {**start, "headers": headers.raw}, authenticated)
                 return
             await send({**start, "headers": headers.raw})
             await send(message)
 
-        await self.app(scope, receive, send_read)
+        try:
+            await self.app(scope, receive, send_read)
+        except _BodyDropped:
+            if not not_modified:
+                raise
+
+    @staticmethod
+    async def _not_modified(send: Send, start: Message, authenticated: bool) -> None:
+        """A 304 for ``start``'s 200: its headers but those of a body, and no body."""
+        headers = MutableHeaders(raw=list(start.get("headers", [])))
+        _cache_headers(headers, authenticated)
+        for name in _BODY_HEADERS:
+            del headers[name]
+        await send({**start, "status": 304, "headers": headers.raw})
+        await send({"type": "http.response.body", "body": b""})
+
+
+def _cache_headers(headers: MutableHeaders, authenticated: bool) -> None:
+    """``Cache-Control`` (unless the route set its own) and ``Vary: Authorization``."""
+    if "cache-control" not in headers:
+        headers["Cache-Control"] = "no-cache, " + ("private" if authenticated else "public")
+    _add_vary(headers, "Authorization")
 
 
 def _route_path(scope: Scope) -> str:

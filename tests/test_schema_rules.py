@@ -56,6 +56,7 @@ def test_the_classes_are_those_docs_decisions_records() -> None:
     assert distributed == {
         "observation",
         "observation_history",
+        "observations_version",
         "section",
         "challenge",
         "derived_value",

@@ -167,7 +167,10 @@ async def test_the_next_link_is_under_the_root_path(
 
 
 async def test_a_streamed_body_keeps_its_own_weak_tag_or_gets_none() -> None:
+    started: list[bool] = []
+
     def rows() -> Iterator[bytes]:
+        started.append(True)
         for row in range(3):
             yield f"{row}\r\n".encode()
 
@@ -189,3 +192,67 @@ async def test_a_streamed_body_keeps_its_own_weak_tag_or_gets_none() -> None:
     assert tagged.headers["etag"].startswith('W/"'), tagged.headers
     assert (again.status_code, again.content) == (304, b""), again.headers
     assert again.headers["etag"] == tagged.headers["etag"]
+    # The 304's stream was stopped before its first row was read (two full reads above).
+    assert len(started) == 2, started
+
+
+EXPORTS = ("csv", "sdmx-csv", "xlsx")
+TURIN = "/v1/observations?city=ITTRN&indicator=foreign_nationals&format="
+
+
+async def _not_modified(api: Api, url: str, tag: str, **kwargs: object) -> bool:
+    response = await api.get(url, headers={"If-None-Match": tag}, **kwargs)  # type: ignore[arg-type]
+    assert response.status_code in (200, 304), f"{url}: {response.status_code}"
+    if response.status_code == 304:
+        assert response.content == b"" and "content-type" not in response.headers, url
+    return response.status_code == 304
+
+
+@pytest.mark.parametrize("output_format", EXPORTS)
+async def test_an_export_has_a_weak_tag_of_its_data_version(api: Api, output_format: str) -> None:
+    url = TURIN + output_format
+    # The figures below cite a source this write makes (a new source is a catalogue change).
+    lisbon = observation(city="PTLIS", period="2031", value=5)
+    written = await api.post("/v1/observations", json={"observations": [lisbon]}, role=Api.ADMIN)
+    assert written.status_code == 200, written.text
+    first = await api.get(url)
+    assert first.status_code == 200, first.text[:300]
+    tag = first.headers["etag"]
+    assert tag.startswith('W/"'), tag
+    assert first.headers["cache-control"] == "no-cache, public"
+    assert await _not_modified(api, url, tag)
+
+    # Another city's figure leaves Turin's export as it was.
+    lisbon = observation(city="PTLIS", period="2032", value=6)
+    written = await api.post("/v1/observations", json={"observations": [lisbon]}, role=Api.ADMIN)
+    assert written.status_code == 200, written.text
+    assert await _not_modified(api, url, tag)
+
+    # Turin's new figure is a new version.
+    turin = observation(period="2031", value=150001)
+    written = await api.post("/v1/observations", json={"observations": [turin]}, role=Api.ADMIN)
+    assert written.status_code == 200, written.text
+    assert not await _not_modified(api, url, tag)
+
+
+async def test_an_export_tag_changes_with_the_catalogue_the_caller_and_the_format(
+    api: Api,
+) -> None:
+    url = TURIN + "csv"
+    tag = (await api.get(url)).headers["etag"]
+    other_formats = {(await api.get(TURIN + other)).headers["etag"] for other in EXPORTS}
+    assert len(other_formats) == len(EXPORTS) and tag in other_formats
+    # An editor of Turin sees its small counts: another representation.
+    assert not await _not_modified(api, url, tag, role=Api.EDITOR, cities=("ITTRN",))
+
+    listed = await api.get("/v1/observations?city=ITTRN&indicator=foreign_nationals&limit=1")
+    source_id = listed.json()["items"][0]["source"]["id"]
+    source = await api.get(f"/v1/sources/{source_id}")
+    changed = await api.patch(
+        f"/v1/sources/{source_id}",
+        role=Api.ADMIN,
+        headers={"If-Match": source.headers["etag"]},
+        json={"publisher": "Città di Torino"},
+    )
+    assert changed.status_code == 200, changed.text
+    assert not await _not_modified(api, url, tag)

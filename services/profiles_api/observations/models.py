@@ -105,3 +105,24 @@ class ObservationChange(KnownById, Base):
     changed_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     reason: Mapped[str | None] = mapped_column(Text)
     import_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+
+
+class ObservationsVersion(Base):
+    """How many times a city's observations were written: the version an export's weak
+    ``ETag`` is made of.
+
+    Every writer of a city's observations takes the city's lock
+    (``repository.lock_city_observations``), which adds one here in the same transaction.
+    Writers of a city are serialised by that lock, so the numbers follow the commits' order:
+    a read sees a higher number exactly when it can see a later write, which a timestamp
+    (taken when a transaction began) would not promise.
+    """
+
+    __tablename__ = "observations_version"
+    __audit__: ClassVar[Audited | None] = NOT_AUDITED  # a counter of what is audited elsewhere
+    __table_args__ = (distribution(DISTRIBUTED),)
+
+    city_code: Mapped[str] = mapped_column(
+        ForeignKey("city.code", ondelete="CASCADE"), primary_key=True
+    )
+    version: Mapped[int] = mapped_column(BigInteger)

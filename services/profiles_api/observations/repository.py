@@ -21,8 +21,13 @@ from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
+from services.profiles_api.db import audit_log_table
 from services.profiles_api.indicators.models import Indicator
-from services.profiles_api.observations.models import Observation, ObservationChange
+from services.profiles_api.observations.models import (
+    Observation,
+    ObservationChange,
+    ObservationsVersion,
+)
 from services.profiles_api.sources.models import Source
 from shared.pagination import PageParams, keyset, keyset_parameters
 from shared.repository import Repository
@@ -334,12 +339,43 @@ async def lock_city_observations(session: AsyncSession, cities: Sequence[str]) -
 
     Every write of observations (batches, imports, withdrawals) takes these locks, in code
     order so two writers never wait on each other in a cycle; each history row then records
-    the value it really replaced.
+    the value it really replaced. Each city's ``ObservationsVersion`` goes one up, under the
+    lock, so the versions follow the order of the writes' commits.
     """
+    held = sorted(set(cities))
     await session.execute(
         text(
             "SELECT pg_advisory_xact_lock(hashtext('profiles.observation:' || city)) "
             "FROM unnest(CAST(:cities AS text[])) AS city ORDER BY city"
         ),
-        {"cities": sorted(set(cities))},
+        {"cities": held},
     )
+    await session.execute(
+        text(
+            "INSERT INTO profiles.observations_version AS v (city_code, version) "
+            "SELECT city, 1 FROM unnest(CAST(:cities AS text[])) AS city ORDER BY city "
+            "ON CONFLICT (city_code) DO UPDATE SET version = v.version + 1"
+        ),
+        {"cities": held},
+    )
+
+
+#: The catalogue's resources an export shows (names, units, sources' texts and ranks).
+EXPORT_CATALOGUE = ("city", "indicator", "source")
+
+
+async def export_version(session: AsyncSession, cities: Sequence[str] | None) -> tuple[object, ...]:
+    """What an export of ``cities``' observations (every city's: ``None``) is a version of:
+    each city's ``ObservationsVersion``, and how many changes of the catalogue the audit log
+    holds (it only grows, so a committed change always shows). Read before the first byte,
+    for the export's weak ``ETag``."""
+    versions = select(ObservationsVersion.city_code, ObservationsVersion.version).order_by(
+        ObservationsVersion.city_code
+    )
+    if cities is not None:
+        versions = versions.where(ObservationsVersion.city_code.in_(cities))
+    audit = audit_log_table.c
+    catalogue = await session.scalar(
+        select(func.count()).where(audit.resource.in_(EXPORT_CATALOGUE))
+    )
+    return (tuple(tuple(row) for row in await session.execute(versions)), catalogue)

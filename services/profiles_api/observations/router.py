@@ -164,6 +164,7 @@ async def list_observations(
                     "an export holds every matching observation: drop limit and cursor",
                     location="query",
                 )
+        tag = await service.export_etag(session, reader, criteria, export.content_type)
         batches = await service.export_observations(
             session, request.app.state.database.sessionmaker, reader, criteria
         )
@@ -173,6 +174,7 @@ async def list_observations(
             media_type=export.content_type,
             headers={
                 "Content-Disposition": f'attachment; filename="{export.filename}"',
+                "ETag": tag,
                 "Vary": "Accept",
             },
         )

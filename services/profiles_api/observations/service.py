@@ -24,6 +24,7 @@ from services.profiles_api.observations.reader import Reader
 from services.profiles_api.observations.repository import (
     ObservationFilter,
     ObservationRepository,
+    export_version,
     lock_city_observations,
 )
 from services.profiles_api.observations.schemas import (
@@ -43,6 +44,7 @@ from services.profiles_api.sources.models import Source
 from services.profiles_api.sources.repository import SourceRepository
 from shared.audit import Action
 from shared.auth import Principal, ensure_city_editor
+from shared.caching import weak_etag
 from shared.contracts.events import ObservationKey, ObservationsChanged
 from shared.errors import NotFound, ValidationFailed, field_error
 from shared.pagination import PageParams
@@ -146,6 +148,19 @@ async def read_observation(
         session, reader, [(row.city_code, row.disaggregation, row.value)]
     )
     return observation_json(row, suppression)
+
+
+async def export_etag(
+    session: AsyncSession, reader: Reader, criteria: ObservationFilter, representation: str
+) -> str:
+    """The weak ``ETag`` of an export (``representation``: its media type) of what
+    ``criteria`` select as ``reader`` reads them, from the data's version, read before the
+    first byte: any write of those cities' observations or of the catalogue changes it, and
+    so do the filters, the format and what the caller may see of small counts."""
+    principal = reader.principal
+    caller = None if principal is None else (principal.role.value, sorted(principal.cities))
+    version = await export_version(session, list(criteria.cities) or None)
+    return weak_etag(representation, criteria, reader.suppression_threshold, caller, version)
 
 
 async def export_observations(
