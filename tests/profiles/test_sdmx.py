@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import httpx
 import pytest
@@ -11,7 +12,13 @@ from pysdmx.io import get_datasets, read_sdmx
 from pysdmx.model import Codelist, DataStructureDefinition, Schema
 
 from services.profiles_api.imports import service as imports_service
-from services.profiles_api.observations.fields import ObsStatus
+from services.profiles_api.observations.fields import (
+    SCOPE_PATTERN,
+    FieldProblem,
+    ObsStatus,
+    disaggregation_key,
+)
+from services.profiles_api.sdmx.catalogue import BREAKDOWN_FACET, SCOPE_FACET
 from services.profiles_api.sdmx.structure import OBS_STATUS_NAMES
 from shared.auth import Role
 from tests.factories import Api, assert_problem, error_fields, observation
@@ -167,17 +174,43 @@ async def test_the_exported_data_reads_with_its_structure(api: Api) -> None:
     schema = dataset.structure
     assert isinstance(schema, Schema), schema
     assert set(dataset.data.columns) == {c.id for c in schema.components}
+    patterned = []
     for component in schema.components:
+        values = set(dataset.data[component.id].dropna()) - {""}
         if component.enumeration is not None:
             codes = {code.id for code in component.enumeration}
-            values = set(dataset.data[component.id].dropna()) - {""}
             assert values <= codes, (component.id, values - codes)
+        elif component.local_facets is not None and component.local_facets.pattern:
+            patterned.append(component.id)
+            pattern = re.compile(component.local_facets.pattern)
+            assert all(pattern.fullmatch(value) for value in values), (component.id, values)
+    # Scopes and breakdown values are typed by pattern (their codes are not SDMX ids).
+    assert {"SCOPE", "SEX", "AGE_GROUP", "CITIZENSHIP"} <= set(patterned), patterned
     numbers = dataset.data["OBS_VALUE"].replace("", None).dropna().astype(float)
     assert len(numbers) > 0
 
 
 def test_the_status_code_list_is_the_platforms() -> None:
     assert set(OBS_STATUS_NAMES) == {status.value for status in ObsStatus}
+
+
+@pytest.mark.parametrize(
+    "scope",
+    ["municipality", "metro", "country", "district:Ciutat_Vella-1", "district:", "city", "x" * 60],
+)
+def test_the_scope_pattern_is_the_platforms(scope: str) -> None:
+    platform = re.fullmatch(SCOPE_PATTERN, scope) is not None
+    assert (re.fullmatch(SCOPE_FACET, scope) is not None) == platform, scope
+
+
+@pytest.mark.parametrize("value", ["F", "15-64", "65+", "<5", "1.5", "a b", "x;y", "_T", "é"])
+def test_the_breakdown_pattern_is_the_platforms(value: str) -> None:
+    try:
+        disaggregation_key({"sex": value}, ["sex"])
+        platform = True
+    except FieldProblem:
+        platform = False
+    assert (re.fullmatch(BREAKDOWN_FACET, value) is not None) == platform, value
 
 
 async def test_bad_rows_are_reported_by_their_sdmx_columns(api: Api) -> None:

@@ -24,6 +24,15 @@ NOT_APPLICABLE = "_Z"
 CONFIDENTIAL = "C"
 FREE = "F"
 
+#: The text a ``SCOPE`` takes, and a breakdown dimension's, as XML Schema patterns (anchored
+#: by the definition of a pattern facet). Their codes are not SDMX ids (``district:…``,
+#: ``65+``), so these dimensions are typed by pattern, not by code list (decisions: SDMX);
+#: ``observations.fields`` has the same rules (a test checks that the two agree).
+SCOPE_FACET = "(municipality|metro|governorate|region|country|district:[A-Za-z0-9_\\-]{1,48})"
+BREAKDOWN_FACET = "(_T|_Z|[A-Za-z0-9_.+<>\\-]{1,64})"
+#: The longest ``COMMENT`` (an observation's note).
+COMMENT_LENGTH = 2000
+
 #: The components every structure has, in the order SDMX-CSV writes them.
 KEY_BEFORE_BREAKDOWNS = ("REF_AREA", "INDICATOR", "SCOPE")
 MEASURE = "OBS_VALUE"

@@ -14,11 +14,14 @@ from services.profiles_api.indicators.schemas import Unit
 from services.profiles_api.sdmx.catalogue import (
     AGENCY,
     ATTRIBUTES,
+    BREAKDOWN_FACET,
+    COMMENT_LENGTH,
     CONCEPTS,
     DATAFLOW,
     DATAFLOW_VERSION,
     DSD,
     MEASURE,
+    SCOPE_FACET,
     Catalogue,
     breakdown_id,
 )
@@ -118,20 +121,28 @@ def _urn(kind: str, artefact: str, version: str, item: str | None = None) -> str
     return f"{urn}.{item}" if item else urn
 
 
-def _representation(parent: ET.Element, component: str, version: str, time: bool = False) -> None:
+def _representation(
+    parent: ET.Element,
+    component: str,
+    version: str,
+    time: bool = False,
+    breakdown: bool = False,
+) -> None:
     representation = _sub(parent, "str", "LocalRepresentation")
     if component in _CODED:
         urn = _urn("codelist.Codelist", _CODED[component], version)
         _sub(representation, "str", "Enumeration", urn)
     elif time:
         _sub(representation, "str", "TextFormat", textType="ObservationalTimePeriod")
+    elif component in _NUMBERS:
+        _sub(representation, "str", "TextFormat", textType="Double")
+    elif component == "SCOPE" or breakdown:
+        pattern = SCOPE_FACET if component == "SCOPE" else BREAKDOWN_FACET
+        _sub(representation, "str", "TextFormat", textType="String", pattern=pattern)
+    elif component == "COMMENT":
+        _sub(representation, "str", "TextFormat", textType="String", maxLength=str(COMMENT_LENGTH))
     else:
-        _sub(
-            representation,
-            "str",
-            "TextFormat",
-            textType="Double" if component in _NUMBERS else "String",
-        )
+        _sub(representation, "str", "TextFormat", textType="String")
 
 
 def _concept_identity(parent: ET.Element, component: str, version: str) -> None:
@@ -243,10 +254,11 @@ def structure_message(catalogue: Catalogue) -> bytes:
     _names(dsd, {"en": "City migration observations"})
     components = _sub(dsd, "str", "DataStructureComponents")
     dimensions = _sub(components, "str", "DimensionList", id="DimensionDescriptor")
+    breakdowns = {breakdown_id(name) for name in catalogue.breakdowns}
     for position, component in enumerate(catalogue.dimensions[:-1], start=1):
         dimension = _sub(dimensions, "str", "Dimension", id=component, position=str(position))
         _concept_identity(dimension, component, version)
-        _representation(dimension, component, version)
+        _representation(dimension, component, version, breakdown=component in breakdowns)
     time = _sub(dimensions, "str", "TimeDimension", id="TIME_PERIOD")
     _concept_identity(time, "TIME_PERIOD", version)
     _representation(time, "TIME_PERIOD", version, time=True)
