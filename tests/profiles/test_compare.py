@@ -99,6 +99,8 @@ async def test_lyon_metro_against_municipalities_warns_about_scope(api: Api) -> 
     assert "scope" in found and "FRLYS" in found["scope"], body["warnings"]
     [scope] = [w for w in body["warnings"] if w["kind"] == "scope"]
     assert "metro" in scope["detail"] and "municipality" in scope["detail"], scope
+    assert scope["values"]["metro"] == ["FRLYS"], scope
+    assert set(scope["values"]["municipality"]) == {"ESMAD", "ITTRN"}, scope
 
 
 async def test_different_periods_warn_about_period(api: Api) -> None:

@@ -38,8 +38,15 @@ class WarningKind(enum.StrEnum):
 
 class ComparabilityWarning(BaseModel):
     kind: WarningKind
-    detail: str
+    detail: str = Field(
+        description="The warning in English (`kind`, `cities` and `values` say it in any language)."
+    )
     cities: list[str] = Field(description="The cities the warning is about.")
+    values: dict[str, list[str]] = Field(
+        default_factory=dict,
+        description="For a difference (`population_concept`, `unit`, `scope`, `period`): each "
+        "value found, with the cities that have it (`unspecified` when a city's is not given).",
+    )
 
 
 class Comparison(BaseModel):

@@ -105,6 +105,7 @@ def _differs(
         kind=kind,
         detail=f"The values differ in {label} ({parts}).",
         cities=sorted(code for codes in by_value.values() for code in codes),
+        values={value: sorted(codes) for value, codes in sorted(by_value.items())},
     )
 
 

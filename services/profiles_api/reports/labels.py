@@ -133,6 +133,45 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
         "ar": "الثغرات في التغطية",
     },
     "none": {"en": "None.", "fr": "Aucune.", "ar": "لا شيء."},
+    # Comparability warnings (compare.service), said from their kind, cities and values.
+    "differs": {
+        "en": "The values differ in {aspect} ({parts}).",
+        "fr": "Les valeurs diffèrent par {aspect} ({parts}).",
+        "ar": "تختلف القيم من حيث {aspect} ({parts}).",
+    },
+    "aspect_population_concept": {
+        "en": "population concept",
+        "fr": "le concept de population",
+        "ar": "مفهوم السكان",
+    },
+    "aspect_unit": {"en": "unit", "fr": "l'unité", "ar": "الوحدة"},
+    "aspect_scope": {
+        "en": "geographic scope",
+        "fr": "le périmètre géographique",
+        "ar": "النطاق الجغرافي",
+    },
+    "aspect_period": {"en": "period", "fr": "la période", "ar": "الفترة"},
+    "unspecified": {"en": "unspecified", "fr": "non précisé", "ar": "غير محدد"},
+    "scope_municipality": {"en": "municipality", "fr": "municipalité", "ar": "البلدية"},
+    "scope_metro": {
+        "en": "metropolitan area",
+        "fr": "aire métropolitaine",
+        "ar": "المنطقة الحضرية",
+    },
+    "scope_governorate": {"en": "governorate", "fr": "gouvernorat", "ar": "المحافظة"},
+    "scope_region": {"en": "region", "fr": "région", "ar": "الإقليم"},
+    "scope_country": {"en": "country", "fr": "pays", "ar": "البلد"},
+    "estimates_warning": {
+        "en": "Estimates, not counts: {cities}.",
+        "fr": "Estimations, non des comptages : {cities}.",
+        "ar": "تقديرات وليست أعداداً: {cities}.",
+    },
+    "missing_warning": {
+        "en": "No value for {cities}.",
+        "fr": "Pas de valeur pour {cities}.",
+        "ar": "لا توجد قيمة لـ {cities}.",
+    },
+    "group_separator": {"en": "; ", "fr": " ; ", "ar": "؛ "},
     "scope_warning": {
         "en": "{indicator} ({period}): the figure covers {scope}, not the municipality.",
         "fr": "{indicator} ({period}) : le chiffre couvre {scope}, pas la municipalité.",

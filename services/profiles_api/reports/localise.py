@@ -10,6 +10,7 @@ from babel import Locale
 from babel.dates import format_date
 from babel.numbers import format_decimal
 
+from services.profiles_api.compare.schemas import ComparabilityWarning, WarningKind
 from services.profiles_api.reports.labels import RTL_LANGUAGES, has_label, label
 from shared.i18n import Languages
 
@@ -94,3 +95,27 @@ class Localiser:
 
     def unit(self, unit: str) -> str:
         return self.label(unit)
+
+    def comparability_warning(self, warning: ComparabilityWarning) -> str:
+        """A comparison's warning said in the report's language, from its kind, cities and
+        values (its ``detail`` is English only)."""
+        separator = self.label("list_separator")
+        if warning.kind is WarningKind.estimate:
+            return self.label("estimates_warning", cities=separator.join(warning.cities))
+        if warning.kind is WarningKind.missing:
+            return self.label("missing_warning", cities=separator.join(warning.cities))
+        parts = self.label("group_separator").join(
+            f"{self._warning_value(warning.kind, value)}{self.label('colon')}"
+            f"{separator.join(cities)}"
+            for value, cities in warning.values.items()
+        )
+        return self.label("differs", aspect=self.label(f"aspect_{warning.kind.value}"), parts=parts)
+
+    def _warning_value(self, kind: WarningKind, value: str) -> str:
+        if value == "unspecified":
+            return self.label("unspecified")
+        if kind is WarningKind.unit and has_label(value):
+            return self.unit(value)
+        if kind is WarningKind.scope and has_label(f"scope_{value}"):
+            return self.label(f"scope_{value}")
+        return value

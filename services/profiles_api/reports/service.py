@@ -199,7 +199,11 @@ async def compare_chart_spec(
     matches = await compare_service.compare(
         session, reader, indicators=indicators, cities=cities, period=period
     )
-    warnings = [warning.detail for warning in compare_service.comparability_warnings(matches)]
+    loc = Localiser(language)
+    warnings = [
+        loc.comparability_warning(warning)
+        for warning in compare_service.comparability_warnings(matches)
+    ]
     bars = [
         ComparedBar(
             city=match.city.code,
@@ -212,7 +216,7 @@ async def compare_chart_spec(
         )
         for match in matches
     ]
-    return compare_chart(bars, warnings, Localiser(language))
+    return compare_chart(bars, warnings, loc)
 
 
 #: The languages an edition's report is rendered in (``labels.report_language``'s).
