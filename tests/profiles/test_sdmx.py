@@ -5,11 +5,14 @@ from __future__ import annotations
 import csv
 import io
 import re
+from uuid import UUID
 
 import httpx
 import pytest
 from pysdmx.io import get_datasets, read_sdmx
 from pysdmx.model import Codelist, DataStructureDefinition, Schema
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.imports import service as imports_service
 from services.profiles_api.observations.fields import (
@@ -122,7 +125,9 @@ async def test_an_export_imports_back_unchanged_on_the_demo_data(api: Api) -> No
     assert (await export_sdmx(api)).content == before.content
 
 
-async def test_rows_of_action_d_withdraw_what_they_name_with_the_reason(api: Api) -> None:
+async def test_rows_of_action_d_withdraw_what_they_name_with_the_reason(
+    api: Api, session: AsyncSession
+) -> None:
     rows = read_rows((await export_sdmx(api, city="ITTRN")).text)
     withdrawn = [{**rows[0], "ACTION": "D"}]
 
@@ -132,6 +137,20 @@ async def test_rows_of_action_d_withdraw_what_they_name_with_the_reason(api: Api
     response = await import_sdmx(api, write_rows(withdrawn), reason="Superseded by the census")
     assert response.status_code == 200, response.text
     assert response.json()["withdrawn"] == 1, response.json()
+    # The history names the import that withdrew it, as it does for the values imports change.
+    change = (
+        await session.execute(
+            text(
+                "SELECT change, reason, import_id FROM profiles.observation_history "
+                "WHERE reason = 'Superseded by the census'"
+            )
+        )
+    ).one()
+    assert tuple(change) == (
+        "deleted",
+        "Superseded by the census",
+        UUID(response.json()["import_id"]),
+    )
     after = read_rows((await export_sdmx(api, city="ITTRN")).text)
     assert rows[0] not in after and len(after) == len(rows) - 1
     again = await import_sdmx(api, write_rows(withdrawn), reason="twice")

@@ -392,6 +392,7 @@ async def _withdraw(
     withdrawals: list[tuple[int, ObservationKey]],
     reason: str,
     errors: _RowErrors,
+    import_id: uuid.UUID,
 ) -> None:
     """Withdraw the observations the rows name; a row naming none is an error."""
     found = await observation_ids(session, [key for _, key in withdrawals])
@@ -407,7 +408,9 @@ async def _withdraw(
     if errors.count:
         return
     for observation_id in seen:
-        await observations.delete_observation(session, principal, observation_id, reason=reason)
+        await observations.delete_observation(
+            session, principal, observation_id, reason=reason, import_id=import_id
+        )
 
 
 def _rejected(errors: _RowErrors, rows: int) -> ValidationFailed:
@@ -443,7 +446,7 @@ async def _write(
             duplicate_limit=duplicate_limit,
         )
         if withdrawals and reason and not result.duplicates:
-            await _withdraw(session, principal, withdrawals, reason, errors)
+            await _withdraw(session, principal, withdrawals, reason, errors, import_id)
         return result
     finally:
         if savepoint is not None:

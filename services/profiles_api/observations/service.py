@@ -6,6 +6,7 @@ suppressed here (``suppression``), so the router and the CSV writer only render.
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import AsyncIterator
 from typing import Any
 
@@ -213,9 +214,15 @@ async def get_observation(session: AsyncSession, observation_id: int) -> tuple[O
 
 
 async def delete_observation(
-    session: AsyncSession, principal: Principal, observation_id: int, *, reason: str
+    session: AsyncSession,
+    principal: Principal,
+    observation_id: int,
+    *,
+    reason: str,
+    import_id: uuid.UUID | None = None,
 ) -> None:
-    """Withdraw a figure; its history keeps what it was, who withdrew it and why."""
+    """Withdraw a figure; its history keeps what it was, who withdrew it and why (and the
+    import that did, ``import_id``, for an SDMX-CSV row of ``ACTION`` ``D``)."""
     observation, _ = await get_observation(session, observation_id)
     ensure_city_editor(principal, observation.city_code)
     await lock_city_observations(session, [observation.city_code])
@@ -244,6 +251,7 @@ async def delete_observation(
             "source_id": observation.source_id,
             **dict(zip(VALUE_FIELDS, withdrawn, strict=True)),
             "reason": reason,
+            **({"import_id": str(import_id)} if import_id is not None else {}),
         },
     )
     session.add(
@@ -255,6 +263,7 @@ async def delete_observation(
             new=None,
             changed_by=principal.subject,
             reason=reason,
+            import_id=import_id,
         )
     )
     await events.add(
