@@ -9,7 +9,8 @@ server, downloads every row as CSV (``?format=csv``), XLSX (``?format=xlsx``) an
 uvicorn process of the profiles API served as in production, a fresh process per format so
 each peak RSS (VmHWM) is its own. The figures are rows/s of each; the notes give the peak
 RSS and sizes, and the round trip: every XLSX row read back with openpyxl (read-only, so in
-constant memory too) against the CSV row of the same position, value by value.
+constant memory too) against the CSV row of the same position, value by value (its source's
+title, publisher, URL and kind through its ``source_id`` in the ``Sources`` sheet).
 
     .venv/bin/python -m bench.p7_exports [--quick] [--rows N]
 """
@@ -42,7 +43,14 @@ FULL_ROWS = 1_000_000
 QUICK_ROWS = 50_000
 CITY_COUNT = 60
 BREAKDOWNS = 2 * len(AGE_GROUPS) * len(CITIZENSHIPS)
-TEXT_COLUMNS = ("city", "indicator", "period", "scope", "dimension", "obs_status")
+TEXT_COLUMNS = ("city", "indicator", "period", "scope", "dimension", "obs_status", "status", "note")
+#: The CSV's source columns, which the XLSX holds once in its ``Sources`` sheet (by column).
+SOURCE_COLUMNS = {
+    "source_title": "title",
+    "source_publisher": "publisher",
+    "source_url": "url",
+    "source_kind": "kind",
+}
 
 
 async def fill(database_url: str, rows: int) -> None:
@@ -120,7 +128,7 @@ def _csv_rows(path: Path) -> Iterator[tuple[object, ...]]:
     with path.open(encoding="utf-8", newline="") as handle:
         for row in csv.DictReader(handle):
             yield (
-                *(unescape_text(row[name]) for name in TEXT_COLUMNS),
+                *(unescape_text(row[name]) for name in (*TEXT_COLUMNS, *SOURCE_COLUMNS)),
                 float(row["value"]) if row["value"] else None,
             )
 
@@ -128,16 +136,27 @@ def _csv_rows(path: Path) -> Iterator[tuple[object, ...]]:
 def _xlsx_rows(path: Path) -> Iterator[tuple[object, ...]]:
     book = load_workbook(path, read_only=True)
     try:
+        listed = book["Sources"].iter_rows(values_only=True)
+        source_header = list(next(listed))
+        at_source = [source_header.index(name) for name in SOURCE_COLUMNS.values()]
+        sources = {
+            cells[0]: tuple(
+                unescape_text(cells[i]) if isinstance(cells[i], str) else "" for i in at_source
+            )
+            for cells in listed
+        }
         sheet = book["Demography"]
         rows = sheet.iter_rows(values_only=True)
         header = list(next(rows))
         at = [header.index(name) for name in TEXT_COLUMNS]
         value_at = header.index("value (persons)")
+        source_at = header.index("source_id")
         for cells in rows:
             texts = (cells[i] if cells[i] is not None else "" for i in at)
             value = cells[value_at]
             yield (
                 *(unescape_text(t) if isinstance(t, str) else t for t in texts),
+                *sources[cells[source_at]],  # the row's source, joined through its id
                 float(value) if value is not None else None,
             )
     finally:

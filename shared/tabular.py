@@ -168,6 +168,25 @@ class XlsxWorkbook:
         self._book.close()
 
 
+#: The kinds of a sheet's columns, as ``XlsxSheet.write_rows`` writes them.
+_TEXT, _NUMBER, _DATE = "text", "number", "date"
+#: The first characters of the texts ``escape_text`` may change (the others never are).
+_FORMULA_FIRST = frozenset("'=+-@\t\r")
+#: xlsxwriter's typed cell writers without its ``@convert_cell_args`` decorator (which tries
+#: ``int()`` of the row to allow A1 notation): about a tenth of an export's time. They are
+#: private (present from 1.x to 3.x, tested in tests/profiles/test_xlsx.py); the public ones
+#: stand in should a release drop them.
+TYPED_WRITERS = ("_write_string", "_write_number", "_write_datetime")
+
+
+def typed_writers(worksheet: Any) -> tuple[Any, Any, Any]:
+    """``worksheet``'s writers of a text, a number and a date, undecorated if it has them."""
+    private = [getattr(worksheet, name, None) for name in TYPED_WRITERS]
+    if all(callable(writer) for writer in private):
+        return private[0], private[1], private[2]
+    return worksheet.write_string, worksheet.write_number, worksheet.write_datetime
+
+
 class XlsxSheet:
     """One sheet of an ``XlsxWorkbook``: rows of a ``TableWriter``'s columns, escaped as CSV
     escapes them; numbers and dates typed."""
@@ -178,6 +197,11 @@ class XlsxSheet:
         self._worksheet = worksheet
         self._table = table
         self._date = date_format
+        self._kinds = tuple(
+            _NUMBER if column.numeric else _DATE if column.dated else _TEXT
+            for column in table.columns
+        )
+        self._writers = typed_writers(worksheet)
         self.row = 0
         for index, column in enumerate(table.columns):
             worksheet.set_column(index, index, column.width, date_format if column.dated else None)
@@ -186,31 +210,46 @@ class XlsxSheet:
 
     def write_rows(self, rows: Iterable[Sequence[Cell]], *, cell_format: Any = None) -> None:
         """Append ``rows`` below the rows written so far."""
+        # The innermost loop of an export (a million rows are ten million cells): each
+        # column's kind is known beforehand, and the cells go to xlsxwriter's typed writers
+        # without the A1-notation decorator of its public ones (``typed_writers``).
         columns = self._table.columns
-        worksheet = self._worksheet
-        for row in rows:
-            if len(row) != len(columns):
-                raise ValueError(f"a row of {len(row)} cells for {len(columns)} columns")
-            self.row += 1
-            for index, (column, value) in enumerate(zip(columns, row, strict=True)):
-                if value is None or value == "":  # an empty cell, as in CSV
-                    continue
-                if column.numeric:
-                    if isinstance(value, str | date):
-                        raise TypeError(f"column {column.name!r} takes numbers, not text")
-                    written = worksheet.write_number(self.row, index, value)
-                elif column.dated and isinstance(value, date):
-                    written = worksheet.write_datetime(self.row, index, value, self._date)
-                else:
-                    text = escape_text(str(value))
-                    written = worksheet.write_string(self.row, index, text, cell_format)
-                if written != 0:
-                    # xlsxwriter refuses quietly (past the sheet's last row, a text over
-                    # 32,767 characters): a file missing cells must not be delivered.
-                    raise XlsxLimitError(
-                        f"cell {column.name!r} of row {self.row} not written "
-                        f"(xlsxwriter code {written}): past what a sheet holds"
-                    )
+        kinds = self._kinds
+        width = len(kinds)
+        write_string, write_number, write_datetime = self._writers
+        date_format = self._date
+        at = self.row
+        try:
+            for row in rows:
+                if len(row) != width:
+                    raise ValueError(f"a row of {len(row)} cells for {width} columns")
+                at += 1
+                for index, value in enumerate(row):
+                    if value is None or value == "":  # an empty cell, as in CSV
+                        continue
+                    kind = kinds[index]
+                    if kind is _NUMBER:
+                        if isinstance(value, str | date):
+                            raise TypeError(
+                                f"column {columns[index].name!r} takes numbers, not text"
+                            )
+                        written = write_number(at, index, value)
+                    elif kind is _DATE and isinstance(value, date):
+                        written = write_datetime(at, index, value, date_format)
+                    else:
+                        text = value if value.__class__ is str else str(value)
+                        if text[0] in _FORMULA_FIRST:  # the few that may need escaping
+                            text = escape_text(text)
+                        written = write_string(at, index, text, cell_format)
+                    if written != 0:
+                        # xlsxwriter refuses quietly (past the sheet's last row, a text over
+                        # 32,767 characters): a file missing cells must not be delivered.
+                        raise XlsxLimitError(
+                            f"cell {columns[index].name!r} of row {at} not written "
+                            f"(xlsxwriter code {written}): past what a sheet holds"
+                        )
+        finally:
+            self.row = at
 
     def comment(self, column: int, text: str) -> None:
         """A comment on the last row written, in ``column`` (its position)."""

@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import Any
 
 import httpx
+import xlsxwriter  # type: ignore[import-untyped]
 from openpyxl import load_workbook
 from openpyxl.workbook import Workbook
 
 from shared.auth import Role
-from shared.tabular import unescape_text
+from shared.tabular import TYPED_WRITERS, typed_writers, unescape_text
 from tests.factories import Api, assert_problem, error_fields, observation
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -39,6 +40,13 @@ TIDY = (
     "status",
 )
 NUMBERS = ("value", "value_low", "value_high")
+#: The columns a theme sheet leaves to ``Sources``, read there through its ``source_id``.
+SOURCE_COLUMNS = {
+    "source_title": "title",
+    "source_publisher": "publisher",
+    "source_url": "url",
+    "source_kind": "kind",
+}
 OTHER_SHEETS = ("Sources", "Notes on data")
 
 
@@ -64,7 +72,11 @@ def csv_rows(text: str) -> list[tuple[Any, ...]]:
 
 def sheet_rows(book: Workbook, units: dict[str, str]) -> list[tuple[Any, ...]]:
     """The tidy rows of every theme sheet, each value read from its indicator's unit's column
-    (which must be the one holding it)."""
+    (which must be the one holding it), and its source's from ``Sources`` by its
+    ``source_id``."""
+    listed = book["Sources"].iter_rows(values_only=True)
+    source_header = list(next(listed))
+    sources = {cells[0]: dict(zip(source_header, cells, strict=True)) for cells in listed}
     rows = []
     for sheet in book.worksheets:
         if sheet.title in OTHER_SHEETS:
@@ -74,6 +86,10 @@ def sheet_rows(book: Workbook, units: dict[str, str]) -> list[tuple[Any, ...]]:
         header = [cell.value for cell in sheet[1]]
         for cells in sheet.iter_rows(min_row=2, values_only=True):
             cell = dict(zip(header, cells, strict=True))
+            assert not set(SOURCE_COLUMNS) & set(header), header  # once, in Sources
+            assert isinstance(cell["source_id"], int | float), cell
+            source = sources[cell["source_id"]]
+            cell |= {name: source[column] for name, column in SOURCE_COLUMNS.items()}
             unit = units[cell["indicator"]]
             held = {name for name in header if "(" in name and cell[name] is not None}
             assert held <= {f"{n} ({unit})" for n in NUMBERS}, (cell, unit)
@@ -140,6 +156,17 @@ async def test_text_that_looks_like_a_formula_is_escaped_text_in_xlsx(api: Api) 
     assert row[header.index("period_start")].is_date, row[header.index("period_start")]
     value = row[header.index("value (per_mille)")]
     assert isinstance(value.value, int | float) and value.data_type == "n", value.value
+
+
+def test_xlsxwriters_typed_cell_writers_are_still_there() -> None:
+    """The export calls xlsxwriter's undecorated typed writers (``shared.tabular``): a release
+    without them would fall back to the slower public ones, unnoticed but for this test."""
+    book = xlsxwriter.Workbook(io.BytesIO(), {"constant_memory": True})
+    sheet = book.add_worksheet()
+
+    assert all(callable(getattr(sheet, name, None)) for name in TYPED_WRITERS), TYPED_WRITERS
+    assert typed_writers(sheet)[0] == sheet._write_string
+    book.close()
 
 
 async def test_an_unknown_format_is_refused_naming_format(api: Api) -> None:

@@ -4,7 +4,10 @@ The rows are the CSV export's (the list's items as the caller reads them, small 
 already suppressed), written through the platform's one table writer (``shared.tabular``),
 so text is escaped exactly as in CSV. A theme's sheet has one value column (with its range)
 per unit of the theme's indicators, named by the unit (``value (persons)``), so numbers stay
-numbers and every number's unit is in its header. The batches come ordered by city and
+numbers and every number's unit is in its header. What repeats on every row of the CSV is
+written once: a row's source is its ``source_id`` in ``Sources`` (title, publisher, URL,
+kind), its indicator's name a line of ``Notes on data``; every cell costs xlsxwriter about as
+much as a CSV export's whole row. The batches come ordered by city and
 indicator, not by theme: every theme's sheet is filled at once, each in its own row order,
 which xlsxwriter's constant-memory mode allows; the workbook is written to a temporary file
 and streamed from there when complete, so memory stays flat however many rows.
@@ -38,7 +41,6 @@ CHUNK = 256 * 1024
 LEADING = (
     Column("city", width=8),
     Column("indicator", width=24),
-    Column("indicator_name", width=36),
     Column("period", width=10),
     Column("period_start", dated=True, width=12),
     Column("period_end", dated=True, width=12),
@@ -48,10 +50,7 @@ LEADING = (
 TRAILING = (
     Column("obs_status", width=10),
     Column("status", width=11),
-    Column("source_title", width=40),
-    Column("source_publisher", width=30),
-    Column("source_url", width=36),
-    Column("source_kind", width=14),
+    Column("source_id", numeric=True, width=10),
     Column("note", width=40),
 )
 SOURCES_TABLE = TableWriter(
@@ -71,6 +70,16 @@ NOTES = (
         "This file",
         "Observations of the MC2CM city migration profiles, as GET /v1/observations answers "
         "them: one sheet per theme, the sources the figures cite (Sources) and these notes.",
+    ),
+    (
+        "source_id",
+        "The source of a row: its line in Sources (title, publisher, URL, kind), which the "
+        "CSV export repeats on every row as source_title, source_publisher, source_url and "
+        "source_kind.",
+    ),
+    (
+        "indicator",
+        "The indicator's code; its name, unit and description are below, a line each.",
     ),
     (
         "Values",
@@ -183,11 +192,9 @@ class ThemeSheet:
         self.sheet: XlsxSheet = book.sheet(name, TableWriter(columns))
 
     def write(self, item: dict[str, Any], info: IndicatorInfo) -> None:
-        source = item["source"]
         cells: list[Cell] = [
             item["city"],
             item["indicator"],
-            info.name,
             item["period"],
             _day(item["period_start"]),
             _day(item["period_end"]),
@@ -201,10 +208,7 @@ class ThemeSheet:
             [
                 item["obs_status"],
                 item["status"],
-                source["title"],
-                source["publisher"],
-                source["url"],
-                source["kind"],
+                item["source"]["id"],
                 item["note"],
             ]
         )
