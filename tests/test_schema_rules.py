@@ -54,6 +54,10 @@ def test_the_classes_are_those_docs_decisions_records() -> None:
 
     distributed = {name for name, kind in profiles.items() if kind is DISTRIBUTED}
     assert distributed == {
+        "assessment",
+        "assessment_answer",
+        "assessment_history",
+        "assessment_score",
         "observation",
         "observation_history",
         "observations_version",
@@ -64,7 +68,9 @@ def test_the_classes_are_those_docs_decisions_records() -> None:
         "edition",
         "edition_report",
     }, distributed
-    assert {profiles[name] for name in ("city", "indicator", "source", "aggregate")} == {REFERENCE}
+    catalogues = ("city", "indicator", "source", "aggregate", "assessment_framework")
+    catalogues += ("assessment_framework_item", "assessment_framework_option")
+    assert {profiles[name] for name in catalogues} == {REFERENCE}
     assert not [name for name, kind in dialogue.items() if kind is DISTRIBUTED], dialogue
     assert dialogue["indicator_ref"] is REFERENCE and dialogue["city_ref"] is REFERENCE
     for schema in (profiles, dialogue):

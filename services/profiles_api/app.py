@@ -6,11 +6,13 @@ from fastapi import FastAPI
 
 from services.profiles_api import SERVICE
 from services.profiles_api.aggregates.router import router as aggregates
+from services.profiles_api.assessments.router import router as assessments
 from services.profiles_api.challenges.router import router as challenges
 from services.profiles_api.cities.router import router as cities
 from services.profiles_api.compare.router import router as compare
 from services.profiles_api.db import audit_log_table, idempotency_keys, outbox
 from services.profiles_api.editions.router import router as editions
+from services.profiles_api.frameworks.router import router as frameworks
 from services.profiles_api.imports.router import router as imports
 from services.profiles_api.indicators.router import router as indicators
 from services.profiles_api.observations.router import router as observations
@@ -49,6 +51,12 @@ TAGS = [
     {
         "name": "editions",
         "description": "A city's profile frozen as published: citable, immutable editions.",
+    },
+    {
+        "name": "assessments",
+        "description": "Governance assessments: versioned frameworks (areas, indicators, "
+        "questions, options), a city's answers with evidence, the four-eyes review and the "
+        "scores computed from the answers.",
     },
     {
         "name": "reports",
@@ -95,6 +103,8 @@ def create_app(settings: Settings) -> FastAPI:
             profiles,
             compare,
             editions,
+            frameworks,
+            assessments,
             reports,
             aggregates,
             pages,

@@ -340,6 +340,110 @@ async def _transition_section(world: World) -> Call:
     )
 
 
+_plain(PROFILES, "list_assessment_frameworks", "GET", "/v1/assessment-frameworks")
+_plain(PROFILES, "get_assessment_framework", "GET", "/v1/assessment-frameworks/mgi_local/1.0")
+_plain(PROFILES, "list_assessments", "GET", f"/v1/cities/{CITY}/assessments")
+ASSESSMENTS = f"/v1/cities/{CITY}/assessments"
+
+
+@builds(PROFILES, "publish_assessment_framework")
+async def _publish_assessment_framework(world: World) -> Call:
+    titles = {"en": "Matrix", "fr": "Matrice", "ar": "مصفوفة"}
+    options = [
+        {"code": "no", "titles": titles, "value": 0},
+        {"code": "yes", "titles": titles, "value": 100},
+    ]
+    question = {"code": "q1", "titles": titles, "options": options}
+    indicator = {"code": "i1", "titles": titles, "questions": [question]}
+    body = {
+        "code": f"matrix_{uuid.uuid4().hex[:12]}",
+        "version": "1.0",
+        "titles": titles,
+        "model": "A framework of the access tests",
+        "licence": "Written for the tests; not an original instrument.",
+        "rankable": True,
+        "areas": [{"code": "a1", "titles": titles, "indicators": [indicator]}],
+    }
+    return Call("POST", "/v1/assessment-frameworks", json=body)
+
+
+async def an_assessment(world: World, *, published: bool = False) -> str:
+    """A draft assessment of Lisbon (published: with an answer, through the four-eyes
+    review: submitted by an administrator, validated by an editor of the city); its URL."""
+    body = {"framework": "mgi_local", "version": "1.0", "reference_date": "2026-06-30"}
+    url = f"{ASSESSMENTS}/{(await made(world.profiles, ASSESSMENTS, body))['id']}"
+    if not published:
+        return url
+    answer = {"option": "absent", "comment": secret(), "evidence": []}
+    written = await world.profiles.put(
+        f"{url}/answers/rig_1a", json=answer, role=Api.ADMIN, headers={"If-None-Match": "*"}
+    )
+    assert written.status_code == 201, written.text
+    steps = ((Api.ADMIN, "submitted"), (Api.EDITOR, "validated"), (Api.ADMIN, "published"))
+    for role, status in steps:
+        cities = (CITY,) if role is Api.EDITOR else ()
+        read = await world.profiles.get(url, role=Api.ADMIN)
+        moved = await world.profiles.post(
+            f"{url}/status",
+            json={"status": status},
+            role=role,
+            cities=cities,
+            headers={"If-Match": read.headers["ETag"]},
+        )
+        assert moved.status_code == 200, moved.text
+    return url
+
+
+@builds(PROFILES, "create_assessment")
+async def _create_assessment(world: World) -> Call:
+    body = {"framework": "mgi_local", "version": "1.0", "reference_date": "2026-06-30"}
+    return Call("POST", ASSESSMENTS, json=body, witness=ASSESSMENTS)
+
+
+@builds(PROFILES, "get_assessment")
+async def _get_assessment(world: World) -> Call:
+    return Call("GET", await an_assessment(world, published=True))
+
+
+@builds(PROFILES, "list_assessment_answers")
+async def _list_assessment_answers(world: World) -> Call:
+    return Call("GET", f"{await an_assessment(world, published=True)}/answers")
+
+
+@builds(PROFILES, "get_assessment_answer")
+async def _get_assessment_answer(world: World) -> Call:
+    return Call("GET", f"{await an_assessment(world, published=True)}/answers/rig_1a")
+
+
+@builds(PROFILES, "list_assessment_history")
+async def _list_assessment_history(world: World) -> Call:
+    return Call("GET", f"{await an_assessment(world, published=True)}/history")
+
+
+@builds(PROFILES, "transition_assessment")
+async def _transition_assessment(world: World) -> Call:
+    url = await an_assessment(world)
+    headers = await etag(world.profiles, url)
+    return Call("POST", f"{url}/status", json={"status": "submitted"}, headers=headers, witness=url)
+
+
+@builds(PROFILES, "write_assessment_answer")
+async def _write_assessment_answer(world: World) -> Call:
+    url = await an_assessment(world)
+    body = {
+        "option": "partial",
+        "comment": secret(),
+        "evidence": [{"kind": "url", "ref": "https://www.lisboa.pt/"}],
+    }
+    return Call(
+        "PUT",
+        f"{url}/answers/rig_1a",
+        json=body,
+        headers={"If-None-Match": "*"},
+        witness=f"{url}/answers",
+    )
+
+
 async def a_challenge(world: World) -> tuple[str, str]:
     description = secret()
     url = f"/v1/cities/{CITY}/challenges"

@@ -27,6 +27,7 @@ from services.profiles_api.cities.schemas import CityCreate, CityUpdate
 from services.profiles_api.cities.service import create_city, get_city, update_city
 from services.profiles_api.editions.repository import EditionRepository
 from services.profiles_api.editions.service import publish_edition
+from services.profiles_api.frameworks.service import publish_shipped
 from services.profiles_api.imports.schemas import ImportResult
 from services.profiles_api.imports.service import import_csv
 from services.profiles_api.indicators.repository import IndicatorRepository
@@ -62,6 +63,7 @@ class SeedResult:
     sections_published: int = 0
     challenges_created: int = 0
     editions_published: list[str] = field(default_factory=list)
+    frameworks_published: int = 0
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,7 @@ async def seed(session: AsyncSession, *, editions: Settings | None = None) -> Se
             indicators_created += 1
     figures = await _import_figures(session)
     sections_published, challenges_created = await seed_narrative(session)
+    frameworks_published = sum(created for _, created in await publish_shipped(session))
     return SeedResult(
         cities_created,
         indicators_created,
@@ -179,6 +182,7 @@ async def seed(session: AsyncSession, *, editions: Settings | None = None) -> Se
         sections_published=sections_published,
         challenges_created=challenges_created,
         editions_published=await seed_editions(session, editions) if editions else [],
+        frameworks_published=frameworks_published,
     )
 
 
