@@ -95,6 +95,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (PROFILES, "get_assessment_answer"):          EVERYONE,
     (PROFILES, "write_assessment_answer"):        CITY,
     (PROFILES, "list_assessment_history"):        EVERYONE,
+    (PROFILES, "list_assessment_gaps"):           EVERYONE,
     (PROFILES, "list_challenges"):                EVERYONE,
     (PROFILES, "create_challenge"):               CITY,
     (PROFILES, "get_challenge"):                  EVERYONE,

@@ -559,6 +559,51 @@ async def test_only_the_citys_editors_open_and_answer(api: Api) -> None:
     assert_problem(await answer(api, assessment, "no_such_question", "partial"), 404)
 
 
+# --- gaps --------------------------------------------------------------------------------------
+
+
+async def test_gaps_are_the_low_indicators_with_the_challenges_that_name_them(api: Api) -> None:
+    need = {
+        "theme": "employment",
+        "need_type": "governance",
+        "description": {"en": "Migrants' associations have no seat in any municipal body."},
+        "assessment_indicators": [{"framework": "mgi_local", "indicator": "rig_participation"}],
+    }
+    created = await api.post(f"/v1/cities/{CITY}/challenges", json=need, headers=editor(api))
+    assert created.status_code == 201, created.text
+    assert created.json()["assessment_indicators"] == need["assessment_indicators"]
+    unknown = {**need, "assessment_indicators": [{"framework": "mgi_local", "indicator": "nope"}]}
+    refused = await api.post(f"/v1/cities/{CITY}/challenges", json=unknown, headers=editor(api))
+    assert error_fields(assert_problem(refused, 422)) == {"assessment_indicators.0"}
+
+    assessment = await open_assessment(api, "mgi_local")
+    await answered(
+        api,
+        assessment,
+        {
+            "rig_1a": "complete",
+            "rig_1b": "complete",  # rig_services: 100, not a gap
+            "rig_2a": "absent",
+            "rig_2b": "partial",  # rig_participation: 25
+            "wog_1a": "partial",  # wog_institutions: 50 (from 1 of 2), not below 50
+            "wog_2a": "unknown",  # wog_coordination: no score, not a gap
+        },
+    )
+    url = f"/v1/cities/{CITY}/assessments/{assessment['id']}/gaps"
+    gaps = (await api.get(url, headers=editor(api))).json()
+
+    assert gaps["threshold"] == 50
+    assert [(g["indicator"], g["score"]) for g in gaps["items"]] == [("rig_participation", 25)]
+    [gap] = gaps["items"]
+    assert gap["area"] == "migrants_rights" and gap["completeness"] == 1
+    assert [c["id"] for c in gap["challenges"]] == [created.json()["id"]]
+    higher = (await api.get(f"{url}?threshold=60", headers=editor(api))).json()
+    assert [g["indicator"] for g in higher["items"]] == ["rig_participation", "wog_institutions"]
+    assert error_fields(
+        assert_problem(await api.get(f"{url}?threshold=101", headers=editor(api)), 422)
+    ) == {"threshold"}
+
+
 def test_the_small_framework_is_valid_as_written() -> None:
     from services.profiles_api.frameworks.document import FrameworkDocument, check
 

@@ -420,6 +420,11 @@ async def _list_assessment_history(world: World) -> Call:
     return Call("GET", f"{await an_assessment(world, published=True)}/history")
 
 
+@builds(PROFILES, "list_assessment_gaps")
+async def _list_assessment_gaps(world: World) -> Call:
+    return Call("GET", f"{await an_assessment(world, published=True)}/gaps")
+
+
 @builds(PROFILES, "transition_assessment")
 async def _transition_assessment(world: World) -> Call:
     url = await an_assessment(world)

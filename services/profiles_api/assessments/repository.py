@@ -83,6 +83,30 @@ class AssessmentRepository(Repository[Assessment]):
         )
         return list((await self.session.scalars(statement)).all())
 
+    async def indicators_below(
+        self, city: str, assessment_id: int, framework_id: int, threshold: float
+    ) -> list[tuple[Score, FrameworkItem]]:
+        """The indicators scoring below ``threshold``, lowest first, with their items."""
+        statement = (
+            select(Score, FrameworkItem)
+            .join(
+                FrameworkItem,
+                and_(
+                    FrameworkItem.framework_id == framework_id,
+                    FrameworkItem.level == "indicator",
+                    FrameworkItem.code == Score.code,
+                ),
+            )
+            .where(
+                Score.city_code == city,
+                Score.assessment_id == assessment_id,
+                Score.level == "indicator",
+                Score.score < threshold,
+            )
+            .order_by(Score.score, Score.code)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+
     async def history(
         self, city: str, assessment_id: int, page: PageParams
     ) -> Sequence[AssessmentChange]:

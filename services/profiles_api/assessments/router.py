@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Header, Path, Response, status
+from fastapi import APIRouter, Header, Path, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.assessments import service
@@ -14,6 +14,7 @@ from services.profiles_api.assessments.schemas import (
     AssessmentCreate,
     AssessmentRead,
     AssessmentTransition,
+    Gaps,
 )
 from services.profiles_api.frameworks.document import CODE_PATTERN
 from services.profiles_api.frameworks.models import Framework
@@ -225,3 +226,22 @@ async def list_assessment_history(
         key=lambda change: [change.id],
         item=lambda change: AssessmentChangeRead.of(change, show_people=shown),
     )
+
+
+@router.get(
+    "/{assessment_id}/gaps",
+    summary="List an assessment's gaps",
+    description="The indicators scoring below `threshold` (default 50), lowest first, each "
+    "with the city's challenges that name it: where the city's needs meet its weakest areas. "
+    "Indicators without a score are not gaps (see their reason in the assessment).",
+    response_model=Gaps,
+    responses=problem_responses(401, 404),
+)
+async def list_assessment_gaps(
+    code: CityCodePath,
+    assessment_id: AssessmentId,
+    session: SessionDep,
+    principal: MaybePrincipal,
+    threshold: Annotated[float, Query(ge=0, le=100)] = 50,
+) -> Gaps:
+    return await service.gaps(session, principal, code, assessment_id, threshold)

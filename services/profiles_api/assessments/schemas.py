@@ -241,3 +241,28 @@ class AssessmentChangeRead(BaseModel):
             new=change.new,
             comment=change.comment,
         )
+
+
+class GapChallenge(BaseModel):
+    id: int
+    theme: str
+    need_type: str
+    priority: str
+    description: dict[str, str]
+
+
+class Gap(BaseModel):
+    """An indicator scoring below the threshold, and the city's challenges that name it."""
+
+    area: str
+    indicator: str
+    titles: dict[str, str]
+    score: float
+    completeness: float
+    challenges: list[GapChallenge]
+
+
+class Gaps(BaseModel):
+    threshold: float
+    framework: FrameworkRef
+    items: list[Gap] = Field(description="Lowest score first.")

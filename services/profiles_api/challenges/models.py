@@ -29,3 +29,5 @@ class Challenge(KnownById, Timestamped, Versioned, Base):
     need_type: Mapped[NeedType] = mapped_column(StrEnumColumn(NeedType, 16))
     description: Mapped[dict[str, str]] = mapped_column(JSONB)
     priority: Mapped[Priority] = mapped_column(StrEnumColumn(Priority, 8))
+    #: ``[{"framework": "mgi_local", "indicator": "wog_coordination"}]``
+    assessment_indicators: Mapped[list[dict[str, str]]] = mapped_column(JSONB, server_default="[]")

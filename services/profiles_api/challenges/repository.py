@@ -37,3 +37,9 @@ class ChallengeRepository(Repository[Challenge]):
         return await self.session.scalar(
             select(Challenge).where(Challenge.id == challenge_id, Challenge.city_code == city_code)
         )
+
+    async def naming_framework(self, city_code: str, framework: str) -> Sequence[Challenge]:
+        """The city's challenges that name an indicator of ``framework``."""
+        named = Challenge.assessment_indicators.contains([{"framework": framework}])
+        statement = select(Challenge).where(Challenge.city_code == city_code, named)
+        return (await self.session.scalars(statement.order_by(Challenge.id))).all()

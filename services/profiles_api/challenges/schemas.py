@@ -32,11 +32,24 @@ Description = Field(
 )
 
 
+class AssessmentIndicatorRef(InputModel):
+    """An indicator of a governance-assessment framework (any of its versions) that the
+    challenge answers to: an assessment's gaps list the challenges naming them."""
+
+    framework: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", examples=["mgi_local"])
+    indicator: str = Field(pattern=r"^[a-z][a-z0-9_]{0,47}$", examples=["wog_coordination"])
+
+
 class ChallengeCreate(InputModel):
     theme: Theme
     need_type: NeedType
     description: LangMapEn = Description
     priority: Priority = Priority.medium
+    assessment_indicators: list[AssessmentIndicatorRef] = Field(
+        default_factory=list,
+        max_length=20,
+        description="Indicators of assessment frameworks this need answers to.",
+    )
 
 
 class ChallengeUpdate(PatchModel):
@@ -44,6 +57,7 @@ class ChallengeUpdate(PatchModel):
     need_type: NeedType | None = None
     description: LangMapEn | None = None
     priority: Priority | None = None
+    assessment_indicators: list[AssessmentIndicatorRef] | None = Field(default=None, max_length=20)
 
 
 class ChallengeRead(BaseModel):
@@ -55,6 +69,10 @@ class ChallengeRead(BaseModel):
     language: str
     descriptions: LangMap
     priority: Priority
+    assessment_indicators: list[dict[str, str]] = Field(
+        description="Indicators of assessment frameworks this need answers to "
+        "(`framework`, `indicator`)."
+    )
     version: int
     updated_at: datetime
 
@@ -71,6 +89,7 @@ class ChallengeRead(BaseModel):
             language=language or "en",
             descriptions=challenge.description,
             priority=Priority(challenge.priority),
+            assessment_indicators=challenge.assessment_indicators,
             version=challenge.version,
             updated_at=challenge.updated_at,
         )

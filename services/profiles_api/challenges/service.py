@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Sequence
 
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -10,16 +9,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from services.profiles_api.challenges.models import Challenge
 from services.profiles_api.challenges.repository import ChallengeRepository
 from services.profiles_api.challenges.schemas import (
+    AssessmentIndicatorRef,
     ChallengeCreate,
     ChallengeUpdate,
     NeedType,
     Priority,
 )
 from services.profiles_api.cities.service import get_city
+from services.profiles_api.frameworks.repository import FrameworkRepository
 from shared.auth import Principal, ensure_city_editor
 from shared.concurrency import check_if_match
 from shared.contracts.themes import Theme
-from shared.errors import NotFound
+from shared.errors import NotFound, ValidationFailed, field_error
 from shared.pagination import PageParams
 
 
@@ -47,12 +48,30 @@ async def get_challenge(session: AsyncSession, city_code: str, challenge_id: int
     return challenge
 
 
+async def _check_assessment_indicators(
+    session: AsyncSession, refs: list[AssessmentIndicatorRef]
+) -> None:
+    """Each named indicator is one of some version of the named framework (422 otherwise)."""
+    known = await FrameworkRepository.from_session(session).indicator_codes()
+    errors = [
+        field_error(
+            f"assessment_indicators.{index}",
+            f"no version of framework {ref.framework!r} has an indicator {ref.indicator!r}",
+        )
+        for index, ref in enumerate(refs)
+        if (ref.framework, ref.indicator) not in known
+    ]
+    if errors:
+        raise ValidationFailed("Unknown assessment indicators.", errors=errors)
+
+
 async def create_challenge(
     session: AsyncSession, principal: Principal, city_code: str, payload: ChallengeCreate
 ) -> Challenge:
     """Record a need of the city."""
     await get_city(session, city_code)
     ensure_city_editor(principal, city_code)
+    await _check_assessment_indicators(session, payload.assessment_indicators)
     challenge = Challenge(city_code=city_code, **payload.model_dump(mode="json"))
     await ChallengeRepository.from_session(session).add(challenge)
     await session.refresh(challenge)
@@ -72,8 +91,10 @@ async def update_challenge(
     challenge = await get_challenge(session, city_code, challenge_id)
     ensure_city_editor(principal, city_code)
     check_if_match(if_match, challenge.version, resource="challenge")
-    for field, value in payload.changes().items():
-        setattr(challenge, field, value.value if isinstance(value, enum.Enum) else value)
+    if payload.assessment_indicators is not None:
+        await _check_assessment_indicators(session, payload.assessment_indicators)
+    for field, value in payload.model_dump(mode="json", include=payload.model_fields_set).items():
+        setattr(challenge, field, value)
     await ChallengeRepository.from_session(session).save_changes(challenge, resource="challenge")
     return challenge
 

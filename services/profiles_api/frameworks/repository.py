@@ -21,6 +21,18 @@ class FrameworkRepository(Repository[Framework]):
         found: Framework | None = await self.session.scalar(statement)
         return found
 
+    async def indicator_codes(self) -> set[tuple[str, str]]:
+        """Every (framework code, indicator code) of any published version."""
+        statement = (
+            select(Framework.code, FrameworkItem.code)
+            .join(FrameworkItem, FrameworkItem.framework_id == Framework.id)
+            .where(FrameworkItem.level == "indicator")
+            .distinct()
+        )
+        return {
+            (framework, indicator) for framework, indicator in await self.session.execute(statement)
+        }
+
     async def add_items(self, framework_id: int, document: FrameworkDocument) -> None:
         """The version's tree as rows: areas, indicators and questions, then options."""
         items: list[FrameworkItem] = []
