@@ -25,6 +25,7 @@ from services.profiles_api.challenges.service import create_challenge
 from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.cities.schemas import CityCreate, CityUpdate
 from services.profiles_api.cities.service import create_city, get_city, update_city
+from services.profiles_api.demo.assessments import seed_assessments
 from services.profiles_api.editions.repository import EditionRepository
 from services.profiles_api.editions.service import publish_edition
 from services.profiles_api.frameworks.service import publish_shipped
@@ -64,6 +65,7 @@ class SeedResult:
     challenges_created: int = 0
     editions_published: list[str] = field(default_factory=list)
     frameworks_published: int = 0
+    assessments_published: int = 0
 
 
 @dataclass(frozen=True)
@@ -174,6 +176,7 @@ async def seed(session: AsyncSession, *, editions: Settings | None = None) -> Se
     figures = await _import_figures(session)
     sections_published, challenges_created = await seed_narrative(session)
     frameworks_published = sum(created for _, created in await publish_shipped(session))
+    assessments_published = await seed_assessments(session, SEED_PRINCIPAL, DEMO_MARK)
     return SeedResult(
         cities_created,
         indicators_created,
@@ -183,6 +186,7 @@ async def seed(session: AsyncSession, *, editions: Settings | None = None) -> Se
         challenges_created=challenges_created,
         editions_published=await seed_editions(session, editions) if editions else [],
         frameworks_published=frameworks_published,
+        assessments_published=assessments_published,
     )
 
 
