@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import jsonschema
+import pytest
 import rfc8785
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -408,3 +409,25 @@ CSL_DATA_SUBSET = {
         "additionalProperties": False,
     },
 }
+
+
+async def test_an_edition_keeps_the_citys_published_assessments_with_their_scores(
+    api: Api,
+) -> None:
+    edition = await publish(api, "PTLIS", role=Api.EDITOR, cities=("PTLIS",))
+    _, body = await read(api, edition["id"])
+    live = (await api.get("/v1/cities/PTLIS/assessments")).json()["items"]
+
+    [kept] = body["snapshot"]["assessments"]
+    [published] = [a for a in live if a["status"] == "published"]
+    assert kept["framework"]["code"] == "mgi_local" and kept["framework"]["rankable"] is False
+    assert kept["reference_date"] == published["reference_date"]
+    scores = {(s["level"], s["code"]): s for s in kept["scores"]}
+    for score in published["scores"]:
+        frozen = scores[(score["level"], score["code"])]
+        assert (frozen["score"], frozen["answered"], frozen["total"]) == (
+            pytest.approx(score["score"]) if score["score"] is not None else None,
+            score["answered"],
+            score["total"],
+        )
+    assert scores[("area", "migrants_rights")]["titles"]["ar"], scores[("area", "migrants_rights")]

@@ -107,6 +107,14 @@ class AssessmentRepository(Repository[Assessment]):
         )
         return [(row[0], row[1]) for row in await self.session.execute(statement)]
 
+    async def item_titles(self, framework_id: int) -> dict[tuple[str, str], dict[str, str]]:
+        """The titles of a framework version's areas and indicators, by (level, code)."""
+        statement = select(FrameworkItem.level, FrameworkItem.code, FrameworkItem.titles).where(
+            FrameworkItem.framework_id == framework_id, FrameworkItem.level != "question"
+        )
+        rows = await self.session.execute(statement)
+        return {(level, code): titles for level, code, titles in rows}
+
     async def history(
         self, city: str, assessment_id: int, page: PageParams
     ) -> Sequence[AssessmentChange]:

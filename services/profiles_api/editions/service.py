@@ -10,6 +10,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles_api.assessments.repository import AssessmentRepository
 from services.profiles_api.cities.repository import CityRepository
 from services.profiles_api.cities.service import get_city
 from services.profiles_api.compare.service import Match, comparability_warnings
@@ -68,6 +69,17 @@ async def _comparability(
     return notes
 
 
+async def _assessments(session: AsyncSession, city_code: str) -> list[dict[str, Any]]:
+    """The city's published assessments with their scores, as the edition keeps them."""
+    repository = AssessmentRepository.from_session(session)
+    kept = []
+    for assessment, framework in await repository.for_city(city_code, published_only=True):
+        scores = await repository.scores(city_code, assessment.id, framework.id)
+        titles = await repository.item_titles(framework.id)
+        kept.append(snapshot.assessment_json(assessment, framework, scores, titles))
+    return kept
+
+
 async def publish_edition(
     session: AsyncSession, principal: Principal, city_code: str, *, suppression_threshold: int
 ) -> Edition:
@@ -116,6 +128,7 @@ async def publish_edition(
             coverage=profile.coverage,
             comparability=await _comparability(session, profile, suppression),
             aggregates=aggregates,
+            assessments=await _assessments(session, city_code),
         )
     )
     edition = Edition(

@@ -10,9 +10,11 @@ from typing import Any
 import rfc8785
 
 from services.profiles_api.aggregates.models import Aggregate
+from services.profiles_api.assessments.models import Assessment, Score
 from services.profiles_api.challenges.models import Challenge
 from services.profiles_api.cities.models import City
 from services.profiles_api.compare.schemas import ComparabilityWarning
+from services.profiles_api.frameworks.models import Framework
 from services.profiles_api.indicators.models import Indicator
 from services.profiles_api.observations.fields import ShownValue
 from services.profiles_api.observations.models import Observation
@@ -140,6 +142,46 @@ def warnings_json(indicator: str, warnings: Iterable[ComparabilityWarning]) -> d
     }
 
 
+def assessment_json(
+    assessment: Assessment,
+    framework: Framework,
+    scores: Sequence[Score],
+    titles: dict[tuple[str, str], dict[str, str]],
+) -> dict[str, Any]:
+    """A published assessment as the edition keeps it: its framework version, reference date
+    and every score with its completeness (no answers: they are in the assessment)."""
+    return {
+        "id": assessment.id,
+        "framework": {
+            "code": framework.code,
+            "version": framework.version,
+            "titles": dict(framework.titles),
+            "model": framework.model,
+            "rankable": framework.rankable,
+            "content_hash": framework.content_hash,
+        },
+        "reference_date": _day(assessment.reference_date),
+        "published_at": published_at_json(assessment.published_at)
+        if assessment.published_at
+        else None,
+        "scores": [
+            {
+                "level": score.level,
+                "code": score.code,
+                "parent": score.parent_code,
+                "titles": dict(titles.get((score.level, score.code), {})),
+                "score": score.score,
+                "reason": score.reason,
+                "answered": score.answered,
+                "unknown": score.unknown,
+                "not_applicable": score.not_applicable,
+                "total": score.total,
+            }
+            for score in scores
+        ],
+    }
+
+
 def build(
     *,
     edition: dict[str, Any],
@@ -152,6 +194,7 @@ def build(
     coverage: Sequence[CoverageRow],
     comparability: list[dict[str, Any]],
     aggregates: Sequence[Aggregate],
+    assessments: Sequence[dict[str, Any]] = (),
 ) -> dict[str, Any]:
     """The snapshot of an edition (format ``mc2cm.edition/1``)."""
     used = sorted({observation.indicator_code for observation, _, _ in values})
@@ -172,6 +215,7 @@ def build(
         "coverage": [coverage_json(row) for row in coverage],
         "comparability": comparability,
         "network_aggregates": [aggregate_json(aggregate) for aggregate in aggregates],
+        "assessments": list(assessments),
     }
 
 
