@@ -6,6 +6,7 @@ from fastapi import FastAPI
 
 from services.profiles_api import SERVICE
 from services.profiles_api.aggregates.router import router as aggregates
+from services.profiles_api.assessment_compare.router import router as assessment_compare
 from services.profiles_api.assessments.router import router as assessments
 from services.profiles_api.challenges.router import router as challenges
 from services.profiles_api.cities.router import router as cities
@@ -105,6 +106,7 @@ def create_app(settings: Settings) -> FastAPI:
             editions,
             frameworks,
             assessments,
+            assessment_compare,
             reports,
             aggregates,
             pages,

@@ -425,6 +425,24 @@ async def _list_assessment_gaps(world: World) -> Call:
     return Call("GET", f"{await an_assessment(world, published=True)}/gaps")
 
 
+@builds(PROFILES, "compare_assessments")
+async def _compare_assessments(world: World) -> Call:
+    await an_assessment(world, published=True)
+    return Call("GET", f"/v1/assessments/compare?framework=mgi_local&cities={CITY},{OTHER_CITY}")
+
+
+@builds(PROFILES, "get_assessment_compare_chart")
+async def _get_assessment_compare_chart(world: World) -> Call:
+    await an_assessment(world, published=True)
+    query = f"framework=mgi_local&cities={CITY},{OTHER_CITY}&lang=fr"
+    return Call("GET", f"/v1/assessments/compare/chart?{query}")
+
+
+@builds(PROFILES, "get_assessment_chart")
+async def _get_assessment_chart(world: World) -> Call:
+    return Call("GET", f"{await an_assessment(world, published=True)}/chart")
+
+
 @builds(PROFILES, "transition_assessment")
 async def _transition_assessment(world: World) -> Call:
     url = await an_assessment(world)
