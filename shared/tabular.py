@@ -36,6 +36,8 @@ _FORMULA = re.compile(r"'*[=+\-@\t\r]")
 _ESCAPED_FORMULA = re.compile(r"'+[=+\-@\t\r]")
 
 Cell = str | float | int | date | None
+#: The rows an XLSX sheet holds, its header included.
+XLSX_MAX_ROWS = 1_048_576
 #: The media type of an XLSX file (``Accept`` names it to ask for one).
 XLSX_MEDIA_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

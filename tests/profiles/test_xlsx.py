@@ -8,15 +8,21 @@ from __future__ import annotations
 
 import csv
 import io
+from collections import Counter
 from datetime import datetime
 from typing import Any
 
 import httpx
+import pytest
 import xlsxwriter  # type: ignore[import-untyped]
 from openpyxl import load_workbook
 from openpyxl.workbook import Workbook
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles_api.observations.repository import ObservationFilter, largest_theme
+from services.profiles_api.observations.service import check_export_size
 from shared.auth import Role
+from shared.errors import ValidationFailed
 from shared.tabular import TYPED_WRITERS, typed_writers, unescape_text
 from tests.factories import Api, assert_problem, error_fields, observation
 
@@ -251,3 +257,22 @@ async def test_an_edition_in_xlsx_holds_its_snapshots_figures(api: Api) -> None:
     notes = dict(book["Notes on data"].iter_rows(min_row=2, values_only=True))
     assert published.json()["content_hash"] in notes["Content hash"], notes
     assert notes["Edition"].startswith(published.json()["id"]), notes
+
+
+async def test_an_export_a_sheet_cannot_hold_is_refused_before_its_first_byte(
+    api: Api, session: AsyncSession
+) -> None:
+    madrid = ObservationFilter(cities=["ESMAD"])
+    theme, rows = await largest_theme(session, madrid)
+    listed = (await api.get("/v1/observations?city=ESMAD&limit=100")).json()["items"]
+    themes = (await api.get("/v1/indicators?limit=100")).json()["items"]
+    theme_of = {indicator["code"]: indicator["theme"] for indicator in themes}
+    counts = Counter(theme_of[item["indicator"]] for item in listed)
+    assert rows == counts[theme] == max(counts.values()) > 0, counts
+
+    await check_export_size(session, madrid, rows)  # exactly what a sheet holds: written
+    with pytest.raises(ValidationFailed) as refused:
+        await check_export_size(session, madrid, rows - 1)
+    [error] = refused.value.errors
+    assert (error["field"], error["location"]) == ("format", "query")
+    assert f"theme {theme} has {rows:,} matching rows" in error["detail"]

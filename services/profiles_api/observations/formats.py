@@ -20,7 +20,7 @@ from services.profiles_api.observations.xlsx import load_xlsx_writer
 from services.profiles_api.sdmx.export import MEDIA_TYPE as SDMX_CSV
 from services.profiles_api.sdmx.service import sdmx_csv_export
 from shared.negotiation import preferred_media_type
-from shared.tabular import XLSX_MEDIA_TYPE
+from shared.tabular import XLSX_MAX_ROWS, XLSX_MEDIA_TYPE
 
 #: The batches of JSON-ready observations an export writes.
 Batches = AsyncIterator[Sequence[dict[str, Any]]]
@@ -49,6 +49,9 @@ class ExportFormat:
     #: Reads, on the request's session, what the writer needs beside the rows (the XLSX
     #: sheets need the catalogue's themes and units) and gives the writer.
     load: Callable[[AsyncSession], Awaitable[Writer]] | None = None
+    #: The most rows one theme may have in this format (an XLSX sheet's), if limited: a
+    #: larger export is refused before its first byte rather than cut short.
+    max_theme_rows: int | None = None
 
     async def writer(self, session: AsyncSession) -> Writer:
         """The format's writer, ready for the batches."""
@@ -70,6 +73,7 @@ EXPORTS: dict[OutputFormat, ExportFormat] = {
         content_type=XLSX,
         filename="observations.xlsx",
         load=load_xlsx_writer,
+        max_theme_rows=XLSX_MAX_ROWS - 1,
     ),
     OutputFormat.sdmx_csv: ExportFormat(
         media_type=SDMX_CSV,

@@ -334,6 +334,25 @@ async def latest_totals(
     return (await session.execute(statement)).all()
 
 
+async def largest_theme(session: AsyncSession, criteria: ObservationFilter) -> tuple[str, int]:
+    """The theme with the most observations ``criteria`` select, and how many (an XLSX
+    export writes a sheet per theme, and a sheet holds 1,048,575 rows below its header)."""
+    counted = (
+        select(Indicator.theme, func.count())
+        .select_from(Observation)
+        .join(Indicator, Indicator.code == Observation.indicator_code)
+        .group_by(Indicator.theme)
+        .order_by(func.count().desc())
+        .limit(1)
+    )
+    if criteria.preferred:
+        counted = counted.where(Observation.id.in_(preferred_ids(criteria)))
+    else:
+        counted = criteria.apply(counted)
+    row = (await session.execute(counted)).first()
+    return (row[0], row[1]) if row is not None else ("", 0)
+
+
 async def lock_city_observations(session: AsyncSession, cities: Sequence[str]) -> None:
     """Serialise writers of these cities' observations until the transaction ends.
 

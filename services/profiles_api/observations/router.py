@@ -164,6 +164,7 @@ async def list_observations(
                     "an export holds every matching observation: drop limit and cursor",
                     location="query",
                 )
+        await service.check_export_size(session, criteria, export.max_theme_rows)
         tag = await service.export_etag(session, reader, criteria, export.content_type)
         batches = await service.export_observations(
             session, request.app.state.database.sessionmaker, reader, criteria

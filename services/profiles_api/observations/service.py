@@ -26,6 +26,7 @@ from services.profiles_api.observations.repository import (
     ObservationFilter,
     ObservationRepository,
     export_version,
+    largest_theme,
     lock_city_observations,
 )
 from services.profiles_api.observations.schemas import (
@@ -47,7 +48,7 @@ from shared.audit import Action
 from shared.auth import Principal, ensure_city_editor
 from shared.caching import weak_etag
 from shared.contracts.events import ObservationKey, ObservationsChanged
-from shared.errors import NotFound, ValidationFailed, field_error
+from shared.errors import NotFound, ValidationFailed, field_error, invalid
 from shared.pagination import PageParams
 
 #: Observations read per statement by the CSV export.
@@ -149,6 +150,23 @@ async def read_observation(
         session, reader, [(row.city_code, row.disaggregation, row.value)]
     )
     return observation_json(row, suppression)
+
+
+async def check_export_size(
+    session: AsyncSession, criteria: ObservationFilter, max_theme_rows: int | None
+) -> None:
+    """422 naming ``format`` when a theme has more rows than the format holds (an XLSX
+    sheet): refused before the first byte, never a file cut short."""
+    if max_theme_rows is None:
+        return
+    theme, rows = await largest_theme(session, criteria)
+    if rows > max_theme_rows:
+        raise invalid(
+            "format",
+            f"theme {theme} has {rows:,} matching rows, more than a spreadsheet sheet holds "
+            f"({max_theme_rows:,}): filter by city, indicator or period, or export CSV",
+            location="query",
+        )
 
 
 async def export_etag(
