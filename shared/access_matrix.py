@@ -183,6 +183,7 @@ ACCESS: Final[dict[tuple[str, str], frozenset[Caller]]] = {
     (DIALOGUE, "get_calendar_feed"):              EVERYONE,
     (DIALOGUE, "list_cities"):                    EVERYONE,
     (DIALOGUE, "get_city"):                       EVERYONE,
+    (DIALOGUE, "list_assessment_gaps"):           EVERYONE,
     (DIALOGUE, "create_webhook"):                 ADMIN,
     (DIALOGUE, "list_webhooks"):                  ADMIN,
     (DIALOGUE, "get_webhook"):                    ADMIN,

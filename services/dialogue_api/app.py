@@ -7,6 +7,7 @@ from fastapi import FastAPI
 from services.dialogue_api import SERVICE
 from services.dialogue_api.actions.router import router as actions
 from services.dialogue_api.agenda.router import router as agenda
+from services.dialogue_api.assessments.router import router as assessments
 from services.dialogue_api.calendars.router import router as calendars
 from services.dialogue_api.cities.router import router as cities
 from services.dialogue_api.db import audit_log_table, idempotency_keys, outbox
@@ -34,6 +35,11 @@ TAGS = [
     {"name": "registrations", "description": "Invitations, places, waitlists and attendance."},
     {"name": "outcomes", "description": "Minutes and documents an event left behind."},
     {"name": "recommendations", "description": "What events recommend, and the evidence."},
+    {
+        "name": "assessments",
+        "description": "Cities' published governance assessments (from profiles): the gaps "
+        "they show and the recommendations that address them.",
+    },
     {"name": "actions", "description": "Cities' follow-up commitments and their progress."},
     {"name": "exchanges", "description": "Expertise cities offer and request, and matches."},
     {"name": "calendars", "description": "Events as iCalendar files and feeds."},
@@ -71,6 +77,7 @@ def create_app(settings: Settings) -> FastAPI:
             registrations,
             outcomes,
             recommendations,
+            assessments,
             actions,
             exchanges,
             calendars,

@@ -2,6 +2,7 @@
 
 from services.dialogue_api.actions.models import Action, ProgressUpdate
 from services.dialogue_api.agenda.models import AgendaItem, AgendaSpeaker
+from services.dialogue_api.assessments.models import AssessmentIndicatorRef, AssessmentRef
 from services.dialogue_api.cities.models import CityRef
 from services.dialogue_api.db import Base, outbox
 from services.dialogue_api.events.models import Event
@@ -24,6 +25,8 @@ __all__ = [
     "Action",
     "AgendaItem",
     "AgendaSpeaker",
+    "AssessmentIndicatorRef",
+    "AssessmentRef",
     "CityRef",
     "Event",
     "Evidence",

@@ -8,6 +8,7 @@ The domains are listed in the order their handlers run for one event.
 from __future__ import annotations
 
 from services.dialogue_api import SCHEMA
+from services.dialogue_api.assessments.tasks import TASKS as ASSESSMENTS
 from services.dialogue_api.cities.tasks import TASKS as CITIES
 from services.dialogue_api.db import idempotency_keys, outbox
 from services.dialogue_api.indicators.tasks import TASKS as INDICATORS
@@ -18,5 +19,5 @@ SERVICE = ServiceTasks(
     schema=SCHEMA,
     outbox=outbox,
     idempotency_keys=idempotency_keys,
-    domains=[CITIES, INDICATORS, NOTIFICATIONS],
+    domains=[CITIES, INDICATORS, ASSESSMENTS, NOTIFICATIONS],
 )

@@ -98,6 +98,78 @@ class EditionPublished(EventPayload):
     content_hash: str
 
 
+class AssessmentFramework(BaseModel):
+    """The framework version an assessment answers: code, version, titles by language, and
+    whether its scores may be ranked across cities."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str = Field(examples=["mipex_city"])
+    version: str = Field(examples=["1.0"])
+    titles: dict[str, str] = Field(examples=[{"en": "Migrant integration policies (city)"}])
+    rankable: bool
+
+
+class AssessmentScore(BaseModel):
+    """One score of a published assessment: ``overall`` (code ``""``), an area's or an
+    indicator's (``parent`` its area); ``score`` 0-100 or null with its ``reason``;
+    ``completeness`` the share of the group's questions answered with an option."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    level: str = Field(examples=["indicator"])
+    code: str = Field(examples=["labour_market.access"])
+    parent: str | None = None
+    score: float | None = None
+    reason: str | None = Field(default=None, examples=["insufficient_data"])
+    completeness: float = Field(ge=0, le=1)
+
+
+class AssessmentIndicator(BaseModel):
+    """An indicator of the framework version: its code, area and titles by language."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    code: str
+    area: str | None = None
+    titles: dict[str, str] = Field(default_factory=dict)
+
+
+class AssessmentStatusFields(BaseModel):
+    """What every assessment event says: which assessment, of which city, against which
+    framework version, as of which date, and its status after the change."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    assessment_id: int
+    city: CityCode
+    framework: AssessmentFramework
+    reference_date: date
+    status: str = Field(examples=["submitted"])
+
+
+class AssessmentSubmitted(AssessmentStatusFields, EventPayload):
+    """A city's assessment was submitted for review (four eyes: someone else validates)."""
+
+    event_type: ClassVar[str] = "assessment.submitted"
+
+
+class AssessmentValidated(AssessmentStatusFields, EventPayload):
+    """A city's assessment was validated by someone other than who submitted it."""
+
+    event_type: ClassVar[str] = "assessment.validated"
+
+
+class AssessmentPublished(AssessmentStatusFields, EventPayload):
+    """A city's assessment was published: final, with its scores as published and the
+    framework version's indicators (what the dialogue's ``assessment_ref`` keeps)."""
+
+    event_type: ClassVar[str] = "assessment.published"
+    published_at: datetime
+    scores: list[AssessmentScore] = Field(default_factory=list)
+    indicators: list[AssessmentIndicator] = Field(default_factory=list)
+
+
 class OutboxEvent(BaseModel):
     """The envelope of every event: identity, origin, time, actor, request and payload."""
 

@@ -19,6 +19,9 @@
 - ``exchange.matched``: the contacts of both exchanges, each told of the other side.
 - ``edition.published`` (a profiles event): the focal points, officials and mayors of the
   edition's city who consented to be contacted, once each.
+- ``assessment.submitted``, ``assessment.validated``, ``assessment.published`` (profiles
+  events): the same people of the assessment's city, once each per event; a publication
+  says the overall score and how many indicators score below 50 (the gaps' default).
 
 Each e-mail is claimed with its key before it is sent (``claims.py``).
 """
@@ -51,12 +54,21 @@ from services.dialogue_api.notifications.messages import (
     theme_name,
 )
 from services.dialogue_api.notifications.service import Delivery
-from services.dialogue_api.notifications.templates import Kind, mail_date, word
+from services.dialogue_api.notifications.templates import (
+    Kind,
+    mail_date,
+    mail_number,
+    word,
+)
 from services.dialogue_api.people.models import Person
 from services.dialogue_api.recommendations.models import Recommendation
 from services.dialogue_api.registrations.schemas import RegistrationStatus as Status
 from shared.contracts.events import (
     ActionChanged,
+    AssessmentPublished,
+    AssessmentStatusFields,
+    AssessmentSubmitted,
+    AssessmentValidated,
     EditionPublished,
     EventCancelled,
     EventChanged,
@@ -425,6 +437,67 @@ async def on_edition_published(worker: JobContext, outbox_event: OutboxEvent) ->
     await claim_and_enqueue(worker, build)
 
 
+#: The threshold below which a published assessment's indicator counts as a gap in its mail
+#: (the default of ``GET /v1/cities/{code}/assessment-gaps``).
+GAP_THRESHOLD = 50.0
+_ASSESSMENT_KINDS: Mapping[str, tuple[type[AssessmentStatusFields], Kind]] = {
+    AssessmentSubmitted.event_type: (AssessmentSubmitted, Kind.assessment_submitted),
+    AssessmentValidated.event_type: (AssessmentValidated, Kind.assessment_validated),
+    AssessmentPublished.event_type: (AssessmentPublished, Kind.assessment_published),
+}
+
+
+async def on_assessment_changed(worker: JobContext, outbox_event: OutboxEvent) -> None:
+    """A city's assessment was submitted, validated or published: its focal points, officials
+    and mayors who consented to be contacted are told, once each."""
+    model, kind = _ASSESSMENT_KINDS[outbox_event.type]
+    payload = model.model_validate(outbox_event.data)
+    root = (worker.settings.public_url or "").rstrip("/")
+
+    async def build(session: AsyncSession) -> Sequence[Delivery]:
+        cities = await _cities(session, [payload.city])
+
+        def fields(language: str) -> dict[str, str]:
+            found = {
+                "city": city_name(payload.city, cities, language),
+                "framework": text_in(payload.framework.titles, language) or payload.framework.code,
+                "version": payload.framework.version,
+                "reference_date": mail_date(payload.reference_date, language),
+            }
+            if isinstance(payload, AssessmentPublished):
+                overall = next((s for s in payload.scores if s.level == "overall"), None)
+                gaps = sum(
+                    1
+                    for s in payload.scores
+                    if s.level == "indicator" and s.score is not None and s.score < GAP_THRESHOLD
+                )
+                found |= {
+                    "overall": (
+                        mail_number(overall.score, language)
+                        if overall is not None and overall.score is not None
+                        else word(language, "none")
+                    ),
+                    "threshold": mail_number(GAP_THRESHOLD, language),
+                    "gaps": mail_number(gaps, language),
+                    "path": f"{root}/v1/cities/{payload.city}/assessment-gaps",
+                }
+            return found
+
+        return [
+            mail_to(
+                person,
+                key=email_key(outbox_event.id, person.id),
+                kind=kind,
+                event_type=outbox_event.type,
+                outbox_event_id=outbox_event.id,
+                fields=fields,
+            )
+            for person in await recipients.focal_points(session, [payload.city])
+        ]
+
+    await claim_and_enqueue(worker, build)
+
+
 #: The e-mail handler of each event type people are told of.
 EMAIL_HANDLERS: Mapping[str, Handler] = {
     RegistrationChanged.event_type: on_registration_changed,
@@ -434,4 +507,5 @@ EMAIL_HANDLERS: Mapping[str, Handler] = {
     ActionChanged.event_type: on_action_changed,
     ExchangeMatched.event_type: on_exchange_matched,
     EditionPublished.event_type: on_edition_published,
+    **dict.fromkeys(_ASSESSMENT_KINDS, on_assessment_changed),
 }

@@ -74,18 +74,29 @@ class RecommendationStatusChange(Base):
 
 
 class Evidence(Timestamped, Base):
-    """A profile indicator of a city that motivates a recommendation or measures its effect.
+    """A profile indicator of a city that motivates a recommendation or measures its effect:
+    an indicator of the catalogue (``framework_code`` empty), or an indicator of a governance
+    assessment framework (``framework_code`` names it) as the city's published assessments
+    score it.
 
-    The indicator is named by its code: profiles owns the catalogue and no query crosses
-    schemas, so the code is checked against the dialogue's read model of the catalogue
-    (``indicator_ref``) when the link is made, without a foreign key: a link outlives the
-    indicator's removal.
+    The indicator is named by its code: profiles owns the catalogue and the assessments and no
+    query crosses schemas, so the code is checked against the dialogue's read models
+    (``indicator_ref``, ``assessment_ref``) when the link is made, without a foreign key: a
+    link outlives the indicator's removal.
     """
 
     __tablename__ = "evidence"
     __audit__: ClassVar[Audited | None] = Audited(resource="evidence", city="city_code")
     __table_args__ = (
-        UniqueConstraint("recommendation_id", "city_code", "indicator_code", "role"),
+        UniqueConstraint(
+            "recommendation_id",
+            "city_code",
+            "framework_code",
+            "indicator_code",
+            "role",
+            name="uq_evidence_link",
+        ),
+        Index("ix_evidence_assessment", "city_code", "framework_code", "indicator_code"),
         distribution(REFERENCE),
     )
 
@@ -95,5 +106,7 @@ class Evidence(Timestamped, Base):
     )
     city_code: Mapped[str] = mapped_column(ForeignKey("city_ref.code", ondelete="RESTRICT"))
     indicator_code: Mapped[str] = mapped_column(String(64))
+    #: The assessment framework whose indicator this is; empty for the catalogue's.
+    framework_code: Mapped[str] = mapped_column(String(48), server_default="")
     role: Mapped[EvidenceRole] = mapped_column(StrEnumColumn(EvidenceRole, 16))
     note: Mapped[str | None] = mapped_column(String(2000))

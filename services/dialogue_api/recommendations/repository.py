@@ -54,7 +54,9 @@ class RecommendationRepository(Repository[Recommendation]):
             # Both given: one evidence link must match both (that city's indicator).
             linked = select(Evidence.id).where(Evidence.recommendation_id == Recommendation.id)
             if filters.indicator is not None:
-                linked = linked.where(Evidence.indicator_code == filters.indicator)
+                linked = linked.where(
+                    Evidence.indicator_code == filters.indicator, Evidence.framework_code == ""
+                )
             if filters.evidence_city is not None:
                 linked = linked.where(Evidence.city_code == filters.evidence_city)
             statement = statement.where(linked.exists())
@@ -98,7 +100,13 @@ class RecommendationRepository(Repository[Recommendation]):
         )
 
     async def has_evidence(
-        self, recommendation_id: int, *, city_code: str, indicator_code: str, role: str
+        self,
+        recommendation_id: int,
+        *,
+        city_code: str,
+        framework_code: str = "",
+        indicator_code: str,
+        role: str,
     ) -> bool:
         return bool(
             await self.session.scalar(
@@ -107,6 +115,7 @@ class RecommendationRepository(Repository[Recommendation]):
                     .where(
                         Evidence.recommendation_id == recommendation_id,
                         Evidence.city_code == city_code,
+                        Evidence.framework_code == framework_code,
                         Evidence.indicator_code == indicator_code,
                         Evidence.role == role,
                     )

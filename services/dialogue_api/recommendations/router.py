@@ -39,6 +39,7 @@ def _read(found: service.RecommendationWithEvidence, languages: Languages) -> Re
         languages,
         indicators=found.indicators,
         figures=found.figures,
+        assessments=found.assessments,
     )
 
 

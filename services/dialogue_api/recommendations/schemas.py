@@ -14,6 +14,7 @@ from shared.i18n import LangMap, LangMapEn, Languages
 from shared.schemas import InputModel, PatchModel
 
 if TYPE_CHECKING:
+    from services.dialogue_api.assessments.models import AssessmentIndicatorRef, AssessmentRef
     from services.dialogue_api.indicators.models import IndicatorRef
     from services.dialogue_api.indicators.profiles import Figure
     from services.dialogue_api.recommendations.figures import EvidenceFigures
@@ -83,9 +84,46 @@ StatusNote = Field(
 )
 
 
+class EvidenceKind(enum.StrEnum):
+    """What an evidence link cites: an indicator of profiles' catalogue (figures), or an
+    indicator of a governance assessment framework (the city's published score)."""
+
+    indicator = "indicator"
+    assessment = "assessment"
+
+
+class AssessmentIndicatorCitation(InputModel):
+    framework: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=r"^[a-z][a-z0-9_]*$",
+        description="The assessment framework's code.",
+        examples=["mgi_local"],
+    )
+    indicator: str = Field(
+        min_length=1,
+        max_length=48,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$",
+        description="The framework's indicator code.",
+        examples=["rig_services"],
+    )
+
+
 class EvidenceCreate(InputModel):
+    """Evidence cites either a catalogue indicator of the city (`indicator`) or an indicator
+    of a governance assessment of the city (`assessment`), exactly one of them."""
+
     city: CityCode
-    indicator: IndicatorCode
+    indicator: IndicatorCode | None = Field(
+        default=None,
+        description="A catalogue indicator's code (profiles' indicators); or give `assessment`.",
+    )
+    assessment: AssessmentIndicatorCitation | None = Field(
+        default=None,
+        description="An indicator of a governance assessment framework: a published assessment "
+        "of `city` in that framework must have it (422 naming `assessment.indicator` "
+        "otherwise); or give `indicator`.",
+    )
     role: EvidenceRole = Field(
         description="`motivates`: the indicator shows why the recommendation is needed; "
         "`measures`: it shows whether the recommendation worked."
@@ -147,10 +185,55 @@ class FigureRead(BaseModel):
         )
 
 
+class AssessmentIndicatorRead(BaseModel):
+    """The assessment indicator an evidence link cites, as the city's latest published
+    assessment in that framework scores it."""
+
+    framework: str = Field(examples=["mgi_local"])
+    indicator: str = Field(examples=["rig_services"])
+    titles: dict[str, str] | None = Field(
+        description="The indicator's titles by language; null if no published assessment "
+        "has it any longer."
+    )
+    assessment_id: int | None = Field(description="Profiles' id of that assessment.")
+    framework_version: str | None
+    reference_date: date | None
+    score: float | None = Field(description="0-100; null when there is none.")
+    completeness: float | None = Field(description="Questions answered / questions.")
+
+    @classmethod
+    def of(
+        cls,
+        evidence: Evidence,
+        found: tuple[AssessmentRef, AssessmentIndicatorRef] | None,
+    ) -> Self:
+        assessment, indicator = found if found else (None, None)
+        return cls(
+            framework=evidence.framework_code,
+            indicator=evidence.indicator_code,
+            titles=indicator.titles if indicator else None,
+            assessment_id=assessment.assessment_id if assessment else None,
+            framework_version=assessment.framework_version if assessment else None,
+            reference_date=assessment.reference_date if assessment else None,
+            score=indicator.score if indicator else None,
+            completeness=indicator.completeness if indicator else None,
+        )
+
+
 class EvidenceRead(BaseModel):
     id: int
     city: str
-    indicator: str
+    kind: EvidenceKind = Field(
+        default=EvidenceKind.indicator,
+        description="`indicator`: a catalogue indicator (`indicator`, figures); `assessment`: "
+        "an assessment framework's indicator (`assessment`).",
+    )
+    indicator: str | None = Field(
+        description="The catalogue indicator's code; null for `assessment` evidence."
+    )
+    assessment: AssessmentIndicatorRead | None = Field(
+        default=None, description="`assessment` evidence: the cited indicator and its score."
+    )
     indicator_names: dict[str, str] | None = Field(
         description="The indicator's names by language, as profiles' catalogue has them; null "
         "if the dialogue does not know the indicator.",
@@ -184,9 +267,23 @@ class EvidenceRead(BaseModel):
         evidence: Evidence,
         indicator: IndicatorRef | None = None,
         figures: EvidenceFigures | None = None,
+        assessment: tuple[AssessmentRef, AssessmentIndicatorRef] | None = None,
     ) -> Self:
         """The evidence link as the API shows it, with the indicator's names and, for
-        ``measures`` links, the city's figures."""
+        ``measures`` links, the city's figures; for an assessment indicator, its score."""
+        if evidence.framework_code:
+            return cls(
+                id=evidence.id,
+                city=evidence.city_code,
+                kind=EvidenceKind.assessment,
+                indicator=None,
+                assessment=AssessmentIndicatorRead.of(evidence, assessment),
+                indicator_names=None,
+                indicator_unit=None,
+                role=EvidenceRole(evidence.role),
+                note=evidence.note,
+                created_at=evidence.created_at,
+            )
         return cls(
             id=evidence.id,
             city=evidence.city_code,
@@ -226,10 +323,13 @@ class RecommendationRead(BaseModel):
         *,
         indicators: Mapping[str, IndicatorRef] | None = None,
         figures: Mapping[int, EvidenceFigures] | None = None,
+        assessments: Mapping[tuple[str, str, str], tuple[AssessmentRef, AssessmentIndicatorRef]]
+        | None = None,
     ) -> Self:
         """The recommendation in the caller's language, with its evidence (their indicators'
-        names, and figures by evidence id)."""
-        indicators, figures = indicators or {}, figures or {}
+        names, figures by evidence id, and cited assessment indicators by city, framework
+        and indicator code)."""
+        indicators, figures, assessments = indicators or {}, figures or {}, assessments or {}
         text, language = languages.pick(recommendation.text)
         return cls(
             id=recommendation.id,
@@ -242,7 +342,12 @@ class RecommendationRead(BaseModel):
             governance_level=GovernanceLevel(recommendation.governance_level),
             status=RecommendationStatus(recommendation.status),
             evidence=[
-                EvidenceRead.of(link, indicators.get(link.indicator_code), figures.get(link.id))
+                EvidenceRead.of(
+                    link,
+                    indicators.get(link.indicator_code),
+                    figures.get(link.id),
+                    assessments.get((link.city_code, link.framework_code, link.indicator_code)),
+                )
                 for link in evidence
             ],
             version=recommendation.version,

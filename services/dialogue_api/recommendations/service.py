@@ -17,6 +17,12 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.dialogue_api.access import sees_unpublished
+from services.dialogue_api.assessments.models import AssessmentIndicatorRef, AssessmentRef
+from services.dialogue_api.assessments.service import (
+    CitedKey,
+    cited_indicators,
+    ensure_cited_indicators,
+)
 from services.dialogue_api.cities.service import ensure_known_cities
 from services.dialogue_api.db import events as outbox
 from services.dialogue_api.events.models import Event
@@ -69,6 +75,9 @@ class RecommendationWithEvidence:
     evidence: list[Evidence]
     indicators: Mapping[str, IndicatorRef] = dataclasses.field(default_factory=dict)
     figures: Mapping[int, EvidenceFigures] = dataclasses.field(default_factory=dict)
+    assessments: Mapping[CitedKey, tuple[AssessmentRef, AssessmentIndicatorRef]] = (
+        dataclasses.field(default_factory=dict)
+    )
 
 
 def ensure_recommendation_editor(principal: Principal, event_host: str | None) -> None:
@@ -127,7 +136,17 @@ async def described(
     recommendation's date and its latest one, read from the profiles API in one go. When
     profiles cannot answer in time the figures are absent with a note: a read never fails
     for them."""
-    links = [(item.recommendation, link) for item in found for link in item.evidence]
+    every = [(item.recommendation, link) for item in found for link in item.evidence]
+    # Catalogue indicators have names and figures; assessment indicators their score.
+    links = [(r, link) for r, link in every if not link.framework_code]
+    assessments = await cited_indicators(
+        session,
+        {
+            (link.city_code, link.framework_code, link.indicator_code)
+            for _, link in every
+            if link.framework_code
+        },
+    )
     indicators = await indicators_by_code(session, {link.indicator_code for _, link in links})
     measured = [(r, link) for r, link in links if link.role == EvidenceRole.measures]
     figures: dict[int, EvidenceFigures] = {}
@@ -155,7 +174,10 @@ async def described(
                 )
                 for recommendation, link in measured
             }
-    return [dataclasses.replace(item, indicators=indicators, figures=figures) for item in found]
+    return [
+        dataclasses.replace(item, indicators=indicators, figures=figures, assessments=assessments)
+        for item in found
+    ]
 
 
 async def list_recommendations(
@@ -205,8 +227,55 @@ def _repeats(field: str, values: Sequence[Any]) -> list[dict[str, Any]]:
     return errors
 
 
-def _evidence_key(link: EvidenceCreate) -> tuple[str, str, str]:
-    return link.city, link.indicator, link.role.value
+def _evidence_key(link: EvidenceCreate) -> tuple[str, str, str, str]:
+    """(city, framework code or ``""`` for the catalogue, indicator code, role)."""
+    if link.assessment is not None:
+        return link.city, link.assessment.framework, link.assessment.indicator, link.role.value
+    return link.city, "", link.indicator or "", link.role.value
+
+
+def _cited_errors(link: EvidenceCreate, prefix: str) -> list[dict[str, Any]]:
+    """A link cites exactly one of a catalogue indicator and an assessment indicator."""
+    if (link.indicator is None) == (link.assessment is None):
+        message = (
+            "give either a catalogue indicator or an assessment indicator, not both"
+            if link.indicator is not None
+            else "give a catalogue indicator (indicator) or an assessment indicator (assessment)"
+        )
+        return [
+            field_error(f"{prefix}indicator", message),
+            field_error(f"{prefix}assessment", message),
+        ]
+    return []
+
+
+async def _ensure_cited(session: AsyncSession, links: Mapping[str, EvidenceCreate]) -> None:
+    """422 naming each link (by its field prefix, ``evidence.0.``) that cites nothing or two
+    things, a catalogue indicator not in the catalogue, or an assessment indicator no
+    published assessment of its city has."""
+    errors = [error for prefix, link in links.items() for error in _cited_errors(link, prefix)]
+    if errors:
+        raise ValidationFailed("Evidence cites one indicator.", errors=errors)
+    await ensure_known_indicators(
+        session,
+        {
+            f"{prefix}indicator": link.indicator
+            for prefix, link in links.items()
+            if link.indicator is not None
+        },
+    )
+    await ensure_cited_indicators(
+        session,
+        {
+            f"{prefix}assessment.indicator": (
+                link.city,
+                link.assessment.framework,
+                link.assessment.indicator,
+            )
+            for prefix, link in links.items()
+            if link.assessment is not None
+        },
+    )
 
 
 async def _announce(
@@ -249,8 +318,14 @@ async def create_recommendation(
 ) -> RecommendationWithEvidence:
     """Record what an event recommends, with its first history step and evidence links."""
     event = await _source_event(session, principal, payload.event)
-    errors = _repeats("target_cities", payload.target_cities)
-    errors += _repeats("evidence", [_evidence_key(link) for link in payload.evidence])
+    errors = [
+        error
+        for i, link in enumerate(payload.evidence)
+        for error in _cited_errors(link, f"evidence.{i}.")
+    ]
+    if not errors:  # links citing nothing would all repeat each other
+        errors += _repeats("evidence", [_evidence_key(link) for link in payload.evidence])
+    errors += _repeats("target_cities", payload.target_cities)
     if payload.status not in INITIAL_STATUSES:
         errors.append(field_error("status", "a new recommendation is proposed or adopted"))
     if errors:
@@ -258,9 +333,8 @@ async def create_recommendation(
     cities: dict[str, str | Sequence[str] | None] = {"target_cities": payload.target_cities}
     cities |= {f"evidence.{i}.city": link.city for i, link in enumerate(payload.evidence)}
     await ensure_known_cities(session, cities)
-    await ensure_known_indicators(
-        session,
-        {f"evidence.{i}.indicator": link.indicator for i, link in enumerate(payload.evidence)},
+    await _ensure_cited(
+        session, {f"evidence.{i}.": link for i, link in enumerate(payload.evidence)}
     )
 
     repository = RecommendationRepository.from_session(session)
@@ -282,16 +356,7 @@ async def create_recommendation(
             note=payload.status_note,
         )
     )
-    links = [
-        Evidence(
-            recommendation_id=recommendation.id,
-            city_code=link.city,
-            indicator_code=link.indicator,
-            role=link.role.value,
-            note=link.note,
-        )
-        for link in payload.evidence
-    ]
+    links = [_link(recommendation.id, link) for link in payload.evidence]
     session.add_all(links)
     await repository.flush()
     await session.refresh(recommendation)
@@ -392,27 +457,27 @@ async def add_evidence(
     recommendation with the new link alone."""
     recommendation = await _for_change(session, principal, recommendation_id)
     await ensure_known_cities(session, {"city": payload.city})
-    await ensure_known_indicators(session, {"indicator": payload.indicator})
+    await _ensure_cited(session, {"": payload})
     repository = RecommendationRepository.from_session(session)
-    city, indicator, role = _evidence_key(payload)
+    city, framework, indicator, role = _evidence_key(payload)
     if await repository.has_evidence(
-        recommendation_id, city_code=city, indicator_code=indicator, role=role
+        recommendation_id,
+        city_code=city,
+        framework_code=framework,
+        indicator_code=indicator,
+        role=role,
     ):
+        cited = f"{framework} indicator {indicator}" if framework else indicator
+        field = "assessment.indicator" if framework else "indicator"
         raise Conflict(
-            f"Recommendation {recommendation_id} already has {indicator} of {city} as "
+            f"Recommendation {recommendation_id} already has {cited} of {city} as "
             f"evidence that {role} it.",
             errors=[
                 field_error(name, "already linked", value=value)
-                for name, value in (("city", city), ("indicator", indicator), ("role", role))
+                for name, value in (("city", city), (field, indicator), ("role", role))
             ],
         )
-    link = Evidence(
-        recommendation_id=recommendation_id,
-        city_code=city,
-        indicator_code=indicator,
-        role=role,
-        note=payload.note,
-    )
+    link = _link(recommendation_id, payload)
     session.add(link)
     await _touch(session, principal, recommendation)
     await session.refresh(link)
@@ -432,3 +497,15 @@ async def remove_evidence(
         )
     await session.delete(link)
     await _touch(session, principal, recommendation)
+
+
+def _link(recommendation_id: int, payload: EvidenceCreate) -> Evidence:
+    city, framework, indicator, role = _evidence_key(payload)
+    return Evidence(
+        recommendation_id=recommendation_id,
+        city_code=city,
+        framework_code=framework,
+        indicator_code=indicator,
+        role=role,
+        note=payload.note,
+    )

@@ -30,8 +30,14 @@ from services.profiles_api.assessments.schemas import (
     AssessmentTransition,
     Evidence,
     EvidenceKind,
+    FrameworkRef,
+    Gap,
+    GapChallenge,
+    Gaps,
 )
+from services.profiles_api.challenges.repository import ChallengeRepository
 from services.profiles_api.cities.service import get_city
+from services.profiles_api.db import events
 from services.profiles_api.frameworks.document import FrameworkDocument
 from services.profiles_api.frameworks.models import Framework, FrameworkItem, FrameworkOption
 from services.profiles_api.frameworks.service import get_framework
@@ -40,6 +46,16 @@ from services.profiles_api.sections.models import Section
 from services.profiles_api.sources.models import Source
 from shared.auth import Principal, ensure_city_editor
 from shared.concurrency import check_if_match, etag
+from shared.contracts.events import (
+    AssessmentFramework,
+    AssessmentIndicator,
+    AssessmentPublished,
+    AssessmentScore,
+    AssessmentStatusFields,
+    AssessmentSubmitted,
+    AssessmentValidated,
+    EventPayload,
+)
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -224,7 +240,7 @@ async def _check_evidence(
         field = f"evidence.{index}.ref"
         ref = item.ref
         if item.kind in (EvidenceKind.source, EvidenceKind.observation):
-            if not ref.isdigit() or not 0 < int(ref) < 2**63:
+            if not (ref.isascii() and ref.isdigit()) or not 0 < int(ref) < 2**63:
                 errors.append(field_error(field, f"a {item.kind} is named by its id (a number)"))
                 continue
             if item.kind is EvidenceKind.source:
@@ -414,8 +430,62 @@ async def transition(
         status_to=target.value,
         comment=payload.comment,
     )
+    await _announce(session, principal, assessment, framework)
     await session.refresh(assessment)
     return assessment, framework
+
+
+async def _announce(
+    session: AsyncSession, principal: Principal, assessment: Assessment, framework: Framework
+) -> None:
+    """Write ``assessment.submitted``, ``.validated`` or ``.published`` (nothing for a return
+    to draft) in the transaction of the change; a publication carries its scores and the
+    framework version's indicators, which is what the dialogue keeps of it."""
+    fields = AssessmentStatusFields(
+        assessment_id=assessment.id,
+        city=assessment.city_code,
+        framework=AssessmentFramework(
+            code=framework.code,
+            version=framework.version,
+            titles=framework.titles,
+            rankable=framework.rankable,
+        ),
+        reference_date=assessment.reference_date,
+        status=AssessmentStatus(assessment.status).value,
+    ).model_dump()
+    payload: EventPayload
+    if assessment.status == AssessmentStatus.submitted:
+        payload = AssessmentSubmitted(**fields)
+    elif assessment.status == AssessmentStatus.validated:
+        payload = AssessmentValidated(**fields)
+    elif assessment.status == AssessmentStatus.published:
+        indicators = await session.scalars(
+            select(FrameworkItem)
+            .where(FrameworkItem.framework_id == framework.id, FrameworkItem.level == "indicator")
+            .order_by(FrameworkItem.parent_code, FrameworkItem.position)
+        )
+        payload = AssessmentPublished(
+            **fields,
+            published_at=assessment.published_at or datetime.now(UTC),
+            scores=[
+                AssessmentScore(
+                    level=score.level,
+                    code=score.code,
+                    parent=score.parent_code,
+                    score=None if score.score is None else round(score.score, 4),
+                    reason=score.reason,
+                    completeness=round(score.answered / score.total, 4) if score.total else 0.0,
+                )
+                for score in await scores_of(session, assessment)
+            ],
+            indicators=[
+                AssessmentIndicator(code=item.code, area=item.parent_code, titles=item.titles)
+                for item in indicators
+            ],
+        )
+    else:
+        return
+    await events.add(session, payload, actor=principal.subject)
 
 
 async def history(
@@ -434,3 +504,46 @@ async def list_answers(
 ) -> Sequence[Answer]:
     await get_assessment(session, principal, city, assessment_id)
     return await AssessmentRepository.from_session(session).answers(city, assessment_id)
+
+
+async def gaps(
+    session: AsyncSession,
+    principal: Principal | None,
+    city: str,
+    assessment_id: int,
+    threshold: float,
+) -> Gaps:
+    """The indicators of an assessment scoring below ``threshold``, lowest first, each with
+    the city's challenges that name it (``Challenge.assessment_indicators``)."""
+    _, framework = await get_assessment(session, principal, city, assessment_id)
+    below = await AssessmentRepository.from_session(session).indicators_below(
+        city, assessment_id, framework.id, threshold
+    )
+    challenges = await ChallengeRepository.from_session(session).naming_framework(
+        city, framework.code
+    )
+    items = []
+    for score, item in below:
+        named = [
+            GapChallenge(
+                id=challenge.id,
+                theme=challenge.theme,
+                need_type=str(challenge.need_type),
+                priority=str(challenge.priority),
+                description=challenge.description,
+            )
+            for challenge in challenges
+            if {"framework": framework.code, "indicator": item.code}
+            in challenge.assessment_indicators
+        ]
+        items.append(
+            Gap(
+                area=item.parent_code or "",
+                indicator=item.code,
+                titles=item.titles,
+                score=round(score.score or 0.0, 4),
+                completeness=round(score.answered / score.total, 4) if score.total else 0.0,
+                challenges=named,
+            )
+        )
+    return Gaps(threshold=threshold, framework=FrameworkRef.of(framework), items=items)

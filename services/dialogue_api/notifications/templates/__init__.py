@@ -47,6 +47,9 @@ class Kind(enum.StrEnum):
     action_due_today = "action_due_today"
     exchange_matched = "exchange_matched"
     edition_published = "edition_published"
+    assessment_submitted = "assessment_submitted"
+    assessment_validated = "assessment_validated"
+    assessment_published = "assessment_published"
 
 
 _MODULES: Mapping[str, ModuleType] = {"en": en, "fr": fr, "ar": ar}

@@ -27,6 +27,7 @@ WORDS = {
     "request": "طلب",
     "nowhere": "سيعلن لاحقا",
     "online": "عبر الإنترنت",
+    "none": "لا يوجد",
     "nobody": "لم يحدد جهة اتصال بعد",
 }
 
@@ -119,5 +120,23 @@ TEMPLATES = {
         "{edition}. يبقى الإصدار كما نُشر ويمكن الاستشهاد به بمعرّفه.\n\n"
         "الإصدار: {edition}\nبصمة المحتوى (SHA-256): {content_hash}\n"
         "في واجهة برمجة الملفات: {path}",
+    ),
+    "assessment_submitted": (
+        "قُدّم تقييم مدينة {city}: {framework}",
+        "السيد/السيدة {name}،\n\nقُدّم للمراجعة تقييم مدينة {city} وفق إطار {framework} "
+        "(الإصدار {version})، الذي يصف سياساتها في {reference_date}. يصادق عليه شخص غير الذي "
+        "قدّمه قبل نشره.",
+    ),
+    "assessment_validated": (
+        "صودق على تقييم مدينة {city}: {framework}",
+        "السيد/السيدة {name}،\n\nصودق على تقييم مدينة {city} وفق إطار {framework} "
+        "(الإصدار {version})، الذي يصف سياساتها في {reference_date}. يمكن نشره الآن.",
+    ),
+    "assessment_published": (
+        "نُشر تقييم مدينة {city}: {framework}",
+        "السيد/السيدة {name}،\n\nنُشر تقييم مدينة {city} وفق إطار {framework} "
+        "(الإصدار {version})، الذي يصف سياساتها في {reference_date}.\n\n"
+        "النتيجة الإجمالية: {overall}\nالمؤشرات دون {threshold}: {gaps}\n"
+        "الثغرات والتوصيات التي تعالجها: {path}",
     ),
 }

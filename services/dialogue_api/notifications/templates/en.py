@@ -25,6 +25,7 @@ WORDS = {
     "request": "request",
     "nowhere": "to be announced",
     "online": "online",
+    "none": "none",
     "nobody": "no contact named yet",
 }
 
@@ -119,5 +120,24 @@ TEMPLATES = {
         "as edition {edition}. The edition is frozen as published and can be cited by its id.\n\n"
         "Edition: {edition}\nContent hash (SHA-256): {content_hash}\n"
         "In the profiles API: {path}",
+    ),
+    "assessment_submitted": (
+        "Assessment of {city} submitted: {framework}",
+        "Dear {name},\n\nThe assessment of {city} against {framework} (version {version}), "
+        "describing its policies as of {reference_date}, was submitted for review. Someone "
+        "other than who submitted it validates it before it is published.",
+    ),
+    "assessment_validated": (
+        "Assessment of {city} validated: {framework}",
+        "Dear {name},\n\nThe assessment of {city} against {framework} (version {version}), "
+        "describing its policies as of {reference_date}, was validated. It can now be "
+        "published.",
+    ),
+    "assessment_published": (
+        "Assessment of {city} published: {framework}",
+        "Dear {name},\n\nThe assessment of {city} against {framework} (version {version}), "
+        "describing its policies as of {reference_date}, was published.\n\n"
+        "Overall score: {overall}\nIndicators scoring below {threshold}: {gaps}\n"
+        "Its gaps and the recommendations that address them: {path}",
     ),
 }

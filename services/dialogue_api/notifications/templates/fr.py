@@ -25,6 +25,7 @@ WORDS = {
     "request": "demande",
     "nowhere": "à préciser",
     "online": "en ligne",
+    "none": "aucun",
     "nobody": "aucun contact désigné pour l'instant",
 }
 
@@ -119,5 +120,24 @@ TEMPLATES = {
         "{published_on} dans l'édition {edition}. L'édition reste telle que publiée et peut "
         "être citée par son identifiant.\n\nÉdition : {edition}\n"
         "Empreinte du contenu (SHA-256) : {content_hash}\nDans l'API des profils : {path}",
+    ),
+    "assessment_submitted": (
+        "Évaluation de {city} soumise : {framework}",
+        "Bonjour {name},\n\nL'évaluation de {city} selon le cadre {framework} (version "
+        "{version}), qui décrit ses politiques au {reference_date}, a été soumise pour revue. "
+        "Une autre personne que celle qui l'a soumise la valide avant sa publication.",
+    ),
+    "assessment_validated": (
+        "Évaluation de {city} validée : {framework}",
+        "Bonjour {name},\n\nL'évaluation de {city} selon le cadre {framework} (version "
+        "{version}), qui décrit ses politiques au {reference_date}, a été validée. Elle peut "
+        "maintenant être publiée.",
+    ),
+    "assessment_published": (
+        "Évaluation de {city} publiée : {framework}",
+        "Bonjour {name},\n\nL'évaluation de {city} selon le cadre {framework} (version "
+        "{version}), qui décrit ses politiques au {reference_date}, a été publiée.\n\n"
+        "Score global : {overall}\nIndicateurs sous {threshold} : {gaps}\n"
+        "Ses lacunes et les recommandations qui y répondent : {path}",
     ),
 }
