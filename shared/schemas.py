@@ -70,8 +70,9 @@ class InputModel(BaseModel):
     can (``shared.text``: NUL, which PostgreSQL cannot store; a lone surrogate, which no UTF-8
     column or file can; C0 controls other than tab and line breaks): it is refused here with
     the field named rather than failing at the database or in a JSON column's encoder.
-    Instants (aware date-times) lie between 1900 and 2200. Booleans, numbers, dates and times
-    come as the JSON types the document states, not as what Pydantic could coerce to them.
+    Instants (aware date-times) and dates lie between 1900 and 2200. Booleans, numbers, dates
+    and times come as the JSON types the document states, not as what Pydantic could coerce
+    to them.
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -96,8 +97,11 @@ class InputModel(BaseModel):
         problem = find_text_problem(value)
         if problem:
             raise ValueError(problem)
-        if isinstance(value, datetime) and value.tzinfo and not EARLIEST <= value <= LATEST:
-            raise ValueError("must lie between 1900-01-01T00:00:00Z and 2200-12-31T23:59:59Z")
+        if isinstance(value, datetime):
+            if value.tzinfo and not EARLIEST <= value <= LATEST:
+                raise ValueError("must lie between 1900-01-01T00:00:00Z and 2200-12-31T23:59:59Z")
+        elif isinstance(value, date) and not EARLIEST.date() <= value <= LATEST.date():
+            raise ValueError("must lie between 1900-01-01 and 2200-12-31")
         return value
 
 

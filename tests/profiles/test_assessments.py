@@ -407,6 +407,7 @@ async def test_evidence_must_name_what_exists_and_is_required_above_zero(api: Ap
         {"kind": "section", "ref": "no_such_section"},
         {"kind": "url", "ref": "javascript:alert(1)"},
         {"kind": "observation", "ref": "=1+1"},
+        {"kind": "source", "ref": "²"},
     ]
 
     refused = assert_problem(await answer(api, assessment, "rig_1a", "complete", evidence=bad), 422)
@@ -609,3 +610,12 @@ def test_the_small_framework_is_valid_as_written() -> None:
 
     document = FrameworkDocument.model_validate(copy.deepcopy(small_framework()))
     assert check(document) == []
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1899-12-31"])
+async def test_a_reference_date_outside_what_the_platform_means_is_refused(
+    api: Api, day: str
+) -> None:
+    body = {"framework": "mgi_local", "version": "1.0", "reference_date": day}
+    refused = await api.post(f"/v1/cities/{CITY}/assessments", json=body, headers=editor(api))
+    assert error_fields(assert_problem(refused, 422)) == {"reference_date"}
