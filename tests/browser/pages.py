@@ -14,6 +14,8 @@ from dataclasses import dataclass
 LANGUAGES = ("en", "fr", "ar")
 #: The city whose edition the tests publish: Arabic-speaking, with charts in its profile.
 EDITION_CITY = "LBBEY"
+#: A city the demo data gives a published governance assessment (its report has the section).
+ASSESSED_CITY = "PTLIS"
 
 
 @dataclass(frozen=True)
@@ -45,6 +47,13 @@ PAGES = (
         "city-report-preview",
         "profiles",
         f"/v1/cities/{EDITION_CITY}/report",
+        charts=True,
+        links_json=False,
+    ),
+    Page(
+        "assessed-report-preview",
+        "profiles",
+        f"/v1/cities/{ASSESSED_CITY}/report",
         charts=True,
         links_json=False,
     ),

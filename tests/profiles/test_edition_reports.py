@@ -4,8 +4,17 @@ from __future__ import annotations
 
 import html
 import re
+from datetime import UTC, date, datetime
 from typing import Any
 
+import pytest
+
+from services.profiles_api.reports.charts import assessment_chart, svg
+from services.profiles_api.reports.document import DocumentCity, ReportDocument
+from services.profiles_api.reports.edition import edition_assessment, edition_document
+from services.profiles_api.reports.labels import label
+from services.profiles_api.reports.localise import Localiser
+from services.profiles_api.reports.render import render_report, report_view
 from tests.factories import Api, assert_problem, observation
 
 CITY = "LBBEY"
@@ -108,3 +117,140 @@ async def test_a_pdf_not_rendered_yet_is_accepted_with_retry_after(api: Api) -> 
             "language": "en",
             "status": "rendering",
         }
+
+
+#: A city the demo data gives a published mgi_local assessment (not rankable).
+ASSESSED = "PTLIS"
+#: The section's heading and the note that a non-rankable framework's results are no ranking.
+ASSESSMENTS = {
+    "en": ("Governance assessments", "These results are a profile, not a ranking"),
+    "fr": ("Évaluations de la gouvernance", "Ces résultats forment un profil, non un classement"),
+    "ar": ("تقييمات الحوكمة", "هذه النتائج ملف تعريفي وليست ترتيباً"),
+}
+
+
+def assessment_section(page: str) -> str:
+    found = re.search(r'<section id="assessments".*?</section>\s*</section>', page, flags=re.S)
+    assert found, "no governance assessments section"
+    return found.group(0)
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+async def test_an_editions_report_shows_its_assessments_from_the_snapshot(
+    api: Api, language: str
+) -> None:
+    edition = await publish(api, ASSESSED)
+    snapshot = (await api.get(f"/v1/editions/{edition['id']}")).json()["snapshot"]
+    [kept] = [a for a in snapshot["assessments"] if a["framework"]["code"] == "mgi_local"]
+    assert kept["framework"]["rankable"] is False
+    response = await api.get(f"/v1/editions/{edition['id']}/report?lang={language}")
+    assert response.status_code == 200, response.text
+    section = assessment_section(response.text)
+    text = visible(section)
+    heading, note = ASSESSMENTS[language]
+    assert heading in text and note in text
+    assert kept["framework"]["titles"][language] in text
+    assert kept["framework"]["model"] in text, "the framework's credit line"
+    loc = Localiser(language)
+    assert loc.label("as_of", date=loc.date(date.fromisoformat(kept["reference_date"]))) in text
+    areas = [score for score in kept["scores"] if score["level"] == "area"]
+    assert areas
+    rows = re.findall(r"<tr><td>(.*?)</td><td[^>]*>(.*?)</td><td>(.*?)</td></tr>", section)
+    assert [(html.unescape(area), html.unescape(score)) for area, score, _ in rows] == [
+        (
+            area["titles"][language],
+            loc.number(area["score"])
+            if area["score"] is not None
+            else label(f"reason_{area['reason']}", language),
+        )
+        for area in areas
+    ]
+    first = areas[0]
+    completeness = label(
+        "completeness_value", language, answered=first["answered"], total=first["total"]
+    )
+    assert html.unescape(rows[0][2]) == completeness
+    # The chart: drawn left to right with its text alternative, the scored areas only.
+    figure = re.search(r'<figure class="chart" id="assessment-1-chart">.*?</figure>', section, re.S)
+    assert figure and 'style="direction: ltr"' in figure.group(0)
+    assert re.search(r'<svg[^>]* role="img" aria-label="[^"]+"', figure.group(0))
+
+
+async def test_an_edition_without_assessments_renders_without_the_section(api: Api) -> None:
+    edition = await publish(api, ASSESSED)
+    snapshot = (await api.get(f"/v1/editions/{edition['id']}")).json()["snapshot"]
+    # An edition published before editions kept assessments: no `assessments` key at all.
+    del snapshot["assessments"]
+    document = edition_document(snapshot, content_hash=edition["content_hash"], citation="c")
+    assert document.assessments == []
+    page = render_report(document, "fr", preview=False, draw=svg)
+    assert 'id="assessments"' not in page and "Évaluations de la gouvernance" not in page
+    assert '<html lang="fr" dir="ltr">' in page
+
+
+def test_an_area_without_a_score_is_left_out_of_the_chart_and_named_with_its_reason() -> None:
+    snapshot_assessment = {
+        "id": 1,
+        "framework": {
+            "code": "demo_framework",
+            "version": "2.1",
+            "titles": {"en": "Demo framework", "fr": "Cadre de démo", "ar": "إطار تجريبي"},
+            "model": "Modelled on nothing in particular: not an original instrument",
+            "rankable": True,
+            "content_hash": "0" * 64,
+        },
+        "reference_date": "2026-03-31",
+        "published_at": "2026-04-01T00:00:00Z",
+        "scores": [
+            score("overall", "", None, 55.0),
+            score("area", "open", None, 55.0),
+            score("indicator", "open_1", "open", 55.0),
+            score("area", "closed", None, None, reason="not_applicable"),
+            score("area", "thin", None, None, reason="insufficient_data"),
+        ],
+    }
+    document = ReportDocument(
+        city=DocumentCity(code="PTLIS", names={"en": "Lisbon"}, country="PT"),
+        generated_at=datetime(2026, 4, 2, tzinfo=UTC),
+        indicators=[],
+        figures=[],
+        series=[],
+        sources=[],
+        sections=[],
+        challenges=[],
+        coverage=[],
+        assessments=[edition_assessment(snapshot_assessment)],
+    )
+    [view] = report_view(
+        document, "en", preview=False, draw=lambda chart: "<svg></svg>"
+    ).assessments
+    assert view.not_rankable is None, "a rankable framework has no such note"
+    assert view.unscored == [
+        "Area closed: not applicable to the city",
+        "Area thin: too few questions answered",
+    ]
+    chart = assessment_chart(document.assessments[0], document.city.names, "PTLIS", Localiser("en"))
+    assert [value["area"] for value in chart.spec["data"]["values"]] == ["open"]
+    assert [area["area"] for area in chart.spec["usermeta"]["unscored"]] == ["closed", "thin"]
+    assert "Not shown, without a score" in chart.alt and "not applicable" in chart.alt
+    page = render_report(document, "ar", preview=False, draw=svg)
+    section = assessment_section(page)
+    assert "لا ينطبق على المدينة" in section and "Demo framework" not in visible(section)
+    assert "إطار تجريبي" in section
+
+
+def score(
+    level: str, code: str, parent: str | None, value: float | None, reason: str | None = None
+) -> dict[str, Any]:
+    return {
+        "level": level,
+        "code": code,
+        "parent": parent,
+        "titles": {"en": f"Area {code}"} if level == "area" else {},
+        "score": value,
+        "reason": reason,
+        "answered": 2 if value is not None else 0,
+        "unknown": 0,
+        "not_applicable": 0 if reason != "not_applicable" else 2,
+        "total": 2,
+    }

@@ -191,3 +191,23 @@ def test_the_html_cover_shows_the_edition_citation_and_hash_as_the_pdf_does(
     assert f'<code dir="ltr">{CONTENT_HASH}</code>' in cover, cover
     assert CITATION in cover and label("citation", "ar") in cover, cover
     assert 'class="banner"' not in cover, "an edition is no preview"
+
+
+@pytest.mark.parametrize("language", ["en", "fr", "ar"])
+def test_the_pdf_has_the_governance_assessments_of_the_city(
+    document: ReportDocument, tmp_path: Path, language: str
+) -> None:
+    """Tunis's demo mgi_local assessment: the section, its framework, areas and scores."""
+    assert document.assessments, "the demo data publishes an assessment of Tunis"
+    view = report_view(document, language, preview=False, draw=svg)
+    [assessment] = view.assessments
+    text = text_of(render_pdf(document, language, preview=False, draw=svg), tmp_path, language)
+    assert label("assessments", language) in text, text[-3000:]
+    if language == "ar":
+        return  # pdftotext splits some Arabic ligatures (لا): the headings above suffice
+    assert flat(assessment.title.text) in text
+    assert assessment.rows and flat(assessment.rows[0].area.text) in text
+    for row in assessment.rows:
+        assert row.score in text, row
+    assert assessment.not_rankable and flat(assessment.not_rankable) in text
+    assert flat(assessment.model) in text

@@ -6,14 +6,19 @@ foreign nationals to it (2019 and 2021, and breakdowns by citizenship in 2021).
 
 from __future__ import annotations
 
+import html
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 import vl_convert
+import yaml
 from babel.numbers import format_decimal
 
+from services.profiles_api import frameworks
+from services.profiles_api.reports.localise import Localiser
 from shared.auth import Role
 from tests.factories import Api, assert_problem, new_city, observation
 
@@ -226,3 +231,51 @@ async def test_compare_chart_is_a_bar_chart_of_each_citys_value_with_the_warning
         "/v1/compare/chart", params={"indicator": "foreign_nationals", "cities": "XXNOP"}
     )
     assert_problem(unknown, 422)
+
+
+#: The demo data publishes an mgi_local assessment of Lisbon (a framework that is not rankable).
+ASSESSED = "PTLIS"
+FRAMEWORK = Path(frameworks.__file__).parent / "shipped" / "mgi_local-1.0.yaml"
+
+
+@pytest.mark.parametrize(
+    ("language", "heading", "note"),
+    [
+        ("en", "Governance assessments", "These results are a profile, not a ranking"),
+        ("fr", "Évaluations de la gouvernance", "Ces résultats forment un profil"),
+        ("ar", "تقييمات الحوكمة", "هذه النتائج ملف تعريفي وليست ترتيباً"),
+    ],
+)
+async def test_the_live_report_shows_the_citys_published_assessments(
+    api: Api, language: str, heading: str, note: str
+) -> None:
+    document = yaml.safe_load(FRAMEWORK.read_text(encoding="utf-8"))
+    titles = {area["code"]: area["titles"][language] for area in document["areas"]}
+    listed = await api.get(f"/v1/cities/{ASSESSED}/assessments")
+    assert listed.status_code == 200, listed.text
+    [published] = [
+        item for item in listed.json()["items"] if item["framework"]["code"] == "mgi_local"
+    ]
+    areas = [score for score in published["scores"] if score["level"] == "area"]
+    assert areas and all(area["score"] is not None for area in areas), "the demo's areas score"
+    response = await api.get(f"/v1/cities/{ASSESSED}/report", params={"lang": language})
+    assert response.status_code == 200, response.text
+    page = response.text
+    found = re.search(r'<section id="assessments".*?</section>\s*</section>', page, flags=re.S)
+    assert found, "no governance assessments section"
+    section = html.unescape(found.group(0))
+    assert f'<a href="#assessments">{heading}</a>' in html.unescape(page), "in the contents"
+    assert f">{heading}</h2>" in section and note in section
+    assert document["titles"][language] in section
+    assert document["model"] in section
+    loc = Localiser(language)
+    rows = re.findall(r"<tr><td>(.*?)</td><td[^>]*>(.*?)</td><td>(.*?)</td></tr>", section)
+    assert [(area, score) for area, score, _ in rows] == [
+        (titles[area["code"]], loc.number(area["score"])) for area in areas
+    ]
+    # The chart: one bar per scored area, named by its text alternative, left to right.
+    figure = re.search(r'<figure class="chart" id="assessment-1-chart">.*?</figure>', section, re.S)
+    assert figure, section[:1000]
+    svg_tag = re.search(r"<svg[^>]*>", figure.group(0))
+    assert svg_tag and 'role="img"' in svg_tag.group(0) and "direction: ltr" in svg_tag.group(0)
+    assert all(titles[area["code"]] in figure.group(0) for area in areas)

@@ -9,13 +9,21 @@ from __future__ import annotations
 import functools
 import html
 import json
+import textwrap
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import vl_convert
 
 from services.profiles_api.observations.fields import ValueStatus
-from services.profiles_api.reports.document import DocumentIndicator, DocumentValue, ReportDocument
+from services.profiles_api.reports.document import (
+    DocumentAssessment,
+    DocumentIndicator,
+    DocumentScore,
+    DocumentValue,
+    ReportDocument,
+)
+from services.profiles_api.reports.labels import has_label
 from services.profiles_api.reports.localise import Localiser
 
 VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v5.json"
@@ -27,6 +35,16 @@ def scope_rank(scope: str) -> int:
     if scope.startswith("district:"):
         return 2
     return {"municipality": 0, "metro": 1, "governorate": 3, "region": 4}.get(scope, 5)
+
+
+class Drawable(Protocol):
+    """What a report draws: a Vega-Lite spec and its text alternative."""
+
+    @property
+    def spec(self) -> dict[str, Any]: ...
+
+    @property
+    def alt(self) -> str: ...
 
 
 @dataclass(frozen=True)
@@ -186,9 +204,127 @@ def spec_svg(spec: dict[str, Any], alt: str) -> str:
     )
 
 
-def svg(chart: Chart) -> str:
+def svg(chart: Drawable) -> str:
     """The chart drawn from its spec (``spec_svg``)."""
     return spec_svg(chart.spec, chart.alt)
+
+
+@dataclass(frozen=True)
+class AssessmentChart:
+    """The bar chart of an assessment's area scores; ``unscored``: the areas it leaves out."""
+
+    spec: dict[str, Any]
+    alt: str
+    unscored: list[DocumentScore]
+
+
+#: The range of every score of an assessment (answers score 0 to 100).
+SCORE_DOMAIN = (0, 100)
+#: An area's name is an axis label of lines this long at most: Vega measures its texts with
+#: its own fonts, a browser with others, and a long line could run past the chart's edge.
+AREA_LABEL_LINE = 22
+#: The chart's title (the framework's and the city's names) in lines this long at most.
+ASSESSMENT_TITLE_LINE = 40
+#: Room left of the plot for what Vega's measure of the labels leaves out.
+AREA_LABEL_MARGIN = 24
+
+
+def area_label(name: str) -> str:
+    """An area's name broken into short lines (a line break between them) for the axis."""
+    return "\n".join(textwrap.wrap(name, AREA_LABEL_LINE, break_long_words=False)) or name
+
+
+def assessment_chart(
+    assessment: DocumentAssessment, city_names: dict[str, str], city_code: str, loc: Localiser
+) -> AssessmentChart:
+    """A bar chart of the assessment's area scores, in the framework's order. An area with no
+    score is left out (never drawn as 0): the alternative text and ``unscored`` name it."""
+    areas = [score for score in assessment.scores if score.level == "area"]
+    scored = [area for area in areas if area.score is not None]
+    unscored = [area for area in areas if area.score is None]
+    framework = loc.text(assessment.titles, assessment.framework)
+    city = loc.text(city_names, city_code)
+    as_of = loc.label("as_of", date=loc.date(assessment.reference_date))
+    described = loc.label("group_separator").join(
+        f"{loc.text(area.titles, area.code)}{loc.label('colon')}{loc.number(area.score)}"
+        for area in scored
+    )
+    alt = loc.label(
+        "assessment_chart_alt",
+        framework=framework,
+        city=city,
+        as_of=as_of,
+        count=loc.number(len(scored)),
+        values=described,
+    )
+    if unscored:
+        alt += " " + loc.label(
+            "assessment_chart_unscored",
+            areas=loc.label("list_separator").join(
+                f"{loc.text(area.titles, area.code)} ({loc.label(f'reason_{area.reason}')})"
+                if area.reason and has_label(f"reason_{area.reason}")
+                else loc.text(area.titles, area.code)
+                for area in unscored
+            ),
+        )
+    score_title = loc.label("score_column")
+    area_title = loc.label("area")
+    spec: dict[str, Any] = {
+        "$schema": VEGA_LITE_SCHEMA,
+        "title": {
+            "text": textwrap.wrap(f"{framework} — {city}", ASSESSMENT_TITLE_LINE),
+            "subtitle": [f"{as_of} · {loc.label('version')} {assessment.version}"],
+            "anchor": "end" if loc.direction == "rtl" else "start",
+            "lineHeight": 20,
+            "subtitleLineHeight": 16,
+        },
+        "description": alt,
+        "width": WIDTH,
+        "height": {"step": 36},
+        "padding": {"left": AREA_LABEL_MARGIN, "top": 5, "right": 5, "bottom": 5},
+        "data": {
+            "values": [
+                {
+                    "area": area.code,
+                    "area_name": loc.text(area.titles, area.code),
+                    "area_label": area_label(loc.text(area.titles, area.code)),
+                    "score": area.score,
+                    "answered": area.answered,
+                    "total": area.total,
+                }
+                for area in scored
+            ]
+        },
+        "mark": {"type": "bar"},
+        "encoding": {
+            "y": {
+                "field": "area_label",
+                "type": "nominal",
+                "sort": None,
+                "title": area_title,
+                "axis": {"labelExpr": "split(datum.value, '\\n')", "labelLimit": 0},
+            },
+            "x": {
+                "field": "score",
+                "type": "quantitative",
+                "title": score_title,
+                "scale": {"domain": list(SCORE_DOMAIN)},
+            },
+            "tooltip": [
+                {"field": "area_name", "type": "nominal", "title": area_title},
+                {"field": "score", "type": "quantitative", "title": score_title},
+            ],
+        },
+        "usermeta": {
+            "city": city_code,
+            "framework": assessment.framework,
+            "version": assessment.version,
+            "reference_date": assessment.reference_date.isoformat(),
+            "language": loc.language,
+            "unscored": [{"area": area.code, "reason": area.reason} for area in unscored],
+        },
+    }
+    return AssessmentChart(spec, alt, unscored)
 
 
 @dataclass(frozen=True)

@@ -69,6 +69,34 @@ class DocumentCoverage(BaseModel):
     recent: int
 
 
+class DocumentScore(BaseModel):
+    """One score of an assessment (``overall``, an area's or an indicator's): ``None`` with
+    its ``reason`` (``insufficient_data``, ``not_applicable``) when there is none."""
+
+    level: str
+    code: str
+    parent: str | None = None
+    titles: dict[str, str] = Field(default_factory=dict)
+    score: float | None
+    reason: str | None = None
+    answered: int
+    unknown: int
+    not_applicable: int
+    total: int
+
+
+class DocumentAssessment(BaseModel):
+    """A published governance assessment: its framework version and its scores."""
+
+    framework: str = Field(description="The framework's code.")
+    version: str
+    titles: dict[str, str]
+    model: str = Field(description="What the framework is modelled on (its credit line).")
+    rankable: bool
+    reference_date: date
+    scores: list[DocumentScore] = Field(description="Overall, then each area and its indicators.")
+
+
 class DocumentCity(BaseModel):
     code: str
     names: dict[str, str]
@@ -87,6 +115,9 @@ class ReportDocument(BaseModel):
     sections: list[DocumentSection] = Field(description="Published sections.")
     challenges: list[DocumentChallenge]
     coverage: list[DocumentCoverage]
+    assessments: list[DocumentAssessment] = Field(
+        default_factory=list, description="The city's published governance assessments."
+    )
     edition: str | None = Field(default=None, description="The edition id; none in a preview.")
     content_hash: str | None = Field(
         default=None, description="The edition's SHA-256 content hash; none in a preview."

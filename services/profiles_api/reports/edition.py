@@ -10,10 +10,12 @@ from datetime import date, datetime
 from typing import Any
 
 from services.profiles_api.reports.document import (
+    DocumentAssessment,
     DocumentChallenge,
     DocumentCity,
     DocumentCoverage,
     DocumentIndicator,
+    DocumentScore,
     DocumentSection,
     DocumentSource,
     DocumentValue,
@@ -48,6 +50,34 @@ def _key_figures(snapshot: dict[str, Any]) -> list[DocumentValue]:
     }
     keys = [(key["indicator"], key["period"], key["scope"]) for key in snapshot["key_figures"]]
     return [_value(totals[key]) for key in keys if key in totals]
+
+
+def edition_assessment(kept: dict[str, Any]) -> DocumentAssessment:
+    """One assessment as the edition keeps it (``editions.snapshot.assessment_json``)."""
+    framework = kept["framework"]
+    return DocumentAssessment(
+        framework=framework["code"],
+        version=framework["version"],
+        titles=framework["titles"],
+        model=framework["model"],
+        rankable=framework["rankable"],
+        reference_date=date.fromisoformat(kept["reference_date"]),
+        scores=[
+            DocumentScore(
+                level=score["level"],
+                code=score["code"],
+                parent=score["parent"],
+                titles=score["titles"],
+                score=score["score"],
+                reason=score["reason"],
+                answered=score["answered"],
+                unknown=score["unknown"],
+                not_applicable=score["not_applicable"],
+                total=score["total"],
+            )
+            for score in kept["scores"]
+        ],
+    )
 
 
 def edition_document(
@@ -110,6 +140,8 @@ def edition_document(
             )
             for row in snapshot["coverage"]
         ],
+        # Editions published before assessments were kept have none: no section, no error.
+        assessments=[edition_assessment(kept) for kept in snapshot.get("assessments", [])],
         edition=snapshot["edition"]["id"],
         content_hash=content_hash,
         citation=citation,

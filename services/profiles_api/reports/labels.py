@@ -260,6 +260,61 @@ _LABELS: Final[dict[str, dict[str, str]]] = {
     "currency": {"en": "currency", "fr": "monnaie", "ar": "عملة"},
     "index": {"en": "index", "fr": "indice", "ar": "مؤشر"},
     "score": {"en": "score", "fr": "score", "ar": "درجة"},
+    # Governance assessments (a framework's scores of the city's policies, 0 to 100).
+    "assessments": {
+        "en": "Governance assessments",
+        "fr": "Évaluations de la gouvernance",
+        "ar": "تقييمات الحوكمة",
+    },
+    "version": {"en": "version", "fr": "version", "ar": "الإصدار"},
+    "as_of": {"en": "as of {date}", "fr": "au {date}", "ar": "بتاريخ {date}"},
+    "area": {"en": "Area", "fr": "Domaine", "ar": "المجال"},
+    "score_column": {"en": "Score (of 100)", "fr": "Score (sur 100)", "ar": "الدرجة (من 100)"},
+    "completeness": {"en": "Completeness", "fr": "Complétude", "ar": "الاكتمال"},
+    "completeness_value": {
+        "en": "{answered} of {total} questions answered",
+        "fr": "{answered} questions renseignées sur {total}",
+        "ar": "أُجيب عن {answered} من أصل {total} أسئلة",
+    },
+    "unscored": {
+        "en": "Areas without a score (not in the chart)",
+        "fr": "Domaines sans score (absents du graphique)",
+        "ar": "مجالات بلا درجة (غير واردة في الرسم البياني)",
+    },
+    "no_score": {"en": "no score", "fr": "pas de score", "ar": "لا درجة"},
+    "reason_insufficient_data": {
+        "en": "too few questions answered",
+        "fr": "trop peu de questions renseignées",
+        "ar": "عدد الأسئلة المُجاب عنها غير كافٍ",
+    },
+    "reason_not_applicable": {
+        "en": "not applicable to the city",
+        "fr": "sans objet pour la ville",
+        "ar": "لا ينطبق على المدينة",
+    },
+    "not_rankable": {
+        "en": "These results are a profile, not a ranking: the framework is not meant to rank "
+        "cities or to compare their scores.",
+        "fr": "Ces résultats forment un profil, non un classement : le cadre n'est pas conçu "
+        "pour classer les villes ni pour comparer leurs scores.",
+        "ar": "هذه النتائج ملف تعريفي وليست ترتيباً: لم يُصمَّم الإطار لترتيب المدن أو للمقارنة بين "
+        "درجاتها.",
+    },
+    "framework_model": {
+        "en": "About the framework",
+        "fr": "À propos du cadre",
+        "ar": "عن الإطار",
+    },
+    "assessment_chart_alt": {
+        "en": "{framework}, {city}, {as_of}: scores of {count} areas out of 100: {values}.",
+        "fr": "{framework}, {city}, {as_of} : scores de {count} domaines sur 100 : {values}.",
+        "ar": "{framework}، {city}، {as_of}: درجات {count} مجالات من 100: {values}.",
+    },
+    "assessment_chart_unscored": {
+        "en": "Not shown, without a score: {areas}.",
+        "fr": "Non représentés, sans score : {areas}.",
+        "ar": "غير معروضة لعدم وجود درجة: {areas}.",
+    },
     "status_B": {"en": "break in series", "fr": "rupture de série", "ar": "انقطاع في السلسلة"},
     "status_D": {
         "en": "definition differs",

@@ -20,7 +20,7 @@ from typing import Any
 
 import typst
 
-from services.profiles_api.reports.charts import Chart
+from services.profiles_api.reports.charts import Drawable
 from services.profiles_api.reports.document import ReportDocument
 from services.profiles_api.reports.labels import has_label
 from services.profiles_api.reports.localise import Localiser, Picked
@@ -58,6 +58,13 @@ _WORDS = (
     "edition",
     "citation",
     "content_hash",
+    "assessments",
+    "version",
+    "area",
+    "score_column",
+    "completeness",
+    "unscored",
+    "framework_model",
 )
 _LANGUAGE_CODE = re.compile(r"[a-z]{2,3}")
 _TEXT = re.compile(r"(<text\b[^>]*>)(.*?)(?=</text>)", re.S)
@@ -70,7 +77,7 @@ def render_pdf(
     language: str,
     *,
     preview: bool,
-    draw: Callable[[Chart], str],
+    draw: Callable[[Drawable], str],
 ) -> bytes:
     """The report of ``document`` in ``language`` as PDF; ``draw`` turns a chart into SVG."""
     view = report_view(document, language, preview=preview, draw=draw)
@@ -119,6 +126,34 @@ def report_data(view: ReportView) -> tuple[dict[str, Any], dict[str, str]]:
             charts[key] = absolute_lines(str(chart.svg))
             keys.append({"key": key, "alt": _flat(chart.alt)})
         themes.append({"name": theme.name, "section": _section(theme.section, loc), "charts": keys})
+    assessments = []
+    for assessment in view.assessments:
+        drawn = None
+        if assessment.chart is not None:
+            key = f"chart-{len(charts)}"
+            charts[key] = absolute_lines(str(assessment.chart.svg))
+            drawn = {"key": key, "alt": _flat(assessment.chart.alt)}
+        assessments.append(
+            {
+                "title": _picked(assessment.title, loc),
+                "version": assessment.version,
+                "as_of": assessment.as_of,
+                "not_rankable": assessment.not_rankable,
+                "chart": drawn,
+                "unscored": [_flat(line) for line in assessment.unscored],
+                "rows": [
+                    {
+                        "area": _picked(row.area, loc),
+                        "score": row.score,
+                        "scored": row.scored,
+                        "completeness": row.completeness,
+                    }
+                    for row in assessment.rows
+                ],
+                "model": _flat(assessment.model),
+                "model_dir": _direction(assessment.model),
+            }
+        )
     city = _flat(cover.city.text)
     labels = {word: loc.label(word) for word in _WORDS}
     labels["nothing"] = loc.label("none")
@@ -169,6 +204,7 @@ def report_data(view: ReportView) -> tuple[dict[str, Any], dict[str, str]]:
             }
             for need, items in view.challenges.items()
         ],
+        "assessments": assessments,
         "data_reflections": _section(view.data_reflections, loc),
         "reflections": [
             {"title": loc.label(key), "lines": lines} for key, lines in view.reflections.groups()

@@ -19,13 +19,15 @@ from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup, escape
 
 from services.profiles_api.observations.fields import ESTIMATED_STATUSES, ObsStatus, ValueStatus
-from services.profiles_api.reports.charts import Chart, indicator_chart
+from services.profiles_api.reports.charts import Drawable, assessment_chart, indicator_chart
 from services.profiles_api.reports.document import (
+    DocumentAssessment,
     DocumentIndicator,
     DocumentSection,
     DocumentValue,
     ReportDocument,
 )
+from services.profiles_api.reports.labels import has_label
 from services.profiles_api.reports.localise import Localiser, Picked
 from shared.contracts.themes import THEMES, Theme
 
@@ -159,6 +161,35 @@ class Reflections:
 
 
 @dataclass(frozen=True)
+class AreaRow:
+    """One area of an assessment: its score (a localized number, or why it has none) and how
+    many of its questions were answered."""
+
+    area: Picked
+    score: str
+    scored: bool
+    completeness: str
+
+
+@dataclass(frozen=True)
+class AssessmentView:
+    anchor: str
+    title: Picked
+    version: str
+    #: "as of" the reference date in the report's language, and the date as ISO 8601.
+    as_of: str
+    reference_date: str
+    #: The note that results are a profile, not a ranking (a framework that is not rankable).
+    not_rankable: str | None
+    chart: ChartView | None
+    #: The areas left out of the chart, each with the reason it has no score.
+    unscored: list[str]
+    rows: list[AreaRow]
+    #: What the framework is modelled on (its credit line), as the framework states it.
+    model: str
+
+
+@dataclass(frozen=True)
 class CoverView:
     city: Picked
     #: The document's date in the report's language, and as ISO 8601.
@@ -184,6 +215,7 @@ class ReportView:
     data_reflections: SectionView | None
     reflections: Reflections
     sources: list[SourceView]
+    assessments: list[AssessmentView] = field(default_factory=list)
 
 
 def report_view(
@@ -191,7 +223,7 @@ def report_view(
     language: str,
     *,
     preview: bool,
-    draw: Callable[[Chart], str],
+    draw: Callable[[Drawable], str],
 ) -> ReportView:
     """The report of ``document`` in ``language``; ``draw`` turns a chart into SVG."""
     loc = Localiser(language)
@@ -216,6 +248,10 @@ def report_view(
         data_reflections=_section(sections.get("data_reflections"), loc),
         reflections=_reflections(document, indicators, loc),
         sources=_sources(document, loc),
+        assessments=[
+            _assessment(document, assessment, position, loc, draw)
+            for position, assessment in enumerate(document.assessments)
+        ],
     )
 
 
@@ -224,7 +260,7 @@ def render_report(
     language: str,
     *,
     preview: bool,
-    draw: Callable[[Chart], str],
+    draw: Callable[[Drawable], str],
 ) -> str:
     """The report of ``document`` in ``language`` as HTML; ``draw`` turns a chart into SVG."""
     return render_html(report_view(document, language, preview=preview, draw=draw))
@@ -291,7 +327,7 @@ def _themes(
     indicators: dict[str, DocumentIndicator],
     sections: dict[str, DocumentSection],
     loc: Localiser,
-    draw: Callable[[Chart], str],
+    draw: Callable[[Drawable], str],
 ) -> list[ThemeView]:
     charted = {value.indicator for value in document.series if value.status is ValueStatus.shown}
     views = []
@@ -317,6 +353,59 @@ def _themes(
             )
         )
     return views
+
+
+def _reason(reason: str | None, loc: Localiser) -> str:
+    key = f"reason_{reason}"
+    return loc.label(key) if has_label(key) else loc.label("no_score")
+
+
+def _assessment(
+    document: ReportDocument,
+    assessment: DocumentAssessment,
+    position: int,
+    loc: Localiser,
+    draw: Callable[[Drawable], str],
+) -> AssessmentView:
+    anchor = f"assessment-{position + 1}"
+    areas = [score for score in assessment.scores if score.level == "area"]
+    chart = assessment_chart(assessment, document.city.names, document.city.code, loc)
+    return AssessmentView(
+        anchor=anchor,
+        title=loc.pick(assessment.titles, assessment.framework),
+        version=assessment.version,
+        as_of=loc.label("as_of", date=loc.date(assessment.reference_date)),
+        reference_date=assessment.reference_date.isoformat(),
+        # Never a rank, whatever the framework: a framework that is not rankable says so.
+        not_rankable=None if assessment.rankable else loc.label("not_rankable"),
+        chart=ChartView(
+            anchor=f"{anchor}-chart",
+            svg=Markup(draw(chart)),  # vl-convert escapes its texts
+            alt=chart.alt,
+        )
+        if any(area.score is not None for area in areas)
+        else None,
+        unscored=[
+            f"{loc.text(area.titles, area.code)}{loc.label('colon')}{_reason(area.reason, loc)}"
+            for area in chart.unscored
+        ],
+        rows=[
+            AreaRow(
+                area=loc.pick(area.titles, area.code),
+                score=loc.number(area.score)
+                if area.score is not None
+                else _reason(area.reason, loc),
+                scored=area.score is not None,
+                completeness=loc.label(
+                    "completeness_value",
+                    answered=loc.number(area.answered),
+                    total=loc.number(area.total),
+                ),
+            )
+            for area in areas
+        ],
+        model=assessment.model,
+    )
 
 
 def _theme_name(code: str, loc: Localiser) -> str:

@@ -18,6 +18,7 @@ from anyio import to_thread
 from redis.exceptions import RedisError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.profiles_api.assessments.repository import AssessmentRepository
 from services.profiles_api.cities.service import get_city
 from services.profiles_api.compare import service as compare_service
 from services.profiles_api.editions import citation
@@ -32,10 +33,12 @@ from services.profiles_api.observations.suppression import Suppression
 from services.profiles_api.profiles.service import assemble_profile
 from services.profiles_api.reports.charts import ComparedBar, compare_chart, indicator_chart, svg
 from services.profiles_api.reports.document import (
+    DocumentAssessment,
     DocumentChallenge,
     DocumentCity,
     DocumentCoverage,
     DocumentIndicator,
+    DocumentScore,
     DocumentSection,
     DocumentSource,
     DocumentValue,
@@ -109,6 +112,41 @@ def _unique_sources(sources: Iterable[Source]) -> list[DocumentSource]:
     return [_source(source) for source in {source.id: source for source in sources}.values()]
 
 
+async def _assessments(session: AsyncSession, code: str) -> list[DocumentAssessment]:
+    """The city's published assessments (public, whoever asks) with their scores."""
+    repository = AssessmentRepository.from_session(session)
+    found = []
+    for assessment, framework in await repository.for_city(code, published_only=True):
+        scores = await repository.scores(code, assessment.id, framework.id)
+        titles = await repository.item_titles(framework.id)
+        found.append(
+            DocumentAssessment(
+                framework=framework.code,
+                version=framework.version,
+                titles=dict(framework.titles),
+                model=framework.model,
+                rankable=framework.rankable,
+                reference_date=assessment.reference_date,
+                scores=[
+                    DocumentScore(
+                        level=score.level,
+                        code=score.code,
+                        parent=score.parent_code,
+                        titles=dict(titles.get((score.level, score.code), {})),
+                        score=score.score,
+                        reason=score.reason,
+                        answered=score.answered,
+                        unknown=score.unknown,
+                        not_applicable=score.not_applicable,
+                        total=score.total,
+                    )
+                    for score in scores
+                ],
+            )
+        )
+    return found
+
+
 async def report_document(session: AsyncSession, reader: Reader, code: str) -> ReportDocument:
     """The city's live profile as a report document, as ``reader`` may see it."""
     profile = await assemble_profile(session, reader, code)
@@ -152,6 +190,7 @@ async def report_document(session: AsyncSession, reader: Reader, code: str) -> R
             )
             for row in profile.coverage
         ],
+        assessments=await _assessments(session, code),
     )
 
 
