@@ -126,11 +126,13 @@ def test_migrate_seed_and_import_on_a_new_database(
     assert "9 cities synced to the dialogue" in seeded.output, seeded.output
     said = " ".join(seeded.output.split())  # the console wraps long lines
     assert re.search(r"[1-9]\d* demo sections published, [1-9]\d* demo challenges", said), said
+    assert "3 assessment frameworks and 3 demo assessments published" in said, said
     again = runner.invoke(app, ["seed"])
     assert "0 cities and" in again.output and "0 inserted" in again.output, again.output
     said_again = " ".join(again.output.split())
     assert "0 demo sections published, 0 demo challenges added" in said_again, said_again
-    assert "0 cities synced" in again.output and "0 events" in again.output, again.output
+    assert "0 cities synced" in said_again and "0 events" in said_again, said_again
+    assert "0 assessment frameworks and 0 demo assessments published" in said_again, said_again
 
     good = tmp_path / "good.csv"
     good.write_bytes(
