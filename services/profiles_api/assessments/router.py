@@ -5,7 +5,7 @@ from typing import Annotated
 from fastapi import APIRouter, Header, Path, Query, Response, status
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from services.profiles_api.assessments import service
+from services.profiles_api.assessments import gaps, service
 from services.profiles_api.assessments.models import Assessment
 from services.profiles_api.assessments.schemas import (
     AnswerRead,
@@ -244,4 +244,4 @@ async def list_assessment_gaps(
     principal: MaybePrincipal,
     threshold: Annotated[float, Query(ge=0, le=100)] = 50,
 ) -> Gaps:
-    return await service.gaps(session, principal, code, assessment_id, threshold)
+    return await gaps.gaps(session, principal, code, assessment_id, threshold)

@@ -14,11 +14,12 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.assessments import scoring
+from services.profiles_api.assessments.announcements import announce
+from services.profiles_api.assessments.evidence import check_evidence
 from services.profiles_api.assessments.models import Answer, Assessment, AssessmentChange, Score
 from services.profiles_api.assessments.repository import AssessmentRepository
 from services.profiles_api.assessments.schemas import (
@@ -28,34 +29,13 @@ from services.profiles_api.assessments.schemas import (
     AssessmentCreate,
     AssessmentStatus,
     AssessmentTransition,
-    Evidence,
-    EvidenceKind,
-    FrameworkRef,
-    Gap,
-    GapChallenge,
-    Gaps,
 )
-from services.profiles_api.challenges.repository import ChallengeRepository
 from services.profiles_api.cities.service import get_city
-from services.profiles_api.db import events
 from services.profiles_api.frameworks.document import FrameworkDocument
 from services.profiles_api.frameworks.models import Framework, FrameworkItem, FrameworkOption
 from services.profiles_api.frameworks.service import get_framework
-from services.profiles_api.observations.models import Observation
-from services.profiles_api.sections.models import Section
-from services.profiles_api.sources.models import Source
 from shared.auth import Principal, ensure_city_editor
 from shared.concurrency import check_if_match, etag
-from shared.contracts.events import (
-    AssessmentFramework,
-    AssessmentIndicator,
-    AssessmentPublished,
-    AssessmentScore,
-    AssessmentStatusFields,
-    AssessmentSubmitted,
-    AssessmentValidated,
-    EventPayload,
-)
 from shared.errors import (
     Conflict,
     Forbidden,
@@ -63,14 +43,9 @@ from shared.errors import (
     PreconditionFailed,
     PreconditionRequired,
     Unauthorized,
-    ValidationFailed,
-    field_error,
     invalid,
 )
 from shared.pagination import PageParams
-from shared.schemas import WebAddress
-
-_URL = TypeAdapter(WebAddress)
 
 
 async def list_assessments(
@@ -229,52 +204,6 @@ def _check_preconditions(
     check_if_match(if_match, answer.version, resource="answer")
 
 
-async def _check_evidence(
-    session: AsyncSession, city: str, evidence: list[Evidence]
-) -> list[dict[str, str]]:
-    """Each piece of evidence names something that exists: a source, one of the city's
-    observations or sections, or an http(s) address. Returned as stored."""
-    errors: list[dict[str, Any]] = []
-    stored: list[dict[str, str]] = []
-    for index, item in enumerate(evidence):
-        field = f"evidence.{index}.ref"
-        ref = item.ref
-        if item.kind in (EvidenceKind.source, EvidenceKind.observation):
-            if not (ref.isascii() and ref.isdigit()) or not 0 < int(ref) < 2**63:
-                errors.append(field_error(field, f"a {item.kind} is named by its id (a number)"))
-                continue
-            if item.kind is EvidenceKind.source:
-                exists = await session.scalar(select(Source.id).where(Source.id == int(ref)))
-            else:
-                exists = await session.scalar(
-                    select(Observation.id).where(
-                        Observation.id == int(ref), Observation.city_code == city
-                    )
-                )
-            if exists is None:
-                where = "" if item.kind is EvidenceKind.source else f" of {city}"
-                errors.append(field_error(field, f"no {item.kind}{where} has id {ref}"))
-                continue
-            ref = str(int(ref))
-        elif item.kind is EvidenceKind.section:
-            exists = await session.scalar(
-                select(Section.id).where(Section.city_code == city, Section.code == ref)
-            )
-            if exists is None:
-                errors.append(field_error(field, f"{city} has no profile section {ref!r}"))
-                continue
-        else:
-            try:
-                ref = str(_URL.validate_python(ref))
-            except ValidationError as exc:
-                errors.append(field_error(field, exc.errors()[0]["msg"]))
-                continue
-        stored.append({"kind": item.kind.value, "ref": ref})
-    if errors:
-        raise ValidationFailed("Invalid evidence.", errors=errors)
-    return stored
-
-
 async def write_answer(
     session: AsyncSession,
     principal: Principal,
@@ -310,7 +239,7 @@ async def write_answer(
         value = chosen.value
     elif payload.option is not None:
         raise invalid("option", f"must be empty when state is {payload.state}")
-    evidence = await _check_evidence(session, city, payload.evidence)
+    evidence = await check_evidence(session, city, payload.evidence)
     if framework.evidence_required and value is not None and value > 0 and not evidence:
         raise invalid(
             "evidence",
@@ -430,62 +359,9 @@ async def transition(
         status_to=target.value,
         comment=payload.comment,
     )
-    await _announce(session, principal, assessment, framework)
+    await announce(session, principal, assessment, framework)
     await session.refresh(assessment)
     return assessment, framework
-
-
-async def _announce(
-    session: AsyncSession, principal: Principal, assessment: Assessment, framework: Framework
-) -> None:
-    """Write ``assessment.submitted``, ``.validated`` or ``.published`` (nothing for a return
-    to draft) in the transaction of the change; a publication carries its scores and the
-    framework version's indicators, which is what the dialogue keeps of it."""
-    fields = AssessmentStatusFields(
-        assessment_id=assessment.id,
-        city=assessment.city_code,
-        framework=AssessmentFramework(
-            code=framework.code,
-            version=framework.version,
-            titles=framework.titles,
-            rankable=framework.rankable,
-        ),
-        reference_date=assessment.reference_date,
-        status=AssessmentStatus(assessment.status).value,
-    ).model_dump()
-    payload: EventPayload
-    if assessment.status == AssessmentStatus.submitted:
-        payload = AssessmentSubmitted(**fields)
-    elif assessment.status == AssessmentStatus.validated:
-        payload = AssessmentValidated(**fields)
-    elif assessment.status == AssessmentStatus.published:
-        indicators = await session.scalars(
-            select(FrameworkItem)
-            .where(FrameworkItem.framework_id == framework.id, FrameworkItem.level == "indicator")
-            .order_by(FrameworkItem.parent_code, FrameworkItem.position)
-        )
-        payload = AssessmentPublished(
-            **fields,
-            published_at=assessment.published_at or datetime.now(UTC),
-            scores=[
-                AssessmentScore(
-                    level=score.level,
-                    code=score.code,
-                    parent=score.parent_code,
-                    score=None if score.score is None else round(score.score, 4),
-                    reason=score.reason,
-                    completeness=round(score.answered / score.total, 4) if score.total else 0.0,
-                )
-                for score in await scores_of(session, assessment)
-            ],
-            indicators=[
-                AssessmentIndicator(code=item.code, area=item.parent_code, titles=item.titles)
-                for item in indicators
-            ],
-        )
-    else:
-        return
-    await events.add(session, payload, actor=principal.subject)
 
 
 async def history(
@@ -504,46 +380,3 @@ async def list_answers(
 ) -> Sequence[Answer]:
     await get_assessment(session, principal, city, assessment_id)
     return await AssessmentRepository.from_session(session).answers(city, assessment_id)
-
-
-async def gaps(
-    session: AsyncSession,
-    principal: Principal | None,
-    city: str,
-    assessment_id: int,
-    threshold: float,
-) -> Gaps:
-    """The indicators of an assessment scoring below ``threshold``, lowest first, each with
-    the city's challenges that name it (``Challenge.assessment_indicators``)."""
-    _, framework = await get_assessment(session, principal, city, assessment_id)
-    below = await AssessmentRepository.from_session(session).indicators_below(
-        city, assessment_id, framework.id, threshold
-    )
-    challenges = await ChallengeRepository.from_session(session).naming_framework(
-        city, framework.code
-    )
-    items = []
-    for score, item in below:
-        named = [
-            GapChallenge(
-                id=challenge.id,
-                theme=challenge.theme,
-                need_type=str(challenge.need_type),
-                priority=str(challenge.priority),
-                description=challenge.description,
-            )
-            for challenge in challenges
-            if {"framework": framework.code, "indicator": item.code}
-            in challenge.assessment_indicators
-        ]
-        items.append(
-            Gap(
-                area=item.parent_code or "",
-                indicator=item.code,
-                titles=item.titles,
-                score=round(score.score or 0.0, 4),
-                completeness=round(score.answered / score.total, 4) if score.total else 0.0,
-                challenges=named,
-            )
-        )
-    return Gaps(threshold=threshold, framework=FrameworkRef.of(framework), items=items)
