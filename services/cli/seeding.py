@@ -1,8 +1,10 @@
 """Loading the demo data of every service, in the order they depend on each other.
 
-Profiles first (it owns the cities and the indicator catalogue); then the dialogue's read
-models of the cities and of the catalogue, filled from the same contracts the worker applies
-from ``city.*`` and ``indicator.changed`` events; then the dialogue's story.
+Profiles first (it owns the cities, the indicator catalogue and the assessments); then the
+dialogue's read models of the cities, of the catalogue and of the published assessments,
+filled from the same contracts the worker applies from ``city.*``, ``indicator.changed`` and
+``assessment.published`` events (applying one twice changes nothing); then the dialogue's
+story.
 """
 
 from __future__ import annotations
@@ -11,10 +13,12 @@ from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from services.dialogue_api.assessments.service import apply_assessment_published
 from services.dialogue_api.cities.service import resync_city_refs
 from services.dialogue_api.demo.seed import SeedResult as DialogueSeedResult
 from services.dialogue_api.demo.seed import seed as seed_dialogue
 from services.dialogue_api.indicators.service import resync_indicator_refs
+from services.profiles_api.assessments.announcements import published_assessments
 from services.profiles_api.cities.service import city_refs
 from services.profiles_api.demo.seed import SeedResult as ProfilesSeedResult
 from services.profiles_api.demo.seed import seed as seed_profiles
@@ -35,6 +39,8 @@ async def seed_all(session: AsyncSession, *, editions: Settings | None = None) -
     profiles = await seed_profiles(session, editions=editions)
     synced = await resync_city_refs(session, await city_refs(session))
     await resync_indicator_refs(session, await indicator_refs(session))
+    for published in await published_assessments(session):
+        await apply_assessment_published(session, published)
     dialogue = await seed_dialogue(session)
     return SeedReport(profiles=profiles, cities_synced=synced, dialogue=dialogue)
 

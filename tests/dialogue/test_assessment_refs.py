@@ -30,7 +30,7 @@ def published(
     assessment_id: int,
     scores: dict[str, float | None],
     *,
-    city: str = "TNTUN",
+    city: str = "JOAMM",
     reference_date: date = date(2026, 6, 30),
     framework: AssessmentFramework = MGI,
 ) -> AssessmentPublished:
@@ -65,7 +65,7 @@ def published(
     )
 
 
-def cites(indicator: str, city: str = "TNTUN", role: str = "motivates") -> dict[str, Any]:
+def cites(indicator: str, city: str = "JOAMM", role: str = "motivates") -> dict[str, Any]:
     return {
         "city": city,
         "assessment": {"framework": "mgi_local", "indicator": indicator},
@@ -80,7 +80,7 @@ async def test_a_publication_applied_twice_is_kept_once(session: AsyncSession) -
     row = await session.get(AssessmentRef, 9001)
     assert row is not None
     assert (row.city_code, row.framework_code, row.framework_version, row.overall_score) == (
-        "TNTUN",
+        "JOAMM",
         "mgi_local",
         "1.0",
         40.0,
@@ -103,7 +103,7 @@ async def test_evidence_may_cite_an_indicator_of_a_published_assessment_of_its_c
 ) -> None:
     await apply_assessment_published(session, published(9002, {"rig_services": 25.0}))
     event = await create_event(dialogue)
-    catalogue = {"city": "TNTUN", "indicator": "foreign_nationals", "role": "motivates"}
+    catalogue = {"city": "JOAMM", "indicator": "foreign_nationals", "role": "motivates"}
     created = await create_recommendation(
         dialogue, event["id"], evidence=[catalogue, cites("rig_services")]
     )
@@ -143,11 +143,11 @@ async def test_an_assessment_indicator_no_published_assessment_of_the_city_has_i
         ([cites("no_such_indicator")], {"evidence.0.assessment.indicator"}),
         # Tunis has it; Amman has published no assessment.
         (
-            [cites("rig_services"), cites("rig_services", "JOAMM")],
+            [cites("rig_services"), cites("rig_services", "LBBEY")],
             {"evidence.1.assessment.indicator"},
         ),
         (
-            [{"city": "TNTUN", "role": "motivates"}],
+            [{"city": "JOAMM", "role": "motivates"}],
             {"evidence.0.indicator", "evidence.0.assessment"},
         ),
         (
@@ -182,7 +182,7 @@ async def test_a_citys_gaps_come_from_its_latest_assessments_with_what_addresses
         session,
         published(9011, {"rig_services": 25.0, "rig_participation": 50.0, "rig_na": None}),
     )
-    await apply_assessment_published(session, published(9012, {"rig_services": 0.0}, city="JOAMM"))
+    await apply_assessment_published(session, published(9012, {"rig_services": 0.0}, city="LBBEY"))
     public = await create_event(dialogue)
     private = await create_event(dialogue, public=False)
     seen = await create_recommendation(dialogue, public["id"], evidence=[cites("rig_services")])
@@ -191,11 +191,11 @@ async def test_a_citys_gaps_come_from_its_latest_assessments_with_what_addresses
     )
 
     response = await dialogue.get(
-        "/v1/cities/TNTUN/assessment-gaps", headers={"Accept-Language": "fr"}
+        "/v1/cities/JOAMM/assessment-gaps", headers={"Accept-Language": "fr"}
     )
     assert response.status_code == 200, response.text
     body = response.json()
-    assert (body["city"], body["threshold"]) == ("TNTUN", 50)
+    assert (body["city"], body["threshold"]) == ("JOAMM", 50)
     [assessment] = body["assessments"]
     assert (assessment["assessment_id"], assessment["framework"], assessment["rankable"]) == (
         9011,
@@ -213,7 +213,7 @@ async def test_a_citys_gaps_come_from_its_latest_assessments_with_what_addresses
     assert [(r["id"], r["role"]) for r in gap["recommendations"]] == [(seen["id"], "motivates")]
 
     # A token sees the recommendations of events that are not public too.
-    wider = await dialogue.get("/v1/cities/TNTUN/assessment-gaps?threshold=60", role=Api.VIEWER)
+    wider = await dialogue.get("/v1/cities/JOAMM/assessment-gaps?threshold=60", role=Api.VIEWER)
     [assessment] = wider.json()["assessments"]
     assert [g["indicator"] for g in assessment["gaps"]] == ["rig_services", "rig_participation"]
     assert [r["id"] for r in assessment["gaps"][0]["recommendations"]] == [
@@ -221,8 +221,23 @@ async def test_a_citys_gaps_come_from_its_latest_assessments_with_what_addresses
         hidden["id"],
     ]
 
-    none = await dialogue.get("/v1/cities/PTLIS/assessment-gaps")
+    none = await dialogue.get("/v1/cities/ITTRN/assessment-gaps")
     assert none.status_code == 200 and none.json()["assessments"] == []
     assert_problem(await dialogue.get("/v1/cities/XXABC/assessment-gaps"), 404)
-    refused = await dialogue.get("/v1/cities/TNTUN/assessment-gaps?threshold=101")
+    refused = await dialogue.get("/v1/cities/JOAMM/assessment-gaps?threshold=101")
     assert error_fields(assert_problem(refused, 422)) == {"threshold"}
+
+
+async def test_the_demo_links_a_gap_of_tunis_to_the_recommendation_that_answers_it(
+    dialogue: Api,
+) -> None:
+    response = await dialogue.get("/v1/cities/TNTUN/assessment-gaps")
+
+    assert response.status_code == 200, response.text
+    [assessment] = response.json()["assessments"]
+    gaps = {gap["indicator"]: gap for gap in assessment["gaps"]}
+    # wog_2a partial (50) and wog_2b absent (0): 25, below 50 (services/profiles_api/demo).
+    assert gaps["wog_coordination"]["score"] == 25
+    [recommendation] = gaps["wog_coordination"]["recommendations"]
+    cited = await dialogue.get(f"/v1/recommendations/{recommendation['id']}")
+    assert "newcomers" in cited.json()["text"], cited.json()

@@ -179,6 +179,8 @@ async def seed(session: AsyncSession) -> SeedResult:
             Evidence(
                 recommendation_id=recommendation.id,
                 city_code=link["city"],
+                # An assessment framework's indicator (a gap it answers), or the catalogue's.
+                framework_code=link.get("framework", ""),
                 indicator_code=link["indicator"],
                 role=link["role"],
             )

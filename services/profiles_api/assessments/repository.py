@@ -27,6 +27,16 @@ class AssessmentRepository(Repository[Assessment]):
             statement = statement.where(Assessment.status == "published")
         return [(row[0], row[1]) for row in await self.session.execute(statement)]
 
+    async def published(self) -> Sequence[tuple[Assessment, Framework]]:
+        """Every published assessment of every city, oldest first."""
+        statement = (
+            select(Assessment, Framework)
+            .join(Framework, Framework.id == Assessment.framework_id)
+            .where(Assessment.status == "published")
+            .order_by(Assessment.published_at, Assessment.id)
+        )
+        return [(row[0], row[1]) for row in await self.session.execute(statement)]
+
     async def find(self, city: str, assessment_id: int) -> tuple[Assessment, Framework] | None:
         statement = (
             select(Assessment, Framework)
