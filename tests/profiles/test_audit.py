@@ -529,6 +529,66 @@ async def walk_editions(api: Api, walk: WriteWalk) -> None:
     )
 
 
+async def walk_assessments(api: Api, walk: WriteWalk) -> None:
+    """A framework version published, and Turin's assessment of it opened, answered and
+    submitted (assessments are never deleted)."""
+    step = walk.step
+    admin: dict[str, Any] = {"role": Api.ADMIN}
+    titles = {"en": "Walk", "fr": "Parcours", "ar": "مسار"}
+    options = [
+        {"code": "no", "titles": titles, "value": 0},
+        {"code": "yes", "titles": titles, "value": 100},
+    ]
+    question = {"code": "q1", "titles": titles, "options": options}
+    framework = {
+        "code": "audit_walk",
+        "version": "1.0",
+        "titles": titles,
+        "model": "The audit walk's own",
+        "licence": "Written for the tests; not an original instrument.",
+        "rankable": True,
+        "evidence_required": False,
+        "areas": [
+            {
+                "code": "a1",
+                "titles": titles,
+                "indicators": [{"code": "i1", "titles": titles, "questions": [question]}],
+            }
+        ],
+    }
+    await step(
+        "POST /v1/assessment-frameworks",
+        await api.post("/v1/assessment-frameworks", json=framework, **admin),
+        "assessment_framework",
+        "audit_walk/1.0",
+    )
+    body = {"framework": "audit_walk", "version": "1.0", "reference_date": "2026-06-30"}
+    opened = await api.post("/v1/cities/ITTRN/assessments", json=body, **admin)
+    assessment_id = opened.json()["id"]
+    url = f"/v1/cities/ITTRN/assessments/{assessment_id}"
+    await step("POST /v1/cities/{code}/assessments", opened, "assessment", assessment_id)
+    await step(
+        "PUT /v1/cities/{code}/assessments/{assessment_id}/answers/{question}",
+        await api.put(
+            f"{url}/answers/q1",
+            json={"option": "yes"},
+            headers={"If-None-Match": "*"},
+            **admin,
+        ),
+        "assessment_answer",
+        f"{assessment_id}/q1",
+    )
+    current = await api.get(url, **admin)
+    await step(
+        "POST /v1/cities/{code}/assessments/{assessment_id}/status",
+        await api.post(
+            f"{url}/status", json={"status": "submitted"}, headers=if_match(current), **admin
+        ),
+        "assessment",
+        assessment_id,
+    )
+
+
 async def walk_deletions(api: Api, walk: WriteWalk, source_id: int) -> None:
     """The source, the indicator and the city deleted."""
     step = walk.step
@@ -563,6 +623,7 @@ async def test_every_write_operation_leaves_an_entry_naming_its_resource_and_id(
     await walk_figures(api, walk)
     await walk_narrative(api, walk)
     await walk_editions(api, walk)
+    await walk_assessments(api, walk)
     await walk_deletions(api, walk, source_id)
 
     assert walk.missed == set(), f"write operations the walk does not go through: {walk.missed}"

@@ -29,6 +29,7 @@ from tests.shared.access_calls import (
     a_section,
     an_action,
     an_agenda_item,
+    an_assessment,
     an_edition,
     an_event,
     an_outcome,
@@ -563,6 +564,8 @@ async def test_no_read_of_the_dialogue_shows_what_the_caller_may_not_see(
 QUERIES = {
     "/v1/compare": f"?indicator=foreign_nationals&cities={CITY}",
     "/v1/compare/chart": f"?indicator=foreign_nationals&cities={CITY}",
+    "/v1/assessments/compare": f"?framework=mgi_local&cities={CITY}",
+    "/v1/assessments/compare/chart": f"?framework=mgi_local&cities={CITY}",
 }
 
 
@@ -581,6 +584,16 @@ async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
     challenge_url, _ = await a_challenge(world)
     # An edition published now freezes the published text only.
     edition_id = (await an_edition(world)).rsplit("/", 1)[1]
+    # A draft assessment whose answer says what no anonymous caller may read.
+    assessment_url = await an_assessment(world)
+    draft_answer = secret()
+    answered = await world.profiles.put(
+        f"{assessment_url}/answers/rig_1a",
+        role=Role.admin,
+        headers={"If-None-Match": "*"},
+        json={"option": "absent", "comment": draft_answer},
+    )
+    assert answered.status_code == 201, answered.text
     ids = {
         "section": "employment",
         "challenge_id": challenge_url.rsplit("/", 1)[1],
@@ -588,6 +601,9 @@ async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
         "source_id": "1",
         "edition_id": edition_id,
         "indicator": "foreign_nationals",
+        "version": "1.0",
+        "assessment_id": assessment_url.rsplit("/", 1)[1],
+        "question": "rig_1a",
     }
     queries = {**QUERIES, "/v1/editions/{edition_id}/changes": f"?since={edition_id}"}
     shown = []
@@ -596,10 +612,12 @@ async def test_no_read_of_profiles_shows_a_draft_to_anonymous_callers(
         if "get" not in item or not path.startswith("/v1/"):
             continue
         code = "foreign_nationals" if path.startswith("/v1/indicators") else CITY
+        code = "mgi_local" if path.startswith("/v1/assessment-frameworks") else code
         url = path.format(code=code, **ids) + queries.get(path, "")
         response = await world.profiles.get(url)
         assert response.status_code in (200, 202, 401, 404), (url, response.text)
         assert draft not in response.text and never_published not in response.text, url
+        assert draft_answer not in response.text, url
         shown.append(published in response.text)
 
     assert any(shown), "the published text is shown somewhere"

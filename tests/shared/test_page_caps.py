@@ -17,6 +17,10 @@ Service = tuple[Api, FastAPI]
 BOUNDED_LISTS = {
     "GET /v1/themes": "the nine themes of the shared taxonomy",
     "GET /v1/cities/{code}/sections": "one section a theme plus three, per city",
+    "GET /v1/assessment-frameworks": "the versions of a few frameworks, published by admins",
+    "GET /v1/cities/{code}/assessments": "a city's few stock-takings, one every year or two",
+    "GET /v1/cities/{code}/assessments/{assessment_id}/answers": "one per question of a "
+    "framework version, at most 30 areas x 50 indicators x 50 questions by its schema",
 }
 
 

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
@@ -14,7 +13,7 @@ from shared.auth import MaybePrincipal
 from shared.db import SessionDep
 from shared.i18n import LANGUAGE_TAG_PATTERN, Languages, LanguagesDep
 from shared.openapi import problem_responses
-from shared.params import CityCodePath
+from shared.params import CityCodePath, DateQuery
 
 router = APIRouter(prefix="/v1", tags=["assessments"])
 
@@ -44,7 +43,7 @@ VersionQuery = Annotated[
     ),
 ]
 ReferenceDateQuery = Annotated[
-    date | None,
+    DateQuery | None,
     Query(
         description="Compare each city's latest assessment whose reference date is on or "
         "before this date (its policies as of then); by default its latest.",
