@@ -67,13 +67,27 @@ def _csv(context: schemathesis.SerializationContext, value: object) -> dict[str,
     return {"data": value if isinstance(value, bytes) else str(value).encode()}
 
 
-@profiles.parametrize()
+#: Operations whose bodies are deep documents: generating each example costs seconds (a
+#: framework version is four nested levels of constrained objects), so they are fuzzed with
+#: fewer examples of their own (``test_deep_documents_answer_as_documented``).
+DEEP = "publish_assessment_framework"
+deep_settings = settings(fuzz_settings, max_examples=min(MAX_EXAMPLES, 3))
+profiles_shallow = profiles.exclude(operation_id=DEEP)
+
+
+@profiles_shallow.parametrize()
 @fuzz_settings
 def test_profiles_api_as_admin_answers_as_documented(case: Case, profiles_fuzzer: Fuzzer) -> None:
     profiles_fuzzer.check(case, Role.admin)
 
 
-@profiles.parametrize()
+@profiles.include(operation_id=DEEP).parametrize()
+@deep_settings
+def test_deep_documents_answer_as_documented(case: Case, profiles_fuzzer: Fuzzer) -> None:
+    profiles_fuzzer.check(case, Role.admin)
+
+
+@profiles_shallow.parametrize()
 @fuzz_settings
 def test_profiles_api_as_anonymous_answers_as_documented(
     case: Case, profiles_fuzzer: Fuzzer
