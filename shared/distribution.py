@@ -21,6 +21,9 @@ each rule broken:
 - a foreign key from a reference table goes to a reference table (a copy on every node
   cannot depend on rows that are not);
 - a foreign key from a local table goes to a local or a reference table.
+
+A partition is checked as the table it is a partition of (``observation_p03`` as
+``observation``): its keys, indexes and foreign keys are the table's, reported under its name.
 """
 
 from __future__ import annotations
@@ -89,6 +92,14 @@ SELECT c.relname AS name,
  WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') AND NOT c.relispartition
 """
 
+#: Each partition of the schema, with the table at the root of its partitioning.
+_PARTITIONS = """
+SELECT c.relname AS name, r.relname AS root
+  FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+  JOIN pg_class r ON r.oid = pg_partition_root(c.oid)
+ WHERE n.nspname = :schema AND c.relkind IN ('r', 'p') AND c.relispartition
+"""
+
 #: Primary keys, unique and exclusion constraints, and unique indexes no constraint owns,
 #: with whether they include the distribution column.
 _KEYS = """
@@ -150,9 +161,17 @@ async def violations(
         row.name: row.nullable
         for row in await connection.execute(text(_TABLES), {"schema": schema, "column": column})
     }
+    roots: dict[str, str] = {
+        row.name: row.root
+        for row in await connection.execute(text(_PARTITIONS), {"schema": schema})
+    }
+
+    def owner(table: str) -> str:
+        """The table whose rules ``table`` follows: itself, or the root of its partitions."""
+        return roots.get(table, table)
 
     def kind(table: str) -> Distribution | None:
-        return classification.get(table)
+        return classification.get(owner(table))
 
     for table in sorted(tables.keys() - {t for t, k in classification.items() if k}):
         found.append(Violation(table, "unclassified", "no class (distributed, reference, local)"))
@@ -169,7 +188,7 @@ async def violations(
         if kind(row.table) is DISTRIBUTED and not row.has_column:
             found.append(
                 Violation(
-                    row.table,
+                    owner(row.table),
                     f"{row.kind} without {column}",
                     f"{row.name}: {row.definition}",
                 )
@@ -177,16 +196,17 @@ async def violations(
 
     foreign_keys = await connection.execute(text(_FOREIGN_KEYS), {"schema": schema})
     for row in foreign_keys:
+        table = owner(row.table)
         source = kind(row.table)
         target = kind(row.target) if row.target_schema == schema else None
         described = f"{row.name}: {row.definition}"
         if source is None:
             continue  # reported as unclassified
         if target is None:
-            found.append(Violation(row.table, "foreign key to an unclassified table", described))
+            found.append(Violation(table, "foreign key to an unclassified table", described))
             continue
         if target not in _MAY_REFER_TO[source]:
-            found.append(Violation(row.table, f"foreign key from {source} to {target}", described))
+            found.append(Violation(table, f"foreign key from {source} to {target}", described))
             continue
         if source is not DISTRIBUTED:
             continue
@@ -194,7 +214,7 @@ async def violations(
         if target is DISTRIBUTED and (column, column) not in pairs:
             found.append(
                 Violation(
-                    row.table,
+                    table,
                     f"foreign key between distributed tables not on {column}",
                     described,
                 )
@@ -203,13 +223,14 @@ async def violations(
         if column in row.columns and actions:
             found.append(
                 Violation(
-                    row.table,
+                    table,
                     f"foreign key whose {', '.join(sorted(a for a in actions if a))} "
                     f"would change {column}",
                     described,
                 )
             )
-    return sorted(found)
+    # A partition's foreign keys are copies of its table's: each broken rule once.
+    return sorted(set(found))
 
 
 class KnownById:

@@ -42,11 +42,27 @@ def run_env(metadata: MetaData) -> None:
             return getattr(obj, "schema", None) == schema
         return True
 
+    # Partitions of a partitioned table are not in the models (their parent is): the drift
+    # check compares the parent alone.
+    partitions: set[str] = set()
+
     def include_name(name: str | None, kind: str, parent_names: Any) -> bool:
-        return name == schema if kind == "schema" else True
+        if kind == "schema":
+            return name == schema
+        return not (kind == "table" and name in partitions)
 
     def migrate(connection: Connection) -> None:
         connection.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{schema}"'))
+        partitions.update(
+            connection.scalars(
+                text(
+                    "SELECT c.relname FROM pg_class c "
+                    "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                    "WHERE n.nspname = :schema AND c.relispartition AND c.relkind IN ('r', 'p')"
+                ),
+                {"schema": schema},
+            )
+        )
         context.configure(
             connection=connection,
             target_metadata=metadata,

@@ -194,6 +194,19 @@ BROKEN: list[tuple[str, str, dict[str, Distribution | None], tuple[str, str]]] =
         ("bad", "foreign key between distributed tables not on city_code"),
     ),
     (
+        "partition-unique-index-without-city",
+        f"""CREATE TABLE {SCRATCH}.reading (id bigint, city_code varchar(5) NOT NULL
+            REFERENCES {SCRATCH}.city (code), PRIMARY KEY (id, city_code))
+            PARTITION BY HASH (city_code);
+        CREATE TABLE {SCRATCH}.reading_p0 PARTITION OF {SCRATCH}.reading
+            FOR VALUES WITH (MODULUS 2, REMAINDER 0);
+        CREATE TABLE {SCRATCH}.reading_p1 PARTITION OF {SCRATCH}.reading
+            FOR VALUES WITH (MODULUS 2, REMAINDER 1);
+        CREATE UNIQUE INDEX uq_reading_p1_id ON {SCRATCH}.reading_p1 (id);""",
+        {"reading": DISTRIBUTED},
+        ("reading", "unique index without city_code"),
+    ),
+    (
         "sets-city-to-null",
         f"""CREATE TABLE {SCRATCH}.bad (id bigint, city_code varchar(5),
             PRIMARY KEY (id, city_code),

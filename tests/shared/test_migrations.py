@@ -50,11 +50,13 @@ async def _fetch(url: str, query: str, *args: object) -> list[asyncpg.Record]:
 
 
 async def tables_by_schema(url: str) -> dict[str, set[str]]:
-    """User tables of the database, by schema."""
+    """User tables of the database, by schema (partitions count as their table)."""
     rows = await _fetch(
         url,
         "SELECT table_schema, table_name FROM information_schema.tables "
-        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema')",
+        "WHERE table_schema NOT IN ('pg_catalog', 'information_schema') AND NOT EXISTS ("
+        "SELECT FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = table_schema AND c.relname = table_name AND c.relispartition)",
     )
     tables: dict[str, set[str]] = {}
     for row in rows:

@@ -1,22 +1,27 @@
 from __future__ import annotations
 
 import enum
+import os
 import uuid
 from datetime import date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
     BigInteger,
+    Connection,
     Date,
     DateTime,
     ForeignKey,
     Identity,
     Index,
     String,
+    Table,
     Text,
     UniqueConstraint,
     Uuid,
+    event,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
@@ -27,6 +32,13 @@ from shared.audit import NOT_AUDITED, Audited
 from shared.columns import StrEnumColumn
 from shared.db import Timestamped
 from shared.distribution import DISTRIBUTED, KnownById, distribution
+
+#: Observations and their history are partitioned by city: a city's rows are in one
+#: partition (docs/decisions.md, "Partitioned observations"). Migration 0014 makes the
+#: partitions, as many as this variable says when it runs (fixed from then on).
+PARTITION_BY = "HASH (city_code)"
+PARTITIONS_VARIABLE = "MC2CM_OBSERVATION_PARTITIONS"
+DEFAULT_PARTITIONS = 16
 
 
 class Observation(KnownById, Timestamped, Base):
@@ -48,7 +60,7 @@ class Observation(KnownById, Timestamped, Base):
         ),
         Index("ix_observation_series", "city_code", "indicator_code", "period_start", "id"),
         Index("ix_observation_indicator_period", "indicator_code", "period_start"),
-        distribution(DISTRIBUTED),
+        {**distribution(DISTRIBUTED), "postgresql_partition_by": PARTITION_BY},
     )
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
@@ -93,7 +105,7 @@ class ObservationChange(KnownById, Base):
 
     __tablename__ = "observation_history"
     __audit__: ClassVar[Audited | None] = NOT_AUDITED  # the value history is itself a log
-    __table_args__ = (distribution(DISTRIBUTED),)
+    __table_args__ = ({**distribution(DISTRIBUTED), "postgresql_partition_by": PARTITION_BY},)
 
     id: Mapped[int] = mapped_column(BigInteger, Identity(), primary_key=True)
     city_code: Mapped[str] = mapped_column(String(5), primary_key=True)
@@ -126,3 +138,23 @@ class ObservationsVersion(Base):
         ForeignKey("city.code", ondelete="CASCADE"), primary_key=True
     )
     version: Mapped[int] = mapped_column(BigInteger)
+
+
+def _create_partitions(table: Table, connection: Connection, **_: Any) -> None:
+    """``metadata.create_all`` gives a partitioned table its partitions, named and counted as
+    migration 0014 makes them: a partitioned table without partitions takes no row."""
+    count = int(os.environ.get(PARTITIONS_VARIABLE, DEFAULT_PARTITIONS))
+    if not 1 <= count <= 1024:
+        raise ValueError(f"{PARTITIONS_VARIABLE}={count}: choose from 1 to 1024")
+    for remainder in range(count):
+        connection.execute(
+            text(
+                f'CREATE TABLE "{table.schema}"."{table.name}_p{remainder:02d}" '
+                f'PARTITION OF "{table.schema}"."{table.name}" '
+                f"FOR VALUES WITH (MODULUS {count}, REMAINDER {remainder})"
+            )
+        )
+
+
+for _partitioned in (Observation.__table__, ObservationChange.__table__):
+    event.listen(_partitioned, "after_create", _create_partitions)

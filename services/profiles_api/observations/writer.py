@@ -84,8 +84,15 @@ upserted AS (
         IS DISTINCT FROM
         (EXCLUDED.value, EXCLUDED.value_low, EXCLUDED.value_high, EXCLUDED.obs_status,
          EXCLUDED.note)
-    RETURNING o.id, (o.xmax = 0) AS inserted, o.city_code, o.indicator_code, o.period,
+    RETURNING o.id, o.city_code, o.indicator_code, o.period,
               o.value, o.value_low, o.value_high, o.obs_status, o.note
+),
+-- A row written whose key had no row before was inserted (a partitioned table returns no
+-- xmax to tell); the city locks keep other writers of these keys out meanwhile.
+applied AS (
+    SELECT u.*, p.id IS NULL AS inserted, p.value AS old_value, p.value_low AS old_value_low,
+           p.value_high AS old_value_high, p.obs_status AS old_obs_status, p.note AS old_note
+    FROM upserted u LEFT JOIN previous p ON p.id = u.id
 ),
 history AS (
     INSERT INTO profiles.observation_history
@@ -93,18 +100,19 @@ history AS (
     SELECT u.id, u.city_code,
            CASE WHEN u.inserted THEN 'created' ELSE 'updated' END,
            CASE WHEN u.inserted THEN NULL ELSE jsonb_build_object(
-               'value', p.value, 'value_low', p.value_low, 'value_high', p.value_high,
-               'obs_status', p.obs_status, 'note', p.note) END,
+               'value', u.old_value, 'value_low', u.old_value_low,
+               'value_high', u.old_value_high, 'obs_status', u.old_obs_status,
+               'note', u.old_note) END,
            jsonb_build_object(
                'value', u.value, 'value_low', u.value_low, 'value_high', u.value_high,
                'obs_status', u.obs_status, 'note', u.note),
            :actor, :reason, :import_id
-    FROM upserted u LEFT JOIN previous p ON p.id = u.id
+    FROM applied u
 )
 SELECT indicator_code, period, array_agg(DISTINCT city_code ORDER BY city_code) AS cities,
        count(*) FILTER (WHERE inserted) AS inserted,
        count(*) FILTER (WHERE NOT inserted) AS updated
-FROM upserted
+FROM applied
 GROUP BY indicator_code, period
 ORDER BY indicator_code, period
 """
