@@ -1,12 +1,15 @@
 """``make bench``: every figure of the platform beside its raw baseline, in one table.
 
-    .venv/bin/python -m bench [--quick] [--only P1,P3] [--markdown FILE]
+    .venv/bin/python -m bench [--quick] [--only P1,P3] [--huge] [--markdown FILE]
 
 Runs, in order and inside one ``bench_env()``, the modules ``bench.p1_read``,
 ``bench.p2_ingest``, ``bench.p3_aggregates``, ``bench.p4_scale``, ``bench.p5_fanout``,
 ``bench.p6_reports`` and ``bench.p7_exports`` (each ``measure(env, quick) ->
 list[Figure]``); a module not written yet reads "not measured yet", one that fails reads
 its error, and the others still run.
+``--huge`` (one-off, never in ``make bench``'s default run) gives P4 its huge size:
+20,000,000 observations, with the load, the disk and the full aggregate recompute
+(``bench.p4_scale``).
 Prints the machine, the servers and the table; ``--markdown`` also writes it as Markdown
 for the README.
 """
@@ -84,7 +87,7 @@ def number(value: float) -> str:
     return f"{value:.3g}"
 
 
-def run_one(key: str, env: BenchEnv, quick: bool) -> list[Row]:
+def run_one(key: str, env: BenchEnv, quick: bool, *, huge: bool = False) -> list[Row]:
     """The rows of one benchmark: its figures, "not measured yet", or its error."""
     module_name, what = BENCHMARKS[key]
     started = time.perf_counter()
@@ -95,7 +98,8 @@ def run_one(key: str, env: BenchEnv, quick: bool) -> list[Row]:
             raise
         return [Row(key, what, problem="not measured yet")]
     try:
-        figures: list[Figure] = module.measure(env, quick)
+        sized = {"huge": True} if huge and key == "P4" else {}
+        figures: list[Figure] = module.measure(env, quick, **sized)
     except Exception as error:  # one benchmark's failure must not lose the others' figures
         traceback.print_exc()
         return [Row(key, what, problem=f"failed: {type(error).__name__}: {error}"[:200])]
@@ -194,6 +198,11 @@ def main() -> None:
         metavar="P1,P3",
         help="Run these figures only.",
     )
+    parser.add_argument(
+        "--huge",
+        action="store_true",
+        help="P4 at 20,000,000 observations, with load, disk and full recompute (one-off).",
+    )
     parser.add_argument("--markdown", type=Path, metavar="FILE", help="Also write the table here.")
     args = parser.parse_args()
     started = time.perf_counter()
@@ -202,7 +211,7 @@ def main() -> None:
     with bench_env() as env:
         header = [
             ("date", when),
-            ("mode", "quick" if args.quick else "full"),
+            ("mode", ("quick" if args.quick else "full") + (", P4 huge" if args.huge else "")),
             *machine(),
             ("PostgreSQL", asyncio.run(postgres_version(env))),
         ]
@@ -211,7 +220,7 @@ def main() -> None:
         for key in BENCHMARKS:
             if key in args.only:
                 print(f"… {key} {BENCHMARKS[key][1]}", file=sys.stderr, flush=True)
-                rows += run_one(key, env, args.quick)
+                rows += run_one(key, env, args.quick, huge=args.huge)
     header.append(("wall time", f"{time.perf_counter() - started:.0f} s"))
     print(f"{'wall time':>13}: {header[-1][1]}\n")
     print(text_table(rows))
