@@ -3,6 +3,7 @@ the index and operations routes (``shared.ops_routes``), OpenAPI."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import timedelta
@@ -25,6 +26,7 @@ from shared.ops_routes import ops_router
 from shared.outbox_metrics import OutboxMetrics
 from shared.problem_handlers import install_problem_handlers
 from shared.rate_limit import RateLimiter, limit_uploads, limit_writes
+from shared.replicas import CONSISTENCY_HEADER, ReplicaMetrics, ReplicaMiddleware
 from shared.request_checks import authenticated_first, no_nul_in_url, one_value_per_parameter
 from shared.root_path import RootPathMiddleware
 from shared.routing import MethodNotAllowedMiddleware, check_route_order
@@ -38,16 +40,20 @@ def _lifespan(
 ) -> Callable[[FastAPI], AbstractAsyncContextManager[None]]:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.database = Database.from_settings(settings, application_name=service)
+        database = Database.from_settings(
+            settings, application_name=service, replica_metrics=app.state.replica_metrics
+        )
+        app.state.database = database
         app.state.redis = (
             aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
         )
         try:
-            if extra is None:
+            async with contextlib.AsyncExitStack() as stack:
+                if database.replicas is not None:
+                    await stack.enter_async_context(database.replicas.monitoring(database.engine))
+                if extra is not None:
+                    await stack.enter_async_context(extra(app))
                 yield
-            else:
-                async with extra(app):
-                    yield
         finally:
             if app.state.redis is not None:
                 await app.state.redis.aclose()
@@ -95,6 +101,7 @@ def create_service_app(
     app.state.service = service
     app.state.token_verifier = TokenVerifier(settings)
     app.state.metrics = HttpMetrics(service)
+    app.state.replica_metrics = ReplicaMetrics(app.state.metrics.registry)
     app.state.outbox_metrics = (
         OutboxMetrics(app.state.metrics.registry, {outbox.schema or "public": outbox})
         if outbox is not None
@@ -128,8 +135,10 @@ def create_service_app(
     install_openapi(app, service=service, webhook_event_types=webhook_event_types)
     # Middleware, from the innermost: a method the path's resource lacks answered 405 before
     # the router sees it (shared.routing), ETags, caching headers and 304 on reads
-    # (shared.caching), Idempotency-Key inside the body limit (a body
-    # refused up front never reaches it), the body limit inside CORS (so that a browser can
+    # (shared.caching), Idempotency-Key inside the consistency tokens (a replayed write's
+    # answer gets one too) and the read that failed on a replica run again on the primary
+    # (shared.replicas), both inside the body limit (a body
+    # refused up front never reaches them), the body limit inside CORS (so that a browser can
     # read the 413), the root path (MC2CM_ROOT_PATH: the scope's, and Location headers), and
     # the request id around everything.
     app.add_middleware(MethodNotAllowedMiddleware, fastapi_app=app)
@@ -140,6 +149,7 @@ def create_service_app(
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         service=service,
     )
+    app.add_middleware(ReplicaMiddleware, database=lambda: app.state.database)
     route_limits = [
         (route, settings.max_import_body_bytes)
         for router in upload_routers
@@ -170,6 +180,7 @@ def create_service_app(
                 "RateLimit-Remaining",
                 "RateLimit-Reset",
                 "Idempotent-Replayed",
+                CONSISTENCY_HEADER,
             ],
         )
     if settings.root_path:

@@ -11,7 +11,10 @@ one is answered as soon as its headers are, and the stream is stopped before it 
 ``Cache-Control: no-cache`` makes every cache revalidate (read-your-writes stays possible),
 ``public`` for an anonymous caller and ``private`` for one who sent a token (the answer may then
 depend on who asks); every such read says ``Vary: Authorization`` besides the ``Accept`` and
-``Accept-Language`` its route or ``shared.i18n`` name.
+``Accept-Language`` its route or ``shared.i18n`` name. A read that sends a ``Consistency-Token``
+(``shared.replicas``) is ``private`` whatever its route says, and every read says
+``Vary: Consistency-Token``: a shared cache never answers a read that waits for a write with a
+copy it stored before.
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import re
 
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from shared.replicas import CONSISTENCY_HEADER
 
 #: Operations paths that are not representations of the platform's data.
 UNCACHED_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
@@ -94,7 +99,11 @@ class ConditionalGetMiddleware:
             return
         request_headers = Headers(scope=scope)
         if_none_match = request_headers.get("if-none-match")
-        authenticated = "authorization" in request_headers
+        # Private to the caller: what a token or a consistency token asks for.
+        authenticated = (
+            "authorization" in request_headers or CONSISTENCY_HEADER.lower() in request_headers
+        )
+        private_only = CONSISTENCY_HEADER.lower() in request_headers
         held: Message | None = None
         not_modified = False
 
@@ -114,7 +123,7 @@ class ConditionalGetMiddleware:
                     # A streamed body with its route's tag, named: 304 now, and the stream
                     # is stopped before it reads or builds anything.
                     not_modified = True
-                    await self._not_modified(send, message, authenticated)
+                    await self._not_modified(send, message, authenticated, private_only)
                     raise _BodyDropped
                 held = message
                 return
@@ -136,11 +145,13 @@ class ConditionalGetMiddleware:
                     headers.get("content-type", ""),
                     headers.get("content-language", ""),
                 )
-            _cache_headers(headers, authenticated)
+            _cache_headers(headers, authenticated, private_only)
             tag = headers.get("etag")
             if tag is not None and if_none_match is not None and none_match(if_none_match, tag):
                 not_modified = True
-                await self._not_modified(send, {**start, "headers": headers.raw}, authenticated)
+                await self._not_modified(
+                    send, {**start, "headers": headers.raw}, authenticated, private_only
+                )
                 return
             await send({**start, "headers": headers.raw})
             await send(message)
@@ -152,21 +163,31 @@ class ConditionalGetMiddleware:
                 raise
 
     @staticmethod
-    async def _not_modified(send: Send, start: Message, authenticated: bool) -> None:
+    async def _not_modified(
+        send: Send, start: Message, authenticated: bool, private_only: bool
+    ) -> None:
         """A 304 for ``start``'s 200: its headers but those of a body, and no body."""
         headers = MutableHeaders(raw=list(start.get("headers", [])))
-        _cache_headers(headers, authenticated)
+        _cache_headers(headers, authenticated, private_only)
         for name in _BODY_HEADERS:
             del headers[name]
         await send({**start, "status": 304, "headers": headers.raw})
         await send({"type": "http.response.body", "body": b""})
 
 
-def _cache_headers(headers: MutableHeaders, authenticated: bool) -> None:
-    """``Cache-Control`` (unless the route set its own) and ``Vary: Authorization``."""
+def _cache_headers(headers: MutableHeaders, authenticated: bool, private_only: bool) -> None:
+    """``Cache-Control`` (unless the route set its own, made ``private`` for a read of
+    ``private_only``) and ``Vary: Authorization, Consistency-Token``."""
     if "cache-control" not in headers:
         headers["Cache-Control"] = "no-cache, " + ("private" if authenticated else "public")
-    _add_vary(headers, "Authorization")
+    elif private_only:
+        directives = [
+            directive.strip()
+            for directive in headers["cache-control"].split(",")
+            if directive.strip() and directive.strip().lower() not in {"public", "private"}
+        ]
+        headers["Cache-Control"] = ", ".join([*directives, "private"])
+    _add_vary(headers, "Authorization", CONSISTENCY_HEADER)
 
 
 def _route_path(scope: Scope) -> str:

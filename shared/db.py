@@ -7,12 +7,16 @@ What else must commit with the request's change (an ``Idempotency-Key`` claim) r
 
 Each ``Database`` has a session class of its own, on which its listeners are registered (the
 audit log's, ``shared.audit``): they never reach the sessions of another ``Database``.
+
+An API's ``Database`` may have hot standbys (``shared.replicas``): the request's session of a
+``GET`` or ``HEAD`` is then one of a replica's, chosen once per request.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping
+from collections.abc import AsyncIterator, Awaitable, Callable, MutableMapping, Sequence
+from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Final
 
@@ -33,7 +37,15 @@ from sqlalchemy.pool import ConnectionPoolEntry, PoolProxiedConnection
 from sqlalchemy.util import await_
 
 from shared.audit import audit_sessions
-from shared.settings import Settings
+from shared.replicas import (
+    Replica,
+    ReplicaMetrics,
+    ReplicaSet,
+    read_target,
+    replica_failed,
+    replica_name,
+)
+from shared.settings import Settings, to_asyncpg_url
 
 NAMING_CONVENTION: dict[str, str] = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -78,17 +90,19 @@ def _json_dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
-def create_engine(settings: Settings, *, application_name: str) -> AsyncEngine:
+def create_engine(
+    settings: Settings, *, application_name: str, url: str | None = None
+) -> AsyncEngine:
     """An engine for the configured database, with orjson for JSONB and bounded waits.
 
     A request never waits on PostgreSQL without a limit: opening a connection is bounded by
     ``db_connect_timeout_seconds`` (asyncpg's ``timeout``), waiting for a free one by
     ``db_pool_timeout_seconds``, testing a pooled one before lending it by the connect
     limit again (``_ping_on_checkout``), and each statement by the server's
-    ``statement_timeout``.
+    ``statement_timeout``. ``url``: another server's (a replica's) than ``database_url``.
     """
     engine = create_async_engine(
-        settings.async_database_url,
+        settings.async_database_url if url is None else to_asyncpg_url(url),
         pool_size=settings.db_pool_size,
         max_overflow=settings.db_max_overflow,
         pool_timeout=settings.db_pool_timeout_seconds,
@@ -129,9 +143,16 @@ def _ping_on_checkout(engine: AsyncEngine, *, timeout: float) -> None:
         connection: asyncpg.Connection = record.driver_connection
         try:
             await_(asyncio.wait_for(connection.fetchrow(";"), timeout))
-        except (OSError, asyncpg.PostgresError, asyncpg.InterfaceError) as error:
+        except (
+            OSError,
+            asyncpg.PostgresError,
+            asyncpg.InterfaceError,
+            asyncpg.InternalClientError,
+        ) as error:
             # TimeoutError is an OSError. Closed at once: the pool's own close would wait for
-            # a server that may not answer. The pool then opens another connection.
+            # a server that may not answer. The pool then opens another connection. An
+            # InternalClientError ("another operation is in progress") is a connection the
+            # server dropped in the middle of a statement: no longer usable either.
             connection.terminate()
             raise InvalidatePoolError(f"pooled connection failed its test: {error!r}") from error
         except BaseException:
@@ -149,7 +170,16 @@ class Database:
     in that schema's log (``shared.audit``).
     """
 
-    def __init__(self, engine: AsyncEngine, *, audit: bool = True) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        audit: bool = True,
+        replicas: Sequence[tuple[str, AsyncEngine]] = (),
+        replica_metrics: ReplicaMetrics | None = None,
+        replica_wait_seconds: float = 0.25,
+        replica_check_seconds: float = 1.0,
+    ) -> None:
         self.engine = engine
 
         class DatabaseSession(Session):
@@ -162,15 +192,57 @@ class Database:
         self.sessionmaker = self.sessions(engine)
         #: Sessions whose statements each commit on their own (no BEGIN / COMMIT round trips),
         #: on the same pool: for reads of one statement (``ReadSessionDep``).
-        self.read_sessionmaker = self.sessions(
-            engine.execution_options(isolation_level="AUTOCOMMIT")
+        self.read_sessionmaker = self._read_sessions(engine)
+        #: The hot standbys GETs read from, if any (``shared.replicas``).
+        self.replicas: ReplicaSet | None = (
+            ReplicaSet(
+                [
+                    Replica(name, replica, self.sessions(replica), self._read_sessions(replica))
+                    for name, replica in replicas
+                ],
+                metrics=replica_metrics,
+                wait_seconds=replica_wait_seconds,
+                check_seconds=replica_check_seconds,
+            )
+            if replicas
+            else None
         )
 
     @classmethod
     def from_settings(
-        cls, settings: Settings, *, application_name: str, audit: bool = True
+        cls,
+        settings: Settings,
+        *,
+        application_name: str,
+        audit: bool = True,
+        replica_metrics: ReplicaMetrics | None = None,
     ) -> Database:
-        return cls(create_engine(settings, application_name=application_name), audit=audit)
+        """The configured database; with ``replica_metrics`` (an API's), with the replicas of
+        ``database_read_urls`` too."""
+        replicas = (
+            [
+                (
+                    replica_name(url),
+                    create_engine(settings, application_name=application_name, url=url),
+                )
+                for url in settings.database_read_urls
+            ]
+            if replica_metrics is not None
+            else []
+        )
+        return cls(
+            create_engine(settings, application_name=application_name),
+            audit=audit,
+            replicas=replicas,
+            replica_metrics=replica_metrics,
+            replica_wait_seconds=settings.db_replica_wait_ms / 1000,
+            replica_check_seconds=settings.db_replica_check_seconds,
+        )
+
+    def _read_sessions(self, engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+        """Sessions whose statements each commit on their own (no BEGIN / COMMIT round
+        trips), on ``engine``'s pool: for reads of one statement (``ReadSessionDep``)."""
+        return self.sessions(engine.execution_options(isolation_level="AUTOCOMMIT"))
 
     def sessions(
         self, bind: AsyncEngine | AsyncConnection, **options: Any
@@ -182,6 +254,8 @@ class Database:
         return async_sessionmaker(bind, sync_session_class=self.session_class, **options)
 
     async def dispose(self) -> None:
+        if self.replicas is not None:
+            await self.replicas.dispose()
         await self.engine.dispose()
 
 
@@ -208,9 +282,12 @@ async def _before_commit(scope: MutableMapping[str, Any], session: AsyncSession)
 
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, committed when the handler returns
-    (after the request's ``on_before_commit`` callbacks), rolled back if either raises."""
+    (after the request's ``on_before_commit`` callbacks), rolled back if either raises. A
+    ``GET``'s is a replica's when there are replicas (``shared.replicas``)."""
     database: Database = request.app.state.database
-    async with database.sessionmaker() as session:
+    replica = await read_target(request.scope, database.replicas)
+    sessionmaker = database.sessionmaker if replica is None else replica.sessionmaker
+    async with _replica_failures(request, replica), sessionmaker() as session:
         try:
             yield session
             await _before_commit(request.scope, session)
@@ -218,6 +295,19 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
             await session.rollback()
             raise
         await session.commit()
+
+
+@asynccontextmanager
+async def _replica_failures(request: Request, replica: Replica | None) -> AsyncIterator[None]:
+    """What fails in a replica's session (a statement, the commit, the rollback, closing it)
+    is reported to ``shared.replicas``: the read is run again on the primary."""
+    try:
+        yield
+    except BaseException as error:
+        replicas = request.app.state.database.replicas
+        if replica is not None and replicas is not None:
+            replica_failed(request.scope, replicas, replica, error)
+        raise
 
 
 #: The request's session. ``scope="function"`` commits before the response is sent, so a
@@ -231,8 +321,18 @@ async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:
     round trip per request; a handler that writes, or reads what must agree across several
     statements, takes ``SessionDep``."""
     database: Database = request.app.state.database
-    async with database.read_sessionmaker() as session:
+    replica = await read_target(request.scope, database.replicas)
+    sessionmaker = database.read_sessionmaker if replica is None else replica.read_sessionmaker
+    async with _replica_failures(request, replica), sessionmaker() as session:
         yield session
+
+
+async def request_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The sessions of the database the request reads from (its replica's, for a ``GET`` when
+    there are replicas): for reads that outlive its session, such as a streamed export's."""
+    database: Database = request.app.state.database
+    replica = await read_target(request.scope, database.replicas)
+    return database.sessionmaker if replica is None else replica.sessionmaker
 
 
 ReadSessionDep = Annotated[AsyncSession, Depends(get_read_session, scope="function")]

@@ -33,6 +33,7 @@ from shared.idempotency import MAX_KEY_LENGTH, REPLAYED_HEADER
 from shared.openapi_examples import example_of
 from shared.pagination import page_params
 from shared.rate_limit import WRITE_METHODS
+from shared.replicas import CONSISTENCY_HEADER
 from shared.routing import api_routes
 from shared.settings import Environment, Settings
 from shared.text import TEXT_NOT_BLANK_PATTERN, TEXT_PATTERN
@@ -73,6 +74,17 @@ _IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     },
 }
 
+#: Every read may wait for the caller's own write (``shared.replicas``).
+_CONSISTENCY_TOKEN_PARAMETER: dict[str, Any] = {
+    "name": CONSISTENCY_HEADER,
+    "in": "header",
+    "required": False,
+    "description": "The `Consistency-Token` a write of yours answered: the read then shows "
+    "that write (it waits up to 250 ms for a read replica to have it, or is served by the "
+    "primary). Without it a read may lag writes by as much as the replicas do. The answer "
+    "is then `private`.",
+    "schema": {"type": "string", "pattern": "^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$"},
+}
 
 #: The response headers the platform sends, documented once (``components.headers``) and
 #: referred to from every response that can carry them.
@@ -92,13 +104,14 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     },
     "Cache-Control": {
         "description": "`no-cache` (caches revalidate every time, with `If-None-Match`), "
-        "`public` for anonymous reads and `private` when a token was sent.",
+        "`public` for anonymous reads and `private` when a token or a `Consistency-Token` "
+        "was sent.",
         "schema": {"type": "string"},
     },
     "Vary": {
-        "description": "The request headers the answer depends on: `Authorization` on every "
-        "read, `Accept-Language` where texts are translated, `Accept` where formats are "
-        "negotiated.",
+        "description": "The request headers the answer depends on: `Authorization` and "
+        "`Consistency-Token` on every read, `Accept-Language` where texts are translated, "
+        "`Accept` where formats are negotiated.",
         "schema": {"type": "string"},
     },
     "Link": {
@@ -130,6 +143,11 @@ RESPONSE_HEADERS: dict[str, dict[str, Any]] = {
     "RateLimit-Reset": {
         "description": "Seconds until the window starts again.",
         "schema": {"type": "string", "pattern": "^[0-9]+$"},
+    },
+    CONSISTENCY_HEADER: {
+        "description": "Where the write left the database: send it back in "
+        "`Consistency-Token` on the reads that must show it.",
+        "schema": {"type": "string", "pattern": "^[0-9A-F]{1,8}/[0-9A-F]{1,8}$"},
     },
     REPLAYED_HEADER: {
         "description": "`true` when this is the stored response of an earlier request with "
@@ -356,6 +374,8 @@ def _document_responses(
             names.append("Retry-After")
         if method.upper() in WRITE_METHODS:
             names += _RATE_LIMIT_HEADERS
+            if status.startswith("2"):
+                names.append(CONSISTENCY_HEADER)
         if method == "post":
             names.append(REPLAYED_HEADER)
         documented = response.setdefault("headers", {})
@@ -556,6 +576,10 @@ def install_openapi(
                 if method == "post":
                     operation.setdefault("parameters", []).append(_IDEMPOTENCY_KEY_PARAMETER)
                     responses.setdefault("409", {})
+                if method == "get":
+                    # A Consistency-Token that is no token is a 400 (shared.replicas).
+                    operation.setdefault("parameters", []).append(_CONSISTENCY_TOKEN_PARAMETER)
+                    responses.setdefault("400", {})
                 for status in _ALWAYS:
                     responses.setdefault(status, {})
                 if (path, method) in validating:

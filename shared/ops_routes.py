@@ -94,7 +94,8 @@ def ops_router() -> APIRouter:
         "/readyz",
         summary="PostgreSQL and Redis are reachable",
         response_model=Readiness,
-        response_description="PostgreSQL and Redis answered; `checks` gives each one's state.",
+        response_description="PostgreSQL and Redis answered; `checks` gives each one's state. "
+        "`status` is `degraded` when a read replica is down (its reads go to the primary).",
         responses={503: {"description": "A dependency is down; `checks` says which"}},
     )
     async def readyz(request: Request) -> Response:

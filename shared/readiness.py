@@ -2,7 +2,9 @@
 
 The APIs (``shared.app``) and the worker's operations server (``services.worker.operations``)
 answer the same way: 200 with ``checks`` when every dependency answers, else a 503 problem
-naming what is down, with ``Retry-After``.
+naming what is down, with ``Retry-After``. A read replica that is down (``shared.replicas``)
+does not take the process out of service: its reads go to the primary, and the answer is a
+200 whose ``status`` is ``degraded``, its check naming the replica.
 """
 
 from __future__ import annotations
@@ -19,6 +21,9 @@ from starlette.responses import Response
 from shared.db import Database
 from shared.errors import ServiceUnavailable, render_problem
 from shared.problem_handlers import RETRY_LATER
+
+#: The check of a replica is named so: ``postgresql replica db-2:5432/mc2cm``.
+REPLICA_CHECK_PREFIX = "postgresql replica "
 
 #: Each dependency answers within this or is reported down: a probe never waits for the
 #: engine's own (longer) connect and pool timeouts.
@@ -48,14 +53,26 @@ async def check_dependencies(database: Database, redis: Redis | None) -> dict[st
     probes: list[tuple[str, Callable[[], Awaitable[Any]]]] = [("postgresql", ping_database)]
     if redis is not None:
         probes.append(("redis", redis.ping))
-    return dict(await asyncio.gather(*(_check(name, probe) for name, probe in probes)))
+    checks = dict(await asyncio.gather(*(_check(name, probe) for name, probe in probes)))
+    if database.replicas is not None:
+        # As the last check of each found it (each is checked every few seconds): a replica
+        # found down has its reads on the primary until then.
+        for replica in database.replicas.replicas:
+            checks[REPLICA_CHECK_PREFIX + replica.name] = (
+                "ok" if replica.up else f"down: {replica.problem}"
+            )
+    return checks
 
 
 def readiness_response(checks: Mapping[str, str], *, instance: str) -> Response:
-    """200 with the checks when every one is ``ok``; otherwise a 503 problem naming the rest."""
-    if all(state == "ok" for state in checks.values()):
+    """200 with the checks when every one is ``ok`` (``degraded`` when only replicas are
+    down); otherwise a 503 problem naming the rest."""
+    down_names = [name for name, state in checks.items() if state != "ok"]
+    if all(name.startswith(REPLICA_CHECK_PREFIX) for name in down_names):
         return Response(
-            Readiness(status="ok", checks=dict(checks)).model_dump_json(),
+            Readiness(
+                status="degraded" if down_names else "ok", checks=dict(checks)
+            ).model_dump_json(),
             media_type="application/json",
         )
     down = ", ".join(f"{name} {state}" for name, state in checks.items() if state != "ok")

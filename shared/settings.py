@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import json
 import os
 import re
 from dataclasses import dataclass
@@ -10,7 +11,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from shared.text import SINGLE_LINE
 
@@ -100,6 +101,15 @@ class Settings(BaseSettings):
     db_connect_timeout_seconds: float = Field(default=5, gt=0)
     #: Wait for a free connection of the pool before a request answers 503.
     db_pool_timeout_seconds: float = Field(default=5, gt=0)
+    #: Hot standbys the APIs read from (``shared.replicas``): URLs separated by commas (or a
+    #: JSON list), none by default. GETs and HEADs run on one of them; writes, reads of a
+    #: write and the worker run on ``database_url``.
+    database_read_urls: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    #: How long a read that carries a ``Consistency-Token`` waits for its replica to replay
+    #: that write before the primary answers it instead.
+    db_replica_wait_ms: int = Field(default=250, ge=0, le=10_000)
+    #: Seconds between two checks of each replica (up or down, and its lag).
+    db_replica_check_seconds: float = Field(default=1, gt=0, le=300)
 
     # Authentication: HS256 tokens signed with `jwt_secret`, RS256 tokens verified by `jwks_url`.
     jwt_secret: SecretStr | None = None
@@ -234,6 +244,23 @@ class Settings(BaseSettings):
     #: Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or "*").
     forwarded_allow_ips: str = "127.0.0.1"
     cors_origins: list[str] = Field(default_factory=list)
+
+    @field_validator("database_read_urls", mode="before")
+    @classmethod
+    def _read_urls(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = value.strip()
+            if value.startswith("["):
+                return json.loads(value)
+            return [url.strip() for url in value.split(",") if url.strip()]
+        return value
+
+    @field_validator("database_read_urls")
+    @classmethod
+    def _postgresql_urls(cls, urls: list[str]) -> list[str]:
+        for url in urls:
+            to_asyncpg_url(url)  # a URL of another kind, or none, is refused here
+        return urls
 
     @field_validator("rate_limit_writes", "rate_limit_imports")
     @classmethod

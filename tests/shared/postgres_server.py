@@ -1,5 +1,6 @@
 """A PostgreSQL server of the test's own, which the test can stop, freeze and start again on
-one port: the binaries the ``pgserver`` package ships, in a temporary directory.
+one port: the binaries the ``pgserver`` package ships, in a temporary directory. It may be a
+hot standby of another (``standby_of``): a base backup of it that streams its WAL.
 
 PostgreSQL refuses to run as root (as the tests do on CI); then the server runs as the
 ``postgres`` system user, or ``nobody`` where there is none.
@@ -41,7 +42,7 @@ class PostgresServer:
     """``postgres`` on 127.0.0.1 and a free port, with ``fsync`` off (a test's data need not
     survive a power cut); ``close()`` stops it and removes its files."""
 
-    def __init__(self) -> None:
+    def __init__(self, *, standby_of: PostgresServer | None = None) -> None:
         self.user = _server_user()
         # Not under pytest's tmp_path: its directories are private to root.
         self.directory = Path(tempfile.mkdtemp(prefix="mc2cm-pg-"))
@@ -51,7 +52,17 @@ class PostgresServer:
         self.process: subprocess.Popen[bytes] | None = None
         if self.user is not None:
             shutil.chown(self.directory, user=self.user)
-        self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "utf8")
+        if standby_of is None:
+            self._run("initdb", "-D", str(self.data), "-A", "trust", "-U", "postgres", "-E", "utf8")
+        else:
+            # A copy of the running primary, set to follow it (-R: standby.signal and
+            # primary_conninfo), its WAL streamed during the copy (initdb's defaults allow
+            # replication connections from this host, without a password).
+            self._run(
+                "pg_basebackup",
+                *("-h", HOST, "-p", str(standby_of.port), "-U", "postgres"),
+                *("-D", str(self.data), "-R", "-X", "stream", "-c", "fast"),
+            )
 
     @property
     def url(self) -> str:

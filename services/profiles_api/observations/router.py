@@ -22,7 +22,7 @@ from services.profiles_api.observations.schemas import (
 from services.profiles_api.sdmx.export import MEDIA_TYPE as SDMX_CSV
 from shared.auth import CurrentPrincipal
 from shared.contracts.themes import Theme
-from shared.db import ReadSessionDep, SessionDep
+from shared.db import ReadSessionDep, SessionDep, request_sessionmaker
 from shared.errors import invalid
 from shared.openapi import problem_responses
 from shared.pagination import Page, PageDep, build_page, page_response
@@ -167,7 +167,7 @@ async def list_observations(
         await service.check_export_size(session, criteria, export.max_theme_rows)
         tag = await service.export_etag(session, reader, criteria, export.content_type)
         batches = await service.export_observations(
-            session, request.app.state.database.sessionmaker, reader, criteria
+            session, await request_sessionmaker(request), reader, criteria
         )
         writer = await export.writer(session)
         return StreamingResponse(
