@@ -38,6 +38,8 @@ from sqlalchemy.util import await_
 
 from shared.audit import audit_sessions
 from shared.replicas import (
+    PRIMARY,
+    TARGET_SCOPE_KEY,
     Replica,
     ReplicaMetrics,
     ReplicaSet,
@@ -284,6 +286,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """FastAPI dependency: one session per request, committed when the handler returns
     (after the request's ``on_before_commit`` callbacks), rolled back if either raises. A
     ``GET``'s is a replica's when there are replicas (``shared.replicas``)."""
+    async with _request_transaction(request) as session:
+        yield session
+
+
+async def get_primary_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: ``get_session``'s, on the primary for a ``GET`` too: for a read
+    that may write (one that asks the worker for something it lacks)."""
+    request.scope[TARGET_SCOPE_KEY] = PRIMARY
+    async with _request_transaction(request) as session:
+        yield session
+
+
+@asynccontextmanager
+async def _request_transaction(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
     replica = await read_target(request.scope, database.replicas)
     sessionmaker = database.sessionmaker if replica is None else replica.sessionmaker
@@ -313,6 +329,8 @@ async def _replica_failures(request: Request, replica: Replica | None) -> AsyncI
 #: The request's session. ``scope="function"`` commits before the response is sent, so a
 #: failed commit reaches the caller as an error rather than after a 2xx.
 SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+#: The request's session, on the primary whatever the method (``get_primary_session``).
+PrimarySessionDep = Annotated[AsyncSession, Depends(get_primary_session, scope="function")]
 
 
 async def get_read_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -17,7 +17,7 @@ from services.profiles_api.reports import service
 from services.profiles_api.reports.labels import report_language
 from services.profiles_api.reports.requests import queue_of
 from services.profiles_api.reports.service import RETRY_AFTER_SECONDS
-from shared.db import SessionDep
+from shared.db import PrimarySessionDep, SessionDep
 from shared.errors import invalid
 from shared.i18n import LANGUAGE_TAG_PATTERN, Languages, LanguagesDep
 from shared.negotiation import preferred_media_type
@@ -273,7 +273,7 @@ async def _pdf(request: Request, session: AsyncSession, edition_id: str, languag
 async def get_edition_report(
     edition_id: EditionIdPath,
     request: Request,
-    session: SessionDep,
+    session: PrimarySessionDep,  # asks the worker for a PDF it lacks: a write
     languages: LanguagesDep,
     lang: LangQuery = None,
     accept: Annotated[str | None, Header(include_in_schema=False)] = None,
@@ -321,7 +321,7 @@ async def get_edition_report_html(
 async def get_edition_report_pdf(
     edition_id: EditionIdPath,
     request: Request,
-    session: SessionDep,
+    session: PrimarySessionDep,  # asks the worker for a PDF it lacks: a write
     languages: LanguagesDep,
     lang: LangQuery = None,
 ) -> Response:
