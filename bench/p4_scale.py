@@ -13,12 +13,13 @@ the 40 rows of a series lie on 40 different pages of the table: the large table 
 real one would be, not in the order of the series. Indexes and foreign keys are built after
 the load (as the migrations define them), then ``VACUUM ANALYZE``.
 
-    .venv/bin/python -m bench.p4_scale [--quick | --huge]
+    .venv/bin/python -m bench.p4_scale [--quick | --huge [--huge-rows N]]
 
 Figure: median latency at the large size ÷ median at the small size (target ≤ 1.5).
 
-``--huge`` (one-off, not in ``make bench``): 20,000,000 observations against 10,000, with 1,000
-cities in both catalogues (a city x indicator pair has one series). Besides the series
+``--huge`` (one-off, not in ``make bench``): 20,000,000 observations (``--huge-rows``: more, in
+steps of 20,000) against 10,000, with one city in both catalogues for each 20,000 rows (a
+city x indicator pair has one series). Besides the series
 figure it reports the load's phases, the disk the observations (every partition, with
 indexes) and the database take, and the full aggregate recompute at each size: every
 indicator of the catalogue recomputed by the platform's service code, each in its own
@@ -66,8 +67,10 @@ SMALL = 10_000
 LARGE = 10_000_000
 LARGE_QUICK = 1_000_000
 HUGE = 20_000_000
-#: Cities of the huge size's catalogue: one series per city x indicator pair.
-HUGE_CITIES = HUGE // (INDICATORS * PERIODS)
+#: Rows a city of the huge catalogue adds: one series for each indicator.
+ROWS_PER_CITY = INDICATORS * PERIODS
+#: City codes are C0000 to C9999.
+MAX_CITIES = 10_000
 SECRET = "bench-p4-secret-" + "x" * 40
 
 
@@ -416,13 +419,20 @@ def _gib(size: int) -> str:
 
 
 def measure(
-    env: BenchEnv, quick: bool, *, scattered: bool = False, huge: bool = False
+    env: BenchEnv,
+    quick: bool,
+    *,
+    scattered: bool = False,
+    huge: bool = False,
+    huge_rows: int = HUGE,
 ) -> list[Figure]:
     """P4 at 10,000 against 10,000,000 observations (quick: 1,000,000); ``huge``: against
     20,000,000, with the load, the disk and the full aggregate recompute at both sizes."""
     warmup, requests = (30, 200) if quick and not huge else (50, 400)
-    sizes = [SMALL, HUGE if huge else LARGE_QUICK if quick else LARGE]
-    cities = HUGE_CITIES if huge else CITIES
+    sizes = [SMALL, huge_rows if huge else LARGE_QUICK if quick else LARGE]
+    cities = huge_rows // ROWS_PER_CITY if huge else CITIES
+    if huge and (huge_rows % ROWS_PER_CITY or not 1 <= cities < MAX_CITIES):
+        raise ValueError(f"huge rows: a multiple of {ROWS_PER_CITY:,}, under {MAX_CITIES:,} cities")
     disks: list[tuple[int, int]] = []
     recomputes: list[Recompute] = []
 
@@ -528,13 +538,24 @@ def main() -> None:
         help=f"one-off: {HUGE:,} rows, with the load, disk and full aggregate recompute",
     )
     parser.add_argument(
+        "--huge-rows", type=int, metavar="N", help=f"--huge with N rows (default {HUGE:,})"
+    )
+    parser.add_argument(
         "--scattered",
         action="store_true",
         help="rows in import order (a series on 40 pages); slower to index",
     )
     args = parser.parse_args()
     with bench_env() as env:
-        print_figures(measure(env, args.quick, scattered=args.scattered, huge=args.huge))
+        print_figures(
+            measure(
+                env,
+                args.quick,
+                scattered=args.scattered,
+                huge=args.huge or args.huge_rows is not None,
+                huge_rows=args.huge_rows or HUGE,
+            )
+        )
 
 
 if __name__ == "__main__":
