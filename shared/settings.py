@@ -241,6 +241,10 @@ class Settings(BaseSettings):
     #: by default, as a container's probes and scrapers come from outside it; port 0 turns it off.
     metrics_host: str = "0.0.0.0"
     metrics_port: int = Field(default=9100, ge=0, le=65535)
+    #: Where each process sends its traces over OTLP/HTTP (``http://collector:4318``; the
+    #: ``/v1/traces`` path is added). Unset, nothing is traced: no instrumentation is
+    #: installed and nothing is exported (``shared.tracing``).
+    otlp_endpoint: str | None = None
     #: Proxies whose X-Forwarded-For/-Proto headers are believed (comma-separated, or "*").
     forwarded_allow_ips: str = "127.0.0.1"
     cors_origins: list[str] = Field(default_factory=list)
