@@ -144,6 +144,9 @@ class AggregationRequest(Base):
     due_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     # The first change waiting for this recomputation (kept while later ones push due_at).
     requested_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    # The periods the waiting changes touched; null for all of them (a change of the
+    # catalogue, a city moved to another region, a request from before periods were kept).
+    periods: Mapped[list[str] | None] = mapped_column(ARRAY(String(10)))
 
 
 class AggregationRun(Base):

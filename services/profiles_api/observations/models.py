@@ -14,6 +14,7 @@ from sqlalchemy import (
     ForeignKey,
     Identity,
     Index,
+    SmallInteger,
     String,
     Table,
     Text,
@@ -60,6 +61,19 @@ class Observation(KnownById, Timestamped, Base):
         ),
         Index("ix_observation_series", "city_code", "indicator_code", "period_start", "id"),
         Index("ix_observation_indicator_period", "indicator_code", "period_start"),
+        # An indicator's values in the order the preferred one is chosen (aggregates).
+        Index(
+            "ix_observation_preference",
+            "indicator_code",
+            "period",
+            "scope",
+            "disaggregation",
+            "city_code",
+            "reliability_rank",
+            text("updated_at DESC"),
+            text("id DESC"),
+            postgresql_where=text("value IS NOT NULL"),
+        ),
         {**distribution(DISTRIBUTED), "postgresql_partition_by": PARTITION_BY},
     )
 
@@ -80,6 +94,10 @@ class Observation(KnownById, Timestamped, Base):
     value_high: Mapped[float | None]
     obs_status: Mapped[ObsStatus] = mapped_column(StrEnumColumn(ObsStatus, 1), server_default="A")
     source_id: Mapped[int] = mapped_column(ForeignKey("source.id", ondelete="RESTRICT"), index=True)
+    # The source's reliability_rank, kept here so that an index gives the preference order:
+    # set by the writer, by a trigger for rows inserted without it, and on the source's
+    # change of rank (migration 0015).
+    reliability_rank: Mapped[int] = mapped_column(SmallInteger)
     note: Mapped[str | None] = mapped_column(Text)
     updated_by: Mapped[str | None] = mapped_column(String(200))
 

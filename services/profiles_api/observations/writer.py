@@ -56,7 +56,9 @@ _KEY = "city_code, indicator_code, period, scope, disaggregation"
 
 _UPSERT = """
 WITH incoming AS (
-    SELECT s.*, m.source_id FROM {staging} s JOIN {source_map} m USING (source_key)
+    SELECT s.*, m.source_id, src.reliability_rank
+    FROM {staging} s JOIN {source_map} m USING (source_key)
+    JOIN profiles.source src ON src.id = m.source_id
 ),
 previous AS (
     SELECT o.id, o.value, o.value_low, o.value_high, o.obs_status, o.note
@@ -66,10 +68,12 @@ previous AS (
 upserted AS (
     INSERT INTO profiles.observation AS o (
         city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
-        dimensions, value, value_low, value_high, obs_status, source_id, note, updated_by
+        dimensions, value, value_low, value_high, obs_status, source_id, reliability_rank,
+        note, updated_by
     )
     SELECT city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
-           dimensions, value, value_low, value_high, obs_status, source_id, note, :actor
+           dimensions, value, value_low, value_high, obs_status, source_id, reliability_rank,
+           note, :actor
     FROM incoming
     ORDER BY row_no
     ON CONFLICT ON CONSTRAINT uq_observation_key DO UPDATE SET
@@ -331,6 +335,14 @@ class ObservationBatch:
     ) -> None:
         """Upsert the staged rows, keep their history and announce what changed."""
         await self.lock_cities()
+        # The sources' ranks copied into the rows stay as they are until this commits: a
+        # change of rank waits, then updates these rows too (``sources.service``).
+        await self.session.execute(
+            text(
+                "SELECT 1 FROM profiles.source WHERE id IN "
+                f"(SELECT source_id FROM {self.source_map}) ORDER BY id FOR SHARE"
+            )
+        )
         # Sorting and hashing a large batch in memory rather than in temporary files.
         await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
         rows = await self.session.execute(

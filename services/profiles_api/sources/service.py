@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Sequence
 
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.sources.models import Source
@@ -79,7 +80,23 @@ async def update_source(
     for field, value in changes.items():
         setattr(source, field, value.value if isinstance(value, enum.Enum) else value)
     await SourceRepository.from_session(session).save_changes(source, resource="source")
+    if "reliability_rank" in changes:
+        await _copy_rank_to_observations(session, source)
     return source
+
+
+async def _copy_rank_to_observations(session: AsyncSession, source: Source) -> None:
+    """Give the source's observations its new rank, which they keep a copy of (the order in
+    which aggregates choose a city's value). After the source's own UPDATE: a writer holding
+    the source (``FOR SHARE``) has committed its rows by then, so they are updated too. Their
+    ``updated_at`` stays: their values did not change."""
+    await session.execute(
+        text(
+            "UPDATE profiles.observation SET reliability_rank = :rank "
+            "WHERE source_id = :source_id AND reliability_rank <> :rank"
+        ),
+        {"rank": source.reliability_rank, "source_id": source.id},
+    )
 
 
 async def delete_source(
