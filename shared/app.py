@@ -31,6 +31,7 @@ from shared.request_checks import authenticated_first, no_nul_in_url, one_value_
 from shared.root_path import RootPathMiddleware
 from shared.routing import MethodNotAllowedMiddleware, check_route_order
 from shared.settings import Settings
+from shared.tracing import instrument_app, instrument_database, start_tracing
 
 
 def _lifespan(
@@ -44,6 +45,7 @@ def _lifespan(
             settings, application_name=service, replica_metrics=app.state.replica_metrics
         )
         app.state.database = database
+        instrument_database(database, app.state.tracer_provider)
         app.state.redis = (
             aioredis.Redis.from_url(settings.redis_url) if settings.redis_url else None
         )
@@ -186,4 +188,8 @@ def create_service_app(
     if settings.root_path:
         app.add_middleware(RootPathMiddleware, root_path=settings.root_path)
     app.add_middleware(RequestContextMiddleware, metrics=app.state.metrics)
+    # Traced only with MC2CM_OTLP_ENDPOINT (shared.tracing): a span around everything above.
+    app.state.tracer_provider = start_tracing(settings, service)
+    if app.state.tracer_provider is not None:
+        instrument_app(app, app.state.tracer_provider)
     return app

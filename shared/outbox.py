@@ -5,7 +5,9 @@ event to the current session and asks PostgreSQL to notify the relay when the tr
 commits (``NOTIFY`` is transactional: a rolled-back change wakes nobody). The worker's relay
 sets ``relayed_at`` when it has enqueued the event's job, the job sets ``handled_at`` when every
 handler has run; a row relayed long ago and still unhandled is enqueued again. The envelope
-records the id of the request (or job) that wrote it, which the relay hands to the event's job.
+records the id of the request (or job) that wrote it, which the relay hands to the event's job,
+and, when the process traces, the W3C ``traceparent`` of the span that wrote it, which the relay
+and the job continue (``shared.tracing``).
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from shared.contracts.events import EventPayload, OutboxEvent
 from shared.distribution import LOCAL, distribution
 from shared.observability import request_id_var
+from shared.tracing import current_traceparent
 
 #: The channel the relay listens on; the payload is the schema that has new rows.
 OUTBOX_CHANNEL = "mc2cm_outbox"
@@ -76,7 +79,11 @@ class OutboxWriter:
     ) -> OutboxEvent:
         """Write ``payload`` as an event; it commits or rolls back with the change."""
         event = OutboxEvent.wrap(
-            payload, source=self.source, actor=actor, request_id=request_id_var.get()
+            payload,
+            source=self.source,
+            actor=actor,
+            request_id=request_id_var.get(),
+            traceparent=current_traceparent(),
         )
         await session.execute(
             insert(self.table).values(
@@ -84,7 +91,7 @@ class OutboxWriter:
                 type=event.type,
                 occurred_at=event.occurred_at,
                 actor=event.actor,
-                envelope=event.model_dump(mode="json"),
+                envelope=event.stored(),
             )
         )
         await session.execute(select(func.pg_notify(OUTBOX_CHANNEL, self.table.schema or "public")))

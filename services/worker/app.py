@@ -34,6 +34,7 @@ from services.worker.relay import run_relay, sweep_outbox
 from services.worker.smtp import SmtpConnections
 from shared.db import Database
 from shared.settings import Settings
+from shared.tracing import instrument_database, start_tracing
 
 log = logging.getLogger(__name__)
 
@@ -109,6 +110,8 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
     """The database and Redis pool of a worker process, closed on exit."""
     assert settings.redis_url is not None
     database = Database.from_settings(settings, application_name=f"mc2cm-{name}")
+    # Traced only with MC2CM_OTLP_ENDPOINT (shared.tracing).
+    instrument_database(database, start_tracing(settings, name))
     redis = redis_client(settings.redis_url, settings.queue_name)
     smtp = SmtpConnections(settings)
     context = WorkerContext(

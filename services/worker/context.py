@@ -23,6 +23,7 @@ from shared.jobs import (
 )
 from shared.observability import request_id_var
 from shared.settings import Settings
+from shared.tracing import TRACEPARENT_KEYWORD, current_traceparent
 
 
 @dataclass(frozen=True)
@@ -49,11 +50,16 @@ class WorkerContext:
         """Enqueue ``function`` on the worker's queue; ``False`` when a job of that id exists.
 
         The job runs with ``request_id`` as its request id, by default the one in effect (the
-        request's or job's that enqueues it), so its logs name the request it descends from.
+        request's or job's that enqueues it), so its logs name the request it descends from;
+        when the process traces, it continues the trace in effect (``shared.tracing``).
         """
         request_id = request_id or request_id_var.get()
         if request_id is not None:
             options[REQUEST_ID_KEYWORD] = request_id
+        if TRACEPARENT_KEYWORD not in options:
+            traceparent = current_traceparent()
+            if traceparent is not None:
+                options[TRACEPARENT_KEYWORD] = traceparent
         job = await self.redis.enqueue_job(
             function, *args, _queue_name=self.settings.queue_name, **options
         )

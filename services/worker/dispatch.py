@@ -3,7 +3,8 @@
 Handlers come from each domain's ``Tasks`` (its ``tasks.py``), gathered by ``registry.py``.
 A handler that fails makes the job retry with backoff (every handler runs again: they are
 idempotent); after the last try the event stays unhandled and the relay's redelivery sweep
-enqueues it again later.
+enqueues it again later. When the process traces, each handler runs in a span of its own
+inside the job's (``shared.tracing``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sqlalchemy import func, select, update
 from services.worker.context import worker_context
 from services.worker.registry import HANDLERS, OUTBOXES
 from shared.contracts.events import OutboxEvent
+from shared.tracing import span
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,11 @@ async def handle_event(ctx: dict[str, Any], schema: str, event_id: str) -> str:
     handlers = HANDLERS.get(event.type, ())
     try:
         for handler in handlers:
-            await handler(worker, event)
+            with span(
+                f"handle {event.type}",
+                attributes={"mc2cm.handler": f"{handler.__module__}.{handler.__qualname__}"},
+            ):
+                await handler(worker, event)
     except Exception as exc:
         job_try: int = ctx.get("job_try", 1)
         if job_try >= worker.settings.job_max_tries:

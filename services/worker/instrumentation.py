@@ -10,7 +10,9 @@ arq runs each job in a task of its own: it reads the job (``job_deserializer``),
 ``on_job_start``, logs the start, runs the function in a task that inherits the context,
 then logs the end or the failure with its traceback. ``read_job`` and ``enter_job`` set the
 log context at the first two steps, so arq's own lines of the job carry it too. ``instrument``
-wraps each job's function to count its runs.
+wraps each job's function to count its runs and, when the process traces, to run it in a
+consumer span continuing the trace it was enqueued in (the ``_traceparent`` keyword,
+``shared.tracing``).
 """
 
 from __future__ import annotations
@@ -26,13 +28,20 @@ from typing import Any, TypeVar
 from arq import Retry
 from arq.cron import CronJob
 from arq.worker import Function
+from opentelemetry.trace import SpanKind
 
 from services.worker.context import worker_context
 from shared.jobs import REQUEST_ID_KEYWORD
 from shared.observability import JobRef, job_var, request_id_var
+from shared.tracing import TRACEPARENT_KEYWORD, span
 
 #: A cancellation this close to the job's timeout is arq's timeout, not a worker stopping.
 TIMEOUT_MARGIN_SECONDS = 0.05
+
+#: The trace the current task's job continues (``shared.tracing``), from ``read_job`` on.
+_traceparent: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "job_traceparent", default=None
+)
 
 #: The function the current task's job runs, between ``read_job`` and ``enter_job``.
 _function_name: contextvars.ContextVar[str | None] = contextvars.ContextVar(
@@ -49,6 +58,8 @@ def read_job(raw: bytes) -> Any:
     request_id = job["k"].pop(REQUEST_ID_KEYWORD, None)
     if request_id is not None:
         request_id_var.set(str(request_id))
+    traceparent = job["k"].pop(TRACEPARENT_KEYWORD, None)
+    _traceparent.set(str(traceparent) if traceparent is not None else None)
     _function_name.set(job["f"])
     return job
 
@@ -75,7 +86,16 @@ def instrument(definition: JobDefinition, *, default_timeout: float) -> JobDefin
         started = time.perf_counter()
         outcome = "failed"
         try:
-            result = await coroutine(ctx, *args, **kwargs)
+            with span(
+                f"job {name}",
+                traceparent=_traceparent.get(),
+                kind=SpanKind.CONSUMER,
+                attributes={
+                    "mc2cm.job.id": str(ctx.get("job_id")),
+                    "mc2cm.job.try": ctx.get("job_try", 1),
+                },
+            ):
+                result = await coroutine(ctx, *args, **kwargs)
         except Retry:
             outcome = "retry"
             raise

@@ -2,7 +2,9 @@
 
 Each event becomes one ``handle_event`` job whose id is ``outbox:<schema>:<event id>``, so a
 relay that runs twice (two workers, or a crash between enqueueing and marking) enqueues it once.
-The job carries the id of the request that wrote the event, so its logs name that request.
+The job carries the id of the request that wrote the event, so its logs name that request, and
+when the process traces, a ``relay`` span continues the trace recorded in the event's envelope
+and the job continues the relay's (``shared.tracing``).
 Rows are taken with ``FOR UPDATE SKIP LOCKED`` and marked ``relayed_at`` in the same transaction:
 when Redis is down the transaction rolls back and the rows wait for the next pass. The relay
 is woken by PostgreSQL ``NOTIFY`` on every committed outbox write and sweeps on a timer anyway;
@@ -20,6 +22,7 @@ from datetime import timedelta
 from typing import Any
 
 import asyncpg
+from opentelemetry.trace import SpanKind
 from redis.exceptions import RedisError
 from sqlalchemy import ColumnElement, Table, func, select, update
 from sqlalchemy.exc import DBAPIError, OperationalError
@@ -28,6 +31,7 @@ from services.worker.context import WorkerContext, worker_context
 from services.worker.registry import OUTBOXES
 from shared.outbox import OUTBOX_CHANNEL
 from shared.settings import to_libpq_url
+from shared.tracing import TRACEPARENT, TRACEPARENT_KEYWORD, current_traceparent, span
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,9 @@ async def _enqueue_batch(
                 select(
                     table.c.position,
                     table.c.id,
+                    table.c.type,
                     table.c.envelope["request_id"].astext.label("request_id"),
+                    table.c.envelope[TRACEPARENT].astext.label("traceparent"),
                 )
                 .where(*waiting)
                 .order_by(table.c.position)
@@ -63,13 +69,25 @@ async def _enqueue_batch(
             )
         ).all()
         for row in rows:
-            await worker.enqueue(
-                "handle_event",
-                schema,
-                str(row.id),
-                _job_id=event_job_id(schema, row.id),
-                request_id=row.request_id,
-            )
+            # The trace of the request that wrote the event goes on into its job.
+            with span(
+                f"relay {row.type}",
+                traceparent=row.traceparent,
+                kind=SpanKind.PRODUCER,
+                attributes={"mc2cm.outbox.schema": schema, "mc2cm.event.id": str(row.id)},
+            ):
+                options = {}
+                traceparent = current_traceparent()
+                if traceparent is not None:
+                    options[TRACEPARENT_KEYWORD] = traceparent
+                await worker.enqueue(
+                    "handle_event",
+                    schema,
+                    str(row.id),
+                    _job_id=event_job_id(schema, row.id),
+                    request_id=row.request_id,
+                    **options,
+                )
         if rows:
             await session.execute(
                 update(table)

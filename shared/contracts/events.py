@@ -171,7 +171,8 @@ class AssessmentPublished(AssessmentStatusFields, EventPayload):
 
 
 class OutboxEvent(BaseModel):
-    """The envelope of every event: identity, origin, time, actor, request and payload."""
+    """The envelope of every event: identity, origin, time, actor, request (and trace) and
+    payload."""
 
     model_config = ConfigDict(frozen=True)
 
@@ -186,6 +187,10 @@ class OutboxEvent(BaseModel):
         "(`job:<job id>`); the worker's logs of its jobs carry the same id.",
         examples=["4f2a0c5e9b7d4e61a3c2b1d0e9f8a7b6"],
     )
+    #: The W3C ``traceparent`` of the span that wrote it, when the writer was traced
+    #: (``shared.tracing``): the relay and the event's job continue that trace. Kept in the
+    #: stored envelope only (``stored``), never in what partners receive.
+    traceparent: str | None = Field(default=None, exclude=True)
     data: dict[str, Any]
 
     @classmethod
@@ -196,14 +201,24 @@ class OutboxEvent(BaseModel):
         source: str,
         actor: str | None,
         request_id: str | None = None,
+        traceparent: str | None = None,
     ) -> OutboxEvent:
         return cls(
             type=payload.event_type,
             source=source,
             actor=actor,
             request_id=request_id,
+            traceparent=traceparent,
             data=payload.model_dump(mode="json"),
         )
+
+    def stored(self) -> dict[str, Any]:
+        """The envelope as the outbox keeps it: what partners receive, and the
+        ``traceparent`` when there is one."""
+        envelope = self.model_dump(mode="json")
+        if self.traceparent is not None:
+            envelope["traceparent"] = self.traceparent
+        return envelope
 
 
 # Dialogue events: what the worker reacts to (notifications, webhooks, reminders).
