@@ -14,11 +14,8 @@ indicators with 40 yearly totals for each demo city.
    reads spread over the public endpoints (observations with filters, series, the catalogue,
    aggregates and compare, a city's profile and sections, the public pages, small CSV exports,
    the dialogue's events, recommendations and calendars); one in ten is a write by an editor,
-   with an ``Idempotency-Key``, made so that it cannot conflict: an observation under a key
-   of its own (or a new value of one, upserted), a new person registered to an event (a
-   unique e-mail address), or a section's text replaced with ``If-Match`` of the ETag just
-   read, one writer per section at a time. Writes are spread over ``EDITORS`` editor tokens,
-   so none reaches the write rate limit (on, as in production).
+   with an ``Idempotency-Key``, made so that it cannot conflict: an observation, a person
+   registered to an event, or a section's text (``bench/soak_requests.py``).
 3. After the load: the time until every outbox row of both schemas is handled.
 
 Reported: errors (any answer but 2xx/3xx, or a transport error; target 0), p50/p99 per route
@@ -27,87 +24,60 @@ outbox drained (target: within 10 s). It exits 0 whatever the figures: it is a m
 
     .venv/bin/python -m bench.soak [--minutes 20]
 
-``make bench`` runs it for 1 minute (``--quick``: 20 seconds) through ``measure``.
+``make bench`` runs it for 1 minute (``--quick``: 20 seconds) through ``measure``. The
+requests are in ``bench/soak_requests.py``, the schedule, loops and report in
+``bench/soak_load.py``, the HTTP client the load uses in ``bench/soak_http.py``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import itertools
 import os
-import random
+import resource
 import subprocess
 import sys
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator
-from contextlib import asynccontextmanager, contextmanager
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import asyncpg
 import httpx
 
 from bench.env import BenchEnv, bench_env
 from bench.figures import Figure, print_figures
-from bench.p1_read import free_port, server
+from bench.p1_read import cpu_seconds, free_port, server
 from bench.p5_fanout import smtp_server
-from bench.soak_load import (
-    Outcome,
-    Report,
-    Slot,
-    closed_loop,
-    is_error,
-    open_loop,
-    schedule,
+from bench.soak_http import Pool
+from bench.soak_load import MAX_IN_FLIGHT, Report, closed_loop, open_loop, schedule
+from bench.soak_requests import (
+    CITIES,
+    FIRST_YEAR,
+    INDICATORS,
+    LAST_YEAR,
+    READ_WEIGHTS,
+    SECRET,
+    SEED,
+    Load,
+    check_targets,
+    read_targets,
+    set_up,
 )
 from services.cli.runtime import migrate_all, unit_of_work
 from services.cli.seeding import seed_all
-from shared.auth import Role, issue_token
 from shared.settings import Settings, to_libpq_url
 
-SECRET = "bench-soak-secret-" + "x" * 40
-SEED = 20261205
-#: The demo's cities: every read and write names one of them.
-CITIES = ("PTLIS", "ESMAD", "FRLYS", "ITTRN", "MATNG", "TNTUN", "LBBEY", "JOAMM", "ATVIE")
-#: Bench indicators added beside the demo's (copies of ``foreign_nationals``), 40 years each.
-INDICATORS = tuple(f"bench_soak_{n:02d}" for n in range(20))
-FIRST_YEAR, LAST_YEAR = 1986, 2025
-#: Years the observation writes use: none of the loaded ones, so a write's key is its own
-#: until all of them are used, then writes upsert new values of the same keys.
-WRITE_YEARS = range(1901, 1981)
-SECTIONS = (
-    "synopsis",
-    "national_context",
-    "data_reflections",
-    "demography",
-    "health",
-    "education",
-    "housing",
-    "employment",
-)
-#: Editor tokens the writes are spread over (the write rate limit is per token subject).
-EDITORS = 100
-#: Events the registrations go to; a full one puts people on its waitlist (still a 201).
-EVENTS = 4
 PROBE_CLIENTS = 16
 LOAD_SHARE = 0.7
 OUTBOX_TARGET_SECONDS = 10.0
+#: Keep-alive connections of the load to each API (a request waits for a free one).
+CONNECTIONS = 32
 RSS_TARGET = 1.10
 OUTBOX_TIMEOUT_SECONDS = 300.0
-#: How each read family weighs in the reads (sums to 100).
-READ_WEIGHTS: dict[str, int] = {
-    "observations": 30,
-    "catalogue": 12,
-    "aggregates": 15,
-    "city-profiles": 8,
-    "pages": 8,
-    "exports": 7,
-    "dialogue-reads": 20,
-}
 
 
 @dataclass(frozen=True)
@@ -258,6 +228,12 @@ def running_stack(env: BenchEnv, database_url: str, run: str) -> Iterator[Stack]
             )
 
 
+def own_cpu_seconds() -> float:
+    """User and system CPU time of this process (the load generator) so far."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
 def rss_mb(pid: int) -> float:
     """The resident set of process ``pid`` (``VmRSS`` in ``/proc/<pid>/status``), in MB."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -292,302 +268,6 @@ async def drain_seconds(database_url: str, timeout: float) -> tuple[float | None
         await connection.close()
 
 
-# --- The requests -----------------------------------------------------------------------
-
-
-def read_targets(event_ids: list[int]) -> dict[str, list[tuple[str, str]]]:
-    """Per read family, the (service, path) requests it is drawn from, all anonymous."""
-    series = [(c, i) for c in CITIES for i in INDICATORS[:5]]
-    compare = ",".join(CITIES[:4])
-    targets: dict[str, list[tuple[str, str]]] = {
-        "observations": [
-            *(
-                ("profiles", f"/v1/observations?city={c}&indicator={i}&limit=100")
-                for c, i in series
-            ),
-            *(("profiles", f"/v1/observations?city={c}&theme=demography&limit=50") for c in CITIES),
-            *(
-                ("profiles", f"/v1/observations?indicator={i}&period_from=2000&period_to=2010")
-                for i in INDICATORS[:5]
-            ),
-            *(("profiles", f"/v1/observations?city={c}&preferred=true&limit=50") for c in CITIES),
-        ],
-        "catalogue": [
-            ("profiles", "/v1/cities"),
-            *(("profiles", f"/v1/cities/{c}") for c in CITIES),
-            ("profiles", "/v1/indicators"),
-            ("profiles", "/v1/indicators/foreign_nationals"),
-            ("profiles", "/v1/sources"),
-            ("profiles", "/v1/themes"),
-        ],
-        "aggregates": [
-            *(("profiles", f"/v1/aggregates?indicator={i}") for i in INDICATORS[:5]),
-            ("profiles", "/v1/aggregates?indicator=foreign_nationals&group=network"),
-            *(
-                ("profiles", f"/v1/compare?indicator={i}&cities={compare}")
-                for i in (*INDICATORS[:3], "foreign_nationals")
-            ),
-            *(("profiles", f"/v1/coverage?city={c}") for c in CITIES[:3]),
-        ],
-        "city-profiles": [
-            *(("profiles", f"/v1/cities/{c}/profile") for c in CITIES),
-            *(("profiles", f"/v1/cities/{c}/sections") for c in CITIES),
-        ],
-        "pages": [
-            ("profiles", "/"),
-            *(("profiles", f"/cities/{c}") for c in CITIES),
-            ("profiles", f"/compare?indicator=foreign_nationals&cities={compare}"),
-            ("dialogue", "/events"),
-        ],
-        "exports": [
-            ("profiles", f"/v1/observations?city={c}&indicator={i}&format=csv")
-            for c, i in series[::3]
-        ],
-        "dialogue-reads": [
-            ("dialogue", "/v1/events"),
-            *(("dialogue", f"/v1/events/{event}") for event in event_ids),
-            ("dialogue", "/v1/recommendations"),
-            ("dialogue", "/v1/actions"),
-            ("dialogue", "/v1/calendar.ics"),
-            ("dialogue", "/v1/cities"),
-        ],
-    }
-    assert set(targets) == set(READ_WEIGHTS)
-    return targets
-
-
-@dataclass
-class Load:
-    """The clients, tokens and counters the requests of one run share."""
-
-    profiles: httpx.AsyncClient
-    dialogue: httpx.AsyncClient
-    tokens: list[str]
-    event_ids: list[int]
-    targets: dict[str, list[tuple[str, str]]]
-    run: str
-    draw: random.Random = field(default_factory=lambda: random.Random(SEED))
-    writes: dict[str, itertools.count[int]] = field(default_factory=dict)
-    section_locks: dict[tuple[str, str], asyncio.Lock] = field(default_factory=dict)
-
-    def client(self, service: str) -> httpx.AsyncClient:
-        return self.profiles if service == "profiles" else self.dialogue
-
-    def next_write(self, family: str) -> int:
-        return next(self.writes.setdefault(family, itertools.count()))
-
-    def editor(self, n: int) -> dict[str, str]:
-        return {
-            "Authorization": f"Bearer {self.tokens[n % len(self.tokens)]}",
-            "Idempotency-Key": f"soak-{self.run}-{uuid.uuid4().hex}",
-        }
-
-    async def send(self, slot: Slot, due: float) -> list[Outcome]:
-        if not slot.write:
-            service, path = self.draw.choice(self.targets[slot.family])
-            return [await request(self.client(service), "GET", path, slot.family, due)]
-        if slot.family == "writes-observations":
-            return await self.write_observation(due)
-        if slot.family == "writes-registrations":
-            return await self.register(due)
-        return await self.write_section(due)
-
-    async def write_observation(self, due: float) -> list[Outcome]:
-        n = self.next_write("observations")
-        keys = len(CITIES) * len(INDICATORS)
-        body = {
-            "observations": [
-                {
-                    "city": CITIES[n % len(CITIES)],
-                    "indicator": INDICATORS[(n // len(CITIES)) % len(INDICATORS)],
-                    "period": str(WRITE_YEARS[(n // keys) % len(WRITE_YEARS)]),
-                    "scope": "municipality",
-                    "value": 1000 + n,
-                    "source": {"title": "Soak census", "kind": "census"},
-                }
-            ]
-        }
-        return [
-            await request(
-                self.profiles,
-                "POST",
-                "/v1/observations",
-                "writes-observations",
-                due,
-                json=body,
-                headers=self.editor(n),
-            )
-        ]
-
-    async def register(self, due: float) -> list[Outcome]:
-        """A new person of a demo city, then their registration to one of the events."""
-        n = self.next_write("registrations")
-        city = CITIES[n % len(CITIES)]
-        person = {
-            "name": f"Soak participant {n}",
-            "email": f"soak.{self.run}.{n}@example.org",
-            "role": "technical_focal_point",
-            "city": city,
-            "languages": ["en"],
-            "consent_listed": True,
-            "consent_contact": True,
-        }
-        created = await request(
-            self.dialogue,
-            "POST",
-            "/v1/people",
-            "writes-people",
-            due,
-            json=person,
-            headers=self.editor(n),
-            keep_body=True,
-        )
-        if is_error(created.status):
-            return [created]
-        event = self.event_ids[n % len(self.event_ids)]
-        registered = await request(
-            self.dialogue,
-            "POST",
-            f"/v1/events/{event}/registrations",
-            "writes-registrations",
-            time.perf_counter(),
-            json={"person": created.body["id"], "status": "registered"},
-            headers=self.editor(n),
-        )
-        return [created, registered]
-
-    async def write_section(self, due: float) -> list[Outcome]:
-        """A section's working text replaced, with ``If-Match`` of the ETag read just before
-        (one writer per section at a time, so the ETag is still current)."""
-        n = self.next_write("sections")
-        city = CITIES[n % len(CITIES)]
-        section = SECTIONS[(n // len(CITIES)) % len(SECTIONS)]
-        path = f"/v1/cities/{city}/sections/{section}"
-        headers = self.editor(n)
-        lock = self.section_locks.setdefault((city, section), asyncio.Lock())
-        async with lock:
-            read = await request(
-                self.profiles,
-                "GET",
-                f"{path}?view=working",
-                "sections-etag-reads",
-                due,
-                headers={"Authorization": headers["Authorization"]},
-            )
-            if is_error(read.status):
-                return [read]
-            written = await request(
-                self.profiles,
-                "PUT",
-                path,
-                "writes-sections",
-                time.perf_counter(),
-                json={"narrative": {"en": f"Soak edit {n} of the {section} section."}},
-                headers=headers | {"If-Match": read.etag},
-            )
-        return [read, written]
-
-
-@dataclass
-class Answer(Outcome):
-    body: Any = None
-    etag: str = ""
-
-
-async def request(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    family: str,
-    started: float,
-    *,
-    json: Any = None,
-    headers: dict[str, str] | None = None,
-    keep_body: bool = False,
-) -> Answer:
-    """One request; its outcome, with the seconds since ``started`` (when it was due)."""
-    try:
-        response = await client.request(method, path, json=json, headers=headers)
-    except httpx.HTTPError as error:
-        return Answer(
-            family,
-            0,
-            time.perf_counter() - started,
-            f"{method} {path}: {type(error).__name__} {error}",
-        )
-    seconds = time.perf_counter() - started
-    status = response.status_code
-    what = f"{method} {path}: {status} {response.text[:300]}" if is_error(status) else ""
-    body = response.json() if keep_body and not is_error(status) else None
-    return Answer(family, status, seconds, what, body, response.headers.get("ETag", ""))
-
-
-async def set_up(stack: Stack, settings: Settings, run: str) -> tuple[list[str], list[int]]:
-    """Editor tokens, the events registrations go to, and every section written once (so
-    the soak's section writes all replace a text: 200 with ``If-Match``)."""
-    admin = {"Authorization": f"Bearer {issue_token(settings, subject='soak', role=Role.admin)}"}
-    tokens = [
-        issue_token(
-            settings, subject=f"soak-editor-{n}@example.org", role=Role.editor, cities=CITIES
-        )
-        for n in range(EDITORS)
-    ]
-    starts = (datetime.now(UTC) + timedelta(days=60)).replace(microsecond=0)
-    event_ids = []
-    async with (
-        httpx.AsyncClient(base_url=stack.dialogue, headers=admin, timeout=60) as dialogue,
-        httpx.AsyncClient(base_url=stack.profiles, headers=admin, timeout=60) as profiles,
-    ):
-        for n in range(EVENTS):
-            response = await dialogue.post(
-                "/v1/events",
-                json={
-                    "type": "technical_meeting",
-                    "title": {"en": f"Soak meeting {n} ({run})"},
-                    "themes": ["housing"],
-                    "host_city": "TNTUN",
-                    "participating_cities": list(CITIES),
-                    "venue": "Hôtel de Ville, Tunis",
-                    "starts_at": (starts + timedelta(days=n)).isoformat(),
-                    "ends_at": (starts + timedelta(days=n, hours=8)).isoformat(),
-                    "timezone": "Africa/Tunis",
-                    "capacity": 200,
-                    "languages": ["en", "fr"],
-                },
-            )
-            response.raise_for_status()
-            event_ids.append(response.json()["id"])
-        for city in CITIES:
-            for section in SECTIONS:
-                path = f"/v1/cities/{city}/sections/{section}"
-                read = await profiles.get(f"{path}?view=working")
-                headers = {"If-Match": read.headers["ETag"]} if read.status_code == 200 else {}
-                written = await profiles.put(
-                    path, json={"narrative": {"en": f"Soak text of {section}."}}, headers=headers
-                )
-                written.raise_for_status()
-    return tokens, event_ids
-
-
-@asynccontextmanager
-async def clients(stack: Stack) -> AsyncIterator[tuple[httpx.AsyncClient, httpx.AsyncClient]]:
-    limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
-    async with (
-        httpx.AsyncClient(base_url=stack.profiles, limits=limits, timeout=60) as profiles,
-        httpx.AsyncClient(base_url=stack.dialogue, limits=limits, timeout=60) as dialogue,
-    ):
-        yield profiles, dialogue
-
-
-async def check_targets(load: Load) -> None:
-    """Every read target answers 2xx once before the load (a wrong path fails fast)."""
-    for family, targets in load.targets.items():
-        for service, path in targets:
-            outcome = await request(load.client(service), "GET", path, family, time.perf_counter())
-            if is_error(outcome.status):
-                raise RuntimeError(f"read target fails before the load: {outcome.what}")
-
-
 # --- The run ----------------------------------------------------------------------------
 
 
@@ -601,6 +281,7 @@ class Result:
     rss_start: dict[str, float]
     rss_end: dict[str, float]
     rss_peak: dict[str, float]
+    cpu_share: dict[str, float]  # cores used during the soak, per process and the generator
     drain: float | None
     unhandled_at_stop: int
     unhandled_before: int
@@ -630,12 +311,13 @@ async def drive(
     run: str,
     observations: int,
 ) -> Result:
-    tokens, event_ids = await set_up(running, settings, run)
+    tokens, event_ids = await set_up(running.profiles, running.dialogue, settings, run)
     # The seed's and the set-up's events handled: the soak starts from an empty outbox.
     before, unhandled_before = await drain_seconds(database_url, OUTBOX_TIMEOUT_SECONDS)
     if before is None:
         raise RuntimeError(f"{unhandled_before} outbox rows still unhandled before the load")
-    async with clients(running) as (profiles, dialogue):
+    profiles, dialogue = Pool(running.profiles, CONNECTIONS), Pool(running.dialogue, CONNECTIONS)
+    try:
         load = Load(profiles, dialogue, tokens, event_ids, read_targets(event_ids), run)
         await check_targets(load)
         reads = (slot for slot in schedule(READ_WEIGHTS, SEED) if not slot.write)
@@ -652,6 +334,9 @@ async def drive(
         )
         rss_start = {name: rss_mb(pid) for name, pid in running.pids.items()}
         rss_peak = dict(rss_start)
+        cpu_start = {name: cpu_seconds(pid) for name, pid in running.pids.items()}
+        cpu_start["load generator"] = own_cpu_seconds()
+        wall_start = time.perf_counter()
 
         def sample(elapsed: float) -> None:
             for name, pid in running.pids.items():
@@ -663,6 +348,13 @@ async def drive(
             load.send, schedule(READ_WEIGHTS, SEED + 1), rate, 60 * mode.minutes, sample
         )
         rss_end = {name: rss_mb(pid) for name, pid in running.pids.items()}
+        wall = time.perf_counter() - wall_start
+        cpu_end = {name: cpu_seconds(pid) for name, pid in running.pids.items()}
+        cpu_end["load generator"] = own_cpu_seconds()
+        cpu_share = {name: (cpu_end[name] - cpu_start[name]) / wall for name in cpu_start}
+    finally:
+        await profiles.close()
+        await dialogue.close()
     drain, unhandled_at_stop = await drain_seconds(database_url, OUTBOX_TIMEOUT_SECONDS)
     return Result(
         minutes=mode.minutes,
@@ -673,6 +365,7 @@ async def drive(
         rss_start=rss_start,
         rss_end=rss_end,
         rss_peak=rss_peak,
+        cpu_share=cpu_share,
         drain=drain,
         unhandled_at_stop=unhandled_at_stop,
         unhandled_before=unhandled_before,
@@ -715,6 +408,11 @@ def figures(result: Result) -> list[Figure]:
                 f"{len(report.outcomes):,} requests in {report.seconds:.0f} s "
                 f"(90 % reads, 10 % writes by slot); {result.observations:,} observations "
                 f"before; probe errors {result.probe_errors}",
+                "load generator started requests late by p50 {:.1f} ms, p99 {:.1f} ms".format(
+                    *report.lateness_ms()
+                ),
+                "CPU during the soak (cores): "
+                + ", ".join(f"{name} {share:.2f}" for name, share in result.cpu_share.items()),
                 *families,
             ],
         ),
@@ -765,7 +463,9 @@ def figures(result: Result) -> list[Figure]:
     return out
 
 
-MAX_IN_FLIGHT_NOTE = "too many requests still waiting (the generator fell behind)"
+MAX_IN_FLIGHT_NOTE = (
+    f"more than {MAX_IN_FLIGHT} requests were still waiting (the stack fell behind)"
+)
 
 
 def measure(env: BenchEnv, quick: bool, minutes: float | None = None) -> list[Figure]:

@@ -86,6 +86,9 @@ class Report:
     outcomes: list[Outcome] = field(default_factory=list)
     seconds: float = 0.0  # how long the run sent requests
     shed: int = 0  # requests never sent: too many still waiting
+    #: Per request of the open loop: (seconds since the start it was due, seconds it
+    #: started late). A late start is the generator's own delay, not the server's.
+    starts: list[tuple[float, float]] = field(default_factory=list)
 
     def add(self, outcome: Outcome) -> None:
         self.outcomes.append(outcome)
@@ -106,6 +109,11 @@ class Report:
     def rate(self) -> float:
         """Requests answered per second, errors included."""
         return len(self.outcomes) / self.seconds if self.seconds else 0.0
+
+    def lateness_ms(self) -> tuple[float, float]:
+        """p50 and p99 of how late the generator started requests, in milliseconds."""
+        ordered = sorted(late for _, late in self.starts)
+        return 1000 * percentile(ordered, 0.50), 1000 * percentile(ordered, 0.99)
 
     def families(self) -> dict[str, tuple[int, float, float]]:
         """Per family, sorted by name: (requests, p50 ms, p99 ms)."""
@@ -165,6 +173,7 @@ async def open_loop(
     last_tick = 0.0
 
     async def one(slot: Slot, due: float) -> None:
+        report.starts.append((due - started, time.perf_counter() - due))
         for outcome in await send(slot, due):
             report.add(outcome)
 

@@ -10,7 +10,7 @@ from collections import Counter
 
 import pytest
 
-from bench.soak import READ_WEIGHTS
+from bench.soak_requests import READ_WEIGHTS
 from bench.soak_load import (
     WRITE_FAMILIES,
     Outcome,
