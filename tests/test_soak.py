@@ -10,7 +10,6 @@ from collections import Counter
 
 import pytest
 
-from bench.soak_requests import READ_WEIGHTS
 from bench.soak_load import (
     WRITE_FAMILIES,
     Outcome,
@@ -21,6 +20,7 @@ from bench.soak_load import (
     percentile,
     schedule,
 )
+from bench.soak_requests import READ_WEIGHTS
 
 
 def test_one_slot_in_ten_is_a_write_over_any_run_and_writes_take_turns() -> None:
