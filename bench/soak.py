@@ -74,8 +74,10 @@ from shared.settings import Settings, to_libpq_url
 PROBE_CLIENTS = 16
 LOAD_SHARE = 0.7
 OUTBOX_TARGET_SECONDS = 10.0
-#: Keep-alive connections of the load to each API (a request waits for a free one).
-CONNECTIONS = 32
+#: Keep-alive connections of the load to each API, as a proxy keeps upstream: a request waits
+#: for a free one (the wait counts in its latency), and an API never holds more requests
+#: than its database pool (20) can serve.
+CONNECTIONS = 16
 RSS_TARGET = 1.10
 OUTBOX_TIMEOUT_SECONDS = 300.0
 
