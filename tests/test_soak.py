@@ -10,6 +10,7 @@ from collections import Counter
 
 import pytest
 
+from bench.soak_http import Pool, Response
 from bench.soak_load import (
     WRITE_FAMILIES,
     Outcome,
@@ -112,3 +113,53 @@ def test_the_closed_loop_keeps_each_client_to_one_request_at_a_time() -> None:
     assert all(not outcome.family.startswith("writes-") for outcome in report.outcomes)
     # Four clients, at least 10 ms a request: never more than 400 a second.
     assert 0 < report.rate <= 400, f"{report.rate:.0f} requests/s"
+
+
+def test_the_load_client_reads_sized_and_chunked_answers_on_one_kept_connection() -> None:
+    answers = [
+        b'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nETag: "3"\r\n\r\nhello',
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n"
+        b"4\r\ncity\r\n6;ext=1\r\n,value\r\n0\r\n\r\n",
+        b'HTTP/1.1 304 Not Modified\r\nETag: "3"\r\n\r\n',
+        b"HTTP/1.1 422 Unprocessable Content\r\nContent-Length: 2\r\n\r\n{}",
+    ]
+    connections = 0
+    received: list[bytes] = []
+
+    async def serve(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        nonlocal connections
+        connections += 1
+        for answer in answers:
+            head = await reader.readuntil(b"\r\n\r\n")
+            sized = [line for line in head.split(b"\r\n") if line.startswith(b"Content-Length:")]
+            length = int(sized[0][15:]) if sized else 0
+            received.append(head + await reader.readexactly(length))
+            writer.write(answer)
+        writer.close()
+
+    async def run() -> list[Response]:
+        server = await asyncio.start_server(serve, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        pool = Pool(f"http://127.0.0.1:{port}", size=1)
+        try:
+            return [
+                await pool.request("GET", "/v1/cities"),
+                await pool.request("GET", "/v1/observations?format=csv"),
+                await pool.request("GET", "/v1/cities", headers={"If-None-Match": '"3"'}),
+                await pool.request("POST", "/v1/observations", json={"observations": []}),
+            ]
+        finally:
+            await pool.close()
+            server.close()
+
+    responses = asyncio.run(run())
+    assert [(r.status, r.body) for r in responses] == [
+        (200, b"hello"),
+        (200, b"city,value"),
+        (304, b""),
+        (422, b"{}"),
+    ]
+    assert responses[0].headers["etag"] == '"3"'
+    assert connections == 1, f"{connections} connections for four requests"
+    assert received[3].endswith(b'\r\n\r\n{"observations": []}'), received[3]
+    assert b"Content-Length: 20\r\n" in received[3], received[3]
