@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, TypeVar, cast
 
+import asyncpg
 from sqlalchemy import (
     BindParameter,
     ColumnElement,
@@ -17,7 +18,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import array, distinct_on
-from sqlalchemy.engine import Row
+from sqlalchemy.engine import Dialect, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -231,8 +232,82 @@ def page_rows_query(
     return statement, values
 
 
+@dataclass(frozen=True)
+class DriverQuery:
+    """``page_rows_statement`` of one shape compiled to the driver's SQL (``$n`` markers),
+    with where each ``$n`` takes its value from: a bound parameter's name, the position in
+    its list for an expanded ``IN``, and the type's conversion of the value, if any."""
+
+    sql: str
+    arguments: tuple[tuple[str, int | None, Callable[[Any], Any] | None], ...]
+
+    def values(self, parameters: dict[str, Any]) -> list[Any]:
+        """The ``$n`` values for ``parameters`` (as ``page_rows_query`` gives them)."""
+        values = []
+        for name, index, convert in self.arguments:
+            value = parameters[name] if index is None else parameters[name][index]
+            values.append(value if convert is None else convert(value))
+        return values
+
+
+#: ``DriverQuery`` by the shape of ``page_rows_query``'s statement and the length of each
+#: list (an ``IN`` has a marker per value, so that a city's partition is chosen at planning
+#: time, as for the statement SQLAlchemy sends). Bounded: lists of every length could
+#: otherwise fill it.
+_DRIVER_QUERIES: dict[tuple[Any, ...], DriverQuery] = {}
+_DRIVER_QUERIES_KEPT = 256
+
+
+def page_driver_query(
+    criteria: ObservationFilter, page: PageParams, dialect: Dialect
+) -> tuple[DriverQuery, dict[str, Any]]:
+    """``page_rows_statement`` for ``criteria`` and ``page`` compiled for the driver (once
+    per shape), and the values to run it with."""
+    values = criteria.parameters() | keyset_parameters(page, *SORT_KEY)
+    shape = (
+        criteria.preferred,
+        *sorted(values),
+        *(len(values[name]) for name in sorted(_LISTS & values.keys())),
+    )
+    query = _DRIVER_QUERIES.get(shape)
+    if query is None:
+        # Built for this request, not taken from ``page_rows_query``'s: the number of markers
+        # of each IN comes from the values the statement's parameters hold.
+        statement = page_rows_statement(criteria, page)
+        compiled = statement.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+        processors = compiled._bind_processors
+        arguments: list[tuple[str, int | None, Callable[[Any], Any] | None]] = []
+        for name in compiled.positiontup or ():
+            convert = processors.get(name)
+            converter = convert if callable(convert) else None
+            listed, _, position = name.rpartition("_")
+            if listed in _LISTS and listed in values and position.isdigit():
+                # ``cities_2``: the second value of the expanded ``cities``.
+                arguments.append((listed, int(position) - 1, converter))
+            else:
+                arguments.append((name, None, converter))
+        if len(_DRIVER_QUERIES) >= _DRIVER_QUERIES_KEPT:
+            _DRIVER_QUERIES.clear()
+        query = _DRIVER_QUERIES[shape] = DriverQuery(compiled.string, tuple(arguments))
+    return query, values
+
+
 class ObservationRepository(Repository[Observation]):
     model = Observation
+
+    async def page_records(
+        self, criteria: ObservationFilter, page: PageParams
+    ) -> list[asyncpg.Record]:
+        """``page_rows`` as the driver's records, without SQLAlchemy's execution and result
+        layers (the list's hot path): the same SQL, on the session's connection, so on its
+        replica and in its transaction, if any. Each record holds the columns of
+        ``page_rows_statement`` in its order (``schemas.observation_json`` unpacks them),
+        ``dimensions`` decoded by the engine's codec, statuses and kinds as text."""
+        connection = await self.session.connection()
+        query, values = page_driver_query(criteria, page, connection.dialect)
+        driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
+        records: list[asyncpg.Record] = await driver.fetch(query.sql, *query.values(values))
+        return records
 
     async def page_rows(
         self, criteria: ObservationFilter, page: PageParams

@@ -19,6 +19,7 @@ from shared.contracts.indicators import IndicatorCode
 from shared.schemas import InputModel
 
 if TYPE_CHECKING:
+    from asyncpg import Record
     from sqlalchemy.engine import Row
 
     from services.profiles_api.observations.models import Observation, ObservationChange
@@ -168,8 +169,11 @@ class ObservationRead(BaseModel):
     updated_at: datetime
 
 
-def observation_json(row: Row[*tuple[Any, ...]], suppression: Suppression) -> dict[str, Any]:
-    """``ObservationRead`` of a row of ``repository.LIST_COLUMNS``, as the JSON it serialises
+def observation_json(
+    row: Row[*tuple[Any, ...]] | Record, suppression: Suppression
+) -> dict[str, Any]:
+    """``ObservationRead`` of a row of ``repository.LIST_COLUMNS`` (or the driver's record of
+    it, ``repository.page_records``), as the JSON it serialises
     to, its value hidden if it is a small count: the one serialisation of an observation (the
     list, the single read and the CSV export), so lists of figures are answered without
     building a model per figure. The row is unpacked by position: reading 21 columns by name

@@ -130,12 +130,15 @@ async def list_observations(
     session: AsyncSession, reader: Reader, criteria: ObservationFilter, page: PageParams
 ) -> list[dict[str, Any]]:
     """A page of the observations ``criteria`` select (with the next page's first, if any),
-    each as ``reader`` reads it: a JSON-ready ``ObservationRead``, small counts suppressed."""
-    rows = await ObservationRepository.from_session(session).page_rows(criteria, page)
+    each as ``reader`` reads it: a JSON-ready ``ObservationRead``, small counts suppressed.
+
+    The hot list: read as the driver's records (``page_records``), which unpack as the
+    rows of ``page_rows`` do (city, breakdown and value at 1, 7 and 9)."""
+    records = await ObservationRepository.from_session(session).page_records(criteria, page)
     suppression = await Suppression.load_for(
-        session, reader, ((row.city_code, row.disaggregation, row.value) for row in rows)
+        session, reader, ((record[1], record[7], record[9]) for record in records)
     )
-    return [observation_json(row, suppression) for row in rows]
+    return [observation_json(record, suppression) for record in records]
 
 
 async def read_observation(
