@@ -402,14 +402,16 @@ def figures(result: Result) -> list[Figure]:
         Figure(
             key="P8b",
             name=f"soak {minutes}: open-loop rate against the read capacity",
-            ours=report.rate,
+            ours=len(report.starts) / report.seconds,
             raw=result.capacity,
             unit="req/s",
             baseline=f"closed-loop reads, {PROBE_CLIENTS} clients",
             notes=[
-                f"{len(report.outcomes):,} requests in {report.seconds:.0f} s "
-                f"(90 % reads, 10 % writes by slot); {result.observations:,} observations "
-                f"before; probe errors {result.probe_errors}",
+                f"{len(report.starts):,} operations in {report.seconds:.0f} s, 90 % reads and "
+                f"10 % writes; {len(report.outcomes):,} requests ({report.rate:.1f}/s: a "
+                "registration also creates its person, a section write first reads its ETag); "
+                f"{result.observations:,} observations before; probe errors "
+                f"{result.probe_errors}",
                 "load generator started requests late by p50 {:.1f} ms, p99 {:.1f} ms".format(
                     *report.lateness_ms()
                 ),
