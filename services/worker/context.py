@@ -1,6 +1,7 @@
 """The worker's side of ``shared.jobs.JobContext``: what every job reaches (settings, the
-database, the arq queue, the open SMTP connections, outbound HTTP, the worker's metrics, and
-profiles' cities and indicators for the dialogue's read models)."""
+database, the arq queue, the open SMTP connections, outbound HTTP on the worker's pools
+(``http.py``), the worker's metrics, and profiles' cities and indicators for the dialogue's
+read models)."""
 
 from __future__ import annotations
 
@@ -11,15 +12,14 @@ from typing import Any
 from arq.connections import ArqRedis
 from prometheus_client import CollectorRegistry
 
+from services.worker.http import WorkerHttp
 from services.worker.metrics import WorkerMetrics
 from services.worker.smtp import SmtpConnections
 from shared.db import Database
 from shared.jobs import (
     REQUEST_ID_KEYWORD,
     CityDirectory,
-    HttpClients,
     IndicatorDirectory,
-    OutboundHttp,
 )
 from shared.observability import request_id_var
 from shared.settings import Settings
@@ -38,7 +38,8 @@ class WorkerContext:
     metrics: WorkerMetrics
     cities: CityDirectory
     indicators: IndicatorDirectory
-    http: HttpClients = field(default_factory=OutboundHttp)
+    #: One TLS context and one pool of connections per destination for the whole worker.
+    http: WorkerHttp = field(default_factory=WorkerHttp)
 
     @property
     def registry(self) -> CollectorRegistry:
