@@ -32,9 +32,9 @@ from datetime import UTC, datetime, timedelta
 
 import aiosmtplib
 import httpx
-from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, literal, select, update
+from sqlalchemy import BigInteger, ColumnElement, Integer, cast, func, literal, select
 from sqlalchemy.dialects.postgresql import ARRAY
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 from services.dialogue_api.notifications import webhooks
 from services.dialogue_api.notifications.claims import enqueue_delivery
@@ -44,9 +44,9 @@ from services.dialogue_api.notifications.mail import (
     send_message,
     smtp_error,
 )
-from services.dialogue_api.notifications.models import Notification
-from services.dialogue_api.notifications.repository import NotificationRepository, Scheduled
+from services.dialogue_api.notifications.repository import Attempt, DeliveryAttempts, Scheduled
 from services.dialogue_api.notifications.schemas import Channel, DeliveryStatus, webhook_message_id
+from services.dialogue_api.webhooks.models import WebhookSubscription
 from services.dialogue_api.webhooks.repository import WebhookRepository
 from shared.jobs import JobContext
 from shared.outbound import OutboundPolicy
@@ -89,14 +89,15 @@ def _error(exc: BaseException) -> str:
     return text[:ERROR_LENGTH]
 
 
-async def _send_email(worker: JobContext, session: AsyncSession, row: Notification) -> None:
+async def _send_email(worker: JobContext, row: Attempt) -> None:
     settings = worker.settings
     if not settings.smtp_host:
         raise Skipped("no SMTP server is configured (MC2CM_SMTP_HOST)")
     await send_message(build_message(row, sender=settings.mail_from), worker.smtp)
 
 
-async def _send_webhook(worker: JobContext, session: AsyncSession, row: Notification) -> None:
+async def _subscription(session: AsyncSession, row: Attempt) -> WebhookSubscription:
+    """The webhook's subscription, if it is still there and active (else ``Skipped``)."""
     repository = WebhookRepository.from_session(session)
     subscription = (
         await repository.get(row.subscription_id) if row.subscription_id is not None else None
@@ -105,8 +106,13 @@ async def _send_webhook(worker: JobContext, session: AsyncSession, row: Notifica
         raise Skipped("the webhook subscription was removed")
     if not subscription.active:
         raise Skipped(f"the webhook subscription is disabled ({subscription.disabled_reason})")
-    # Retries go where the partner's endpoint is now.
-    row.recipient = subscription.url
+    return subscription
+
+
+async def _send_webhook(
+    worker: JobContext, session: AsyncSession, subscription: WebhookSubscription, row: Attempt
+) -> None:
+    repository = WebhookRepository.from_session(session)
     try:
         await webhooks.post(
             subscription,
@@ -186,64 +192,46 @@ async def _attempt(
 ) -> dict[int, str]:
     """The two transactions of each attempt, on ``connection`` (which holds the locks, and
     runs each statement on its own until told otherwise)."""
-    now = datetime.now(UTC)
-    # The database's own sessions: what they flush (a subscription disabled) is audited.
-    sessions = worker.database.sessions(connection)
-    async with sessions() as session, session.begin():
-        # One statement: the attempts are counted (and committed) whatever follows.
-        attempts = await NotificationRepository.from_session(session).start_attempts(
-            notification_ids, now, slack=CLOCK_SLACK
-        )
+    attempts = DeliveryAttempts(connection)
+    # One statement: the attempts are counted (and committed) whatever follows.
+    counted = await attempts.start(notification_ids, datetime.now(UTC), slack=CLOCK_SLACK)
     await connection.commit()
     await connection.execution_options(isolation_level=_IN_A_TRANSACTION)
     outcomes = {}
     for notification_id in notification_ids:
-        attempt = attempts.get(notification_id)
+        attempt = counted.get(notification_id)
         if attempt is None:
             continue
         try:
-            outcomes[notification_id] = await _send(worker, sessions, notification_id, attempt)
+            outcomes[notification_id] = await _send(worker, attempts, notification_id, attempt)
         except Exception as exc:
             # Its outcome could not be recorded (the database failed it): the delivery stays
             # pending and due, this attempt counted, for the sweep. The batch goes on.
             log.exception("delivery %s, attempt %d, not recorded", notification_id, attempt)
-            await _record_error(sessions, notification_id, attempt, _error(exc))
+            await _record_error(attempts, notification_id, attempt, _error(exc))
             outcomes[notification_id] = f"attempt {attempt} not recorded: {_error(exc)}"
     return outcomes
 
 
 async def _record_error(
-    sessions: async_sessionmaker[AsyncSession], notification_id: int, attempt: int, error: str
+    attempts: DeliveryAttempts, notification_id: int, attempt: int, error: str
 ) -> None:
     """Record ``error`` on a delivery still pending at ``attempt``, if the database lets us."""
     try:
-        async with sessions() as session, session.begin():
-            await session.execute(
-                update(Notification)
-                .where(
-                    Notification.id == notification_id,
-                    Notification.status == DeliveryStatus.pending.value,
-                    Notification.attempts == attempt,
-                )
-                .values(last_error=error)
-            )
+        async with attempts.connection.begin():
+            await attempts.record_error(notification_id, attempt, error)
     except Exception:
         log.exception("the error of delivery %s could not be recorded either", notification_id)
 
 
 async def _send(
-    worker: JobContext,
-    sessions: async_sessionmaker[AsyncSession],
-    notification_id: int,
-    attempt: int,
+    worker: JobContext, attempts: DeliveryAttempts, notification_id: int, attempt: int
 ) -> str:
     """The second transaction of an attempt: lock the row at it, send, record the outcome."""
     settings = worker.settings
     retry = None
-    async with sessions() as session, session.begin():
-        row = await NotificationRepository.from_session(session).lock_attempt(
-            notification_id, attempt
-        )
+    async with attempts.connection.begin():
+        row = await attempts.lock(notification_id, attempt)
         if row is None:
             return "taken by another attempt"
         if attempt > settings.delivery_max_attempts:
@@ -251,21 +239,30 @@ async def _send(
             reason = f"gave up after {attempt - 1} attempts, the last cut short"
             if row.last_error:
                 reason = f"{reason}; last error: {row.last_error}"
-            row.status, row.last_error = DeliveryStatus.failed.value, reason[:ERROR_LENGTH]
+            row = row._replace(status=DeliveryStatus.failed.value, last_error=reason[:ERROR_LENGTH])
+            await attempts.record(row)
             return f"failed: {reason}"
-        send = _send_email if row.channel == Channel.email else _send_webhook
         try:
-            await send(worker, session, row)
+            if row.channel == Channel.email:
+                await _send_email(worker, row)
+            else:
+                # The database's own sessions, in the attempt's transaction: what they flush
+                # (a subscription disabled) is audited.
+                async with worker.database.sessions(attempts.connection)() as session:
+                    subscription = await _subscription(session, row)
+                    # Retries go where the partner's endpoint is now.
+                    row = row._replace(recipient=subscription.url)
+                    await _send_webhook(worker, session, subscription, row)
         except Skipped as exc:
-            row.status, row.last_error = DeliveryStatus.skipped.value, _error(exc)
+            row = row._replace(status=DeliveryStatus.skipped.value, last_error=_error(exc))
         except Exception as exc:
             # Whatever failed is recorded as it was said, so the log tells why; anything
             # but a permanent failure is retried, an unforeseen error too.
-            row.last_error = _error(exc)
+            row = row._replace(last_error=_error(exc))
             if isinstance(exc, PermanentFailure) or attempt >= settings.delivery_max_attempts:
-                row.status = DeliveryStatus.failed.value
+                row = row._replace(status=DeliveryStatus.failed.value)
             else:
-                row.next_attempt_at = datetime.now(UTC) + backoff(settings, attempt)
+                row = row._replace(next_attempt_at=datetime.now(UTC) + backoff(settings, attempt))
                 retry = Scheduled(row.id, row.message_id, row.attempts, row.next_attempt_at)
             log.warning(
                 "%s delivery %s, attempt %d, failed: %s",
@@ -276,9 +273,9 @@ async def _send(
                 exc_info=not isinstance(exc, (PermanentFailure, *_EXPECTED)),
             )
         else:
-            row.status, row.sent_at = DeliveryStatus.sent.value, datetime.now(UTC)
-        outcome = row.status
+            row = row._replace(status=DeliveryStatus.sent.value, sent_at=datetime.now(UTC))
+        await attempts.record(row)
     if retry is not None:
         await enqueue_delivery(worker, retry)
         return f"attempt {attempt} failed; retrying"
-    return f"{outcome} at attempt {attempt}"
+    return f"{row.status} at attempt {attempt}"

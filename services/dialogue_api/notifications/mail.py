@@ -9,6 +9,8 @@ Messages go over the worker's open connections (``JobContext.smtp``).
 
 from __future__ import annotations
 
+import uuid
+from datetime import datetime
 from email.charset import QP, Charset
 from email.errors import MessageError
 from email.header import Header
@@ -16,10 +18,10 @@ from email.message import Message
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import format_datetime, formataddr
+from typing import Protocol
 
 import aiosmtplib
 
-from services.dialogue_api.notifications.models import Notification
 from services.dialogue_api.notifications.schemas import email_message_id
 from shared.jobs import MailTransport
 
@@ -42,7 +44,41 @@ def _header(name: str, value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8", header_name=name).encode()
 
 
-def build_message(notification: Notification, *, sender: str) -> Message:
+def _boundary(message_id: uuid.UUID) -> str:
+    """The boundary between the parts of a delivery's e-mail: the same on every attempt.
+
+    Both parts are quoted-printable, which writes ``=`` as ``=3D``: text starting with
+    ``=_`` occurs in neither, so no search of the parts for a boundary they lack is needed
+    (Python's generator compiled a regular expression for it at every message).
+    """
+    return f"=_mc2cm_{message_id.hex}"
+
+
+class MailDelivery(Protocol):
+    """What an e-mail is built from: a delivery's row (``Notification``, or the ``Attempt``
+    that sends it)."""
+
+    @property
+    def message_id(self) -> uuid.UUID: ...
+    @property
+    def recipient(self) -> str: ...
+    @property
+    def recipient_name(self) -> str | None: ...
+    @property
+    def language(self) -> str | None: ...
+    @property
+    def subject(self) -> str | None: ...
+    @property
+    def body(self) -> str: ...
+    @property
+    def calendar(self) -> str | None: ...
+    @property
+    def calendar_method(self) -> str | None: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def build_message(notification: MailDelivery, *, sender: str) -> Message:
     """The e-mail of a delivery, with its calendar attached when it has one.
 
     Built with the ``compat32`` classes of ``email.mime``, which take headers as given: the
@@ -57,7 +93,9 @@ def build_message(notification: Notification, *, sender: str) -> Message:
         calendar.set_param("method", method)
         filename = "invite.ics" if method == "REQUEST" else "event.ics"
         calendar.add_header("Content-Disposition", "attachment", filename=filename)
-        message = MIMEMultipart("mixed", _subparts=[body, calendar])
+        message = MIMEMultipart(
+            "mixed", boundary=_boundary(notification.message_id), _subparts=[body, calendar]
+        )
     message["From"] = sender
     name = notification.recipient_name
     recipient = notification.recipient

@@ -4,10 +4,24 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
-from sqlalchemy import DateTime, Uuid, case, func, literal, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    DateTime,
+    Table,
+    Update,
+    Uuid,
+    bindparam,
+    case,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from services.dialogue_api.events.models import Event
 from services.dialogue_api.notifications.models import EventChangeNotice, Notification
@@ -113,22 +127,7 @@ class NotificationRepository(Repository[Notification]):
     ) -> dict[int, int]:
         """``start_attempt`` for many deliveries in one statement: the number of the attempt
         counted, by delivery (those with nothing to attempt left out)."""
-        due = (
-            select(Notification.id)
-            .where(
-                Notification.id.in_(notification_ids),
-                Notification.status == "pending",
-                Notification.next_attempt_at <= now + slack,
-            )
-            .with_for_update(skip_locked=True)
-        )
-        counted = await self.session.execute(
-            update(Notification)
-            .where(Notification.id.in_(due))
-            .values(attempts=Notification.attempts + 1, last_attempt_at=now)
-            .returning(Notification.id, Notification.attempts)
-            .execution_options(synchronize_session=False)
-        )
+        counted = await self.session.execute(_start_attempts(notification_ids, now + slack, now))
         return {row.id: row.attempts for row in counted}
 
     async def lock_attempt(self, notification_id: int, attempt: int) -> Notification | None:
@@ -143,6 +142,130 @@ class NotificationRepository(Repository[Notification]):
             )
             .with_for_update(skip_locked=True)
             .execution_options(populate_existing=True)
+        )
+
+
+_notification = cast(Table, Notification.__table__)
+
+
+def _start_attempts(ids: Sequence[int], due_by: datetime, now: datetime) -> Update:
+    """Count one more attempt, at ``now``, of each pending delivery among ``ids`` due by
+    ``due_by`` and not locked; returning each one's id and attempt."""
+    table = _notification
+    due = (
+        select(table.c.id)
+        .where(
+            table.c.id.in_(ids),
+            table.c.status == "pending",
+            table.c.next_attempt_at <= due_by,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    return (
+        update(table)
+        .where(table.c.id.in_(due))
+        .values(attempts=table.c.attempts + 1, last_attempt_at=now)
+        .returning(table.c.id, table.c.attempts)
+    )
+
+
+class Attempt(NamedTuple):
+    """A delivery as one attempt reads it (under the row's lock), and what it records: the
+    attempt changes ``status``, ``last_error``, ``next_attempt_at``, ``sent_at`` and
+    ``recipient`` (``_replace``) and ``DeliveryAttempts.record`` writes them."""
+
+    id: int
+    message_id: uuid.UUID
+    channel: str
+    recipient: str
+    recipient_name: str | None
+    subscription_id: int | None
+    language: str | None
+    subject: str | None
+    body: str
+    calendar: str | None
+    calendar_method: str | None
+    created_at: datetime
+    attempts: int
+    status: str
+    last_error: str | None
+    next_attempt_at: datetime
+    sent_at: datetime | None
+
+
+def _attempt_columns() -> list[ColumnElement[Any]]:
+    return [_notification.c[name] for name in Attempt._fields]
+
+
+#: What an attempt changes on its delivery, written back by its id.
+_RECORDED = ("status", "last_error", "next_attempt_at", "sent_at", "recipient")
+
+
+def _recorded() -> list[tuple[str, ColumnElement[Any]]]:
+    return [(name, _notification.c[name]) for name in _RECORDED]
+
+
+# Built once: executing the same statement object reuses its cache key and compiled SQL.
+_LOCK_ATTEMPT = (
+    select(*_attempt_columns())
+    .where(
+        _notification.c.id == bindparam("notification_id"),
+        _notification.c.status == "pending",
+        _notification.c.attempts == bindparam("attempt"),
+    )
+    .with_for_update(skip_locked=True)
+)
+_RECORD = (
+    update(_notification)
+    .where(_notification.c.id == bindparam("notification_id"))
+    .values({name: bindparam(f"new_{name}", type_=column.type) for name, column in _recorded()})
+)
+_RECORD_ERROR = (
+    update(_notification)
+    .where(
+        _notification.c.id == bindparam("notification_id"),
+        _notification.c.status == "pending",
+        _notification.c.attempts == bindparam("attempt"),
+    )
+    .values(last_error=bindparam("new_last_error"))
+)
+
+
+class DeliveryAttempts:
+    """The statements of an attempt on a delivery, on one connection (which holds the
+    attempt's advisory locks): SQLAlchemy Core, no ORM session, so a delivery costs its
+    round trips to PostgreSQL and little more (``delivery.py``)."""
+
+    def __init__(self, connection: AsyncConnection) -> None:
+        self.connection = connection
+
+    async def start(
+        self, notification_ids: Sequence[int], now: datetime, *, slack: timedelta = timedelta(0)
+    ) -> dict[int, int]:
+        """``NotificationRepository.start_attempts``, in one Core statement."""
+        counted = await self.connection.execute(_start_attempts(notification_ids, now + slack, now))
+        return {row.id: row.attempts for row in counted}
+
+    async def lock(self, notification_id: int, attempt: int) -> Attempt | None:
+        """``NotificationRepository.lock_attempt``: the delivery, locked until the
+        transaction ends, if it is still pending at attempt ``attempt``."""
+        row = (
+            await self.connection.execute(
+                _LOCK_ATTEMPT, {"notification_id": notification_id, "attempt": attempt}
+            )
+        ).first()
+        return Attempt(*row) if row is not None else None
+
+    async def record(self, attempt: Attempt) -> None:
+        """Write what the attempt changed on its (locked) delivery."""
+        values = {f"new_{name}": getattr(attempt, name) for name in _RECORDED}
+        await self.connection.execute(_RECORD, {"notification_id": attempt.id, **values})
+
+    async def record_error(self, notification_id: int, attempt: int, error: str) -> None:
+        """Record ``error`` on a delivery still pending at ``attempt``."""
+        await self.connection.execute(
+            _RECORD_ERROR,
+            {"notification_id": notification_id, "attempt": attempt, "new_last_error": error},
         )
 
 
