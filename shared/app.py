@@ -20,7 +20,7 @@ from shared.body_limit import BodyLimitMiddleware
 from shared.caching import ConditionalGetMiddleware
 from shared.db import Database
 from shared.idempotency import IdempotencyMiddleware
-from shared.observability import HttpMetrics, RequestContextMiddleware
+from shared.observability import DatabasePoolCollector, HttpMetrics, RequestContextMiddleware
 from shared.openapi import install_openapi, operation_id
 from shared.ops_routes import ops_router
 from shared.outbox_metrics import OutboxMetrics
@@ -104,6 +104,7 @@ def create_service_app(
     app.state.token_verifier = TokenVerifier(settings)
     app.state.metrics = HttpMetrics(service)
     app.state.replica_metrics = ReplicaMetrics(app.state.metrics.registry)
+    DatabasePoolCollector(app.state.metrics.registry, lambda: getattr(app.state, "database", None))
     app.state.outbox_metrics = (
         OutboxMetrics(app.state.metrics.registry, {outbox.schema or "public": outbox})
         if outbox is not None

@@ -1,4 +1,6 @@
-"""Request ids, access metrics and structured logs shared by every process of the platform."""
+"""Request ids, access metrics and structured logs shared by every process of the platform;
+the process's own metrics and its database pools' (``add_process_collectors``,
+``DatabasePoolCollector``)."""
 
 from __future__ import annotations
 
@@ -7,15 +9,30 @@ import logging
 import re
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 import orjson
-from prometheus_client import CollectorRegistry, Counter, Histogram
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+from sqlalchemy.pool import Pool, QueuePool
 
 from shared.settings import LogFormat
+
+if TYPE_CHECKING:
+    from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+    from shared.db import Database
 
 request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "request_id", default=None
@@ -38,19 +55,87 @@ access_log = logging.getLogger("mc2cm.access")
 REQUEST_ID_SCOPE_KEY = "mc2cm.request_id"
 
 
+def add_process_collectors(registry: CollectorRegistry) -> None:
+    """The process's CPU, memory and open files (``process_*``), the Python version
+    (``python_info``) and the garbage collector's work (``python_gc_*``) in ``registry``: the
+    standard collectors, under the names dashboards for any Python process expect."""
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+
+
+def _waiters(pool: Pool) -> int:
+    """Callers waiting for one of ``pool``'s connections now. SQLAlchemy says nothing of them:
+    an async pool's queue is an ``asyncio.Queue`` (made on first use), whose waiting ``get``
+    calls are its pending getters."""
+    queue = vars(getattr(pool, "_pool", None) or object()).get("_queue")
+    getters = getattr(queue, "_getters", ())
+    return sum(1 for getter in getters if not getter.done())
+
+
+class DatabasePoolCollector(Collector):
+    """The connection pools of a process's database, read at each scrape, by database
+    (``primary``, and each replica by its name): ``mc2cm_db_pool_size`` (the connections it
+    keeps), ``mc2cm_db_pool_checked_out`` (lent now), ``mc2cm_db_pool_overflow`` (open beyond
+    the size, up to ``MC2CM_DB_MAX_OVERFLOW``) and ``mc2cm_db_pool_waiters`` (callers waiting
+    for a connection, each for at most ``MC2CM_DB_POOL_TIMEOUT_SECONDS``). No sample before
+    the database is opened."""
+
+    def __init__(self, registry: CollectorRegistry, database: Callable[[], Database | None]):
+        self.database = database
+        registry.register(self)
+
+    def _pools(self) -> Iterator[tuple[str, Pool]]:
+        database = self.database()
+        if database is None:
+            return
+        yield "primary", database.engine.sync_engine.pool
+        if database.replicas is not None:
+            for replica in database.replicas.replicas:
+                yield replica.name, replica.engine.sync_engine.pool
+
+    def describe(self) -> list[GaugeMetricFamily]:
+        return list(self._families())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families = self._families()
+        size, checked_out, overflow, waiters = families
+        for name, pool in self._pools():
+            if isinstance(pool, QueuePool):
+                size.add_metric([name], pool.size())
+                checked_out.add_metric([name], pool.checkedout())
+                overflow.add_metric([name], max(pool.overflow(), 0))
+                waiters.add_metric([name], _waiters(pool))
+        yield from families
+
+    @staticmethod
+    def _families() -> tuple[GaugeMetricFamily, ...]:
+        return tuple(
+            GaugeMetricFamily(f"mc2cm_db_pool_{name}", documentation, labels=["database"])
+            for name, documentation in (
+                ("size", "Connections the database pool keeps."),
+                ("checked_out", "Connections of the pool lent now."),
+                ("overflow", "Connections open beyond the pool's size."),
+                ("waiters", "Callers waiting for a connection of the pool."),
+            )
+        )
+
+
 class HttpMetrics:
-    """Request counts and latencies by route template, in the app's own registry."""
+    """Request counts and latencies by route template, in the app's own registry, with the
+    process's collectors (``add_process_collectors``)."""
 
     def __init__(self, service: str) -> None:
         self.registry = CollectorRegistry()
+        add_process_collectors(self.registry)
         self.requests = Counter(
-            "http_requests_total",
+            "mc2cm_http_requests_total",
             "HTTP requests by route and status.",
             ["service", "method", "route", "status"],
             registry=self.registry,
         )
         self.latency = Histogram(
-            "http_request_duration_seconds",
+            "mc2cm_http_request_duration_seconds",
             "HTTP request latency by route.",
             ["service", "method", "route"],
             registry=self.registry,

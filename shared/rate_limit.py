@@ -85,13 +85,13 @@ class RateLimiter:
         self.service = service
         self._skip_until = 0.0
         self.unavailable = Counter(
-            "rate_limit_unavailable_total",
+            "mc2cm_rate_limit_unavailable_total",
             "Writes accepted without a rate-limit check because Redis did not answer.",
             ["service"],
             registry=registry,
         )
         self.refused = Counter(
-            "rate_limit_refused_total",
+            "mc2cm_rate_limit_refused_total",
             "Requests refused with a 429, by limit.",
             ["service", "limit"],
             registry=registry,

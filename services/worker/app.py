@@ -33,6 +33,7 @@ from services.worker.operations import serve_operations
 from services.worker.relay import run_relay, sweep_outbox
 from services.worker.smtp import SmtpConnections
 from shared.db import Database
+from shared.observability import DatabasePoolCollector
 from shared.settings import Settings
 from shared.tracing import instrument_database, start_tracing
 
@@ -123,6 +124,7 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
         cities=registry.CITY_DIRECTORY,
         indicators=registry.INDICATOR_DIRECTORY,
     )
+    DatabasePoolCollector(context.registry, lambda: database)
     # The domains' own metrics, shown from the first scrape.
     for metric in registry.METRICS:
         metric.of(context.registry)

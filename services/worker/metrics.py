@@ -1,4 +1,6 @@
-"""The worker's Prometheus metrics: its jobs and the backlog of both outboxes.
+"""The worker's Prometheus metrics: its jobs and the backlog of both outboxes, beside the
+process's collectors (``shared.observability.add_process_collectors``) and its database pool's
+(``DatabasePoolCollector``, added by ``services.worker.app.open_worker``).
 
 One registry per worker process, served at the worker's ``/metrics``
 (``services.worker.operations``). Jobs are counted by ``services.worker.instrumentation``.
@@ -13,6 +15,7 @@ from collections.abc import Mapping
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from sqlalchemy import Table
 
+from shared.observability import add_process_collectors
 from shared.outbox_metrics import OutboxMetrics
 
 #: How a run of a job ended: it returned; it raised (or ran past its timeout) and will not
@@ -29,6 +32,7 @@ class WorkerMetrics:
 
     def __init__(self, outboxes: Mapping[str, Table]) -> None:
         self.registry = CollectorRegistry()
+        add_process_collectors(self.registry)
         self.jobs = Counter(
             "mc2cm_jobs_total",
             "Runs of the worker's jobs by how they ended (complete, failed, retry).",

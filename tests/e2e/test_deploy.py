@@ -440,7 +440,7 @@ def test_worker_and_apis_expose_health_metrics_and_outbox_lag(
     imports = [
         value
         for name, labels, value in api
-        if name == "http_requests_total" and labels.get("route") == "/v1/imports"
+        if name == "mc2cm_http_requests_total" and labels.get("route") == "/v1/imports"
     ]
     assert imports and sum(imports) >= 1, "requests counted by route"
     assert any(

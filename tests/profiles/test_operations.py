@@ -79,10 +79,10 @@ async def test_readyz_is_a_503_problem_naming_postgresql_when_the_database_is_do
 
 
 def _requests_total(metrics: str) -> dict[tuple[str, str, str], float]:
-    """``http_requests_total`` samples by (method, route, status)."""
+    """``mc2cm_http_requests_total`` samples by (method, route, status)."""
     samples: dict[tuple[str, str, str], float] = {}
     for line in metrics.splitlines():
-        if not line.startswith("http_requests_total{"):
+        if not line.startswith("mc2cm_http_requests_total{"):
             continue
         labels = dict(re.findall(r'(\w+)="([^"]*)"', line))
         samples[labels["method"], labels["route"], labels["status"]] = float(line.split()[-1])
@@ -117,7 +117,9 @@ async def test_metrics_expose_request_latency(api: Api) -> None:
 
     response = await api.get("/metrics")
 
-    assert 'http_request_duration_seconds_count{method="GET",route="/healthz"' in response.text
+    assert (
+        'mc2cm_http_request_duration_seconds_count{method="GET",route="/healthz"' in response.text
+    )
 
 
 async def test_request_id_sent_by_the_caller_is_echoed(api: Api) -> None:

@@ -211,7 +211,7 @@ async def test_writes_are_accepted_when_redis_is_down(
 
     assert [r.status_code for r in responses] == [201] * 5, [r.text for r in responses]
     assert elapsed < 2, f"five writes took {elapsed:.2f} s with Redis down"
-    assert 'rate_limit_unavailable_total{service="profiles"} 5.0' in metrics, metrics
+    assert 'mc2cm_rate_limit_unavailable_total{service="profiles"} 5.0' in metrics, metrics
     assert any("rate limit not checked" in record.message for record in caplog.records)
 
 
