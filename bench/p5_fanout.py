@@ -1,12 +1,16 @@
-"""P5, notification fan-out: e-mails delivered per second against arq's own ceiling.
+"""P5, notification fan-out: the worker's CPU per e-mail delivered against its CPU per arq job.
 
 In one run, on the same PostgreSQL and Redis: claims N rendered e-mails (each with its event
 calendar attached, as a confirmation has) to N people (10,000; ``--quick``: 1,000), then
 runs the real worker (``build_worker``, as ``mc2cm worker`` does) in burst mode until every
 one is delivered to a local aiosmtpd server (a process of its own, so it takes no CPU from
 the worker's); beside it, the same worker settings run N arq jobs that do nothing. Every
-delivery must end ``sent``. The sink's own ceiling is measured too (the same messages sent
-over one SMTP connection, no worker), to show it is not what limits the figure.
+delivery must end ``sent``.
+
+The figure is CPU time, not wall-clock time: the worker's CPU per delivered e-mail against
+its CPU per no-op job (target: at most twice). The sink shares the machine's cores, so the
+wall-clock rates (in the notes, with the sink's own CPU per mail and its ceiling over one
+SMTP connection, no worker) are bounded by the sink as much as by the worker.
 
     .venv/bin/python -m bench.p5_fanout [--quick]
 """
@@ -259,17 +263,20 @@ def measure(env: BenchEnv, quick: bool) -> list[Figure]:
     return [
         Figure(
             key="P5",
-            name=f"e-mails delivered to a local SMTP sink ({recipients:,} recipients)",
-            ours=rate["deliver"],
-            raw=rate["noop"],
-            unit="mails/s",
-            target=0.5,
-            baseline="arq no-op jobs/s, same Redis and worker settings",
+            name=f"worker CPU per e-mail delivered to a local SMTP sink ({recipients:,})",
+            ours=per_mail["worker_cpu"],
+            raw=per_mail["noop_cpu"],
+            unit="ms CPU",
+            target=2.0,
+            better="lower",
+            baseline="worker CPU per arq no-op job, same Redis and worker settings",
             notes=[
+                f"delivered {rate['deliver']:,.0f} mails/s against {rate['noop']:,.0f} "
+                f"no-op jobs/s (throughput ratio {rate['deliver'] / rate['noop']:.2f}; "
+                "the sink shares the cores)",
+                f"sink CPU {per_mail['sink_cpu']:.2f} ms per mail, "
+                f"its ceiling {rate['sink']:,.0f} mails/s over one connection",
                 f"claims {rate['claim']:,.0f}/s (rendered, with calendar)",
-                f"SMTP sink ceiling {rate['sink']:,.0f} mails/s over one connection",
-                f"CPU per mail: worker {per_mail['worker_cpu']:.2f} ms, "
-                f"sink {per_mail['sink_cpu']:.2f} ms; per no-op job {per_mail['noop_cpu']:.2f} ms",
             ],
         )
     ]
