@@ -22,6 +22,13 @@ after ``delivery_max_attempts``, or at once when no retry can mend it, the deliv
 way leaves the others to be sent. Each failed webhook attempt counts against its
 subscription, which is disabled after ``webhook_disable_after_failures`` in a row; a success
 starts that count again.
+
+The statements on the delivery's row (counting, locking and loading, recording) are
+SQLAlchemy Core built once (``repository.DeliveryAttempts``), run on the connection that
+holds the advisory locks: an ORM session, its identity map and its flush cost the worker as
+much as the rest of the delivery. A webhook's subscription is read, and its failures
+counted, through the database's session in the attempt's transaction, so disabling it is
+audited as any change.
 """
 
 from __future__ import annotations
