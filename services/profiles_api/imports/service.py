@@ -3,17 +3,16 @@ row by row, applied all or nothing."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydantic import TypeAdapter, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.imports.csv_stream import CsvProblem, csv_records
 from services.profiles_api.imports.repository import ObservationKey, observation_ids
+from services.profiles_api.imports.rows import RowReader
 from services.profiles_api.imports.schemas import (
     OPTIONAL_COLUMNS,
     REQUIRED_COLUMNS,
@@ -21,79 +20,14 @@ from services.profiles_api.imports.schemas import (
 )
 from services.profiles_api.imports.sdmx_rows import TIDY_HEADER, WITHDRAW, SdmxRows
 from services.profiles_api.observations import service as observations
-from services.profiles_api.observations.fields import (
-    FieldProblem,
-    ObsStatus,
-    ValueStatus,
-    parse_dimension_text,
-)
-from services.profiles_api.observations.validation import (
-    InlineSource,
-    ObservationValidator,
-    StagingRecord,
-)
+from services.profiles_api.observations.fields import FieldProblem
+from services.profiles_api.observations.validation import ObservationValidator, StagingRecord
 from services.profiles_api.observations.writer import ObservationBatch, WriteResult
-from services.profiles_api.sources.schemas import SourceKind, Text, Title, Url
 from shared.auth import Principal
 from shared.errors import ValidationFailed, invalid
-from shared.tabular import unescape_text
-from shared.text import text_problem
 
-#: How many distinct sources, and breakdowns, an import remembers as already checked.
-_MEMO_SIZE = 10_000
 _FIELD_TO_COLUMN = {"dimensions": "dimension", "source": "source_title"}
 _KNOWN_COLUMNS = frozenset(REQUIRED_COLUMNS + OPTIONAL_COLUMNS)
-#: Columns of numbers; every other column holds text (unescaped as ``shared.tabular`` says).
-_NUMBER_COLUMNS = frozenset({"value", "value_low", "value_high"})
-#: A source named in a row obeys the rules of the sources API (``SourceCreate``).
-_SOURCE_FIELDS: dict[str, tuple[TypeAdapter[str], str]] = {
-    "source_title": (TypeAdapter(Title), "must be at most 500 characters"),
-    "source_publisher": (TypeAdapter(Text), "must be at most 500 characters"),
-    "source_url": (
-        TypeAdapter(Url),
-        "must be an http(s) address without spaces, at most 2000 characters",
-    ),
-}
-
-
-#: A plain decimal number: what statistics offices publish. Not Python's wider float syntax
-#: (``1_000``, ``inf``, ``nan``, ``0x10``), which would let malformed cells through.
-_NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
-
-
-def _number(column: str, text: str) -> float | None:
-    text = text.strip()
-    if not text:
-        return None
-    if not _NUMBER.match(text):
-        raise FieldProblem(
-            column, f"{text!r} is not a number (use a dot for decimals, no thousands separator)"
-        )
-    return float(text)
-
-
-def _source_field(column: str, text: str) -> str:
-    adapter, rule = _SOURCE_FIELDS[column]
-    try:
-        return adapter.validate_python(text)
-    except ValidationError as exc:
-        # A rule of the text itself (a single line: ``shared.text``) says what it found.
-        [error] = exc.errors()[:1]
-        context = error.get("ctx") or {}
-        found = context.get("error")
-        raise FieldProblem(column, str(found) if found else rule) from None
-
-
-def _optional_source_field(column: str, text: str | None) -> str | None:
-    text = _optional(text)
-    return None if text is None else _source_field(column, text)
-
-
-def _optional(text: str | None) -> str | None:
-    if text is None:
-        return None
-    text = text.strip()
-    return text or None
 
 
 @dataclass
@@ -110,120 +44,6 @@ class _RowErrors:
             self.items.append(
                 {"row": row, "column": column, "field": column, "location": "row", "detail": detail}
             )
-
-
-class _RowReader:
-    """Turns the cells of one row into a staging record through the validator."""
-
-    def __init__(self, header: list[str], validator: ObservationValidator) -> None:
-        self.index = {name: position for position, name in enumerate(header)}
-        self.width = len(header)
-        self.validator = validator
-        # A file names few sources and breakdowns over many rows: each distinct one is
-        # checked once (a bounded memo; a row that fails is checked again, and reported).
-        self.source_memo: dict[tuple[str | None, ...], InlineSource] = {}
-        self.dimension_memo: dict[str, dict[str, str]] = {}
-
-    def cell(self, cells: list[str], column: str) -> str | None:
-        """The cell of ``column`` as written (``None`` when the file has no such column); a
-        text cell escaped against spreadsheet formulas by the export (``shared.tabular``) is
-        unescaped."""
-        position = self.index.get(column)
-        if position is None:
-            return None
-        text = cells[position]
-        return text if column in _NUMBER_COLUMNS else unescape_text(text)
-
-    def record(self, row_no: int, cells: list[str]) -> StagingRecord:
-        if len(cells) != self.width:
-            raise FieldProblem("row", f"has {len(cells)} cells where the header has {self.width}")
-        # What no text may hold (``shared.text``), as in the JSON APIs: one search per row.
-        if text_problem("".join(cells)):
-            for column, position in self.index.items():
-                problem = text_problem(cells[position])
-                if problem:
-                    raise FieldProblem(column, problem)
-
-        def required(column: str) -> str:
-            value = (self.cell(cells, column) or "").strip()
-            if not value:
-                raise FieldProblem(column, "is required")
-            return value
-
-        # The caller's right to the city first: a row of another city is a 403, however
-        # else it is wrong.
-        city = required("city")
-        self.validator.check_city(city)
-        # An SDMX-CSV row may name an existing source by its id (``sdmx_rows``).
-        source_id = self.cell(cells, "source_id")
-        source: InlineSource | int = (
-            int(source_id) if source_id else self.source(cells, required("source_title"))
-        )
-        shown = _optional(self.cell(cells, "status")) or ValueStatus.shown.value
-        if shown == ValueStatus.suppressed:
-            raise FieldProblem(
-                "status",
-                "the row's value was suppressed in the export (a small count of a city you may "
-                "not edit): it has no value to import",
-            )
-        if shown != ValueStatus.shown:
-            raise FieldProblem("status", f"{shown!r} is not shown or suppressed")
-        status_text = _optional(self.cell(cells, "obs_status")) or ObsStatus.A.value
-        try:
-            status = ObsStatus(status_text)
-        except ValueError:
-            raise FieldProblem(
-                "obs_status", f"{status_text!r} is not an SDMX status ({', '.join(ObsStatus)})"
-            ) from None
-        return self.validator.record(
-            row_no,
-            city=city,
-            indicator=required("indicator"),
-            period=required("period"),
-            scope=required("scope"),
-            dimensions=self.dimensions(self.cell(cells, "dimension") or ""),
-            value=_number("value", self.cell(cells, "value") or ""),
-            value_low=_number("value_low", self.cell(cells, "value_low") or ""),
-            value_high=_number("value_high", self.cell(cells, "value_high") or ""),
-            obs_status=status,
-            note=_optional(self.cell(cells, "note")),
-            source=source,
-        )
-
-    def source(self, cells: list[str], title_text: str) -> InlineSource:
-        """The row's inline source, checked as the sources API checks one."""
-        texts = (
-            title_text,
-            self.cell(cells, "source_publisher"),
-            self.cell(cells, "source_url"),
-            self.cell(cells, "source_kind"),
-        )
-        known = self.source_memo.get(texts)
-        if known is not None:
-            return known
-        title = _source_field("source_title", title_text)
-        publisher = _optional_source_field("source_publisher", texts[1])
-        url = _optional_source_field("source_url", texts[2])
-        kind_text = _optional(texts[3]) or SourceKind.other.value
-        try:
-            kind = SourceKind(kind_text)
-        except ValueError:
-            raise FieldProblem(
-                "source_kind", f"{kind_text!r} is not one of {', '.join(SourceKind)}"
-            ) from None
-        source = InlineSource(title=title, publisher=publisher, url=url, kind=kind)
-        if len(self.source_memo) < _MEMO_SIZE:
-            self.source_memo[texts] = source
-        return source
-
-    def dimensions(self, text: str) -> dict[str, str]:
-        """The breakdown of a ``dimension`` cell (shared between rows: not to be changed)."""
-        known = self.dimension_memo.get(text)
-        if known is None:
-            known = parse_dimension_text(text)
-            if len(self.dimension_memo) < _MEMO_SIZE:
-                self.dimension_memo[text] = known
-        return known
 
 
 def _check_header(cells: list[str]) -> list[str]:
@@ -295,10 +115,10 @@ async def import_csv(
                 ],
             ) from None
         if translator is None:
-            reader = _RowReader(_check_header(first[1]), validator)
+            reader = RowReader(_check_header(first[1]), validator)
         else:
             translator.check_header(first[1])
-            reader = _RowReader(TIDY_HEADER, validator)
+            reader = RowReader(TIDY_HEADER, validator)
         async for row_no, cells in rows:
             state["rows"] += 1
             action = ""

@@ -85,7 +85,7 @@ class SourceRegistry:
         if found is None:
             found = (len(self.inline) + len(self.by_id) + 1, source)
             self.inline[source.identity] = found
-        elif found[1] != source:
+        elif found[1] is not source and found[1] != source:
             self.note(
                 f"row {row_no}: source {source.title!r} is described as "
                 f"{_description(source.kind, source.publisher)}; "
@@ -115,15 +115,27 @@ def _description(kind: str, publisher: str | None) -> str:
     return f"{kind}" + (f" by {publisher}" if publisher else "")
 
 
+#: How many distinct periods, scopes and breakdowns a validator remembers as checked.
+MEMO_SIZE = 10_000
+
+
 @dataclass
 class ObservationValidator:
-    """Validates rows for one caller against the cities and indicators that exist."""
+    """Validates rows for one caller against the cities and indicators that exist.
+
+    A batch repeats few periods, scopes and breakdowns over many rows: each distinct one is
+    checked once (bounded memos of what passed; what fails is checked again each time)."""
 
     principal: Principal
     cities: set[str]
     indicators: Mapping[str, Indicator]
     sources: SourceRegistry = field(default_factory=SourceRegistry)
     forbidden_cities: set[str] = field(default_factory=set)
+    _writable: set[str] = field(default_factory=set, repr=False)  # cities checked and allowed
+    _periods: dict[str, Period] = field(default_factory=dict, repr=False)
+    _scopes: set[str] = field(default_factory=set, repr=False)
+    #: (indicator, breakdown text as written) → (its key, its dimensions as JSON)
+    _breakdowns: dict[tuple[str, str], tuple[str, str]] = field(default_factory=dict, repr=False)
 
     @classmethod
     async def load(cls, session: AsyncSession, principal: Principal) -> ObservationValidator:
@@ -147,11 +159,14 @@ class ObservationValidator:
 
     def check_city(self, city: str) -> None:
         """The city exists and the caller may change its data (else noted as forbidden)."""
+        if city in self._writable:
+            return
         if city not in self.cities:
             raise FieldProblem("city", f"unknown city {city!r}")
         if not self.principal.can_edit_city(city):
             self.forbidden_cities.add(city)
             raise FieldProblem("city", f"you may not change data of city {city}")
+        self._writable.add(city)
 
     def record(
         self,
@@ -168,15 +183,34 @@ class ObservationValidator:
         obs_status: ObsStatus,
         note: str | None,
         source: InlineSource | int,
+        breakdown: str | None = None,
     ) -> StagingRecord:
-        """The staging record of a valid row; ``FieldProblem`` naming the first bad field."""
+        """The staging record of a valid row; ``FieldProblem`` naming the first bad field.
+
+        ``breakdown``: the text ``dimensions`` were read from, if any; the same text of the
+        same indicator then has the same key (remembered rather than worked out again)."""
         self.check_city(city)
         definition = self.indicators.get(indicator)
         if definition is None:
             raise FieldProblem("indicator", f"unknown indicator {indicator!r}")
-        parsed = Period.parse(period)
-        check_scope(scope)
-        key = disaggregation_key(dimensions, list(definition.dimensions))
+        parsed = self._periods.get(period)
+        if parsed is None:
+            parsed = Period.parse(period)
+            if len(self._periods) < MEMO_SIZE:
+                self._periods[period] = parsed
+        if scope not in self._scopes:
+            check_scope(scope)
+            if len(self._scopes) < MEMO_SIZE:
+                self._scopes.add(scope)
+        known = None if breakdown is None else self._breakdowns.get((indicator, breakdown))
+        if known is None:
+            known = (
+                disaggregation_key(dimensions, list(definition.dimensions)),
+                orjson.dumps(dimensions).decode(),
+            )
+            if breakdown is not None and len(self._breakdowns) < MEMO_SIZE:
+                self._breakdowns[indicator, breakdown] = known
+        key, dimensions_json = known
         check_values(
             value,
             value_low,
@@ -195,7 +229,7 @@ class ObservationValidator:
             parsed.end,
             scope,
             key,
-            orjson.dumps(dimensions).decode(),
+            dimensions_json,
             value,
             value_low,
             value_high,
