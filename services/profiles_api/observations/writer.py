@@ -1,9 +1,12 @@
-"""Writing a batch of observations: COPY into staging, then one set-based upsert with history.
+"""Writing a batch of observations: COPY into staging, then set-based statements with history.
 
-The batch lives in temporary tables of the request's transaction. ``apply`` matches or
-creates the sources the batch names, upserts every row keyed by (city, indicator, period,
-scope, breakdown, source), records each created or changed value in the history, and
-announces the affected keys in the outbox, all in the caller's transaction.
+The batch lives in temporary tables of the request's transaction. ``write`` matches or
+creates the sources the batch names, finds the staged rows whose key (city, indicator,
+period, scope, breakdown, source) has an observation already, inserts the others in the
+order they came and updates the matched ones whose values differ, records each created or
+changed value in the history, and announces the affected keys in the outbox, all in the
+caller's transaction. Rows repeating a key are found by those statements themselves, not by
+a check beforehand (``ObservationBatch._apply``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select, text
+from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.db import audit_log, events
@@ -54,72 +58,107 @@ ON COMMIT DROP
 
 _KEY = "city_code, indicator_code, period, scope, disaggregation"
 
-_UPSERT = """
-WITH incoming AS (
-    SELECT s.*, m.source_id, src.reliability_rank
-    FROM {staging} s JOIN {source_map} m USING (source_key)
-    JOIN profiles.source src ON src.id = m.source_id
-),
-previous AS (
-    SELECT o.id, o.value, o.value_low, o.value_high, o.obs_status, o.note
-    FROM profiles.observation o
-    JOIN incoming i USING (city_code, indicator_code, period, scope, disaggregation, source_id)
-),
-upserted AS (
-    INSERT INTO profiles.observation AS o (
+#: The staged rows whose key has an observation already, with its id, its values and the
+#: row's (read under the city locks, so they stay the observation's until the transaction
+#: ends). A batch of new figures finds none, and pays one index lookup per row for it.
+_MATCH = """
+CREATE TEMPORARY TABLE {matched} ON COMMIT DROP AS
+SELECT s.row_no, o.id, o.city_code, o.indicator_code, o.period,
+       o.value AS old_value, o.value_low AS old_value_low, o.value_high AS old_value_high,
+       o.obs_status AS old_obs_status, o.note AS old_note,
+       s.value, s.value_low, s.value_high, s.obs_status, s.note
+FROM {staging} s
+JOIN profiles.observation o
+  ON o.city_code = s.city_code AND o.indicator_code = s.indicator_code
+ AND o.period = s.period AND o.scope = s.scope AND o.disaggregation = s.disaggregation
+ AND o.source_id = (CAST(:source_ids AS bigint[]))[s.source_key]
+"""
+
+#: Per (indicator, period) of the written rows ``{rows}``: its cities and how many rows.
+_KEYS = """
+SELECT indicator_code, period, array_agg(city_code ORDER BY city_code) AS cities,
+       sum(written) AS written
+FROM (SELECT indicator_code, period, city_code, count(*) AS written
+      FROM {rows} GROUP BY indicator_code, period, city_code) per_city
+GROUP BY indicator_code, period
+"""
+
+#: The staged rows of new keys, inserted, and the history of each: in the order of the
+#: rows. A plain insert, not an upsert: the rows of existing keys are known (``_MATCH``),
+#: and a key staged twice fails the unique key, which is how repeated rows are found.
+#: ``{new_only}`` leaves the matched rows out (empty when there are none). Without it the
+#: rows are read from staging as COPY wrote them, in the file's order (a temporary table
+#: is never read by parallel workers nor by synchronised scans), so no sort is needed.
+_INSERT = """
+WITH inserted AS (
+    INSERT INTO profiles.observation (
         city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
         dimensions, value, value_low, value_high, obs_status, source_id, reliability_rank,
         note, updated_by
     )
     SELECT city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
-           dimensions, value, value_low, value_high, obs_status, source_id, reliability_rank,
-           note, :actor
-    FROM incoming
-    ORDER BY row_no
-    ON CONFLICT ON CONSTRAINT uq_observation_key DO UPDATE SET
-        value = EXCLUDED.value,
-        value_low = EXCLUDED.value_low,
-        value_high = EXCLUDED.value_high,
-        obs_status = EXCLUDED.obs_status,
-        note = EXCLUDED.note,
-        updated_by = EXCLUDED.updated_by,
-        updated_at = now()
-    WHERE (o.value, o.value_low, o.value_high, o.obs_status, o.note)
-        IS DISTINCT FROM
-        (EXCLUDED.value, EXCLUDED.value_low, EXCLUDED.value_high, EXCLUDED.obs_status,
-         EXCLUDED.note)
-    RETURNING o.id, o.city_code, o.indicator_code, o.period,
-              o.value, o.value_low, o.value_high, o.obs_status, o.note
-),
--- A row written whose key had no row before was inserted (a partitioned table returns no
--- xmax to tell); the city locks keep other writers of these keys out meanwhile.
-applied AS (
-    SELECT u.*, p.id IS NULL AS inserted, p.value AS old_value, p.value_low AS old_value_low,
-           p.value_high AS old_value_high, p.obs_status AS old_obs_status, p.note AS old_note
-    FROM upserted u LEFT JOIN previous p ON p.id = u.id
+           dimensions, value, value_low, value_high, obs_status,
+           (CAST(:source_ids AS bigint[]))[source_key],
+           (CAST(:source_ranks AS smallint[]))[source_key], note, :actor
+    FROM {staging} s
+    {new_only}
+    RETURNING id, city_code, indicator_code, period, value, value_low, value_high,
+              obs_status, note
 ),
 history AS (
     INSERT INTO profiles.observation_history
         (observation_id, city_code, change, old, new, changed_by, reason, import_id)
-    SELECT u.id, u.city_code,
-           CASE WHEN u.inserted THEN 'created' ELSE 'updated' END,
-           CASE WHEN u.inserted THEN NULL ELSE jsonb_build_object(
-               'value', u.old_value, 'value_low', u.old_value_low,
-               'value_high', u.old_value_high, 'obs_status', u.old_obs_status,
-               'note', u.old_note) END,
+    SELECT id, city_code, 'created', NULL,
            jsonb_build_object(
-               'value', u.value, 'value_low', u.value_low, 'value_high', u.value_high,
-               'obs_status', u.obs_status, 'note', u.note),
+               'value', value, 'value_low', value_low, 'value_high', value_high,
+               'obs_status', obs_status, 'note', note),
            :actor, :reason, :import_id
-    FROM applied u
+    FROM inserted
 )
-SELECT indicator_code, period, array_agg(DISTINCT city_code ORDER BY city_code) AS cities,
-       count(*) FILTER (WHERE inserted) AS inserted,
-       count(*) FILTER (WHERE NOT inserted) AS updated
-FROM applied
-GROUP BY indicator_code, period
-ORDER BY indicator_code, period
+""" + _KEYS.format(rows="inserted")
+
+_NEW_ONLY = """
+    WHERE NOT EXISTS (SELECT FROM {matched} m WHERE m.row_no = s.row_no)
+    ORDER BY s.row_no
 """
+
+#: The matched rows whose values differ, updated, and the history of each (old and new).
+_UPDATE = """
+WITH changed AS (
+    UPDATE profiles.observation o SET
+        value = m.value,
+        value_low = m.value_low,
+        value_high = m.value_high,
+        obs_status = m.obs_status,
+        note = m.note,
+        updated_by = :actor,
+        updated_at = now()
+    FROM {matched} m
+    WHERE o.id = m.id AND o.city_code = m.city_code
+      AND (m.old_value, m.old_value_low, m.old_value_high, m.old_obs_status, m.old_note)
+          IS DISTINCT FROM (m.value, m.value_low, m.value_high, m.obs_status, m.note)
+    RETURNING o.id, o.city_code, o.indicator_code, o.period,
+              m.old_value, m.old_value_low, m.old_value_high, m.old_obs_status, m.old_note,
+              o.value, o.value_low, o.value_high, o.obs_status, o.note
+),
+history AS (
+    INSERT INTO profiles.observation_history
+        (observation_id, city_code, change, old, new, changed_by, reason, import_id)
+    SELECT id, city_code, 'updated',
+           jsonb_build_object(
+               'value', old_value, 'value_low', old_value_low, 'value_high', old_value_high,
+               'obs_status', old_obs_status, 'note', old_note),
+           jsonb_build_object(
+               'value', value, 'value_low', value_low, 'value_high', value_high,
+               'obs_status', obs_status, 'note', note),
+           :actor, :reason, :import_id
+    FROM changed
+)
+""" + _KEYS.format(rows="changed")
+
+#: A unique key violated: the only unique key an insert can violate is the observation's
+#: (ids are generated).
+_UNIQUE_VIOLATION = "23505"
 
 
 @dataclass
@@ -154,12 +193,18 @@ class ObservationBatch:
         self.sources = sources
         self.staging = f"obs_staging_{suffix}"
         self.source_map = f"obs_source_map_{suffix}"
+        self.matched = f"obs_matched_{suffix}"
         self.received = 0
+        self.cities: set[str] = set()  # of the rows staged
+        #: Each staged row's source id, by its ``source_key`` (1, 2…): ``resolve_sources``;
+        #: and that source's reliability rank, which observations keep a copy of.
+        self.source_ids: list[int] = []
+        self.source_ranks: list[int | None] = []
 
     async def open(self, *, timeout_seconds: int | None = None) -> None:
         """Create the staging tables; ``timeout_seconds`` bounds each statement of the write
         from here on, in place of the request's usual limit (a large file is streamed into
-        COPY while it uploads, and its upsert is one long statement)."""
+        COPY while it uploads, and its insert is one long statement)."""
         if timeout_seconds is not None:
             await self.session.execute(
                 text(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'")
@@ -169,7 +214,9 @@ class ObservationBatch:
 
     async def close(self) -> None:
         """Drop the staging tables now rather than at commit (a session may run several)."""
-        await self.session.execute(text(f"DROP TABLE IF EXISTS {self.staging}, {self.source_map}"))
+        await self.session.execute(
+            text(f"DROP TABLE IF EXISTS {self.staging}, {self.source_map}, {self.matched}")
+        )
 
     async def _driver_connection(self) -> Any:
         connection = await self.session.connection()
@@ -178,7 +225,7 @@ class ObservationBatch:
 
     async def copy(self, records: AsyncIterable[StagingRecord] | Iterable[StagingRecord]) -> int:
         """Stream records into staging with COPY; returns how many went in."""
-        counted = _Counted(records)
+        counted = _Counted(records, self.cities)
         driver = await self._driver_connection()
         await driver.copy_records_to_table(
             self.staging, records=counted, columns=list(STAGING_COLUMNS)
@@ -260,6 +307,8 @@ class ObservationBatch:
             },
         )
         source_of_key = {row.source_key: row.source_id for row in matched}
+        # Keys are numbered from 1 without gaps (``SourceRegistry.key_for``).
+        self.source_ids = [source_of_key[key] for key in range(1, len(source_of_key) + 1)]
         notes = list(self.sources.notes)
         reused = {
             key: source
@@ -301,8 +350,21 @@ class ObservationBatch:
 
     async def lock_cities(self) -> None:
         """Serialise writers of the same cities, so history records the value each replaced."""
-        cities = await self.session.scalars(text(f"SELECT DISTINCT city_code FROM {self.staging}"))
-        await lock_city_observations(self.session, list(cities))
+        await lock_city_observations(self.session, sorted(self.cities))
+
+    async def hold_sources(self) -> None:
+        """Read the ranks of the batch's sources and hold them ``FOR SHARE``: the ranks the
+        rows copy stay as they are until this commits (a change of rank waits, then updates
+        these rows too: ``sources.service``)."""
+        rows = await self.session.execute(
+            text(
+                "SELECT id, reliability_rank FROM profiles.source "
+                "WHERE id = ANY(CAST(:ids AS bigint[])) ORDER BY id FOR SHARE"
+            ),
+            {"ids": self.source_ids},
+        )
+        rank_of = {row.id: row.reliability_rank for row in rows}
+        self.source_ranks = [rank_of.get(source_id) for source_id in self.source_ids]
 
     async def write(
         self,
@@ -312,17 +374,28 @@ class ObservationBatch:
         import_id: uuid.UUID | None,
         duplicate_limit: int,
     ) -> WriteResult:
-        """Resolve sources, then upsert the staged rows unless some repeat another's key.
+        """Resolve sources, then write the staged rows unless some repeat another's key.
 
-        With duplicates the result lists them and nothing is upserted; the caller rejects
+        With duplicates the result lists them and nothing is written; the caller rejects
         the batch (and its transaction rolls the new sources back).
         """
         result = WriteResult(received=self.received)
         result.sources_created, result.notes = await self.resolve_sources()
-        result.duplicates = await self.duplicates(duplicate_limit)
-        if result.duplicates:
-            return result
-        await self._apply(result, actor=actor, reason=reason, import_id=import_id)
+        await self.lock_cities()
+        await self.hold_sources()
+        # Sorting and hashing a large batch in memory rather than in temporary files.
+        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
+        try:
+            # A savepoint, so that the transaction goes on after a repeated key fails the
+            # insert: the rows, their history, audit entry and event are all written in it.
+            async with self.session.begin_nested():
+                await self._apply(result, actor=actor, reason=reason, import_id=import_id)
+        except (_RepeatedKeys, IntegrityError) as error:
+            if isinstance(error, IntegrityError) and _sqlstate(error) != _UNIQUE_VIOLATION:
+                raise
+            result.duplicates = await self.duplicates(duplicate_limit)
+            if not result.duplicates and isinstance(error, IntegrityError):
+                raise  # a key violated otherwise: not ours to hide
         return result
 
     async def _apply(
@@ -333,27 +406,60 @@ class ObservationBatch:
         reason: str | None,
         import_id: uuid.UUID | None,
     ) -> None:
-        """Upsert the staged rows, keep their history and announce what changed."""
-        await self.lock_cities()
-        # The sources' ranks copied into the rows stay as they are until this commits: a
-        # change of rank waits, then updates these rows too (``sources.service``).
-        await self.session.execute(
-            text(
-                "SELECT 1 FROM profiles.source WHERE id IN "
-                f"(SELECT source_id FROM {self.source_map}) ORDER BY id FOR SHARE"
+        """Insert the staged rows of new keys, update those of existing keys whose values
+        differ, keep their history and announce what changed.
+
+        Rows repeating a key are found on the way, not by a check beforehand: two of an
+        existing key are matched to the same observation (``GROUP BY … HAVING``: raises
+        ``_RepeatedKeys``), two of a new key fail the unique key of the insert (raises
+        ``IntegrityError``); ``write`` then rolls back what this wrote and lists them.
+        """
+        parameters = {
+            "actor": actor,
+            "reason": reason,
+            "import_id": import_id,
+            "source_ids": self.source_ids,
+            "source_ranks": self.source_ranks,
+        }
+        created = await self.session.execute(
+            text(_MATCH.format(matched=self.matched, staging=self.staging)), parameters
+        )
+        matched = int(created.rowcount or 0)  # type: ignore[attr-defined]
+        if matched:
+            repeated = await self.session.scalar(
+                text(
+                    f"SELECT EXISTS (SELECT FROM {self.matched} GROUP BY id, city_code "
+                    "HAVING count(*) > 1)"
+                )
             )
+            if repeated:
+                raise _RepeatedKeys
+        new_only = _NEW_ONLY.format(matched=self.matched) if matched else ""
+        inserted = await self.session.execute(
+            text(_INSERT.format(staging=self.staging, new_only=new_only)), parameters
         )
-        # Sorting and hashing a large batch in memory rather than in temporary files.
-        await self.session.execute(text("SET LOCAL work_mem = '64MB'"))
-        rows = await self.session.execute(
-            text(_UPSERT.format(staging=self.staging, source_map=self.source_map)),
-            {"actor": actor, "reason": reason, "import_id": import_id},
-        )
-        for row in rows:
-            result.inserted += row.inserted
-            result.updated += row.updated
+        written = {
+            (row.indicator_code, row.period): (set(row.cities), int(row.written), 0)
+            for row in inserted
+        }
+        if matched:
+            updated = await self.session.execute(
+                text(_UPDATE.format(matched=self.matched)), parameters
+            )
+            for row in updated:
+                cities, inserted_rows, _ = written.get(
+                    (row.indicator_code, row.period), (set(), 0, 0)
+                )
+                written[row.indicator_code, row.period] = (
+                    cities | set(row.cities),
+                    inserted_rows,
+                    int(row.written),
+                )
+        for (indicator, period), (cities, inserted_rows, updated_rows) in sorted(written.items()):
+            result.inserted += inserted_rows
+            result.updated += updated_rows
             result.keys.append(
-                ObservationKey(indicator=row.indicator_code, period=row.period, cities=row.cities)
+                ObservationKey(indicator=indicator, period=period, cities=sorted(cities))
             )
         await self._record(result, reason=reason, import_id=import_id)
         if result.keys:
@@ -390,19 +496,37 @@ class ObservationBatch:
         )
 
 
-class _Counted:
-    """Passes records through to COPY, counting them."""
+class _RepeatedKeys(Exception):
+    """Staged rows repeat a key: nothing was written."""
 
-    def __init__(self, records: AsyncIterable[StagingRecord] | Iterable[StagingRecord]) -> None:
+
+class _Counted:
+    """Passes records through to COPY, counting them and noting their cities."""
+
+    def __init__(
+        self,
+        records: AsyncIterable[StagingRecord] | Iterable[StagingRecord],
+        cities: set[str],
+    ) -> None:
         self.records = records
+        self.cities = cities
         self.count = 0
 
     async def __aiter__(self) -> Any:
+        cities = self.cities
         if isinstance(self.records, AsyncIterable):
             async for record in self.records:
                 self.count += 1
+                cities.add(record[1])
                 yield record
         else:
             for record in self.records:
                 self.count += 1
+                cities.add(record[1])
                 yield record
+
+
+def _sqlstate(error: DBAPIError) -> str | None:
+    """The SQLSTATE of the driver's error under SQLAlchemy's."""
+    code = getattr(error.orig, "sqlstate", None)
+    return code if isinstance(code, str) else None
