@@ -156,8 +156,10 @@ class Settings(BaseSettings):
     outbox_redeliver_after_seconds: float = 600
     job_timeout_seconds: float = 120
     job_max_tries: int = 5
-    #: A burst of writes to one indicator is recomputed once, this long after the last write.
-    aggregation_debounce_seconds: float = 2
+    #: A burst of writes to one indicator is recomputed once, this long after the last write
+    #: (short: a write's recomputation covers only the periods it touched, a tenth of a
+    #: second for a period of a million-value indicator).
+    aggregation_debounce_seconds: float = 0.25
     #: Statement limit of a recomputation's transaction: an indicator of millions of
     #: observations takes longer than a request may.
     aggregation_statement_timeout_seconds: int = Field(default=600, gt=0)
