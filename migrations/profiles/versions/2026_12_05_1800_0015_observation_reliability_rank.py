@@ -16,8 +16,9 @@ without it (fixtures, scripts) takes it from its source by a trigger that fires 
 partition's suffix as migration 0014 does (``ix_observation_preference_p03``), then on the
 table, which takes them in.
 
-A recomputation request (``aggregation_request``) also names the periods it is for
-(``periods``; null for all of them): a write recomputes only the periods it touched.
+A recomputation request (``aggregation_request``) also names the periods and cities its
+changes touched (``periods``, ``cities``; null for all of them): a write recomputes only
+those periods, and the coverage of those cities.
 """
 
 from collections.abc import Sequence
@@ -51,6 +52,7 @@ def _execute(sql: str) -> None:
 
 def upgrade() -> None:
     _execute("ALTER TABLE profiles.aggregation_request ADD COLUMN periods varchar(10)[]")
+    _execute("ALTER TABLE profiles.aggregation_request ADD COLUMN cities varchar(5)[]")
     _execute(f"ALTER TABLE {TABLE} ADD COLUMN reliability_rank smallint")
     _execute(
         f"UPDATE {TABLE} o SET reliability_rank = s.reliability_rank "
@@ -93,3 +95,4 @@ def downgrade() -> None:
     _execute(f"DROP FUNCTION {FUNCTION}()")
     _execute(f"ALTER TABLE {TABLE} DROP COLUMN reliability_rank")
     _execute("ALTER TABLE profiles.aggregation_request DROP COLUMN periods")
+    _execute("ALTER TABLE profiles.aggregation_request DROP COLUMN cities")

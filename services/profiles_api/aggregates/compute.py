@@ -8,11 +8,20 @@ indicator keeps two recomputations of the same indicator from interleaving.
 
 The value of a city for a figure (indicator, period, scope, breakdown) is its *effective*
 value: the preferred published value (best source reliability, then newest; values marked
-missing are skipped), else the city's derived value for it.
+missing are skipped), else the city's derived value for it. Each observation keeps its
+source's rank (``reliability_rank``), so ``ix_observation_preference`` gives an indicator's
+values in that order (indicator, period, scope, breakdown, city, rank, newest first) and the
+choice is made without sorting.
+
+A recomputation may be limited to some periods (those a write touched): only their derived
+values and aggregates are deleted and written again. Nothing of one period depends on
+another (formulas and weights match periods exactly), so this gives what a recomputation of
+the whole indicator would.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -33,21 +42,38 @@ AGGREGATES = {
 }
 
 
-def _effective(codes_parameter: str) -> str:
+#: The index giving an indicator's observations in the order the preferred one is chosen.
+PREFERENCE_INDEX = "ix_observation_preference"
+#: The bound parameter ``periods`` (a text array) limiting a recomputation to some periods.
+PERIODS = "CAST(:periods AS text[])"
+
+
+def _in_periods(alias: str, periods: Sequence[str] | None) -> str:
+    """A condition keeping ``alias``'s rows of ``periods`` (none: every period). One period
+    (a write's usual case) is compared by equality: an index then gives its rows in order,
+    which it does not for a list."""
+    if periods is None:
+        return ""
+    if len(periods) == 1:
+        return f"AND {alias}.period = ({PERIODS})[1]"
+    return f"AND {alias}.period = ANY({PERIODS})"
+
+
+def _effective(codes_parameter: str, periods: Sequence[str] | None = None) -> str:
     """CTEs ``published`` and ``effective``: one value per city and figure of the indicators
-    listed in the bound array ``codes_parameter``."""
+    listed in the bound array ``codes_parameter`` (of ``periods`` if given). The preferred
+    published value is the first of its figure in ``ix_observation_preference``."""
     return f"""
     published AS (
-        SELECT DISTINCT ON (o.indicator_code, o.city_code, o.period, o.scope, o.disaggregation)
+        SELECT DISTINCT ON (o.indicator_code, o.period, o.scope, o.disaggregation, o.city_code)
                o.indicator_code, o.city_code, o.period, o.period_start, o.period_end, o.scope,
                o.disaggregation, o.dimensions, o.value, o.obs_status,
                o.id AS observation_id
         FROM profiles.observation o
-        JOIN profiles.source s ON s.id = o.source_id
         WHERE o.indicator_code = ANY(CAST(:{codes_parameter} AS text[]))
-          AND o.value IS NOT NULL
-        ORDER BY o.indicator_code, o.city_code, o.period, o.scope, o.disaggregation,
-                 s.reliability_rank, o.updated_at DESC, o.id DESC
+          AND o.value IS NOT NULL {_in_periods("o", periods)}
+        ORDER BY o.indicator_code, o.period, o.scope, o.disaggregation, o.city_code,
+                 o.reliability_rank, o.updated_at DESC, o.id DESC
     ),
     effective AS (
         SELECT p.*, false AS derived FROM published p
@@ -57,6 +83,7 @@ def _effective(codes_parameter: str) -> str:
                CAST(NULL AS bigint), true
         FROM profiles.derived_value d
         WHERE d.indicator_code = ANY(CAST(:{codes_parameter} AS text[]))
+          {_in_periods("d", periods)}
           AND NOT EXISTS (
               SELECT 1 FROM published p
               WHERE p.indicator_code = d.indicator_code AND p.city_code = d.city_code
@@ -89,16 +116,22 @@ async def lock_indicator(session: AsyncSession, code: str) -> None:
     )
 
 
-async def recompute_derived(session: AsyncSession, definition: Definition) -> int:
-    """Rebuild the derived values of ``definition`` from its inputs; how many were written.
+async def recompute_derived(
+    session: AsyncSession, definition: Definition, periods: Sequence[str] | None = None
+) -> int:
+    """Rebuild the derived values of ``definition`` from its inputs (of ``periods`` only, if
+    given); how many were written.
 
     A value exists where every input has one for the same city, period, scope and breakdown,
     the breakdown's dimensions are all allowed by the derived indicator, and the formula
     gives a number (a division by zero gives none).
     """
     await session.execute(
-        text("DELETE FROM profiles.derived_value WHERE indicator_code = :code"),
-        {"code": definition.code},
+        text(
+            "DELETE FROM profiles.derived_value d WHERE d.indicator_code = :code "
+            + _in_periods("d", periods)
+        ),
+        {"code": definition.code} | _periods(periods),
     )
     if definition.formula is None:
         return 0
@@ -118,7 +151,7 @@ async def recompute_derived(session: AsyncSession, definition: Definition) -> in
         for alias in aliases.values()
     )
     statement = f"""
-        WITH {_effective("inputs")},
+        WITH {_effective("inputs", periods)},
         computed AS (
             SELECT i0.city_code, i0.period, i0.period_start, i0.period_end, i0.scope,
                    i0.disaggregation, i0.dimensions, {expression} AS value,
@@ -149,58 +182,95 @@ async def recompute_derived(session: AsyncSession, definition: Definition) -> in
         "dimensions": list(definition.dimensions),
     }
     parameters |= {f"input_{position}": code for position, code in enumerate(definition.inputs)}
-    return await _count(session, statement, parameters)
+    return await _count(session, statement, parameters | _periods(periods))
 
 
-def _candidates(indicator_parameter: str, *, totals_only: bool = False) -> str:
-    """Every value a city has for each figure of the indicator named by the bound parameter:
-    its published ones and its derived one, with ``derived``, ``rank``, ``updated_at`` and
-    ``id`` ordering them as the effective value is chosen (published before derived, then
-    the most reliable source, then the newest); only totals if ``totals_only``."""
-    totals = "AND {}.disaggregation = ''" if totals_only else ""
+def _periods(periods: Sequence[str] | None) -> dict[str, Any]:
+    return {} if periods is None else {"periods": list(periods)}
+
+
+def preferred_published(
+    indicator_parameter: str, periods: Sequence[str] | None, *, totals_only: bool = False
+) -> str:
+    """Each city's preferred published value of each figure of the indicator named by the
+    bound parameter (of ``periods`` if given; only totals if ``totals_only``): the first of
+    its figure in ``PREFERENCE_INDEX``, which gives the rows in this order, so the
+    choice is made as they are read. Ordered by period, scope, breakdown and city."""
+    totals = "AND o.disaggregation = ''" if totals_only else ""
     return f"""
-        SELECT o.city_code, o.period, o.period_start, o.period_end, o.scope, o.disaggregation,
-               o.dimensions, o.value, false AS derived, s.reliability_rank AS rank,
-               o.updated_at, o.id
+        SELECT DISTINCT ON (o.period, o.scope, o.disaggregation, o.city_code)
+               o.city_code, o.period, o.period_start, o.period_end, o.scope, o.disaggregation,
+               o.dimensions, o.value
         FROM profiles.observation o
-        JOIN profiles.source s ON s.id = o.source_id
         WHERE o.indicator_code = :{indicator_parameter} AND o.value IS NOT NULL
-              {totals.format("o")}
+              {totals} {_in_periods("o", periods)}
+        ORDER BY o.period, o.scope, o.disaggregation, o.city_code, o.reliability_rank,
+                 o.updated_at DESC, o.id DESC"""
+
+
+def _candidates(
+    indicator_parameter: str,
+    periods: Sequence[str] | None = None,
+    *,
+    derived: bool = True,
+    totals_only: bool = False,
+) -> str:
+    """Each city's effective value of each figure of the indicator named by the bound
+    parameter, with ``derived`` telling which are derived: its preferred published value,
+    else (if ``derived``: an indicator with a formula) its derived one."""
+    chosen = preferred_published(indicator_parameter, periods, totals_only=totals_only)
+    published = f"SELECT p.*, false AS derived FROM ({chosen}) p"
+    if not derived:
+        return published
+    totals = "AND d.disaggregation = ''" if totals_only else ""
+    # The published values are read once: the derived ones look for theirs among them.
+    return f"""
+        WITH published AS ({chosen})
+        SELECT p.*, false AS derived FROM published p
         UNION ALL
         SELECT d.city_code, d.period, d.period_start, d.period_end, d.scope, d.disaggregation,
-               d.dimensions, d.value, true, NULL, d.computed_at, NULL
+               d.dimensions, d.value, true
         FROM profiles.derived_value d
-        WHERE d.indicator_code = :{indicator_parameter} {totals.format("d")}"""
+        WHERE d.indicator_code = :{indicator_parameter} {totals} {_in_periods("d", periods)}
+          AND NOT EXISTS (
+              SELECT 1 FROM published p
+              WHERE p.period = d.period AND p.scope = d.scope
+                AND p.disaggregation = d.disaggregation AND p.city_code = d.city_code
+          )"""
 
 
-#: For a weighted mean, each city's weight: its effective total population for the period
-#: and scope; only cities with a positive one contribute.
-_WEIGHTS = f"""
+def _weights(periods: Sequence[str] | None) -> str:
+    """For a weighted mean, the CTE ``weights``: each city's effective total population for
+    the period and scope; only cities with a positive one contribute."""
+    return f"""
     weights AS (
-        SELECT DISTINCT ON (c.city_code, c.period, c.scope) c.city_code, c.period, c.scope,
-               c.value
-        FROM ({_candidates("weight_indicator", totals_only=True)}) c
-        ORDER BY c.city_code, c.period, c.scope, c.derived, c.rank, c.updated_at DESC,
-                 c.id DESC
+        SELECT c.city_code, c.period, c.scope, c.value
+        FROM ({_candidates("weight_indicator", periods, totals_only=True)}) c
     ),"""
 
 
-async def recompute_aggregates(session: AsyncSession, definition: Definition) -> int:
-    """Rebuild the network and regional aggregates of ``definition``; how many were written.
+async def recompute_aggregates(
+    session: AsyncSession, definition: Definition, periods: Sequence[str] | None = None
+) -> int:
+    """Rebuild the network and regional aggregates of ``definition`` (of ``periods`` only,
+    if given); how many were written.
 
     Groups are the whole network and each region, per period, scope and breakdown. Each
     city contributes its effective value once; for a weighted mean only cities with a
     positive total population for the same period and scope contribute, weighted by it.
 
-    One sort serves both steps: choosing each city's effective value (``DISTINCT ON``) in
-    the order of the groups (period, scope, breakdown, region) leaves the values grouped
-    for the aggregation, which then reads them in that order. Groups are keyed by the
-    period and breakdown text alone: the period's dates and the breakdown's dimensions
-    follow from them and would cost a comparison (of jsonb) on every tie.
+    The preferred values come in index order (no sort); the grouping sets then sort them
+    once, by period, scope, breakdown and region, compared byte by byte (``COLLATE "C"``:
+    the groups are the same, the comparisons cheaper). Groups are keyed by the period and
+    breakdown text alone: the period's dates and the breakdown's dimensions follow from them
+    and would cost a comparison (of jsonb) on every tie.
     """
     await session.execute(
-        text("DELETE FROM profiles.aggregate WHERE indicator_code = :code"),
-        {"code": definition.code},
+        text(
+            "DELETE FROM profiles.aggregate a WHERE a.indicator_code = :code "
+            + _in_periods("a", periods)
+        ),
+        {"code": definition.code} | _periods(periods),
     )
     combine = AGGREGATES.get(definition.aggregation)
     if combine is None:  # `none`: these values do not add up across cities
@@ -210,18 +280,18 @@ async def recompute_aggregates(session: AsyncSession, definition: Definition) ->
         "JOIN weights w ON w.city_code = e.city_code AND w.period = e.period "
         "AND w.scope = e.scope AND w.value > 0"
     )
+    candidates = _candidates("code", periods, derived=definition.formula is not None)
     statement = f"""
-        WITH {_WEIGHTS if weighted else ""}
+        WITH {_weights(periods) if weighted else ""}
         contributions AS (
-            SELECT DISTINCT ON (e.period, e.scope, e.disaggregation, c.region, e.city_code)
-                   e.city_code, c.region, e.period, e.period_start, e.period_end, e.scope,
-                   e.disaggregation, e.dimensions, e.value, e.derived,
+            SELECT e.city_code, c.region COLLATE "C" AS region, e.period COLLATE "C" AS period,
+                   e.period_start, e.period_end, e.scope COLLATE "C" AS scope,
+                   e.disaggregation COLLATE "C" AS disaggregation, e.dimensions, e.value,
+                   e.derived,
                    {"w.value" if weighted else "CAST(NULL AS double precision)"} AS weight
-            FROM ({_candidates("code")}) e
+            FROM ({candidates}) e
             JOIN profiles.city c ON c.code = e.city_code
             {weight_join if weighted else ""}
-            ORDER BY e.period, e.scope, e.disaggregation, c.region, e.city_code, e.derived,
-                     e.rank, e.updated_at DESC, e.id DESC
         )
         INSERT INTO profiles.aggregate (
             indicator_code, period, period_start, period_end, scope, disaggregation,
@@ -248,7 +318,7 @@ async def recompute_aggregates(session: AsyncSession, definition: Definition) ->
     # planner would join a large indicator's values by nested loops.
     await session.execute(text("SET LOCAL enable_nestloop = off"))
     await session.execute(text("SET LOCAL work_mem = '64MB'"))
-    written = await _count(session, statement, parameters)
+    written = await _count(session, statement, parameters | _periods(periods))
     await session.execute(text("RESET enable_nestloop"))
     await session.execute(text("RESET work_mem"))
     return written
@@ -329,17 +399,22 @@ class Recomputed:
 
 
 async def recompute_indicator(
-    session: AsyncSession, definition: Definition, *, timeout_seconds: int | None = None
+    session: AsyncSession,
+    definition: Definition,
+    *,
+    timeout_seconds: int | None = None,
+    periods: Sequence[str] | None = None,
 ) -> Recomputed:
-    """Derived values first (aggregates read them), then aggregates, under the lock.
+    """Derived values first (aggregates read them), then aggregates, under the lock; of
+    ``periods`` only if given (those a write touched), else of every period.
 
     ``timeout_seconds`` bounds each statement from here on, in place of the usual limit.
     """
     if timeout_seconds is not None:
         await session.execute(text(f"SET LOCAL statement_timeout = '{int(timeout_seconds)}s'"))
     await lock_indicator(session, definition.code)
-    derived = await recompute_derived(session, definition)
-    aggregates = await recompute_aggregates(session, definition)
+    derived = await recompute_derived(session, definition, periods)
+    aggregates = await recompute_aggregates(session, definition, periods)
     return Recomputed(derived_rows=derived, aggregate_rows=aggregates)
 
 

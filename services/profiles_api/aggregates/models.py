@@ -147,6 +147,8 @@ class AggregationRequest(Base):
     # The periods the waiting changes touched; null for all of them (a change of the
     # catalogue, a city moved to another region, a request from before periods were kept).
     periods: Mapped[list[str] | None] = mapped_column(ARRAY(String(10)))
+    # The cities whose figures they changed (their coverage is recomputed); null for all.
+    cities: Mapped[list[str] | None] = mapped_column(ARRAY(String(5)))
 
 
 class AggregationRun(Base):

@@ -6,8 +6,22 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import ColumnElement, String, any_, delete, exists, func, literal, select, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    SQLColumnExpression,
+    String,
+    any_,
+    case,
+    delete,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY, insert
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import aliased
@@ -183,13 +197,30 @@ class Claim:
     indicator: str
     requested_at: datetime
     due_at: datetime
+    # The periods and cities the waiting changes touched; None for all of them.
+    periods: list[str] | None = None
+    cities: list[str] | None = None
 
 
 _CLAIMED = (
     AggregationRequest.indicator_code,
     AggregationRequest.requested_at,
     AggregationRequest.due_at,
+    AggregationRequest.periods,
+    AggregationRequest.cities,
 )
+
+
+def _merged(kept: SQLColumnExpression[Any], new: SQLColumnExpression[Any]) -> ColumnElement[Any]:
+    """The periods (or cities) of a request and of one added to it: both sets, or null (all
+    of them) if either is."""
+    element = func.unnest(func.array_cat(kept, new)).column_valued("element")
+    both = func.array(select(element).distinct().order_by(element).scalar_subquery())
+    return case((kept.is_(None) | new.is_(None), null()), else_=both)
+
+
+def _listed(values: Iterable[str] | None, length: int) -> ColumnElement[Any]:
+    return null() if values is None else literal(sorted(set(values)), ARRAY(String(length)))
 
 
 class AggregationRequestRepository(Repository[AggregationRequest]):
@@ -197,19 +228,38 @@ class AggregationRequestRepository(Repository[AggregationRequest]):
 
     model = AggregationRequest
 
-    async def request(self, codes: Iterable[str], *, debounce: timedelta) -> dict[str, datetime]:
+    async def request(
+        self,
+        codes: Iterable[str],
+        *,
+        debounce: timedelta,
+        periods: Iterable[str] | None = None,
+        cities: Iterable[str] | None = None,
+    ) -> dict[str, datetime]:
         """Upsert the requests of ``codes``, due ``debounce`` from now (whole milliseconds),
-        never earlier than a due time already set; the due time of each. Rows are written in
-        code order, so two requests never deadlock."""
+        never earlier than a due time already set, for ``periods`` and ``cities`` besides
+        those already asked for (``None``: all of them); the due time of each. Rows are
+        written in code order, so two requests never deadlock."""
         code = func.unnest(literal(sorted(set(codes)), ARRAY(String))).column_valued("code")
         now = func.clock_timestamp()
         values = insert(AggregationRequest).from_select(
-            ["indicator_code", "due_at", "requested_at"],
-            select(code, func.date_trunc("milliseconds", now + debounce), now).order_by(code),
+            ["indicator_code", "due_at", "requested_at", "periods", "cities"],
+            select(
+                code,
+                func.date_trunc("milliseconds", now + debounce),
+                now,
+                _listed(periods, 10),
+                _listed(cities, 5),
+            ).order_by(code),
         )
+        excluded = values.excluded
         statement = values.on_conflict_do_update(
             index_elements=[AggregationRequest.indicator_code],
-            set_={"due_at": func.greatest(AggregationRequest.due_at, values.excluded.due_at)},
+            set_={
+                "due_at": func.greatest(AggregationRequest.due_at, excluded.due_at),
+                "periods": _merged(AggregationRequest.periods, excluded.periods),
+                "cities": _merged(AggregationRequest.cities, excluded.cities),
+            },
         ).returning(AggregationRequest.indicator_code, AggregationRequest.due_at)
         return {row.indicator_code: row.due_at for row in await self.session.execute(statement)}
 
@@ -252,11 +302,24 @@ class AggregationRequestRepository(Repository[AggregationRequest]):
         taken = await self._take(AggregationRequest.indicator_code == indicator)
         return taken[0] if taken else None
 
-    async def keep(self, indicator: str, *, requested_at: datetime, due_at: datetime) -> None:
-        """Put back (or leave) a request of ``indicator``; one written meanwhile keeps its
-        later due time, and the earliest waiting change is kept."""
+    async def keep(
+        self,
+        indicator: str,
+        *,
+        requested_at: datetime,
+        due_at: datetime,
+        periods: list[str] | None = None,
+        cities: list[str] | None = None,
+    ) -> None:
+        """Put back (or leave) a request of ``indicator`` for ``periods`` and ``cities``
+        (``None``: all of them); one written meanwhile keeps its later due time and adds its
+        periods and cities, and the earliest waiting change is kept."""
         values = insert(AggregationRequest).values(
-            indicator_code=indicator, due_at=due_at, requested_at=requested_at
+            indicator_code=indicator,
+            due_at=due_at,
+            requested_at=requested_at,
+            periods=periods,
+            cities=cities,
         )
         await self.session.execute(
             values.on_conflict_do_update(
@@ -264,7 +327,9 @@ class AggregationRequestRepository(Repository[AggregationRequest]):
                 set_={
                     "requested_at": func.least(
                         AggregationRequest.requested_at, values.excluded.requested_at
-                    )
+                    ),
+                    "periods": _merged(AggregationRequest.periods, values.excluded.periods),
+                    "cities": _merged(AggregationRequest.cities, values.excluded.cities),
                 },
             )
         )

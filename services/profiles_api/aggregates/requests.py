@@ -4,8 +4,11 @@ Every change upserts the indicator's row with ``due_at = now + debounce`` (never
 a due time already set) and enqueues a job keyed by the indicator and that due time, deferred
 until it. A job whose request has since been pushed later by a newer change does nothing;
 the job of the last change claims the row (``DELETE … RETURNING``) in the transaction that
-recomputes. A burst of writes thus gives one recomputation, on its trailing edge. The
-statements are ``AggregationRequestRepository``'s.
+recomputes. A burst of writes thus gives one recomputation, on its trailing edge. A request
+names the periods and cities its changes touched (the union of them over a burst; none
+named: all of them), and the job recomputes only those periods, and the coverage of those
+cities. The statements are
+``AggregationRequestRepository``'s.
 """
 
 from __future__ import annotations
@@ -37,10 +40,17 @@ def job_id(indicator: str, due_at: datetime) -> str:
 
 
 async def request_recomputation(
-    worker: JobContext, indicators: Iterable[str], *, with_dependents: bool = True
+    worker: JobContext,
+    indicators: Iterable[str],
+    *,
+    with_dependents: bool = True,
+    periods: Iterable[str] | None = None,
+    cities: Iterable[str] | None = None,
 ) -> dict[str, datetime]:
     """Ask for ``indicators`` (and, by default, what depends on them) to be recomputed once
-    writes pause; the due time of each request. Safe to repeat: a repeat only delays."""
+    writes pause, for ``periods`` only if given (a dependent's values of a period read only
+    that period's: formulas and weights match periods exactly), and the coverage of
+    ``cities`` only if given; the due time of each request. Safe to repeat: a repeat only delays."""
     codes = set(indicators)
     if not codes:
         return {}
@@ -48,7 +58,10 @@ async def request_recomputation(
         if with_dependents:
             codes = (await Catalogue.load(session)).affected_by(codes)
         due = await AggregationRequestRepository.from_session(session).request(
-            codes, debounce=timedelta(seconds=worker.settings.aggregation_debounce_seconds)
+            codes,
+            debounce=timedelta(seconds=worker.settings.aggregation_debounce_seconds),
+            periods=periods,
+            cities=cities,
         )
     # After the commit: a job that starts sees the request. If enqueueing fails, the event's
     # handler fails and runs again, which upserts and enqueues again.

@@ -18,6 +18,7 @@ and the indicator keeps its request: it is tried again at its next change, by th
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -90,9 +91,15 @@ FAILURES = DomainMetric(_failures_counter)
 
 
 async def on_observations_changed(worker: JobContext, event: OutboxEvent) -> None:
-    """Figures changed: recompute their indicators and every indicator depending on them."""
+    """Figures changed: recompute their indicators and every indicator depending on them, in
+    the periods they changed, and the coverage of the cities they changed."""
     payload = ObservationsChanged.model_validate(event.data)
-    await request_recomputation(worker, {key.indicator for key in payload.keys})
+    await request_recomputation(
+        worker,
+        {key.indicator for key in payload.keys},
+        periods={key.period for key in payload.keys},
+        cities={city for key in payload.keys for city in key.cities},
+    )
 
 
 async def on_city_upserted(worker: JobContext, event: OutboxEvent) -> None:
@@ -169,11 +176,17 @@ def describe(error: Exception) -> str:
 
 
 async def _recompute(
-    worker: JobContext, session: AsyncSession, catalogue: Catalogue, code: str, run: _Run
+    worker: JobContext,
+    session: AsyncSession,
+    catalogue: Catalogue,
+    code: str,
+    run: _Run,
+    periods: list[str] | None = None,
 ) -> None:
-    """Recompute one indicator in a savepoint; if it fails, only its own work is undone and
-    ``run.error`` says why (logged and counted). A lost connection is not the indicator's
-    failure: it propagates, and the whole job is tried again."""
+    """Recompute one indicator (of ``periods`` only, if given) in a savepoint; if it fails,
+    only its own work is undone and ``run.error`` says why (logged and counted). A lost
+    connection is not the indicator's failure: it propagates, and the whole job is tried
+    again."""
     try:
         async with session.begin_nested():
             definition = catalogue.get(code)
@@ -184,6 +197,7 @@ async def _recompute(
                 session,
                 definition,
                 timeout_seconds=worker.settings.aggregation_statement_timeout_seconds,
+                periods=periods,
             )
     except Exception as exc:
         if isinstance(exc, DBAPIError) and exc.connection_invalidated:
@@ -202,13 +216,14 @@ async def _recompute(
 
 
 async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int) -> str:
-    """Job: recompute ``indicator`` if its request is still the one due at ``due_ms``.
+    """Job: recompute ``indicator`` if its request is still the one due at ``due_ms``, in
+    the periods its changes touched.
 
     Derived indicators it reads whose requests are due too are recomputed first, in the same
     transaction, so a chain of formulas reads fresh inputs. Then the coverage of the themes
-    concerned. An indicator that fails keeps its request and does not stop the others; if
-    it is ``indicator`` itself, the job is tried again (up to ``job_max_tries``), after which
-    the sweep takes it over.
+    concerned, for the cities the changes touched. An indicator that fails keeps its request
+    and does not stop the others; if it is ``indicator`` itself, the job is tried again (up
+    to ``job_max_tries``), after which the sweep takes it over.
     """
     worker = job_context(ctx)
     job_try: int = ctx.get("job_try", 1)
@@ -227,14 +242,23 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
             for code in catalogue.in_order(claims):
                 taken = claims[code]
                 run = _Run(code, "change", started, requested_at=taken.requested_at)
-                await _recompute(worker, session, catalogue, code, run)
+                await _recompute(worker, session, catalogue, code, run, taken.periods)
                 if run.error is not None:
-                    await requests.keep(code, requested_at=taken.requested_at, due_at=taken.due_at)
+                    await requests.keep(
+                        code,
+                        requested_at=taken.requested_at,
+                        due_at=taken.due_at,
+                        periods=taken.periods,
+                        cities=taken.cities,
+                    )
                 runs.append(run)
             themes = sorted({d.theme for code in claims if (d := catalogue.get(code)) is not None})
             if themes:
                 runs[-1].coverage_rows = await recompute_coverage(
-                    session, today=datetime.now(UTC).date(), themes=themes
+                    session,
+                    today=datetime.now(UTC).date(),
+                    themes=themes,
+                    cities=_cities_of(claims.values()),
                 )
             for run in runs:
                 _record(session, run)
@@ -248,6 +272,16 @@ async def recompute_aggregates(ctx: dict[str, Any], indicator: str, due_ms: int)
         # What the others wrote is committed; the indicator's request waits for this retry.
         raise Retry(defer=min(2**job_try, 60))
     return f"{indicator}: " + ", ".join(_summary(run) for run in runs)
+
+
+def _cities_of(claims: Iterable[Claim]) -> list[str] | None:
+    """The cities whose coverage the claimed changes may have moved (None: every city)."""
+    cities: set[str] = set()
+    for claim in claims:
+        if claim.cities is None:
+            return None
+        cities.update(claim.cities)
+    return sorted(cities)
 
 
 def _summary(run: _Run) -> str:
