@@ -22,6 +22,7 @@ import asyncio
 import json
 import sys
 import threading
+import timeit
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -31,6 +32,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTrace
 from bench.env import BenchEnv, bench_env
 from bench.figures import Figure, print_figures
 from bench.p1_read import FULL, POOL_SIZE, QUICK, SECRET, Mode, paths, prepare, run_load, server
+from shared.tracing import current_traceparent, span
 
 
 class _Receiver(BaseHTTPRequestHandler):
@@ -73,6 +75,22 @@ def receiver() -> Iterator[str]:
         httpd.server_close()
 
 
+def unset_costs() -> tuple[float, float]:
+    """Nanoseconds that what runs when tracing is unset costs (this process never traces):
+    reading the span in effect for an outbox write's envelope, and a job's, handler's or
+    relayed event's span that does nothing."""
+    calls = 100_000
+
+    def no_span() -> None:
+        with span("unset"):
+            pass
+
+    return (
+        1e9 * timeit.timeit(current_traceparent, number=calls) / calls,
+        1e9 * timeit.timeit(no_span, number=calls) / calls,
+    )
+
+
 def measure(env: BenchEnv, quick: bool) -> list[Figure]:
     mode = QUICK if quick else FULL
     return asyncio.run(_measure(env, mode))
@@ -106,6 +124,7 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
     # The set server exports what is left when it stops (its batch processor's shutdown).
     unset, traced = results[unset_url], results[set_url]
     errors = unset["errors"] + traced["errors"]
+    envelope_ns, span_ns = unset_costs()
     spans_per_request = _Receiver.spans / traced["requests"] if traced["requests"] else 0.0
     return [
         Figure(
@@ -124,6 +143,9 @@ def _drive(env: BenchEnv, database_url: str, mode: Mode, observations: int) -> l
                 f"set {traced['cpu_ms']:.2f} ms",
                 f"the receiver took {_Receiver.spans:,} spans in {_Receiver.exports:,} exports "
                 f"(about {spans_per_request:.1f} a measured request, warm-up included)",
+                f"unset, a read runs no tracing code; an outbox write asks for the span in effect "
+                f"({envelope_ns:.0f} ns), a job, handler or relayed event enters a span that "
+                f"does nothing ({span_ns:.0f} ns)",
                 f"{observations:,} observations, {mode.concurrency} connections, "
                 f"{mode.seconds:g} s each in {mode.slices} alternating slices",
                 *([f"{errors} non-200 answers"] if errors else []),
