@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from services.profiles_api.observations.reader import Reader
@@ -210,3 +211,24 @@ async def test_every_page_of_every_filter_is_what_sqlalchemy_rows_give(
     # The small counts of Vienna are hidden from who may not edit it, and only from them.
     hidden = role in (None, Role.viewer) or (role is Role.editor and "ATVIE" not in cities)
     assert (suppressed > 0) == hidden, (role, cities, suppressed)
+
+
+async def test_a_database_error_on_the_hot_path_is_raised_as_sqlalchemy_raises_it(
+    session: AsyncSession,
+) -> None:
+    """The problem handlers and the replicas see the same error on the records path as on
+    SQLAlchemy's: here PostgreSQL refuses a NUL in a breakdown filter (22P05)."""
+    criteria = ObservationFilter(cities=["ATVIE"], dimensions={"sex": "F\x00"})
+    page = PageParams(limit=1, cursor=None)
+    repository = ObservationRepository.from_session(session)
+    raised: list[DBAPIError] = []
+    for read in (repository.page_records, repository.page_rows):
+        with pytest.raises(DBAPIError) as error:
+            async with session.begin_nested():
+                await read(criteria, page)
+        raised.append(error.value)
+    records_error, rows_error = raised
+    assert type(records_error) is type(rows_error), raised
+    assert type(records_error.orig) is type(rows_error.orig), raised
+    assert records_error.orig.__cause__.sqlstate == "22P05", records_error
+    assert records_error.connection_invalidated == rows_error.connection_invalidated, raised

@@ -18,7 +18,7 @@ from sqlalchemy import (
     text,
 )
 from sqlalchemy.dialects.postgresql import array, distinct_on
-from sqlalchemy.engine import Dialect, Row
+from sqlalchemy.engine import Connection, Dialect, Row
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import aliased
 
@@ -292,6 +292,19 @@ def page_driver_query(
     return query, values
 
 
+def _raise_as_sqlalchemy(
+    connection: Connection, error: Exception, sql: str, arguments: list[Any]
+) -> None:
+    """Raise the driver's ``error`` as SQLAlchemy does for a statement of its own: the
+    dialect's translation of it, wrapped in ``DBAPIError`` (``connection_invalidated`` when
+    the connection was lost, which invalidates it)."""
+    dbapi_connection: Any = connection.connection.dbapi_connection
+    try:
+        dbapi_connection._handle_exception(error)
+    except Exception as translated:
+        connection._handle_dbapi_exception(translated, sql, tuple(arguments), None, None)
+
+
 class ObservationRepository(Repository[Observation]):
     model = Observation
 
@@ -305,8 +318,16 @@ class ObservationRepository(Repository[Observation]):
         ``dimensions`` decoded by the engine's codec, statuses and kinds as text."""
         connection = await self.session.connection()
         query, values = page_driver_query(criteria, page, connection.dialect)
+        arguments = query.values(values)
         driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
-        records: list[asyncpg.Record] = await driver.fetch(query.sql, *query.values(values))
+        try:
+            records: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments)
+        except Exception as error:
+            # Raised as SQLAlchemy raises it: the same errors reach the problem handlers and
+            # the replicas (a read that failed on a replica runs again on the primary), and a
+            # lost connection is invalidated, not returned to the pool.
+            await connection.run_sync(_raise_as_sqlalchemy, error, query.sql, arguments)
+            raise
         return records
 
     async def page_rows(
