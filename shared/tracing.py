@@ -221,3 +221,13 @@ def span(
     return _active.tracer.start_as_current_span(
         name, context=_parent(traceparent), kind=kind, attributes=dict(attributes or {})
     )
+
+
+def statement_span(sql: str) -> AbstractContextManager[Span | None]:
+    """A client span for a statement run on the driver's connection directly, which
+    SQLAlchemy's instrumentation does not see; named and described as its spans are."""
+    return span(
+        sql.lstrip().split(None, 1)[0].upper() if _active is not None else "",
+        kind=SpanKind.CLIENT,
+        attributes={"db.system": "postgresql", "db.statement": sql},
+    )

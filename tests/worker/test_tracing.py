@@ -189,3 +189,19 @@ async def test_without_an_endpoint_nothing_is_instrumented_and_no_trace_is_recor
     envelopes = await stored_envelopes(platform.settings, response.headers["x-request-id"])
     assert [envelope["type"] for envelope in envelopes] == ["observations.changed"]
     assert "traceparent" not in envelopes[0]
+
+
+async def test_the_observation_list_read_on_the_driver_is_a_statement_of_its_request(
+    traced: tuple[Platform, InMemorySpanExporter],
+) -> None:
+    platform, exporter = traced
+    response = await platform.profiles.get("/v1/observations?city=PTLIS&indicator=population")
+    assert response.status_code == 200, response.text
+    spans = exporter.get_finished_spans()
+    request = one(spans, "GET /v1/observations")
+    statements = [
+        str((s.attributes or {}).get("db.statement"))
+        for s in spans
+        if s.kind == SpanKind.CLIENT and s.parent == request.context
+    ]
+    assert any("FROM profiles.observation" in sql for sql in statements), statements

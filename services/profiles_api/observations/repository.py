@@ -32,6 +32,7 @@ from services.profiles_api.observations.models import (
 from services.profiles_api.sources.models import Source
 from shared.pagination import PageParams, keyset, keyset_parameters
 from shared.repository import Repository
+from shared.tracing import statement_span
 
 S = TypeVar("S", bound=Select[*tuple[Any, ...]])
 
@@ -321,7 +322,8 @@ class ObservationRepository(Repository[Observation]):
         arguments = query.values(values)
         driver: asyncpg.Connection = (await connection.get_raw_connection()).driver_connection
         try:
-            records: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments)
+            with statement_span(query.sql):
+                records: list[asyncpg.Record] = await driver.fetch(query.sql, *arguments)
         except Exception as error:
             # Raised as SQLAlchemy raises it: the same errors reach the problem handlers and
             # the replicas (a read that failed on a replica runs again on the primary), and a
