@@ -389,7 +389,7 @@ def figures(result: Result) -> list[Figure]:
     ]
     out = [
         Figure(
-            key="P8a",
+            key="P9a",
             name=f"soak {minutes}: requests answered 2xx/3xx of those sent",
             ours=answered,
             raw=report.requests,
@@ -400,7 +400,7 @@ def figures(result: Result) -> list[Figure]:
             notes=[f"{errors} errors (target 0: {'met' if errors == 0 else 'not met'})", *first],
         ),
         Figure(
-            key="P8b",
+            key="P9b",
             name=f"soak {minutes}: open-loop rate against the read capacity",
             ours=len(report.starts) / report.seconds,
             raw=result.capacity,
@@ -426,7 +426,7 @@ def figures(result: Result) -> list[Figure]:
         growth = 100 * (end / start - 1) if start else 0.0
         out.append(
             Figure(
-                key=f"P8{'cde'[n]}",
+                key=f"P9{'cde'[n]}",
                 name=f"soak {minutes}: RSS of the {name}, end ÷ start",
                 ours=end,
                 raw=start,
@@ -443,7 +443,7 @@ def figures(result: Result) -> list[Figure]:
     drained = result.drain if result.drain is not None else OUTBOX_TIMEOUT_SECONDS
     out.append(
         Figure(
-            key="P8f",
+            key="P9f",
             name=f"soak {minutes}: outbox drained after the load, both schemas",
             ours=drained,
             raw=OUTBOX_TARGET_SECONDS,
