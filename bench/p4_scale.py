@@ -96,6 +96,8 @@ SELECT s, 'Bench source ' || s, 'register', 1 + s % 5 FROM generate_series(1, {S
 SELECT setval(pg_get_serial_sequence('profiles.source', 'id'), {SOURCES});
 """
 
+#: Each row carries its source's reliability rank (``1 + id % 5``), as the writer gives it:
+#: left out, a trigger would look it up row by row (profiles 0015).
 #: Rows n in [$1, $2) of $3 series. In series order ($4 false) row n is year n % 40 of series
 #: n / 40, so the heap and the series indexes are built from rows already in index order; in
 #: import order ($4 true) it is series n % $3 of year n / $3, a series spread over 40 pages.
@@ -104,13 +106,14 @@ SELECT setval(pg_get_serial_sequence('profiles.source', 'id'), {SOURCES});
 ROWS_SQL = f"""
 INSERT INTO profiles.observation (
     id, city_code, indicator_code, period, period_start, period_end, scope, disaggregation,
-    dimensions, value, obs_status, source_id, created_at, updated_at
+    dimensions, value, obs_status, source_id, reliability_rank, created_at, updated_at
 ) OVERRIDING SYSTEM VALUE
 SELECT n + 1,
        'C' || lpad((p / {INDICATORS})::text, 4, '0'),
        'bench_' || lpad((p % {INDICATORS})::text, 3, '0'),
        y::text, make_date(y, 1, 1), make_date(y, 12, 31), 'municipality', '', '{{}}',
        ((p * 31 + y * 17) % 100000)::float8, 'A', 1 + p % {SOURCES},
+       1 + (1 + p % {SOURCES}) % 5,
        '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
 FROM (
     SELECT n, ({FIRST_YEAR} + CASE WHEN $4 THEN n / $3 ELSE n % {PERIODS} END)::int AS y,
