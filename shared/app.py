@@ -152,7 +152,7 @@ def create_service_app(
         ttl=timedelta(hours=settings.idempotency_ttl_hours),
         service=service,
     )
-    app.add_middleware(ReplicaMiddleware, database=lambda: app.state.database)
+    app.add_middleware(ReplicaMiddleware, database=lambda: getattr(app.state, "database", None))
     route_limits = [
         (route, settings.max_import_body_bytes)
         for router in upload_routers

@@ -346,9 +346,9 @@ async def read_target(scope: Scope, replicas: ReplicaSet | None) -> Replica | No
 class ReplicaMiddleware:
     """Consistency tokens in and out, and a read that failed on a replica run again on the
     primary. ``database`` gives the app's ``Database`` (opened by its lifespan, after the
-    middleware is built)."""
+    middleware is built), or ``None`` in an app run without its lifespan (no token then)."""
 
-    def __init__(self, app: ASGIApp, *, database: Callable[[], Database]) -> None:
+    def __init__(self, app: ASGIApp, *, database: Callable[[], Database | None]) -> None:
         self.app = app
         self.database = database
 
@@ -376,6 +376,8 @@ class ReplicaMiddleware:
 
     async def _primary_position(self) -> str | None:
         database = self.database()
+        if database is None:
+            return None
         try:
             async with asyncio.timeout(_CHECK_TIMEOUT_SECONDS):
                 async with database.engine.connect() as connection:
@@ -405,7 +407,8 @@ class ReplicaMiddleware:
                 )
                 await render_problem(problem, instance=scope["path"])(scope, receive, send)
                 return
-        replicas = self.database().replicas
+        database = self.database()
+        replicas = database.replicas if database is not None else None
         if replicas is None:
             await self.app(scope, receive, send)
             return
