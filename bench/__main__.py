@@ -4,9 +4,9 @@
 
 Runs, in order and inside one ``bench_env()``, the modules ``bench.p1_read``,
 ``bench.p2_ingest``, ``bench.p3_aggregates``, ``bench.p4_scale``, ``bench.p5_fanout``,
-``bench.p6_reports``, ``bench.p7_exports`` and ``bench.p8_tracing`` (each ``measure(env, quick) ->
-list[Figure]``); a module not written yet reads "not measured yet", one that fails reads
-its error, and the others still run.
+``bench.p6_reports``, ``bench.p7_exports``, ``bench.p8_tracing`` and ``bench.soak`` (each
+``measure(env, quick) -> list[Figure]``); a module not written yet reads "not measured
+yet", one that fails reads its error, and the others still run.
 ``--huge`` (one-off, never in ``make bench``'s default run) gives P4 its huge size:
 20,000,000 observations, with the load, the disk and the full aggregate recompute
 (``bench.p4_scale``).
@@ -44,6 +44,7 @@ BENCHMARKS: dict[str, tuple[str, str]] = {
     "P6": ("bench.p6_reports", "reports: an edition's report as HTML and PDF"),
     "P7": ("bench.p7_exports", "exports: 1,000,000 rows as XLSX and SDMX-CSV against CSV"),
     "P8": ("bench.p8_tracing", "tracing: P1's read with MC2CM_OTLP_ENDPOINT set against unset"),
+    "P9": ("bench.soak", "soak: both APIs and the worker under mixed load (1 min; --quick 20 s)"),
 }
 COLUMNS = ("figure", "what", "ours", "raw", "unit", "ratio", "target", "met", "notes")
 
