@@ -132,6 +132,7 @@ async def open_worker(settings: Settings, *, name: str = "worker") -> AsyncItera
         yield context
     finally:
         await smtp.close()
+        await context.http.close()
         await redis.aclose(close_connection_pool=True)
         await database.dispose()
 
