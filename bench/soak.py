@@ -379,7 +379,7 @@ def figures(result: Result) -> list[Figure]:
     report = result.report
     errors = report.error_count
     answered = report.requests - errors
-    minutes = f"{result.minutes:g} min"
+    minutes = f"{result.minutes:g} min" if result.minutes >= 1 else f"{result.minutes * 60:.0f} s"
     first = [f"error: {outcome.what}" for outcome in report.errors[:5]]
     if report.shed:
         first.append(f"{report.shed} requests not sent: {MAX_IN_FLIGHT_NOTE}")
