@@ -93,33 +93,54 @@ async def prepare(database_url: str, redis_url: str, mode: Mode) -> int:
             indicator_codes(mode.indicators),
             TEMPLATE_INDICATOR,
         )
-        source_id = await connection.fetchval(
-            """INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank)
-               VALUES ('Bench register', 'Bench office', 'https://example.org/bench',
-                       'administrative', 1) RETURNING id"""
-        )
-        await connection.execute(
-            """INSERT INTO profiles.observation (city_code, indicator_code, period, period_start,
-                   period_end, scope, disaggregation, dimensions, value, obs_status, source_id,
-                   created_at, updated_at)
-               SELECT city, indicator, year::text, make_date(year, 1, 1), make_date(year, 12, 31),
-                      'municipality', '', '{}',
-                      1000 + (ci * 7919 + ii * 104729 + year * 31) % 90000,
-                      'A', $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
-               FROM unnest($1::text[]) WITH ORDINALITY AS c(city, ci),
-                    unnest($2::text[]) WITH ORDINALITY AS i(indicator, ii),
-                    generate_series(2026 - $4::int, 2025) AS year
-               ORDER BY year, ci, ii""",
+        await add_yearly_series(
+            connection,
             city_codes(mode.cities),
             indicator_codes(mode.indicators),
-            source_id,
-            ROWS,
+            years=(2026 - ROWS, 2025),
+            source_title="Bench register",
         )
         await connection.execute("ANALYZE profiles.observation")
         count: int = await connection.fetchval("SELECT count(*) FROM profiles.observation")
         return count
     finally:
         await connection.close()
+
+
+async def add_yearly_series(
+    connection: asyncpg.Connection,
+    cities: list[str],
+    indicators: list[str],
+    *,
+    years: tuple[int, int],
+    source_title: str,
+) -> None:
+    """Every city x indicator's yearly totals of ``years`` (first, last), from one new source
+    of rank 1, inserted year after year as imports bring them (a series' rows lie on as many
+    pages), each row with its source's rank as the writer gives it."""
+    source_id = await connection.fetchval(
+        """INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank)
+           VALUES ($1, 'Bench office', 'https://example.org/bench', 'administrative', 1)
+           RETURNING id""",
+        source_title,
+    )
+    await connection.execute(
+        """INSERT INTO profiles.observation (city_code, indicator_code, period, period_start,
+               period_end, scope, disaggregation, dimensions, value, obs_status, source_id,
+               reliability_rank, created_at, updated_at)
+           SELECT city, indicator, year::text, make_date(year, 1, 1), make_date(year, 12, 31),
+                  'municipality', '', '{}',
+                  1000 + (ci * 7919 + ii * 104729 + year * 31) % 90000,
+                  'A', $3, 1, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
+           FROM unnest($1::text[]) WITH ORDINALITY AS c(city, ci),
+                unnest($2::text[]) WITH ORDINALITY AS i(indicator, ii),
+                generate_series($4::int, $5::int) AS year
+           ORDER BY year, ci, ii""",
+        cities,
+        indicators,
+        source_id,
+        *years,
+    )
 
 
 def free_port() -> int:

@@ -50,7 +50,7 @@ import httpx
 
 from bench.env import BenchEnv, bench_env
 from bench.figures import Figure, print_figures
-from bench.p1_read import cpu_seconds, free_port, server
+from bench.p1_read import add_yearly_series, cpu_seconds, free_port, server
 from bench.p5_fanout import smtp_server
 from bench.soak_http import Pool
 from bench.soak_load import MAX_IN_FLIGHT, Report, closed_loop, open_loop, schedule
@@ -116,28 +116,12 @@ async def prepare(database_url: str, redis_url: str) -> int:
                WHERE i.code = 'foreign_nationals'""",
             list(INDICATORS),
         )
-        source_id = await connection.fetchval(
-            """INSERT INTO profiles.source (title, publisher, url, kind, reliability_rank)
-               VALUES ('Soak register', 'Bench office', 'https://example.org/soak',
-                       'administrative', 1) RETURNING id"""
-        )
-        await connection.execute(
-            """INSERT INTO profiles.observation (city_code, indicator_code, period, period_start,
-                   period_end, scope, disaggregation, dimensions, value, obs_status, source_id,
-                   created_at, updated_at)
-               SELECT city, indicator, year::text, make_date(year, 1, 1), make_date(year, 12, 31),
-                      'municipality', '', '{}',
-                      1000 + (ci * 7919 + ii * 104729 + year * 31) % 90000,
-                      'A', $3, '2026-01-01T00:00:00Z', '2026-01-01T00:00:00Z'
-               FROM unnest($1::text[]) WITH ORDINALITY AS c(city, ci),
-                    unnest($2::text[]) WITH ORDINALITY AS i(indicator, ii),
-                    generate_series($4::int, $5::int) AS year
-               ORDER BY year, ci, ii""",
+        await add_yearly_series(
+            connection,
             list(CITIES),
             list(INDICATORS),
-            source_id,
-            FIRST_YEAR,
-            LAST_YEAR,
+            years=(FIRST_YEAR, LAST_YEAR),
+            source_title="Soak register",
         )
         await connection.execute("ANALYZE profiles.observation")
         count: int = await connection.fetchval("SELECT count(*) FROM profiles.observation")
@@ -330,7 +314,7 @@ async def drive(
         rate = LOAD_SHARE * capacity
         print(
             f"read capacity {capacity:,.0f} req/s ({probe.error_count} errors); "
-            f"soak at {rate:,.0f} req/s for {mode.minutes:g} min",
+            f"soak at {rate:,.0f} req/s for {60 * mode.minutes:.0f} s",
             file=sys.stderr,
             flush=True,
         )
