@@ -62,8 +62,11 @@ PRIMARY: Final = "primary"
 SAFE_METHODS = frozenset({"GET", "HEAD"})
 #: The methods whose success answers a token.
 WRITE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-#: Between two looks at a replica's replay position while a read waits for it.
+#: Between two looks at a replica's replay position while a read waits for it: the first
+#: wait, doubled after each look up to the longest (about eight looks in 250 ms, so a token
+#: nobody's write reached, sent on purpose, costs a replica a few queries, not fifty).
 _POLL_SECONDS = 0.005
+_POLL_LONGEST_SECONDS = 0.05
 #: A check of a replica, or a look at its position, answers within this or it is down.
 _CHECK_TIMEOUT_SECONDS = 2.0
 
@@ -179,6 +182,7 @@ class ReplicaSet:
             return replica
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.wait_seconds
+        pause = _POLL_SECONDS
         while True:
             try:
                 if await replica.replay_position() >= position:
@@ -191,7 +195,8 @@ class ReplicaSet:
                 if self.metrics is not None:
                     self.metrics.fresh_reads.inc()
                 return None
-            await asyncio.sleep(min(_POLL_SECONDS, remaining))
+            await asyncio.sleep(min(pause, remaining))
+            pause = min(2 * pause, _POLL_LONGEST_SECONDS)
 
     def mark_down(self, replica: Replica, error: BaseException | str) -> None:
         problem = error if isinstance(error, str) else f"{type(error).__name__}"
